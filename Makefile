@@ -1,0 +1,116 @@
+# svcplane - node service proxy. See README.md; DESIGN notes in ../shared/DESIGN.md.
+#
+#   make          build svcplane and svcplanectl
+#   make deps     install every Debian package the build, tests, demo and bench need
+#   make check    unit tests (plain and ASan+UBSan), fuzz smoke runs, integration tests
+#   make test     deps + build + check (what CI runs)
+
+CC       ?= gcc
+CLANG    ?= clang
+PKGS     := libcjson yaml-0.1 libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+B := build
+
+COMMON_SRC  := common/addr.c common/hmap.c common/log.c
+CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
+	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
+	       control/model.c control/model_json.c control/topology.c control/source_dir.c
+DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c
+AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
+		 agent/agent.c
+AGENT_SRC   := agent/main.c
+CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c
+
+LIB_SRC  := $(COMMON_SRC) $(CONTROL_SRC) $(DATAPLANE_SRC) $(AGENT_LIB_SRC)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+
+obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+
+.PHONY: all deps check test demo bench conformance clean unit unit-asan fuzz integration format
+all: svcplane svcplanectl
+
+# --- build -------------------------------------------------------------------
+$(B)/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -O1 $(SAN) -MMD -MP -c $< -o $@
+
+$(B)/rel/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
+
+svcplane: $(call obj,rel,$(LIB_SRC) $(AGENT_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+svcplanectl: $(call obj,rel,$(LIB_SRC) $(CTL_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/unit_tests: $(call obj,rel,$(LIB_SRC) $(UNIT_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(B)/unit_tests_asan: $(call obj,asan,$(LIB_SRC) $(UNIT_SRC))
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# libFuzzer targets: clang, ASan+UBSan, the parsers' sources compiled in.
+$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- dependencies --------------------------------------------------------------
+DEB_PKGS := build-essential pkg-config clang llvm libclang-rt-14-dev \
+	libcjson-dev libyaml-dev libmicrohttpd-dev check \
+	libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libssl-dev \
+	libnetfilter-conntrack-dev libbpf-dev bpftool \
+	nftables conntrack iproute2 iptables curl socat netcat-openbsd dnsutils \
+	nginx-light dnsmasq haproxy iperf3 wrk sockperf python3 python3-yaml python3-scapy \
+	procps psmisc
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; else \
+		echo "deps: installing $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# --- tests ---------------------------------------------------------------------
+unit: $(B)/unit_tests
+	$(B)/unit_tests
+
+unit-asan: $(B)/unit_tests_asan
+	$(B)/unit_tests_asan
+
+fuzz: $(FUZZ_BIN)
+
+check: all $(B)/unit_tests $(B)/unit_tests_asan $(FUZZ_BIN)
+	@tests/check.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+
+demo: deps all
+	@tests/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(B) svcplane svcplanectl

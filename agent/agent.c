@@ -1,0 +1,270 @@
+/* agent.c - the sync: store → model → backend, with timing, health and metrics. */
+#include "agent.h"
+#include "http.h"
+#include "../common/hmap.h"
+#include "../control/model_json.h"
+#include "../control/source_dir.h"
+#include "../control/topology.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double sp_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double sp_now_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int start_http(struct sp_agent *a)
+{
+	if (a->cfg.healthz_bind[0]) {
+		a->healthz = sp_http_new(a->cfg.healthz_bind, sp_agent_healthz, a, &a->log);
+		if (!a->healthz) {
+			sp_log_err(&a->log, "healthz server on %s: %s", a->cfg.healthz_bind,
+				   strerror(errno));
+			return -errno;
+		}
+	}
+	if (a->cfg.metrics_bind[0]) {
+		a->metrics_http = sp_http_new(a->cfg.metrics_bind, sp_agent_metrics, a, &a->log);
+		if (!a->metrics_http) {
+			sp_log_err(&a->log, "metrics server on %s: %s", a->cfg.metrics_bind,
+				   strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int sp_agent_start(struct sp_agent *a)
+{
+	const struct sp_backend_ops *ops = sp_backend_find(a->cfg.mode);
+	int e;
+
+	if (!ops) {
+		sp_log_err(&a->log, "--mode %s: this backend is not built yet (built: %s)",
+			   a->cfg.mode, sp_backend_names());
+		return -ENOTSUP;
+	}
+	sp_metrics_init(&a->metrics, sp_now_wall());
+	sp_health_init(&a->health, a->cfg.sync_period);
+	sp_runner_init(&a->runner, a->cfg.min_sync_period, a->cfg.sync_period);
+	if ((e = sp_store_init(&a->store, a->cfg.hostname)) || (e = sp_model_init(&a->model))) {
+		sp_log_err(&a->log, "start: %s", strerror(-e));
+		return e;
+	}
+	a->be.ops = ops;
+	a->be.cfg = &a->cfg;
+	if ((e = ops->init(&a->be, &a->cfg))) {
+		sp_log_err(&a->log, "%s backend: %s", ops->name, strerror(-e));
+		return e;
+	}
+	a->be_ready = true;
+	if (a->cfg.cleanup)
+		return 0;
+	if (!a->cfg.manifests[0]) {
+		sp_log_err(&a->log, "no source: give --manifests DIR (the Kubernetes API source is not built yet)");
+		return -ENOTSUP;
+	}
+	a->dir = sp_dir_source_new(a->cfg.manifests, &a->store, &a->log);
+	if (!a->dir) {
+		e = -errno;
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+		return e;
+	}
+	if ((e = start_http(a)))
+		return e;
+	if ((e = sp_dir_source_load_all(a->dir))) {
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+		return e;
+	}
+	a->source_synced = true;
+	sp_agent_note_changes(a);
+	sp_log_info(&a->log, "started: mode %s, node %s, manifests %s", ops->name,
+		    a->cfg.hostname, a->cfg.manifests);
+	return 0;
+}
+
+void sp_agent_stop(struct sp_agent *a)
+{
+	sp_http_free(a->healthz);
+	sp_http_free(a->metrics_http);
+	sp_dir_source_free(a->dir);
+	if (a->be_ready)
+		a->be.ops->fini(&a->be);
+	sp_model_fini(&a->model);
+	sp_store_fini(&a->store);
+	a->healthz = a->metrics_http = NULL;
+	a->dir = NULL;
+	a->be_ready = false;
+}
+
+void sp_agent_note_changes(struct sp_agent *a)
+{
+	if (a->dir)
+		a->metrics.source_errors = sp_dir_source_errors(a->dir);
+	if (a->store.node)
+		a->health.node_eligible = !a->store.node->deleting;
+	if (a->store.generation == a->seen_generation)
+		return;
+	a->seen_generation = a->store.generation;
+	sp_runner_request(&a->runner, a->store.node_changed);
+	a->store.node_changed = false;
+	sp_health_queued(&a->health, sp_now_wall());
+	a->metrics.last_queued_ts = sp_now_wall();
+}
+
+/* The services to rewrite: those the store marked, or for a full sync every
+ * service in the store and every one the model still holds. */
+static struct sp_hmap *collect_dirty(struct sp_agent *a, bool full)
+{
+	struct sp_hmap *d;
+	struct sp_hmap_iter it = {0};
+
+	if (full && sp_store_mark_all(&a->store))
+		return NULL;
+	d = sp_store_take_dirty(&a->store);
+	if (!d || !full)
+		return d;
+	while (sp_hmap_next(a->model.by_service, &it)) {
+		if (sp_hmap_put(d, it.key, (void *)1, NULL)) {
+			sp_hmap_free(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+/* Network programming latency: each service's earliest pending trigger time
+ * to now, as kube-proxy measures it. */
+static void observe_triggers(struct sp_agent *a, const struct sp_hmap *dirty, double wall)
+{
+	struct sp_hmap_iter it = {0};
+
+	while (sp_hmap_next(dirty, &it)) {
+		double *t = sp_hmap_del(a->store.triggers, it.key);
+
+		if (!t)
+			continue;
+		if (wall >= *t)
+			sp_histogram_observe(&a->metrics.netprog, wall - *t);
+		free(t);
+	}
+}
+
+int sp_agent_sync(struct sp_agent *a, bool full)
+{
+	double start = sp_now_mono(), dur;
+	struct sp_dirty dirty = { .full = full };
+	int e;
+
+	dirty.services = collect_dirty(a, full);
+	if (!dirty.services) {
+		sp_log_err(&a->log, "sync: out of memory collecting changes");
+		sp_runner_ran(&a->runner, start, full, false);
+		return -ENOMEM;
+	}
+	e = sp_model_update(&a->model, &a->store, dirty.services);
+	if (e) {
+		sp_log_err(&a->log, "sync: building the model: %s", strerror(-e));
+	} else if ((e = a->be.ops->sync(&a->be, &a->model, &dirty, full))) {
+		/* The backend named the object in its own log line; this one says
+		 * what happens next. */
+		a->metrics.sync_failures++;
+		sp_log_err(&a->log, "sync: %s backend failed (%s); previous rules stay in force, retrying",
+			   a->be.ops->name, strerror(-e));
+	}
+	sp_runner_ran(&a->runner, start, full, e == 0);
+	dur = sp_now_mono() - start;
+	if (e == 0) {
+		double wall = sp_now_wall();
+
+		sp_histogram_observe(&a->metrics.sync, dur);
+		sp_histogram_observe(full ? &a->metrics.sync_full : &a->metrics.sync_partial, dur);
+		a->metrics.last_sync_ts = wall;
+		observe_triggers(a, dirty.services, wall);
+		sp_health_updated(&a->health, wall);
+		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %.3f ms",
+			    full ? "full" : "partial", sp_hmap_len(a->model.ports),
+			    sp_hmap_len(dirty.services), dur * 1e3);
+	}
+	sp_hmap_free(dirty.services);
+	return e;
+}
+
+int sp_agent_healthz(void *ctx, const char *path, struct sp_http_reply *r)
+{
+	struct sp_agent *a = ctx;
+	bool livez = !strcmp(path, "/livez");
+
+	if (strcmp(path, "/healthz") && !livez) {
+		r->code = 404;
+		r->body = strdup("404 page not found\n");
+		return r->body ? 0 : -ENOMEM;
+	}
+	r->body = sp_health_body(&a->health, sp_now_wall(), livez, &r->code);
+	if (!r->body)
+		return -ENOMEM;
+	r->ctype = "application/json";
+	if (livez)
+		*(r->code == 200 ? &a->metrics.livez_200 : &a->metrics.livez_503) += 1;
+	else
+		*(r->code == 200 ? &a->metrics.healthz_200 : &a->metrics.healthz_503) += 1;
+	return 0;
+}
+
+/* Ports whose Local policy has no local endpoint to send to (kube-proxy's
+ * sync_proxy_rules_no_local_endpoints_total gauge). */
+static void count_no_local(struct sp_agent *a)
+{
+	struct sp_hmap_iter it = {0};
+
+	a->metrics.no_local_internal = a->metrics.no_local_external = 0;
+	while (sp_hmap_next(a->model.ports, &it)) {
+		const struct sp_svc_port *p = it.value;
+		struct sp_ep_sets sets;
+
+		if (!sp_svc_port_uses_local(p) ||
+		    sp_topology_categorize(p, a->model.node_name, a->model.node_zone, &sets))
+			continue;
+		if (sets.has_any && sets.n_local == 0) {
+			a->metrics.no_local_internal += p->itp == SP_POLICY_LOCAL;
+			a->metrics.no_local_external +=
+				p->etp == SP_POLICY_LOCAL && sp_svc_port_external(p);
+		}
+		sp_ep_sets_fini(&sets);
+	}
+}
+
+int sp_agent_metrics(void *ctx, const char *path, struct sp_http_reply *r)
+{
+	struct sp_agent *a = ctx;
+
+	if (!strcmp(path, "/metrics")) {
+		count_no_local(a);
+		r->body = sp_metrics_render(&a->metrics, &a->store, a->be.ops->name);
+		r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (!strcmp(path, "/proxyMode")) {
+		r->body = strdup(a->be.ops->name);
+	} else if (!strcmp(path, "/model")) {
+		r->body = sp_model_to_text(&a->model, false);
+		r->ctype = "application/json";
+	} else {
+		r->code = 404;
+		r->body = strdup("404 page not found\n");
+	}
+	return r->body ? 0 : -ENOMEM;
+}

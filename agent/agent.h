@@ -1,0 +1,58 @@
+/* agent.h - one running agent: its source, store, model, backend, schedule,
+ * health and metrics, and the sync that ties them together. */
+#ifndef SP_AGENT_AGENT_H
+#define SP_AGENT_AGENT_H
+
+#include <stdbool.h>
+
+#include "../common/config.h"
+#include "../common/log.h"
+#include "../control/model.h"
+#include "../control/store.h"
+#include "../dataplane/backend.h"
+#include "health.h"
+#include "metrics.h"
+#include "runner.h"
+
+struct sp_dir_source;
+struct sp_http;
+struct sp_http_reply;
+
+struct sp_agent {
+	struct sp_config cfg;
+	struct sp_log log;
+	struct sp_store store;
+	struct sp_model model;
+	struct sp_backend be;
+	bool be_ready;			/* be.ops->init succeeded */
+	struct sp_dir_source *dir;	/* --manifests source, or NULL */
+	struct sp_runner runner;
+	struct sp_health_state health;
+	struct sp_metrics metrics;
+	struct sp_http *healthz;
+	struct sp_http *metrics_http;
+	uint64_t seen_generation;	/* store generation already queued */
+	bool source_synced;		/* every source finished its initial load */
+};
+
+/* Monotonic and wall clocks, in seconds. */
+double sp_now_mono(void);
+double sp_now_wall(void);
+
+/* Set up everything but the event loop from @a->cfg (already loaded): store,
+ * model, backend, sources, HTTP servers. Returns 0 or -errno (logged). */
+int sp_agent_start(struct sp_agent *a);
+void sp_agent_stop(struct sp_agent *a);
+
+/* Note store changes since the last call: queue a sync (full after a node
+ * change), update health and metrics. */
+void sp_agent_note_changes(struct sp_agent *a);
+
+/* Run one sync now: model from store, then the backend. Returns 0 or -errno. */
+int sp_agent_sync(struct sp_agent *a, bool full);
+
+/* HTTP handlers (ctx is the agent). */
+int sp_agent_healthz(void *ctx, const char *path, struct sp_http_reply *r);
+int sp_agent_metrics(void *ctx, const char *path, struct sp_http_reply *r);
+
+#endif

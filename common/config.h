@@ -1,0 +1,41 @@
+/* config.h - the agent's settings after flags and --config were merged. Plain
+ * data, read by the agent and by backends (node-port addresses, masquerade). */
+#ifndef SP_COMMON_CONFIG_H
+#define SP_COMMON_CONFIG_H
+
+#include <stdbool.h>
+
+#include "addr.h"
+#include "log.h"
+
+#define SP_MAX_CIDRS 16
+
+struct sp_cidrs {
+	struct sp_addr v[SP_MAX_CIDRS];
+	int n;
+};
+
+struct sp_config {
+	char mode[16];			/* nftables, bpf, userspace, dry-run */
+	char manifests[4096];		/* "" when not used */
+	char kubeconfig[4096];
+	char master[1024];
+	char config_file[4096];
+	char hostname[256];		/* this node's name */
+	struct sp_cidrs cluster_cidrs;
+	bool nodeport_primary;		/* --nodeport-addresses primary */
+	struct sp_cidrs nodeport_cidrs;	/* otherwise these */
+	bool masquerade_all;
+	double min_sync_period;		/* seconds */
+	double sync_period;
+	char healthz_bind[128];		/* "host:port", "" disables */
+	char metrics_bind[128];
+	bool cleanup;
+	enum sp_log_format log_format;
+	int verbosity;			/* --v: 2 and above log debug events */
+	char cgroup_path[4096];
+	char bpf_pin_path[4096];
+	const struct sp_log *log;	/* where backends log (borrowed) */
+};
+
+#endif

@@ -1,0 +1,18 @@
+/* yaml.h - YAML text (one or more documents) to cJSON trees, via libyaml. */
+#ifndef SP_CONTROL_YAML_H
+#define SP_CONTROL_YAML_H
+
+#include <stddef.h>
+
+struct cJSON;
+struct sp_perr;
+
+/* Parse @len bytes of YAML into a cJSON array with one element per document
+ * (empty documents are skipped). Scalars follow the YAML 1.2 core schema as
+ * Kubernetes reads manifests: null, true/false, integers and floats when plain,
+ * strings otherwise. Aliases are expanded within a node budget; nesting is
+ * bounded. Returns NULL with errno EINVAL and @err->msg "line L column C: ..."
+ * for bad YAML, or ENOMEM. */
+struct cJSON *sp_yaml_load(const char *buf, size_t len, struct sp_perr *err);
+
+#endif

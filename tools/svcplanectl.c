@@ -1,0 +1,38 @@
+/* svcplanectl.c - the operator's tool: a {name, fn, help} table of subcommands. */
+#include "svcplanectl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct cmd cmds[] = {
+	{ "model", cmd_model, "print the model a set of manifests gives (what the agent would program)" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: svcplanectl COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\n'svcplanectl COMMAND --help' for a command's flags.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "svcplanectl: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,7 @@
+/* svcplanectl.h - the subcommand table's entry points, one per tools/cmd_*.c. */
+#ifndef SP_TOOLS_SVCPLANECTL_H
+#define SP_TOOLS_SVCPLANECTL_H
+
+int cmd_model(int argc, char **argv);
+
+#endif
