@@ -44,11 +44,13 @@ all: svcplane svcplanectl
 # --- build -------------------------------------------------------------------
 $(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -O1 $(SAN) -MMD -MP -c $< -o $@
+	@echo "  CC-SAN  $<"
+	@$(CC) $(CFLAGS) $(CHECK_CFLAGS) -O1 $(SAN) -MMD -MP -c $< -o $@
 
 $(B)/rel/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 

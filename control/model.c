@@ -119,7 +119,8 @@ int sp_model_add_port(struct sp_model *m, struct sp_svc_port *p)
 	struct sp_hmap *set = sp_hmap_get(m->by_service, p->service);
 	void *old;
 
-	qsort(p->eps, p->n_eps, sizeof(*p->eps), ep_cmp);
+	if (p->n_eps > 1)
+		qsort(p->eps, p->n_eps, sizeof(*p->eps), ep_cmp);
 	if (!set) {
 		set = sp_hmap_new();
 		if (!set || sp_hmap_put(m->by_service, p->service, set, NULL)) {

@@ -343,12 +343,13 @@ int sp_dir_source_load_all(struct sp_dir_source *src)
 	closedir(d);
 	/* Name order, so a definition repeated across files resolves the same way
 	 * every time. */
-	qsort(names, n, sizeof(*names), cmp_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < n && !e; i++)
 		e = load_file(src, names[i]);
 	/* Files known from before but gone now (after an event queue overflow). */
 	while (!e && sp_hmap_next(src->files, &it)) {
-		bool seen = bsearch(&it.key, names, n, sizeof(*names), cmp_name) != NULL;
+		bool seen = n && bsearch(&it.key, names, n, sizeof(*names), cmp_name) != NULL;
 
 		if (!seen)
 			forget_file(src, it.key);

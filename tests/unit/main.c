@@ -1,0 +1,28 @@
+/* main.c - runs every unit suite in one process (no fork, so the sanitizer
+ * build checks leaks across all of them at exit). */
+#include "helpers.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite_addr());
+	int failed;
+
+	srunner_add_suite(sr, suite_hmap());
+	srunner_add_suite(sr, suite_yaml());
+	srunner_add_suite(sr, suite_k8s());
+	srunner_add_suite(sr, suite_manifest());
+	srunner_add_suite(sr, suite_model());
+	srunner_add_suite(sr, suite_topology());
+	srunner_add_suite(sr, suite_source_dir());
+	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_runner());
+	srunner_add_suite(sr, suite_health());
+	srunner_add_suite(sr, suite_metrics());
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,180 @@
+/* test_model.c - the model built from the fixture cluster equals a hand-checked
+ * table; endpoint merging; dirty tracking; the JSON form round-trips. */
+#include "helpers.h"
+#include "../../common/hmap.h"
+#include "../../control/model_json.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hand-checked against tests/fixtures/valid: service port → endpoints, in the
+ * model's order (address, then port). */
+static const char *const expected_table[] = {
+	"default/echo:tcp/TCP/IPv4 -> 10.244.0.7:7007",
+	"default/echo:tcp/TCP/IPv6 -> fd00:10:244::7:7007",
+	"default/kubernetes:https/TCP/IPv4 -> 172.18.0.2:6443,172.18.0.3:6443",
+	"kube-system/kube-dns:dns-tcp/TCP/IPv4 -> 10.244.0.3:53,10.244.1.4:53",
+	"kube-system/kube-dns:dns/UDP/IPv4 -> 10.244.0.3:53,10.244.1.4:53",
+	"kube-system/kube-dns:metrics/TCP/IPv4 -> 10.244.0.3:9153,10.244.1.4:9153",
+	"shop/api:/TCP/IPv4 -> 10.244.0.50:8080,10.244.1.51:8080,10.244.1.52:8080",
+	"shop/checkout:https/TCP/IPv4 -> 10.244.0.30:8443,10.244.1.31:8443",
+	"shop/web:http/TCP/IPv4 -> 10.244.0.20:8080,10.244.1.21:8080,10.244.1.22:8080",
+	"telco/signalling:sctp/SCTP/IPv4 -> 10.244.2.7:3868",
+};
+
+START_TEST(test_model_fixtures_equal_expected_table)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m;
+	const struct sp_svc_port **ports;
+	size_t n, errors;
+
+	captured_log_open(&lg);
+	errors = load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	ck_assert_msg(errors == 0, "fixture errors: %s", captured_log_text(&lg));
+	ports = sp_model_sorted_ports(&m, &n);
+	ck_assert_uint_eq(n, sizeof(expected_table) / sizeof(expected_table[0]));
+	for (size_t i = 0; i < n; i++) {
+		char *d = describe_port(ports[i]);
+
+		ck_assert_str_eq(d, expected_table[i]);
+		free(d);
+	}
+	free(ports);
+	captured_log_close(&lg);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+}
+END_TEST
+
+START_TEST(test_model_fixture_fields)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m;
+	const struct sp_svc_port *web, *checkout, *api;
+	char buf[SP_ADDRSTRLEN];
+
+	captured_log_open(&lg);
+	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	web = sp_hmap_get(m.ports, "shop/web:http/TCP/IPv4");
+	checkout = sp_hmap_get(m.ports, "shop/checkout:https/TCP/IPv4");
+	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(checkout);
+	ck_assert_ptr_nonnull(api);
+	ck_assert_int_eq(web->node_port, 30080);
+	ck_assert(web->affinity_client_ip);
+	ck_assert_int_eq(web->affinity_timeout, 300);
+	ck_assert_int_eq(web->etp, SP_POLICY_LOCAL);
+	ck_assert(web->eps[0].local && web->eps[0].ready);
+	ck_assert(!web->eps[1].ready && web->eps[1].serving && web->eps[1].terminating);
+	ck_assert(!web->eps[2].ready && !web->eps[2].serving);
+	/* LB ingress: the hostname-only and ipMode Proxy entries are skipped. */
+	ck_assert_uint_eq(checkout->lb_ips.n, 1);
+	ck_assert_str_eq(sp_addr_str(&checkout->lb_ips.v[0], buf), "192.0.2.10");
+	ck_assert_uint_eq(checkout->lb_source_ranges.n, 2);
+	ck_assert_int_eq(checkout->health_check_node_port, 31999);
+	ck_assert_str_eq(checkout->eps[0].for_zones.v[0], "zone-a");
+	/* 10.244.1.51 is in both slices, not ready in one: merged once, ready. */
+	ck_assert_uint_eq(api->n_eps, 3);
+	ck_assert(api->eps[1].ready);
+	ck_assert_str_eq(api->traffic_distribution, "PreferClose");
+	ck_assert_str_eq(m.node_zone, "zone-a");
+	captured_log_close(&lg);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+}
+END_TEST
+
+START_TEST(test_model_json_round_trip)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m, back;
+	struct sp_perr err;
+	char why[256];
+	char *txt;
+	cJSON *j;
+
+	captured_log_open(&lg);
+	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	txt = sp_model_to_text(&m, false);
+	ck_assert_ptr_nonnull(txt);
+	j = cJSON_Parse(txt);
+	ck_assert_int_eq(sp_model_init(&back), 0);
+	ck_assert_int_eq(sp_model_from_json(&back, j, &err), 0);
+	ck_assert_msg(sp_model_equal(&m, &back, why, sizeof(why)), "%s", why);
+	/* One change is noticed and named. */
+	((struct sp_svc_port *)sp_hmap_get(back.ports, "shop/web:http/TCP/IPv4"))->eps[0].port = 1;
+	ck_assert(!sp_model_equal(&m, &back, why, sizeof(why)));
+	ck_assert_str_eq(why, "shop/web:http/TCP/IPv4: endpoints differ");
+	cJSON_Delete(j);
+	free(txt);
+	sp_model_fini(&back);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+	captured_log_close(&lg);
+}
+END_TEST
+
+START_TEST(test_model_from_json_bad_field_named)
+{
+	struct sp_model m;
+	struct sp_perr err = {0};
+	cJSON *j = cJSON_Parse("{\"servicePorts\":[{\"service\":\"a/b\",\"port\":80,"
+			       "\"endpoints\":[{\"ip\":\"10.0.0.300\",\"port\":1}]}]}");
+
+	ck_assert_int_eq(sp_model_init(&m), 0);
+	ck_assert_int_eq(sp_model_from_json(&m, j, &err), -EINVAL);
+	ck_assert_str_eq(err.field, "servicePorts[0].endpoints[0].ip");
+	cJSON_Delete(j);
+	sp_model_fini(&m);
+}
+END_TEST
+
+START_TEST(test_store_dirty_tracks_services_of_changed_slices)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m;
+	struct sp_hmap *d;
+
+	captured_log_open(&lg);
+	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	ck_assert_uint_eq(sp_hmap_len(st.dirty), 0);
+	sp_store_del_slice(&st, "shop/api-b");
+	sp_store_del_slice(&st, "shop/no-such-slice");
+	d = sp_store_take_dirty(&st);
+	ck_assert_uint_eq(sp_hmap_len(d), 1);
+	ck_assert_ptr_nonnull(sp_hmap_get(d, "shop/api"));
+	ck_assert_int_eq(sp_model_update(&m, &st, d), 0);
+	ck_assert_uint_eq(((struct sp_svc_port *)sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"))->n_eps, 2);
+	sp_hmap_free(d);
+	/* Deleting the service removes its ports. */
+	sp_store_del_service(&st, "shop/api");
+	d = sp_store_take_dirty(&st);
+	ck_assert_int_eq(sp_model_update(&m, &st, d), 0);
+	ck_assert_ptr_null(sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"));
+	sp_hmap_free(d);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+	captured_log_close(&lg);
+}
+END_TEST
+
+Suite *suite_model(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_model_fixtures_equal_expected_table);
+	tcase_add_test(tc, test_model_fixture_fields);
+	tcase_add_test(tc, test_model_json_round_trip);
+	tcase_add_test(tc, test_model_from_json_bad_field_named);
+	tcase_add_test(tc, test_store_dirty_tracks_services_of_changed_slices);
+	suite_add_tcase(s, tc);
+	return s;
+}
