@@ -29,7 +29,8 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c
 AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/agent.c
 AGENT_SRC   := agent/main.c
-CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c
+CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
+	       tools/cmd_rig.c tools/echod.c
 
 LIB_SRC  := $(COMMON_SRC) $(CONTROL_SRC) $(DATAPLANE_SRC) $(AGENT_LIB_SRC)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))

@@ -3,5 +3,7 @@
 #define SP_TOOLS_SVCPLANECTL_H
 
 int cmd_model(int argc, char **argv);
+int cmd_rig(int argc, char **argv);
+int cmd_echod(int argc, char **argv);
 
 #endif

@@ -42,3 +42,30 @@ wait_until() {
 		sleep 0.1
 	done
 }
+
+# rig_up FILE: bring a rig up and remember to take it down on exit.
+T_RIGS=()
+rig_up() {
+	local name
+	name=$(awk '/^name:/{print $2; exit}' "$1")
+	T_RIGS+=("$name")
+	"$SVCPLANECTL" rig up "$1" >/dev/null || fail "rig up $1"
+}
+rig_cleanup() {
+	local r
+	for r in "${T_RIGS[@]:-}"; do
+		[ -n "$r" ] && "$SVCPLANECTL" rig down "$r" >/dev/null 2>&1
+	done
+	t_cleanup
+}
+trap rig_cleanup EXIT
+
+# inns RIG MEMBER CMD...: run a command in a rig member's namespace.
+inns() { local r=$1 m=$2; shift 2; ip netns exec "sp-$r-$m" "$@"; }
+
+# Rig tests need root and netns support.
+need_netns() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
+	ip netns add sp-probe-$$ 2>/dev/null || skip "cannot create network namespaces here"
+	ip netns del sp-probe-$$
+}
