@@ -7,7 +7,8 @@
 
 CC       ?= gcc
 CLANG    ?= clang
-PKGS     := libcjson yaml-0.1 libmicrohttpd
+PKGS     := libcjson yaml-0.1 libmicrohttpd libnftnl libmnl libnl-3.0 libnl-route-3.0 libcrypto \
+	    libnetfilter_conntrack
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -21,11 +22,14 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 B := build
 
-COMMON_SRC  := common/addr.c common/hmap.c common/log.c
+COMMON_SRC  := common/addr.c common/hmap.c common/log.c common/khash.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c
-DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c
+DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
+		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
+		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_backend.c \
+		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c
 AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/agent.c
 AGENT_SRC   := agent/main.c

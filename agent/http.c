@@ -140,10 +140,10 @@ struct sp_http *sp_http_new(const char *bind, sp_http_handler fn, void *ctx,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		free(h);

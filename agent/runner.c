@@ -26,7 +26,8 @@ double sp_runner_deadline(const struct sp_runner *r)
 
 	if (r->last_run < 0)
 		return 0;
-	periodic = r->last_full + r->max_interval;
+	/* No full sync has succeeded yet: only the retry schedule applies. */
+	periodic = r->last_full > 0 ? r->last_full + r->max_interval : INFINITY;
 	if (r->pending)
 		change = r->last_run + r->min_interval;
 	if (r->failures)
@@ -38,7 +39,8 @@ bool sp_runner_due(const struct sp_runner *r, double now, bool *full)
 {
 	if (now < sp_runner_deadline(r))
 		return false;
-	*full = r->full_pending || r->last_run < 0 || now >= r->last_full + r->max_interval;
+	*full = r->full_pending || r->last_run < 0 || r->last_full <= 0 ||
+		now >= r->last_full + r->max_interval;
 	return true;
 }
 

@@ -102,6 +102,12 @@ static int ep_cmp(const void *a, const void *b)
 	return c ? c : (int)x->port - (int)y->port;
 }
 
+void sp_svc_port_sort_eps(struct sp_svc_port *p)
+{
+	if (p->n_eps > 1)
+		qsort(p->eps, p->n_eps, sizeof(*p->eps), ep_cmp);
+}
+
 static void remove_service(struct sp_model *m, const char *svc)
 {
 	struct sp_hmap *set = sp_hmap_del(m->by_service, svc);
@@ -119,8 +125,7 @@ int sp_model_add_port(struct sp_model *m, struct sp_svc_port *p)
 	struct sp_hmap *set = sp_hmap_get(m->by_service, p->service);
 	void *old;
 
-	if (p->n_eps > 1)
-		qsort(p->eps, p->n_eps, sizeof(*p->eps), ep_cmp);
+	sp_svc_port_sort_eps(p);
 	if (!set) {
 		set = sp_hmap_new();
 		if (!set || sp_hmap_put(m->by_service, p->service, set, NULL)) {

@@ -80,6 +80,8 @@ const struct sp_svc_port **sp_model_sorted_ports(const struct sp_model *m, size_
 struct sp_svc_port *sp_svc_port_new(const char *service, const char *port_name,
 				    uint8_t protocol, int family);
 void sp_svc_port_free(struct sp_svc_port *p);
+/* Put @p's endpoints in model order (address, then port). */
+void sp_svc_port_sort_eps(struct sp_svc_port *p);
 void sp_endpoint_fini(struct sp_endpoint *ep);
 
 /* True when both models hold the same ports with the same fields and endpoints

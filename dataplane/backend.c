@@ -3,9 +3,11 @@
 
 #include <string.h>
 
-extern const struct sp_backend_ops sp_dryrun_ops;
+#include "dryrun/dryrun_backend.h"
+#include "nft/nft_backend.h"
 
 static const struct sp_backend_ops *const backends[] = {
+	&sp_nft_ops,
 	&sp_dryrun_ops,
 };
 
@@ -19,5 +21,5 @@ const struct sp_backend_ops *sp_backend_find(const char *mode)
 
 const char *sp_backend_names(void)
 {
-	return "dry-run";
+	return "nftables, dry-run";
 }

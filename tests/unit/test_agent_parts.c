@@ -30,6 +30,20 @@ START_TEST(test_runner_first_sync_full_then_bounded)
 }
 END_TEST
 
+START_TEST(test_runner_first_sync_fails_backs_off)
+{
+	struct sp_runner r;
+	bool full;
+
+	sp_runner_init(&r, 1.0, 30.0);
+	ck_assert(sp_runner_due(&r, 5000.0, &full));
+	sp_runner_ran(&r, 5000.0, true, false);
+	ck_assert(!sp_runner_due(&r, 5000.5, &full));	/* no hot retry loop */
+	ck_assert(sp_runner_due(&r, 5001.0, &full));
+	ck_assert(full);
+}
+END_TEST
+
 START_TEST(test_runner_failure_backoff_and_full_retry)
 {
 	struct sp_runner r;
@@ -124,6 +138,7 @@ Suite *suite_runner(void)
 
 	tcase_add_test(tc, test_runner_first_sync_full_then_bounded);
 	tcase_add_test(tc, test_runner_failure_backoff_and_full_retry);
+	tcase_add_test(tc, test_runner_first_sync_fails_backs_off);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,20 @@
+/* node_addrs.h - this node's addresses for NodePorts (libnl-route-3): the
+ * primary ones (those of the interface holding the default route, else every
+ * global non-loopback address), or those inside --nodeport-addresses CIDRs. */
+#ifndef SP_DATAPLANE_NODE_ADDRS_H
+#define SP_DATAPLANE_NODE_ADDRS_H
+
+#include "../../common/config.h"
+
+#define SP_MAX_NODE_ADDRS 64
+
+struct sp_node_addrs {
+	struct sp_addr v[SP_MAX_NODE_ADDRS];
+	int n;
+};
+
+/* Fill @out for @family (AF_INET or AF_INET6) in the calling process's network
+ * namespace. Returns 0 or -errno. */
+int sp_node_addrs_get(const struct sp_config *cfg, int family, struct sp_node_addrs *out);
+
+#endif

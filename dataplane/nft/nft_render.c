@@ -1,0 +1,468 @@
+/* nft_render.c - service port → elements (see nft_render.h and nft_layout.h). */
+#include "nft_render.h"
+#include "../../common/khash.h"
+#include "../../control/topology.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+int nft_family_of(const struct sp_svc_port *p)
+{
+	return p->family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+}
+
+static const char *proto_lc(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	default:
+		return "tcp";
+	}
+}
+
+static void port_base(const struct sp_svc_port *p, char *base, size_t sz)
+{
+	/* kube-proxy's chain-name base: "ns/name/proto/portname". */
+	snprintf(base, sz, "%.*s/%s/%s/%s", (int)(strchr(p->service, '/') - p->service),
+		 p->service, strchr(p->service, '/') + 1, proto_lc(p->protocol), p->port_name);
+}
+
+void nft_affinity_name(const struct sp_svc_port *p, bool local, char *buf, size_t sz)
+{
+	char base[256], h[16];
+
+	port_base(p, base, sizeof(base));
+	sp_kube_hash(base, 8, h);
+	snprintf(buf, sz, "affinity-%s%s-%s", local ? "local-" : "", h, base);
+	if (strlen(buf) > 250)
+		buf[250] = '\0';	/* nftables names stop at 255 */
+}
+
+void nft_affinity_set_name(const struct nft_affinity *a, uint32_t i, char *buf, size_t sz)
+{
+	char ip[INET6_ADDRSTRLEN], name[400], hashed[420], h[16];
+
+	inet_ntop(a->family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, a->eps[i].addr, ip, sizeof(ip));
+	for (char *c = ip; *c; c++)
+		if (*c == ':')
+			*c = '.';	/* as kube-proxy: no colons in names */
+	snprintf(name, sizeof(name), "%s__%s/%u", a->base, ip, a->eps[i].port);
+	snprintf(hashed, sizeof(hashed), "%s%s/%us", name, strncmp(a->name, "affinity-local-", 15) ? "" : "/local",
+		 a->timeout);
+	sp_kube_hash(hashed, 8, h);
+	snprintf(buf, sz, "affinity-%s-%s", h, name);
+	if (strlen(buf) > 250)
+		buf[250] = '\0';
+}
+
+int nft_affinity_copy(struct nft_affinity *dst, const struct nft_affinity *src)
+{
+	*dst = *src;
+	dst->eps = calloc(src->n + 1, sizeof(*dst->eps));
+	if (!dst->eps)
+		return -ENOMEM;
+	memcpy(dst->eps, src->eps, src->n * sizeof(*dst->eps));
+	return 0;
+}
+
+void nft_affinity_fini(struct nft_affinity *a)
+{
+	free(a->eps);
+	a->eps = NULL;
+	a->n = 0;
+}
+
+bool nft_affinity_equal(const struct nft_affinity *a, const struct nft_affinity *b)
+{
+	return a->timeout == b->timeout && a->n == b->n &&
+	       !memcmp(a->eps, b->eps, a->n * sizeof(*a->eps));
+}
+
+/* Intern @s in the render's string pool; returns its offset + 1 (0 = none). */
+static size_t intern(struct nft_render *r, const char *s)
+{
+	size_t n = strlen(s) + 1, off;
+
+	if (r->slen + n > r->scap) {
+		size_t cap = (r->scap + n) * 2;
+		char *p = realloc(r->strings, cap);
+
+		if (!p)
+			return 0;
+		r->strings = p;
+		r->scap = cap;
+	}
+	off = r->slen;
+	memcpy(r->strings + off, s, n);
+	r->slen += n;
+	return off + 1;
+}
+
+struct kb {	/* a key being built */
+	uint8_t b[NFT_KEY_MAX];
+	uint8_t n;
+};
+
+static void k_addr(struct kb *k, const struct sp_addr *a)
+{
+	uint8_t len = a->family == AF_INET6 ? 16 : 4;
+
+	memcpy(k->b + k->n, a->bytes, len);
+	k->n += len;
+}
+
+static void k_proto(struct kb *k, uint8_t proto)
+{
+	memset(k->b + k->n, 0, 4);
+	k->b[k->n] = proto;
+	k->n += 4;
+}
+
+static void k_port(struct kb *k, uint16_t port)
+{
+	memset(k->b + k->n, 0, 4);
+	k->b[k->n] = (uint8_t)(port >> 8);
+	k->b[k->n + 1] = (uint8_t)port;
+	k->n += 4;
+}
+
+static void k_u32(struct kb *k, uint32_t v)
+{
+	memcpy(k->b + k->n, &v, 4);	/* numgen and ids are host order */
+	k->n += 4;
+}
+
+/* Pending strings are stored as offsets during rendering (the pool may move);
+ * fixed up into pointers at the end. */
+static struct nft_elem *push(struct nft_render *r, enum nft_set_id set, const struct kb *k)
+{
+	struct nft_elem *e;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct nft_elem *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		r->v = v;
+		r->cap = cap;
+	}
+	e = &r->v[r->n++];
+	memset(e, 0, sizeof(*e));
+	e->set = (uint8_t)set;
+	e->klen = k->n;
+	memcpy(e->key, k->b, k->n);
+	return e;
+}
+
+static int add_key(struct nft_render *r, enum nft_set_id set, const struct kb *k)
+{
+	return push(r, set, k) ? 0 : -ENOMEM;
+}
+
+static int add_verdict(struct nft_render *r, enum nft_set_id set, const struct kb *k,
+		       const char *chain, size_t comment)
+{
+	struct nft_elem *e;
+	size_t c = chain ? intern(r, chain) : 0;
+
+	if (chain && !c)
+		return -ENOMEM;
+	e = push(r, set, k);
+	if (!e)
+		return -ENOMEM;
+	e->verdict = chain ? NFT_ELEM_GOTO : NFT_ELEM_DROP;
+	e->chain = (const char *)(uintptr_t)c;
+	e->comment = (const char *)(uintptr_t)comment;
+	return 0;
+}
+
+static int add_endpoint(struct nft_render *r, enum nft_set_id set, const struct kb *k,
+			const struct sp_endpoint *ep)
+{
+	struct nft_elem *e = push(r, set, k);
+	struct kb d = {0};
+
+	if (!e)
+		return -ENOMEM;
+	k_addr(&d, &ep->addr);
+	k_port(&d, ep->port);
+	memcpy(e->data, d.b, d.n);
+	e->dlen = d.n;
+	return 0;
+}
+
+/* "reject" for a port with no endpoints anywhere, "drop" when only the Local
+ * policy's list is empty (kube-proxy's verdicts). */
+static int no_endpoints(struct nft_render *r, enum nft_set_id set, const struct kb *k,
+			bool has_any, size_t comment)
+{
+	return add_verdict(r, set, k, has_any ? NULL : "reject-chain", comment);
+}
+
+struct list {
+	const struct sp_endpoint **v;
+	size_t n;
+	bool local;
+	struct nft_affinity *aff;	/* when the port has ClientIP affinity */
+};
+
+/* The dispatch target for @l reached through group @g, and its backend
+ * elements under key @base (a VIP tuple or a NodePort tuple). */
+static int dispatch(struct nft_render *r, enum nft_set_id map, enum nft_group g,
+		    const struct kb *base, const struct list *l, size_t comment)
+{
+	static const enum nft_set_id backends[G_COUNT] = {
+		[G_DNAT] = NS_BACKENDS, [G_NODEPORT] = NS_NP_BACKENDS,
+		[G_SHORTCUT] = NS_SC_BACKENDS, [G_NODEPORT_SHORTCUT] = NS_NP_SC_BACKENDS,
+	};
+	char chain[64];
+	int e;
+
+	if (l->aff)	/* backends live under the list's id; see add_affinity */
+		return add_verdict(r, map, base, l->aff->name, comment);
+	nft_group_chain_name(g, (uint32_t)l->n, chain, sizeof(chain));
+	if ((e = add_verdict(r, map, base, chain, comment)))
+		return e;
+	for (size_t i = 0; i < l->n; i++) {
+		struct kb k = *base;
+
+		k_u32(&k, (uint32_t)i);
+		if ((e = add_endpoint(r, backends[g], &k, l->v[i])))
+			return e;
+	}
+	return 0;
+}
+
+static int add_affinity(struct nft_render *r, const struct sp_svc_port *p, struct list *l)
+{
+	struct nft_affinity *a = &r->aff[r->naff++];
+
+	nft_affinity_name(p, l->local, a->name, sizeof(a->name));
+	port_base(p, a->base, sizeof(a->base));
+	a->family = r->family;
+	a->n = (uint32_t)l->n;
+	a->timeout = p->affinity_timeout;
+	a->eps = calloc(l->n + 1, sizeof(*a->eps));
+	if (!a->eps)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		memcpy(a->eps[i].addr, l->v[i]->addr.bytes, 16);
+		a->eps[i].port = l->v[i]->port;
+	}
+	l->aff = a;
+	return 0;
+}
+
+static int hairpins(struct nft_render *r, const struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct kb k = {0};
+		int e;
+
+		k_addr(&k, &l->v[i]->addr);
+		k_addr(&k, &l->v[i]->addr);
+		if ((e = add_key(r, NS_HAIRPIN, &k)))
+			return e;
+	}
+	return 0;
+}
+
+static int firewall(struct nft_render *r, const struct sp_svc_port *p, const struct kb *vip)
+{
+	int e;
+
+	if ((e = add_key(r, NS_FIREWALL_IPS, vip)))
+		return e;
+	for (size_t i = 0; i < p->lb_source_ranges.n; i++) {
+		const struct sp_addr *c = &p->lb_source_ranges.v[i];
+		struct sp_addr last = *c;
+		struct kb k = *vip, end = *vip;
+		int bits = sp_addr_bits(c->family);
+		struct nft_elem *el;
+
+		if (c->family != p->family)
+			continue;
+		for (int b = c->prefix_len; b < bits; b++)
+			last.bytes[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+		k_addr(&k, c);
+		k_addr(&end, &last);
+		el = push(r, NS_FIREWALL_ALLOW, &k);
+		if (!el)
+			return -ENOMEM;
+		memcpy(el->key + k.n, end.b, end.n);	/* key end follows the key */
+	}
+	return 0;
+}
+
+static void fix_strings(struct nft_render *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		uintptr_t c = (uintptr_t)r->v[i].chain, m = (uintptr_t)r->v[i].comment;
+
+		r->v[i].chain = c ? r->strings + c - 1 : NULL;
+		r->v[i].comment = m ? r->strings + m - 1 : NULL;
+	}
+}
+
+static int render(const struct sp_svc_port *p, const struct sp_ep_sets *sets,
+		  struct nft_render *r)
+{
+	struct list cluster = { sets->cluster, sets->n_cluster, false, NULL };
+	struct list local = { sets->local, sets->n_local, true, NULL };
+	const struct list *internal = p->itp == SP_POLICY_LOCAL ? &local : &cluster;
+	const struct list *external = p->etp == SP_POLICY_LOCAL ? &local : &cluster;
+	bool has_any = sets->has_any, ext_local = p->etp == SP_POLICY_LOCAL;
+	bool has_int = has_any && internal->n, has_ext = has_any && external->n;
+	char name[400];
+	size_t comment, comment_ext, comment_lb;
+	int e;
+
+	/* Comments name the service port as kube-proxy does ("ns/name:port"), and
+	 * the kind of address, so that a read-back can tell them apart. */
+	snprintf(name, sizeof(name), "%s%s%s", p->service, *p->port_name ? ":" : "", p->port_name);
+	comment = intern(r, name);
+	strcat(name, " " NFT_COMMENT_EXTERNAL);
+	comment_ext = intern(r, name);
+	strcpy(name + strlen(name) - strlen(NFT_COMMENT_EXTERNAL), NFT_COMMENT_LB);
+	comment_lb = intern(r, name);
+	if (!comment || !comment_ext || !comment_lb)
+		return -ENOMEM;
+	if (p->affinity_client_ip) {
+		if (cluster.n && (e = add_affinity(r, p, &cluster)))
+			return e;
+		/* A separate chain for the Local list only when it is used and
+		 * differs from the Cluster one. */
+		if (local.n && sp_svc_port_uses_local(p) && (e = add_affinity(r, p, &local)))
+			return e;
+	}
+	if (p->itp == SP_POLICY_LOCAL && has_any && !local.n)
+		r->no_local_internal = 1;
+	if (sp_svc_port_external(p) && ext_local && has_any && !local.n)
+		r->no_local_external = 1;
+
+	for (size_t i = 0; i < p->cluster_ips.n; i++) {
+		struct kb k = {0};
+
+		k_addr(&k, &p->cluster_ips.v[i]);
+		if ((e = add_key(r, NS_CLUSTER_IPS, &k)))
+			return e;
+		k_proto(&k, p->protocol);
+		k_port(&k, p->port);
+		e = has_int ? dispatch(r, NS_SERVICE_IPS, G_DNAT, &k, internal, comment)
+			    : no_endpoints(r, NS_NO_EP_SERVICES, &k, has_any, comment);
+		if (e)
+			return e;
+	}
+	for (int lb = 0; lb < 2; lb++) {
+		const struct sp_addr_list *vips = lb ? &p->lb_ips : &p->external_ips;
+		size_t what = lb ? comment_lb : comment_ext;
+
+		for (size_t i = 0; i < vips->n; i++) {
+			struct kb k = {0};
+
+			k_addr(&k, &vips->v[i]);
+			k_proto(&k, p->protocol);
+			k_port(&k, p->port);
+			if ((e = add_key(r, ext_local ? NS_LOCAL_VIPS : NS_MASQ_VIPS, &k)))
+				return e;
+			e = has_ext ? dispatch(r, NS_SERVICE_IPS, G_DNAT, &k, external, what)
+				    : no_endpoints(r, NS_NO_EP_SERVICES, &k, has_any, what);
+			if (!e && ext_local && cluster.n)
+				e = dispatch(r, NS_EXT_SHORTCUT, G_SHORTCUT, &k, &cluster, what);
+			if (!e && lb && p->lb_source_ranges.n)
+				e = firewall(r, p, &k);
+			if (e)
+				return e;
+		}
+	}
+	if (p->node_port) {
+		struct kb k = {0};
+
+		k_proto(&k, p->protocol);
+		k_port(&k, p->node_port);
+		if ((e = add_key(r, ext_local ? NS_LOCAL_NODEPORTS : NS_MASQ_NODEPORTS, &k)))
+			return e;
+		e = has_ext ? dispatch(r, NS_SERVICE_NODEPORTS, G_NODEPORT, &k, external, comment)
+			    : no_endpoints(r, NS_NO_EP_NODEPORTS, &k, has_any, comment);
+		if (!e && ext_local && cluster.n)
+			e = dispatch(r, NS_NP_SHORTCUT, G_NODEPORT_SHORTCUT, &k, &cluster, comment);
+		if (e)
+			return e;
+	}
+	if ((e = hairpins(r, &cluster)))
+		return e;
+	return hairpins(r, &local);
+}
+
+int nft_render_port(const struct sp_svc_port *p, const struct sp_config *cfg, const char *node,
+		    const char *zone, struct nft_render *out)
+{
+	struct sp_ep_sets sets;
+	int e;
+
+	(void)cfg;
+	memset(out, 0, sizeof(*out));
+	out->family = nft_family_of(p);
+	if ((e = sp_topology_categorize(p, node, zone, &sets)))
+		return e;
+	e = render(p, &sets, out);
+	sp_ep_sets_fini(&sets);
+	if (e) {
+		nft_render_fini(out);
+		return e;
+	}
+	fix_strings(out);
+	return 0;
+}
+
+void nft_render_fini(struct nft_render *r)
+{
+	for (int i = 0; i < r->naff; i++)
+		nft_affinity_fini(&r->aff[i]);
+	free(r->v);
+	free(r->strings);
+	memset(r, 0, sizeof(*r));
+}
+
+void nft_elem_describe(const struct nft_elem *e, int family, char *buf, size_t sz)
+{
+	const struct nft_set_def *d = &sp_nft_sets[e->set];
+	size_t off = (size_t)snprintf(buf, sz, "set %s element ", d->name), k = 0;
+
+	for (int i = 0; i < 5 && d->key[i] && off < sz; i++) {
+		char a[INET6_ADDRSTRLEN];
+		uint32_t v;
+
+		if (i)
+			off += (size_t)snprintf(buf + off, sz - off, " . ");
+		switch (d->key[i]) {
+		case F_ADDR:
+			inet_ntop(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, e->key + k, a, sizeof(a));
+			off += (size_t)snprintf(buf + off, sz - off, "%s", a);
+			break;
+		case F_PROTO:
+			off += (size_t)snprintf(buf + off, sz - off, "%s", proto_lc(e->key[k]));
+			break;
+		case F_PORT:
+			off += (size_t)snprintf(buf + off, sz - off, "%u", e->key[k] << 8 | e->key[k + 1]);
+			break;
+		default:
+			memcpy(&v, e->key + k, 4);
+			off += (size_t)snprintf(buf + off, sz - off, "%u", v);
+		}
+		k += nft_field_len(d->key[i], family);
+	}
+	if (e->comment && off < sz)
+		snprintf(buf + off, sz - off, " (%s)", e->comment);
+}
