@@ -39,6 +39,17 @@ static void object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
 			 name->valuestring);
 }
 
+static uint64_t object_hash(const cJSON *obj)
+{
+	char *txt = cJSON_PrintUnformatted(obj);
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = txt ? txt : ""; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	cJSON_free(txt);
+	return h;
+}
+
 static int parse_one(const cJSON *obj, const struct kind_def *k, struct sp_manifest_item *it)
 {
 	const cJSON *av = sp_field(obj, "apiVersion");
@@ -109,6 +120,7 @@ int sp_manifest_walk(const cJSON *obj, int *index, sp_manifest_cb cb, void *ctx)
 		it.kind = kinds[i].id;
 		it.kind_name = kinds[i].kind;
 		object_key(obj, kinds[i].namespaced, it.key, sizeof(it.key));
+		it.hash = object_hash(obj);
 		it.err = parse_one(obj, &kinds[i], &it);
 		if (it.err == -ENOMEM)
 			return -ENOMEM;

@@ -4,6 +4,7 @@
 #define SP_CONTROL_MANIFEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "k8s.h"
 
@@ -18,6 +19,7 @@ struct sp_manifest_item {
 	char key[320];		/* "ns/name" (Node: "name"); "" when unreadable */
 	int index;		/* position among the file's objects, from 0 */
 	void *obj;		/* parsed object; the callback takes ownership. NULL on error */
+	uint64_t hash;		/* of the object's JSON text: equal hashes, same object */
 	int err;		/* 0, or -EINVAL with perr set */
 	struct sp_perr perr;
 };

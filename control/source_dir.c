@@ -27,6 +27,7 @@ struct sp_dir_source {
 	const struct sp_log *log;
 	struct sp_hmap *files;	/* file name → struct sp_hmap * set of object ids */
 	struct sp_hmap *owners;	/* object id ("Kind ns/name") → owning file name (strdup) */
+	struct sp_hmap *hashes;	/* object id → (uintptr_t) hash of the version in the store */
 	size_t errors;
 };
 
@@ -55,7 +56,8 @@ struct sp_dir_source *sp_dir_source_new(const char *dir, struct sp_store *st,
 	src->dir = strdup(dir);
 	src->files = sp_hmap_new();
 	src->owners = sp_hmap_new();
-	if (!src->dir || !src->files || !src->owners) {
+	src->hashes = sp_hmap_new();
+	if (!src->dir || !src->files || !src->owners || !src->hashes) {
 		err = ENOMEM;
 		goto err_free;
 	}
@@ -98,6 +100,7 @@ void sp_dir_source_free(struct sp_dir_source *src)
 			free(it.value);
 		sp_hmap_free(src->owners);
 	}
+	sp_hmap_free(src->hashes);
 	free(src->dir);
 	free(src);
 }
@@ -179,6 +182,22 @@ static void set_owner(struct sp_dir_source *src, const char *id, const char *fil
 	free(old);
 }
 
+static void free_item(struct sp_manifest_item *it)
+{
+	switch (it->kind) {
+	case SP_KIND_SERVICE:
+		sp_service_free(it->obj);
+		break;
+	case SP_KIND_SLICE:
+		sp_slice_free(it->obj);
+		break;
+	case SP_KIND_NODE:
+		sp_node_free(it->obj);
+		break;
+	}
+	it->obj = NULL;
+}
+
 static int apply_item(void *arg, struct sp_manifest_item *it)
 {
 	struct load_ctx *c = arg;
@@ -204,6 +223,13 @@ static int apply_item(void *arg, struct sp_manifest_item *it)
 	if (sp_hmap_get(c->now, id))
 		sp_log_warn(src->log, "%s/%s: %s %s is defined twice; the later one is used",
 			    src->dir, c->file, it->kind_name, it->key);
+	/* Unchanged since this file last gave it: nothing to tell the store (a
+	 * manifest has no resourceVersion to say so). */
+	if ((uintptr_t)sp_hmap_get(src->hashes, id) == (uintptr_t)it->hash &&
+	    sp_hmap_get(src->owners, id) && !strcmp(sp_hmap_get(src->owners, id), c->file)) {
+		free_item(it);
+		return sp_hmap_put(c->now, id, (void *)1, NULL);
+	}
 	switch (it->kind) {
 	case SP_KIND_SERVICE:
 		e = sp_store_set_service(src->store, it->obj);
@@ -219,6 +245,7 @@ static int apply_item(void *arg, struct sp_manifest_item *it)
 	if (e)
 		return e;
 	set_owner(src, id, c->file);
+	sp_hmap_put(src->hashes, id, (void *)(uintptr_t)it->hash, NULL);
 	return sp_hmap_put(c->now, id, (void *)1, NULL);
 }
 
@@ -238,6 +265,7 @@ static void drop_object(struct sp_dir_source *src, const char *id, const char *f
 	else if (!strncmp(id, "Node ", 5))
 		sp_store_del_node(src->store, key);
 	free(sp_hmap_del(src->owners, id));
+	sp_hmap_del(src->hashes, id);
 }
 
 static void forget_file(struct sp_dir_source *src, const char *file)

@@ -61,6 +61,7 @@ struct chain_rec {
 	struct nft_affinity aff;	/* affinity chains: their endpoints and timeout */
 	bool affinity;
 	bool rules_stale;		/* rules to (re)write */
+	bool pinned;			/* a dnat group kept even when unused */
 	char **sets;			/* affinity: client sets created for it */
 	size_t nsets;
 };
@@ -93,6 +94,10 @@ struct nft_be {
 	bool last_ok;
 	struct sp_nft_stats stats;
 };
+
+/* dnat groups for 1..N endpoints always exist, so that small services never
+ * need a chain created when their endpoint count changes. */
+#define PINNED_GROUPS 8
 
 /* Pending element operations of one sync. */
 struct elem_ops {
@@ -560,7 +565,7 @@ static int affinity_chain(struct nft_be *be, struct nft_tx *tx, struct fam_state
 /* Chains that come and go: create (with rules) or rewrite those marked stale
  * and still used; return the unused ones in @dead for deletion after elements. */
 static int msg_dynamic_chains(struct nft_be *be, struct nft_tx *tx, struct fam_state *fs,
-			      char ***dead, size_t *ndead)
+			      bool gc_groups, char ***dead, size_t *ndead)
 {
 	struct sp_hmap_iter it = {0};
 	struct emit_ctx ec = { be, tx };
@@ -570,7 +575,10 @@ static int msg_dynamic_chains(struct nft_be *be, struct nft_tx *tx, struct fam_s
 	while (sp_hmap_next(fs->chains, &it)) {
 		struct chain_rec *c = it.value;
 
-		if (!c->refs) {
+		/* An unused dnat group stays until the next full sync (or for good,
+		 * when pinned): a service moving between groups is then element
+		 * operations only. */
+		if (!c->refs && !c->pinned && (c->affinity || gc_groups)) {
 			char **d = realloc(*dead, (*ndead + 1) * sizeof(*d));
 
 			if (!d)
@@ -581,6 +589,7 @@ static int msg_dynamic_chains(struct nft_be *be, struct nft_tx *tx, struct fam_s
 		}
 		if (!c->rules_stale)
 			continue;
+		sp_log_debug(be->log, "nftables: writing chain %s", it.key);
 		msg_chain(be, tx, nft_chain_build(tx->family, it.key), NFT_MSG_NEWCHAIN);
 		msg_chain(be, tx, nft_chain_build(tx->family, it.key), NFT_MSG_DELRULE);
 		if (c->affinity) {
@@ -901,7 +910,18 @@ static int full_sync_family(struct nft_be *be, struct fam_state *fs, const struc
 		msg_chain(be, &tx, nft_chain_build(fs->family, it.key), NFT_MSG_DELRULE);
 	}
 	sp_hmap_free(existing);
-	if ((e = msg_dynamic_chains(be, &tx, fs, &dead, &ndead)))
+	for (uint32_t n = 1; n <= PINNED_GROUPS; n++) {
+		for (int g = G_DNAT; g <= G_NODEPORT; g++) {
+			char name[64];
+			struct chain_rec *c;
+
+			nft_group_chain_name((enum nft_group)g, n, name, sizeof(name));
+			chain_ref(fs, name, 0, NULL);
+			if ((c = sp_hmap_get(fs->chains, name)))
+				c->pinned = true;
+		}
+	}
+	if ((e = msg_dynamic_chains(be, &tx, fs, true, &dead, &ndead)))
 		goto err_abort;
 	msg_delete_chains(be, &tx, fs, dead, ndead);
 	memset(&it, 0, sizeof(it));
@@ -919,6 +939,45 @@ err_abort:
 out:
 	ops_fini(&ops);
 	return e;
+}
+
+/* An element given back and claimed again with the same value is no change:
+ * drop both operations, so a batch holds only what really changes. */
+static int cancel_pairs(int family, struct elem_ops *ops)
+{
+	struct sp_hmap *del = sp_hmap_new();
+	char id[2 + 2 * NFT_KEY_MAX + 1];
+	size_t na = 0, nd = 0;
+
+	if (!del)
+		return -ENOMEM;
+	for (size_t i = 0; i < ops->ndel; i++) {
+		elem_id(&ops->del[i], family, id);
+		if (sp_hmap_put(del, id, &ops->del[i], NULL)) {
+			sp_hmap_free(del);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < ops->nadd; i++) {
+		struct nft_elem *d;
+
+		elem_id(&ops->add[i], family, id);
+		d = sp_hmap_get(del, id);
+		if (d && d->set != NS_COUNT && d->verdict == ops->add[i].verdict &&
+		    d->dlen == ops->add[i].dlen && !memcmp(d->data, ops->add[i].data, d->dlen) &&
+		    d->vhash == ops->add[i].vhash) {
+			d->set = NS_COUNT;	/* cancelled */
+			continue;
+		}
+		ops->add[na++] = ops->add[i];
+	}
+	for (size_t i = 0; i < ops->ndel; i++)
+		if (ops->del[i].set != NS_COUNT)
+			ops->del[nd++] = ops->del[i];
+	ops->nadd = na;
+	ops->ndel = nd;
+	sp_hmap_free(del);
+	return 0;
 }
 
 /* Dirty services of one family: give back their old elements, claim new ones,
@@ -984,17 +1043,19 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 		if (old->proto != IPPROTO_TCP)
 			stale_flows(old->proto, NULL, &old->r, NULL, fs->family, ct);
 	}
+	if ((e = cancel_pairs(fs->family, &ops)))
+		goto out;
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(fs->chains, &it)) {
 		const struct chain_rec *c = it.value;
 
-		chains_changed |= !c->refs || c->rules_stale;
+		chains_changed |= (!c->refs && c->affinity) || c->rules_stale;
 	}
 	if (!ops.nadd && !ops.ndel && !chains_changed)
 		goto out;	/* nothing to write for this family */
 	if ((e = nft_tx_begin(&tx, be->nl, fs->family, be->log)))
 		goto out;
-	if ((e = msg_dynamic_chains(be, &tx, fs, &dead, &ndead)) ||
+	if ((e = msg_dynamic_chains(be, &tx, fs, false, &dead, &ndead)) ||
 	    (e = msg_elems(be, &tx, ops.del, ops.ndel, NFT_MSG_DELSETELEM)) ||
 	    (e = msg_elems(be, &tx, ops.add, ops.nadd, NFT_MSG_NEWSETELEM))) {
 		nft_tx_abort(&tx);

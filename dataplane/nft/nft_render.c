@@ -182,6 +182,9 @@ static int add_verdict(struct nft_render *r, enum nft_set_id set, const struct k
 	if (!e)
 		return -ENOMEM;
 	e->verdict = chain ? NFT_ELEM_GOTO : NFT_ELEM_DROP;
+	e->vhash = 2166136261u;
+	for (const char *p = chain ? chain : ""; *p; p++)
+		e->vhash = (e->vhash ^ (uint8_t)*p) * 16777619u;
 	e->chain = (const char *)(uintptr_t)c;
 	e->comment = (const char *)(uintptr_t)comment;
 	return 0;

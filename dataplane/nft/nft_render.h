@@ -26,6 +26,7 @@ struct nft_elem {
 	uint8_t verdict;	/* D_VERDICT: NFT_ELEM_GOTO (with chain) or NFT_ELEM_DROP */
 	uint8_t key[NFT_KEY_MAX];
 	uint8_t data[NFT_DATA_MAX];
+	uint32_t vhash;		/* hash of the goto target's name: compares without it */
 	const char *chain;	/* goto target; owned by the render */
 	const char *comment;	/* "ns/name:port"; owned by the render */
 };
