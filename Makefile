@@ -34,7 +34,7 @@ AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c ag
 		 agent/agent.c
 AGENT_SRC   := agent/main.c
 CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
-	       tools/cmd_rig.c tools/echod.c
+	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c
 
 LIB_SRC  := $(COMMON_SRC) $(CONTROL_SRC) $(DATAPLANE_SRC) $(AGENT_LIB_SRC)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
@@ -113,8 +113,9 @@ test: deps
 	$(MAKE) all
 	$(MAKE) check
 
-demo: deps all
-	@tests/demo.sh
+demo: deps
+	$(MAKE) all
+	@examples/demo.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -16,6 +16,21 @@ static void addrs(FILE *f, const char *label, const struct sp_addr_list *l, unsi
 			sp_addr_str(&l->v[i], buf), l->v[i].family == AF_INET6 ? "]" : "", port, proto);
 }
 
+/* Share of new connections an endpoint gets: ready endpoints split them evenly;
+ * the others only when no endpoint is ready (serving-terminating fallback). */
+static double weight(const struct sp_svc_port *p, const struct sp_endpoint *ep)
+{
+	size_t ready = 0, fallback = 0;
+
+	for (size_t i = 0; i < p->n_eps; i++) {
+		ready += p->eps[i].ready;
+		fallback += !p->eps[i].ready && p->eps[i].serving && p->eps[i].terminating;
+	}
+	if (ready)
+		return ep->ready ? 100.0 / (double)ready : 0;
+	return fallback && ep->serving && ep->terminating ? 100.0 / (double)fallback : 0;
+}
+
 void sp_model_print(FILE *f, const struct sp_model *m)
 {
 	size_t n;
@@ -52,9 +67,9 @@ void sp_model_print(FILE *f, const struct sp_model *m)
 		for (size_t j = 0; j < p->n_eps; j++) {
 			const struct sp_endpoint *ep = &p->eps[j];
 
-			fprintf(f, "    %-13s %s%s%s:%u %s%s%s%s%s\n", j ? "" : "endpoints",
+			fprintf(f, "    %-13s %s%s%s:%u %5.1f%% %s%s%s%s%s\n", j ? "" : "endpoints",
 				ep->addr.family == AF_INET6 ? "[" : "", sp_addr_str(&ep->addr, buf),
-				ep->addr.family == AF_INET6 ? "]" : "", ep->port,
+				ep->addr.family == AF_INET6 ? "]" : "", ep->port, weight(p, ep),
 				ep->ready ? "ready" : ep->serving ? "serving" : "not-ready",
 				ep->terminating ? ",terminating" : "", ep->local ? ",local" : "",
 				ep->node_name ? " node=" : "", ep->node_name ? ep->node_name : "");

@@ -5,5 +5,7 @@
 int cmd_model(int argc, char **argv);
 int cmd_rig(int argc, char **argv);
 int cmd_echod(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif
