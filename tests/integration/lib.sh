@@ -69,3 +69,101 @@ need_netns() {
 	ip netns add sp-probe-$$ 2>/dev/null || skip "cannot create network namespaces here"
 	ip netns del sp-probe-$$
 }
+
+# --- two-node rig with an agent per node (nftables tests) -------------------------
+
+# rig2_up NAME: nodes node1/node2 with pods a1..a3 / b1..b3 and client "cl".
+rig2_up() {
+	local f
+	f=$(t_tmpdir)/rig.yaml
+	cat >"$f" <<Y
+name: $1
+nodes:
+  - name: node1
+    pods: [a1, a2, a3]
+  - name: node2
+    pods: [b1, b2, b3]
+clients: [cl]
+Y
+	rig_up "$f"
+}
+
+AGENT_LOG_DIR=""
+# agents_up RIG MANIFESTS [flags...]: an agent per node, healthy before returning.
+agents_up() {
+	local rig=$1 dir=$2 n; shift 2
+	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
+	for n in 1 2; do
+		agent_start "$rig" "$n" "$dir" "$@"
+	done
+	for n in 1 2; do
+		wait_until 10 inns "$rig" node$n curl -sf http://127.0.0.1:10256/healthz ||
+			fail "agent on node$n never healthy: $(tail -5 "$AGENT_LOG_DIR/agent$n.log")"
+	done
+}
+
+declare -A AGENT_PID
+agent_start() { # rig node-number manifests [flags...]
+	local rig=$1 n=$2 dir=$3; shift 3
+	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
+	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --manifests "$dir" --hostname-override "node$n" \
+		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
+		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
+	AGENT_PID[$n]=$!
+	T_PIDS+=($!)
+}
+
+# model_has RIG NODE TEXT: the agent's /model contains TEXT.
+model_has() { inns "$1" "node$2" curl -sf http://127.0.0.1:10249/model | grep -qF -- "$3"; }
+
+# hits RIG MEMBER COUNT 'SHELL COMMAND': run it COUNT times inside the member's
+# namespace (one namespace entry for all), print "pod count" lines.
+hits() {
+	local rig=$1 m=$2 count=$3 cmd=$4
+	inns "$rig" "$m" sh -c "for i in \$(seq $count); do $cmd 2>/dev/null; echo; done" |
+		awk 'NF{print $1}' | sort | uniq -c | awk '{print $2, $1}'
+}
+
+# udp_hits RIG MEMBER COUNT HOST PORT: COUNT UDP requests, each a new flow.
+udp_hits() {
+	inns "$1" "$2" python3 "$TOP/tests/integration/udpask.py" "$3" "$4" "$5" |
+		awk 'NF{print $1}' | sort | uniq -c | awk '{print $2, $1}'
+}
+
+# A service and its slice, with endpoints given as "ip@node[@state]" where state
+# is ready (default), terminating (serving, not ready) or unready.
+svc_yaml() { # name ns clusterIP port targetPort proto extra-spec-yaml endpoints...
+	local name=$1 ns=$2 cip=$3 port=$4 tport=$5 proto=$6 extra=$7; shift 7
+	cat <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: $ns}
+spec:
+  clusterIP: $cip
+  ports: [{name: p, port: $port, targetPort: $tport, protocol: $proto$( [ -n "${NODEPORT:-}" ] && echo ", nodePort: $NODEPORT")}]
+$extra
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name-1
+  namespace: $ns
+  labels: {kubernetes.io/service-name: $name}
+addressType: $( [[ $cip == *:* ]] && echo IPv6 || echo IPv4 )
+ports: [{name: p, port: $tport, protocol: $proto}]
+endpoints:
+Y
+	local e ip node state
+	for e in "$@"; do
+		ip=${e%%@*}; node=${e#*@}; state=ready
+		[[ $node == *@* ]] && { state=${node#*@}; node=${node%@*}; }
+		case $state in
+		ready) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: true}}" ;;
+		terminating) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: false, serving: true, terminating: true}}" ;;
+		unready) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: false}}" ;;
+		esac
+	done
+}
+
+# Write a file atomically (an editor's save), so the agent sees it whole.
+put() { local f=$1; cat >"$f.tmp.$$" && mv "$f.tmp.$$" "$f"; }
