@@ -376,6 +376,12 @@ static int build_node(const struct rig *r, int n)
 		"net/bridge/bridge-nf-call-ip6tables", "1",
 		"net/ipv4/conf/all/rp_filter", "0",
 		"net/ipv4/conf/default/rp_filter", "0",
+		/* Service, external and LB ranges reach node 1 through the fabric
+		 * and may leave the way they came: an ICMP redirect for those would
+		 * use up the ICMP rate budget the node's rejections need. */
+		"net/ipv4/conf/all/send_redirects", "0",
+		"net/ipv4/conf/default/send_redirects", "0",
+		"net/ipv4/conf/eth0/send_redirects", "0",
 		NULL,
 	};
 	int e;
