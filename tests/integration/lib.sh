@@ -7,17 +7,17 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SVCPLANE=$TOP/svcplane
 SVCPLANECTL=$TOP/svcplanectl
 T_PIDS=()
-T_DIRS=()
 T_NAME=$(basename "$0" .sh)
+# Everything a test writes lives under one directory, removed on exit
+# (t_tmpdir runs in $(...) subshells, so it cannot record what it makes).
+T_ROOT=$(mktemp -d /tmp/svcplane-it-XXXXXX)
 
 t_cleanup() {
 	local pid
 	for pid in "${T_PIDS[@]:-}"; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
-	for d in "${T_DIRS[@]:-}"; do
-		[ -n "$d" ] && rm -rf "$d"
-	done
+	rm -rf "$T_ROOT"
 }
 trap t_cleanup EXIT
 
@@ -25,7 +25,7 @@ fail() { echo "FAIL $T_NAME: $*" >&2; exit 1; }
 skip() { echo "SKIP $T_NAME: $*"; exit 77; }
 note() { echo "  $T_NAME: $*"; }
 
-t_tmpdir() { local d; d=$(mktemp -d /tmp/svcplane-it-XXXXXX); T_DIRS+=("$d"); echo "$d"; }
+t_tmpdir() { mktemp -d "$T_ROOT/XXXXXX"; }
 
 # A TCP port on 127.0.0.1 nobody listens on now.
 free_port() {
