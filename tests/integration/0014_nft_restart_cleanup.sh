@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# nftables mode: kill -9 of the agent during a steady client loop fails no
+# request (the rules stay in the kernel); a restarted agent converges over the
+# rules it finds, still with no failed request; --cleanup then removes every
+# table svcplane installed, and nothing else.
+. "$(dirname "$0")/lib.sh"
+need_netns
+R=t14
+rig2_up $R
+dir=$(t_tmpdir)/m
+mkdir "$dir"
+cat >"$dir/svc.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: t}
+spec:
+  type: NodePort
+  clusterIP: 198.19.128.60
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30060}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+- {addresses: [198.18.2.10], nodeName: node2}
+Y
+agents_up $R "$dir"
+# Something else's table in the node, which cleanup must leave alone.
+inns $R node1 nft add table inet someone-else
+
+loop() { # 400 requests, bounded in time by curl's own timeout
+	inns $R cl sh -c 'ok=0; bad=0; for i in $(seq 400); do
+		if curl -s -m 2 -o /dev/null http://198.19.128.60/ && curl -s -m 2 -o /dev/null http://198.19.0.1:30060/
+		then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"'
+}
+loop >"$AGENT_LOG_DIR/loop.out" &
+lp=$!
+sleep 1
+kill -9 "${AGENT_PID[1]}"
+wait "${AGENT_PID[1]}" 2>/dev/null
+sleep 1
+agent_start $R 1 "$dir"
+wait $lp
+read -r ok bad <"$AGENT_LOG_DIR/loop.out"
+[ "$bad" = 0 ] || fail "$bad of $((ok + bad)) requests failed across kill -9 and restart"
+grep -c 'sync: full' "$AGENT_LOG_DIR/agent1.log" | grep -q '^[2-9]' || fail "restarted agent did not sync"
+inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1 >/dev/null ||
+	fail "restarted agent did not converge"
+
+kill "${AGENT_PID[1]}"; wait "${AGENT_PID[1]}" 2>/dev/null
+inns $R node1 "$SVCPLANE" --cleanup || fail "--cleanup exit status"
+tables=$(inns $R node1 nft list tables)
+[ "$tables" = "table inet someone-else" ] || fail "after --cleanup: $tables"
+inns $R node1 "$SVCPLANE" --cleanup || fail "--cleanup with nothing to remove"
+exit 0
