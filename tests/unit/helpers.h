@@ -52,5 +52,6 @@ Suite *suite_config(void);
 Suite *suite_runner(void);
 Suite *suite_health(void);
 Suite *suite_metrics(void);
+Suite *suite_nft_render(void);
 
 #endif
