@@ -60,21 +60,26 @@ $(B)/asan/%.o: %.c
 $(B)/rel/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 
 svcplane: $(call obj,rel,$(LIB_SRC) $(AGENT_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 svcplanectl: $(call obj,rel,$(LIB_SRC) $(CTL_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/unit_tests: $(call obj,rel,$(LIB_SRC) $(UNIT_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 $(B)/unit_tests_asan: $(call obj,asan,$(LIB_SRC) $(UNIT_SRC))
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers' sources compiled in.
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC)
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	@echo "  FUZZ    $@"
+	@$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $^ $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
@@ -116,6 +121,10 @@ test: deps
 demo: deps
 	$(MAKE) all
 	@examples/demo.sh
+
+bench: deps
+	$(MAKE) all
+	python3 bench/run.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

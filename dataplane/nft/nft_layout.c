@@ -351,10 +351,12 @@ static int services_rules(int family, const struct sp_config *cfg,
 		EMIT();
 	}
 
+	/* Set lookups before fib: most packets are not for a Local-policy
+	 * destination and skip the route lookup. */
 	RULE("services");	/* the node's own traffic to a Local-policy destination */
-	nft_fib_local(r, FIB_SADDR);
 	load_vip(r, family);
 	nft_lookup(r, "local-vips", R(0), -1, false);
+	nft_fib_local(r, FIB_SADDR);
 	nft_verdict(r, NFT_JUMP, "mark-for-masquerade");
 	EMIT();
 
@@ -362,6 +364,8 @@ static int services_rules(int family, const struct sp_config *cfg,
 		if (pods->v[i].family != fam)
 			continue;
 		RULE("services");
+		load_vip(r, family);
+		nft_lookup(r, "local-vips", R(0), -1, false);
 		match_cidrs(r, family, pods, i, true);
 		load_vip(r, family);
 		nft_lookup(r, "external-shortcut", R(0), NFT_REG_VERDICT, false);
@@ -369,6 +373,8 @@ static int services_rules(int family, const struct sp_config *cfg,
 		EMIT();
 	}
 	RULE("services");
+	load_vip(r, family);
+	nft_lookup(r, "local-vips", R(0), -1, false);
 	nft_fib_local(r, FIB_SADDR);
 	load_vip(r, family);
 	nft_lookup(r, "external-shortcut", R(0), NFT_REG_VERDICT, false);
@@ -389,9 +395,9 @@ static int services_rules(int family, const struct sp_config *cfg,
 
 	RULE("services");
 	match_nodeport_ip(r, family);
-	nft_fib_local(r, FIB_SADDR);
 	load_nodeport(r);
 	nft_lookup(r, "local-nodeports", R(0), -1, false);
+	nft_fib_local(r, FIB_SADDR);
 	nft_verdict(r, NFT_JUMP, "mark-for-masquerade");
 	EMIT();
 
@@ -400,6 +406,8 @@ static int services_rules(int family, const struct sp_config *cfg,
 			continue;
 		RULE("services");
 		match_nodeport_ip(r, family);
+		load_nodeport(r);
+		nft_lookup(r, "local-nodeports", R(0), -1, false);
 		match_cidrs(r, family, pods, i, true);
 		load_nodeport(r);
 		nft_lookup(r, "nodeport-shortcut", R(0), NFT_REG_VERDICT, false);
@@ -407,6 +415,8 @@ static int services_rules(int family, const struct sp_config *cfg,
 	}
 	RULE("services");
 	match_nodeport_ip(r, family);
+	load_nodeport(r);
+	nft_lookup(r, "local-nodeports", R(0), -1, false);
 	nft_fib_local(r, FIB_SADDR);
 	load_nodeport(r);
 	nft_lookup(r, "nodeport-shortcut", R(0), NFT_REG_VERDICT, false);
@@ -441,12 +451,13 @@ int nft_fixed_rules(int family, const struct sp_config *cfg,
 	struct nftnl_rule *r;
 	int e;
 
+	/* One rule per base chain for established traffic: the checks for new
+	 * connections chain into each other (nodeport → service endpoints →
+	 * ClusterIP ports), so a packet of an established flow pays one test. */
 	if ((e = jump_rule(family, "filter-prerouting-pre-dnat", new, "firewall-check", emit, ctx)) ||
 	    (e = jump_rule(family, "filter-output-pre-dnat", new, "firewall-check", emit, ctx)) ||
 	    (e = jump_rule(family, "filter-input", new, "nodeport-endpoints-check", emit, ctx)) ||
-	    (e = jump_rule(family, "filter-input", new, "service-endpoints-check", emit, ctx)) ||
-	    (e = jump_rule(family, "filter-forward", new, "service-endpoints-check", emit, ctx)) ||
-	    (e = jump_rule(family, "filter-forward", new, "cluster-ips-check", emit, ctx)))
+	    (e = jump_rule(family, "filter-forward", new, "service-endpoints-check", emit, ctx)))
 		return e;
 	/* A packet conntrack calls INVALID (say, an out-of-window TCP segment) would
 	 * reach the pod un-NATed: drop it, as kube-proxy does. */
@@ -455,7 +466,6 @@ int nft_fixed_rules(int family, const struct sp_config *cfg,
 	nft_verdict(r, NF_DROP, NULL);
 	EMIT();
 	if ((e = jump_rule(family, "filter-output", new, "service-endpoints-check", emit, ctx)) ||
-	    (e = jump_rule(family, "filter-output", new, "cluster-ips-check", emit, ctx)) ||
 	    (e = jump_rule(family, "nat-prerouting", 0, "services", emit, ctx)) ||
 	    (e = jump_rule(family, "nat-output", 0, "services", emit, ctx)))
 		return e;
@@ -489,12 +499,16 @@ int nft_fixed_rules(int family, const struct sp_config *cfg,
 	load_vip(r, family);
 	nft_lookup(r, "no-endpoint-services", R(0), NFT_REG_VERDICT, false);
 	EMIT();
+	if ((e = jump_rule(family, "service-endpoints-check", 0, "cluster-ips-check", emit, ctx)))
+		return e;
 
 	RULE("nodeport-endpoints-check");
 	match_nodeport_ip(r, family);
 	load_nodeport(r);
 	nft_lookup(r, "no-endpoint-nodeports", R(0), NFT_REG_VERDICT, false);
 	EMIT();
+	if ((e = jump_rule(family, "nodeport-endpoints-check", 0, "service-endpoints-check", emit, ctx)))
+		return e;
 
 	RULE("cluster-ips-check");	/* a ClusterIP on a port no service has */
 	nft_load_addr(r, family, false, R(0));

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""gen.py - services × endpoints for benchmarks, on the rig's addresses.
+
+  gen.py manifests N EPS DIR     write DIR/services.json: N ClusterIP services
+                                 (one TCP port each) with EPS endpoints each
+  gen.py kube-proxy N EPS FILE   the same services as kube-proxy v1.35's nftables
+                                 ruleset (a chain per service and per endpoint),
+                                 for `nft -f`
+  gen.py own N EPS FILE          svcplane's own layout for the same services, as
+                                 `nft -f` text
+  gen.py minimal VIP PORT EP EPPORT FILE   the minimal NAT ruleset DESIGN.md
+                                 describes: one set lookup, one dnat from a data
+                                 map, masquerade
+"""
+import base64
+import hashlib
+import ipaddress
+import json
+import os
+import sys
+
+SVC_BASE = int(ipaddress.IPv4Address("198.19.128.0"))   # 198.19.128.0/20 holds 4096;
+BIG_BASE = int(ipaddress.IPv4Address("198.19.128.0"))    # beyond it we continue upward
+EP_BASE = int(ipaddress.IPv4Address("198.18.1.10"))
+
+
+def vip(i):
+    # 198.19.128.0 + i (past /20 for big runs: still inside 198.18.0.0/15)
+    return str(ipaddress.IPv4Address(SVC_BASE + 1 + i))
+
+
+def ep(i, j, eps):
+    # endpoints spread over 198.18.1.0/24 .. 198.18.255.0/24 (addresses only;
+    # datapath benchmarks use their own service)
+    n = i * eps + j
+    return str(ipaddress.IPv4Address(int(ipaddress.IPv4Address("198.18.1.0")) + 10 + n % 60000))
+
+
+def service(i, eps, first_ep=0):
+    name = "svc-%d" % i
+    return [{"apiVersion": "v1", "kind": "Service",
+             "metadata": {"name": name, "namespace": "bench"},
+             "spec": {"clusterIP": vip(i),
+                      "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": name + "-1", "namespace": "bench",
+                          "labels": {"kubernetes.io/service-name": name}},
+             "addressType": "IPv4",
+             "ports": [{"name": "http", "port": 8080}],
+             "endpoints": [{"addresses": [ep(i, j + first_ep, eps)], "nodeName": "node1"}
+                           for j in range(eps)]}]
+
+
+def write_list(path, items):
+    with open(path + ".tmp", "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+    os.rename(path + ".tmp", path)
+
+
+def manifests(n, eps, d):
+    """svc-0 lives alone in svc0.json, so a benchmark can change one endpoint."""
+    os.makedirs(d, exist_ok=True)
+    write_list(os.path.join(d, "svc0.json"), service(0, eps))
+    items = []
+    for i in range(1, n):
+        items.extend(service(i, eps))
+    write_list(os.path.join(d, "services.json"), items)
+
+
+def h8(s):
+    return base64.b32encode(hashlib.sha256(s.encode()).digest()).decode()[:8]
+
+
+def kube_proxy(n, eps, path):
+    out = ["table ip kube-proxy {",
+           "  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }",
+           "  set cluster-ips { type ipv4_addr; }",
+           "  chain mark-for-masquerade { mark set mark or 0x4000; }",
+           "  chain masquerading { mark and 0x4000 == 0 return; mark set mark xor 0x4000; masquerade fully-random; }",
+           "  chain services { ip daddr . meta l4proto . th dport vmap @service-ips; }",
+           "  chain nat-prerouting { type nat hook prerouting priority -100; jump services; }",
+           "  chain nat-output { type nat hook output priority -100; jump services; }",
+           "  chain nat-postrouting { type nat hook postrouting priority 100; jump masquerading; }"]
+    elems = []
+    for i in range(n):
+        base = "bench/svc-%d/tcp/http" % i
+        svc = "service-%s-%s" % (h8(base), base)
+        eps_chains = []
+        for j in range(eps):
+            e = ep(i, j, eps)
+            ename = "%s__%s/8080" % (base, e)
+            ech = "endpoint-%s-%s" % (h8(ename), ename)
+            eps_chains.append(ech)
+            out.append('  chain %s { ip saddr %s jump mark-for-masquerade; meta l4proto tcp dnat to %s:8080; }'
+                       % (ech, e, e))
+        vm = ", ".join("%d : goto %s" % (k, c) for k, c in enumerate(eps_chains))
+        out.append("  chain %s { ip daddr %s tcp dport 80 ip saddr != 198.18.0.0/16 jump mark-for-masquerade; "
+                   "numgen random mod %d vmap { %s }; }" % (svc, vip(i), eps, vm))
+        elems.append("%s . tcp . 80 : goto %s" % (vip(i), svc))
+    out.append("}")
+    out.append("add element ip kube-proxy service-ips { %s }" % ", ".join(elems))
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def own(n, eps, path):
+    """svcplane's layout for the same services, as `nft -f` text (what the agent
+    programs over netlink for ClusterIP-only services)."""
+    svc, back, hair, cips = [], [], set(), []
+    for i in range(n):
+        v = vip(i)
+        cips.append(v)
+        svc.append("%s . tcp . 80 : goto dnat-n%d" % (v, eps))
+        for j in range(eps):
+            e = ep(i, j, eps)
+            back.append("%s . tcp . 80 . %d : %s . 8080" % (v, j, e))
+            hair.add("%s . %s" % (e, e))
+    out = ["table ip svcplane {",
+           "  set cluster-ips { type ipv4_addr; }",
+           "  set hairpin { type ipv4_addr . ipv4_addr; }",
+           "  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }",
+           "  map backends { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport; }",
+           "  chain mark-for-masquerade { mark set mark or 0x4000; }",
+           "  chain masquerading { mark and 0x4000 == 0 return; mark set mark xor 0x4000; masquerade fully-random; }",
+           "  chain dnat-n%d { dnat ip to ip daddr . meta l4proto . th dport . numgen random mod %d map @backends; }"
+           % (eps, eps),
+           "  chain services { ip daddr @cluster-ips ip saddr != 198.18.0.0/16 jump mark-for-masquerade;"
+           " ip daddr . meta l4proto . th dport vmap @service-ips; }",
+           "  chain nat-prerouting { type nat hook prerouting priority -100; jump services; }",
+           "  chain nat-output { type nat hook output priority -100; jump services; }",
+           "  chain nat-postrouting { type nat hook postrouting priority 100;"
+           " ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade; jump masquerading; }",
+           "}"]
+    for name, elems in (("cluster-ips", cips), ("service-ips", svc), ("backends", back),
+                        ("hairpin", sorted(hair))):
+        for k in range(0, len(elems), 20000):
+            out.append("add element ip svcplane %s { %s }" % (name, ", ".join(elems[k:k + 20000])))
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def minimal(vip_, port, ep_, epport, path):
+    with open(path, "w") as f:
+        f.write("""table ip minimal {
+  set vips { type ipv4_addr . inet_proto . inet_service; elements = { %(vip)s . tcp . %(port)s, %(vip)s . udp . %(port)s } }
+  map backends { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;
+    elements = { %(vip)s . tcp . %(port)s : %(ep)s . %(epport)s, %(vip)s . udp . %(port)s : %(ep)s . %(epport)s } }
+  chain pre { type nat hook prerouting priority -100;
+    ip daddr . meta l4proto . th dport @vips meta mark set 0x4000 dnat ip to ip daddr . meta l4proto . th dport map @backends
+  }
+  chain post { type nat hook postrouting priority 100;
+    meta mark 0x4000 masquerade fully-random
+  }
+}
+""" % {"vip": vip_, "port": port, "ep": ep_, "epport": epport})
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "change":     # gen.py change EPS DIR FIRST: svc-0 with endpoints shifted
+        write_list(os.path.join(sys.argv[3], "svc0.json"),
+                   service(0, int(sys.argv[2]), int(sys.argv[4])))
+    elif cmd == "manifests":
+        manifests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "kube-proxy":
+        kube_proxy(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "own":
+        own(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "minimal":
+        minimal(*sys.argv[2:7])

@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""run.py - make bench: sync-time, endpoint-change, datapath and memory figures,
+each beside a peer measured in the same run; writes bench/results.json and
+prints one table. Everything runs in network namespaces this script makes and
+removes (also on failure); traffic stays inside them.
+
+Figures (issue: nftables backend):
+  full sync at 1k, 10k (and 50k) services x 10 endpoints, agent's own duration
+    and wall time to rules in place, against `nft -f` of kube-proxy's v1.35
+    layout (1k, 10k) and of svcplane's own ruleset as text
+  one endpoint change at 100 and 10k services (agent's partial sync duration)
+  datapath at 1 and 10k services: new TCP connections/s (wrk, Connection: close,
+    nginx in a pod), UDP round trip (sockperf ping-pong), TCP throughput
+    (iperf3); against the direct path and a minimal hand-written NAT ruleset
+  agent RSS and CPU at 10k x 10
+"""
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SVCPLANE = os.path.join(TOP, "svcplane")
+CTL = os.path.join(TOP, "svcplanectl")
+GEN = os.path.join(TOP, "bench", "gen.py")
+QUICK = os.environ.get("BENCH_QUICK") == "1"   # smaller sizes, for a smoke run
+RUNS = 5
+WORK = tempfile.mkdtemp(prefix="svcplane-bench-")
+NAMESPACES = []
+PROCS = []
+results = []
+
+
+def cleanup():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run([CTL, "rig", "down", "bench"], capture_output=True)
+    for ns in NAMESPACES:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def sh(*args, ns=None, check=True, **kw):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if check and r.returncode:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-1500:]))
+    return r
+
+
+def netns(name):
+    sh("ip", "netns", "add", name)
+    NAMESPACES.append(name)
+    sh("ip", "link", "set", "lo", "up", ns=name)
+    return name
+
+
+def drop_netns(name):
+    sh("ip", "netns", "del", name, check=False)
+    NAMESPACES.remove(name)
+
+
+def record(name, value, unit, reference=None, ref_name=None, lower_is_better=True):
+    row = {"name": name, "value": round(value, 6), "unit": unit}
+    if reference:
+        row["reference"] = round(reference, 6)
+        row["reference_name"] = ref_name
+        row["ratio"] = round(value / reference, 4)
+    results.append(row)
+    ref = "" if not reference else "  ref %-28s %12.4f  ratio %.4f" % (ref_name, reference, row["ratio"])
+    print("%-52s %12.4f %-8s%s" % (name, value, unit, ref), flush=True)
+
+
+def nft_load_time(path):
+    """Seconds `nft -f path` takes in a fresh namespace."""
+    ns = netns("sp-bench-nft")
+    try:
+        t = time.monotonic()
+        sh("nft", "-f", path, ns=ns)
+        return time.monotonic() - t
+    finally:
+        drop_netns(ns)
+
+
+class Agent:
+    def __init__(self, ns, manifests, *flags):
+        self.log = os.path.join(WORK, "agent-%s.log" % ns)
+        self.start = time.monotonic()
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, SVCPLANE, "--manifests", manifests,
+                                   "--hostname-override", "node1", "--cluster-cidr", "198.18.0.0/16",
+                                   "--min-sync-period", "0", "--sync-period", "600s"] + list(flags),
+                                  stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        PROCS.append(self.p)
+
+    def syncs(self, kind):
+        with open(self.log) as f:
+            return [float(m.group(1)) for m in re.finditer(r"sync: %s, .* ([0-9.]+) ms" % kind, f.read())]
+
+    def wait_syncs(self, kind, n, timeout=600):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s = self.syncs(kind)
+            if len(s) >= n:
+                return s
+            if self.p.poll() is not None:
+                raise RuntimeError("agent exited: " + open(self.log).read()[-2000:])
+            time.sleep(0.01)
+        raise RuntimeError("no %s sync in time: %s" % (kind, open(self.log).read()[-2000:]))
+
+    def pid(self):
+        # the agent is the child of `ip netns exec` (exec'd: same pid)
+        return self.p.pid
+
+    def rss_mib(self):
+        with open("/proc/%d/status" % self.pid()) as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+
+    def cpu_s(self):
+        with open("/proc/%d/stat" % self.pid()) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+        PROCS.remove(self.p)
+
+
+def bench_sync(n, eps, kube_proxy_ref):
+    d = os.path.join(WORK, "m%d" % n)
+    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
+    ns = netns("sp-bench-sync")
+    try:
+        a = Agent(ns, d)
+        own = a.wait_syncs("full", 1)[0] / 1000
+        wall = time.monotonic() - a.start
+        label = "%dk" % (n // 1000) if n >= 1000 else str(n)
+        # svcplane's own ruleset as text, loaded by nft -f
+        text = os.path.join(WORK, "own-%d.nft" % n)
+        sh(sys.executable, GEN, "own", str(n), str(eps), text)
+        ref_own = nft_load_time(text)
+        ref_kp = None
+        if kube_proxy_ref:
+            kp = os.path.join(WORK, "kp-%d.nft" % n)
+            sh(sys.executable, GEN, "kube-proxy", str(n), str(eps), kp)
+            ref_kp = nft_load_time(kp)
+            record("full sync %s x %d (agent)" % (label, eps), own, "s", ref_kp, "nft -f kube-proxy v1.35")
+        record("full sync %s x %d (agent) vs own text" % (label, eps), own, "s", ref_own,
+               "nft -f svcplane ruleset")
+        record("full sync %s x %d wall, start to rules" % (label, eps), wall, "s", ref_kp or ref_own,
+               "nft -f kube-proxy v1.35" if ref_kp else "nft -f svcplane ruleset")
+        if n == 10000:
+            record("agent RSS at 10k x 10", a.rss_mib(), "MiB")
+            record("agent CPU, start to first sync at 10k x 10", a.cpu_s(), "s")
+        a.stop()
+    finally:
+        drop_netns(ns)
+    return own
+
+
+def bench_endpoint_change(n, eps):
+    d = os.path.join(WORK, "c%d" % n)
+    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
+    ns = netns("sp-bench-chg")
+    try:
+        a = Agent(ns, d)
+        a.wait_syncs("full", 1)
+        for i in range(RUNS + 1):     # the first is a warm-up
+            sh(sys.executable, GEN, "change", str(eps), d, str(i + 1))
+            a.wait_syncs("partial", i + 1, timeout=30)
+        times = a.syncs("partial")[1:RUNS + 1]
+        a.stop()
+    finally:
+        drop_netns(ns)
+    return statistics.median(times) / 1000
+
+
+# --- datapath ---------------------------------------------------------------------
+
+RIG = """name: bench
+nodes:
+  - name: node1
+    pods: [{name: srv, ports: []}]
+clients: [cl]
+"""
+SRV = "198.18.1.10"
+VIP = "198.19.128.1"          # svc-0 in the generated manifests
+MIN_VIP = "198.19.143.250"    # the hand-written ruleset's address
+NGINX = """worker_processes 1; daemon off; pid %(dir)s/nginx.pid; error_log stderr;
+events { worker_connections 4096; }
+http { access_log off; server { listen 8080 reuseport backlog=4096;
+  location / { return 200 "ok\\n"; } } }
+"""
+
+
+def inns(member, *args, **kw):
+    return sh(*args, ns="sp-bench-" + member, **kw)
+
+
+def wrk(addr):
+    out = inns("cl", "wrk", "-t1", "-c16", "-d3s", "-H", "Connection: close", "http://%s:80/" % addr
+               if addr != SRV else "http://%s:8080/" % addr).stdout
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+
+
+def sockperf(addr):
+    port = "11111" if addr == SRV else "7"
+    out = inns("cl", "sockperf", "ping-pong", "-i", addr, "-p", port, "-t", "3", "--msg-size", "64").stdout
+    m = re.search(r"avg-latency=([0-9.]+)", out) or re.search(r"avg-lat=\s*([0-9.]+)", out)
+    return float(m.group(1))
+
+
+def iperf(addr):
+    port = "5201" if addr == SRV else "5201"
+    out = inns("cl", "iperf3", "-c", addr, "-p", port, "-t", "3", "-J").stdout
+    return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
+
+
+def median_of(fn, addr):
+    return statistics.median(fn(addr) for _ in range(RUNS))
+
+
+def datapath_services(d, n):
+    """svc-0 (VIP) → the server pod on 80/tcp→8080, 7/udp→11111 and 5201/tcp→5201;
+    n-1 other services beside it."""
+    sh(sys.executable, GEN, "manifests", str(max(n, 1)), "10", d)
+    items = [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-0", "namespace": "bench"},
+         "spec": {"clusterIP": VIP, "ports": [
+             {"name": "http", "port": 80, "targetPort": 8080},
+             {"name": "udp", "port": 7, "targetPort": 11111, "protocol": "UDP"},
+             {"name": "iperf", "port": 5201, "targetPort": 5201}]}},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+         "metadata": {"name": "svc-0-1", "namespace": "bench",
+                      "labels": {"kubernetes.io/service-name": "svc-0"}},
+         "addressType": "IPv4",
+         "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": 11111, "protocol": "UDP"},
+                   {"name": "iperf", "port": 5201}],
+         "endpoints": [{"addresses": [SRV], "nodeName": "node1"}]}]
+    with open(os.path.join(d, "svc0.json"), "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+    if n <= 1:
+        os.unlink(os.path.join(d, "services.json"))
+
+
+def bench_datapath(sizes):
+    rig = os.path.join(WORK, "rig.yaml")
+    with open(rig, "w") as f:
+        f.write(RIG)
+    sh(CTL, "rig", "up", rig)
+    # Tens of thousands of short connections a second: without these, the
+    # server's TIME_WAIT sockets and conntrack's TIME_WAIT entries (120 s)
+    # collide with reused (masqueraded) source ports and every NAT path stalls
+    # on SYN retries. The same settings hold for all three paths measured.
+    inns("srv", "sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=0")
+    inns("node1", "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1")
+    inns("cl", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
+    ngx = os.path.join(WORK, "nginx")
+    os.makedirs(ngx, exist_ok=True)
+    with open(os.path.join(ngx, "nginx.conf"), "w") as f:
+        f.write(NGINX % {"dir": ngx})
+    for cmd in (["nginx", "-c", os.path.join(ngx, "nginx.conf"), "-p", ngx],
+                ["sockperf", "server", "-i", "0.0.0.0", "-p", "11111"],
+                ["iperf3", "-s", "-p", "5201"]):
+        p = subprocess.Popen(["ip", "netns", "exec", "sp-bench-srv"] + cmd,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        PROCS.append(p)
+    time.sleep(0.5)
+    measures = [("new TCP connections/s (wrk)", wrk, "conn/s", False),
+                ("UDP round trip (sockperf)", sockperf, "us", True),
+                ("TCP throughput (iperf3)", iperf, "Gbit/s", False)]
+    direct = {m[0]: median_of(m[1], SRV) for m in measures}
+    # the minimal hand-written NAT ruleset, alone in node1
+    mini = os.path.join(WORK, "minimal.nft")
+    sh(sys.executable, GEN, "minimal", MIN_VIP, "80", SRV, "8080", mini)
+    # one ruleset per protocol port: the generator's map serves 80 and 7 (UDP);
+    # iperf's port gets its own elements
+    with open(mini) as f:
+        text = f.read()
+    text = text.replace("elements = { %s . tcp . 80, %s . udp . 80 }" % (MIN_VIP, MIN_VIP),
+                        "elements = { %s . tcp . 80, %s . udp . 7, %s . tcp . 5201 }" % (MIN_VIP, MIN_VIP, MIN_VIP))
+    text = text.replace("elements = { %s . tcp . 80 : %s . 8080, %s . udp . 80 : %s . 8080 }"
+                        % (MIN_VIP, SRV, MIN_VIP, SRV),
+                        "elements = { %s . tcp . 80 : %s . 8080, %s . udp . 7 : %s . 11111, %s . tcp . 5201 : %s . 5201 }"
+                        % (MIN_VIP, SRV, MIN_VIP, SRV, MIN_VIP, SRV))
+    with open(mini, "w") as f:
+        f.write(text)
+    inns("node1", "nft", "-f", mini)
+    minimal = {m[0]: median_of(m[1], MIN_VIP) for m in measures}
+    inns("node1", "nft", "delete", "table", "ip", "minimal")
+    for n in sizes:
+        d = os.path.join(WORK, "dp%d" % n)
+        datapath_services(d, n)
+        a = Agent("sp-bench-node1", d)
+        a.wait_syncs("full", 1)
+        label = "1 service" if n <= 1 else "%dk services" % (n // 1000)
+        for name, fn, unit, lower in measures:
+            v = median_of(fn, VIP)
+            record("%s via VIP, %s" % (name, label), v, unit, minimal[name], "minimal NAT ruleset")
+            record("%s via VIP, %s vs direct" % (name, label), v, unit, direct[name], "direct to pod")
+        a.stop()
+        inns("node1", CTL, "rig", "exec", "bench", "node1", "--", SVCPLANE, "--cleanup", check=False)
+        inns("node1", SVCPLANE, "--cleanup", check=False)
+
+
+def main():
+    t0 = time.monotonic()
+    print("%-52s %12s %-8s" % ("figure", "value", "unit"))
+    sizes = [1000, 10000] if not QUICK else [1000]
+    own = {}
+    for n in sizes:
+        own[n] = bench_sync(n, 10, kube_proxy_ref=True)
+    if not QUICK:
+        own[50000] = bench_sync(50000, 10, kube_proxy_ref=False)
+    small = bench_endpoint_change(100, 10)
+    record("one endpoint change at 100 services", small, "s")
+    big_n = 10000 if not QUICK else 1000
+    big = bench_endpoint_change(big_n, 10)
+    record("one endpoint change at %dk services" % (big_n // 1000), big, "s", small,
+           "same, at 100 services")
+    bench_datapath([1, 10000] if not QUICK else [1])
+    out = os.path.join(TOP, "bench", "results.json")
+    with open(out, "w") as f:
+        json.dump({"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "seconds": round(time.monotonic() - t0, 1), "results": results}, f, indent=2)
+    print("\nwrote %s in %.0f s" % (out, time.monotonic() - t0))
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        sys.exit("make bench needs root (network namespaces)")
+    main()
