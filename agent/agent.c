@@ -7,6 +7,7 @@
 #include "../control/topology.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,14 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %.3f ms",
 			    full ? "full" : "partial", sp_hmap_len(a->model.ports),
 			    sp_hmap_len(dirty.services), dur * 1e3);
+		/* A full sync (and the initial load before it) frees large
+		 * transient structures (parsed manifests, batches): give the memory
+		 * back rather than keep it in malloc's arenas. */
+		if (full) {
+			malloc_trim(0);
+			sp_log_debug(&a->log, "memory: %zu KiB in use by malloc",
+				     mallinfo2().uordblks / 1024);
+		}
 	}
 	sp_hmap_free(dirty.services);
 	return e;

@@ -57,14 +57,17 @@ def write_list(path, items):
     os.rename(path + ".tmp", path)
 
 
-def manifests(n, eps, d):
-    """svc-0 lives alone in svc0.json, so a benchmark can change one endpoint."""
+def manifests(n, eps, d, per_file=500):
+    """svc-0 lives alone in svc0.json, so a benchmark can change one endpoint;
+    the others go 500 to a file, as an operator would split them by app (a
+    file is parsed whole, so the largest file sets the agent's peak memory)."""
     os.makedirs(d, exist_ok=True)
     write_list(os.path.join(d, "svc0.json"), service(0, eps))
-    items = []
-    for i in range(1, n):
-        items.extend(service(i, eps))
-    write_list(os.path.join(d, "services.json"), items)
+    for start in range(1, n, per_file):
+        items = []
+        for i in range(start, min(n, start + per_file)):
+            items.extend(service(i, eps))
+        write_list(os.path.join(d, "services-%05d.json" % start), items)
 
 
 def h8(s):

@@ -253,7 +253,9 @@ def datapath_services(d, n):
     with open(os.path.join(d, "svc0.json"), "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
     if n <= 1:
-        os.unlink(os.path.join(d, "services.json"))
+        for f in os.listdir(d):
+            if f.startswith("services-"):
+                os.unlink(os.path.join(d, f))
 
 
 def bench_datapath(sizes):

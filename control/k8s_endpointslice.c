@@ -27,6 +27,14 @@ void sp_slice_free(struct sp_slice *s)
 	for (size_t i = 0; i < s->n_endpoints; i++) {
 		struct sp_slice_endpoint *ep = &s->endpoints[i];
 
+		/* Node names and zones are shared between endpoints (see
+		 * parse_endpoint): free each once. */
+		for (size_t j = i + 1; j < s->n_endpoints; j++) {
+			if (s->endpoints[j].node_name == ep->node_name)
+				s->endpoints[j].node_name = NULL;
+			if (s->endpoints[j].zone == ep->zone)
+				s->endpoints[j].zone = NULL;
+		}
 		free(ep->node_name);
 		free(ep->zone);
 		sp_str_list_fini(&ep->for_zones);
@@ -95,7 +103,7 @@ static int parse_hint_names(const cJSON *hints, const char *key, const char *pat
 }
 
 static int parse_endpoint(const cJSON *o, int i, int family, struct sp_slice_endpoint *ep,
-			  struct sp_perr *err)
+			  const struct sp_slice_endpoint *before, struct sp_perr *err)
 {
 	char path[48], f[128];
 	const cJSON *addrs, *it, *cond, *hints;
@@ -145,7 +153,14 @@ static int parse_endpoint(const cJSON *o, int i, int family, struct sp_slice_end
 	snprintf(f, sizeof(f), "%s.zone", path);
 	if ((e = sp_field_str(o, "zone", f, NULL, &zone, err)))
 		return e;
-	if ((node && !(ep->node_name = strdup(node))) || (zone && !(ep->zone = strdup(zone))))
+	for (int k = 0; k < i; k++) {	/* share strings with earlier endpoints */
+		if (node && !ep->node_name && before[k].node_name && !strcmp(before[k].node_name, node))
+			ep->node_name = before[k].node_name;
+		if (zone && !ep->zone && before[k].zone && !strcmp(before[k].zone, zone))
+			ep->zone = before[k].zone;
+	}
+	if ((node && !ep->node_name && !(ep->node_name = strdup(node))) ||
+	    (zone && !ep->zone && !(ep->zone = strdup(zone))))
 		return -ENOMEM;
 	hints = sp_field(o, "hints");
 	snprintf(f, sizeof(f), "%s.hints.forZones", path);
@@ -237,7 +252,7 @@ static int parse_body(const cJSON *obj, const struct sp_meta *m, struct sp_slice
 		return -ENOMEM;
 	cJSON_ArrayForEach(it, arr) {
 		s->n_endpoints = (size_t)i + 1;
-		if ((e = parse_endpoint(it, i, s->family, &s->endpoints[i], err)))
+		if ((e = parse_endpoint(it, i, s->family, &s->endpoints[i], s->endpoints, err)))
 			return e;
 		i++;
 	}

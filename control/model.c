@@ -45,6 +45,8 @@ void sp_model_fini(struct sp_model *m)
 
 void sp_endpoint_fini(struct sp_endpoint *ep)
 {
+	/* Node names and zones may be shared with earlier endpoints of the same
+	 * port (see add_endpoint); sp_svc_port_free frees each string once. */
 	free(ep->node_name);
 	free(ep->zone);
 	sp_str_list_fini(&ep->for_zones);
@@ -63,8 +65,17 @@ void sp_svc_port_free(struct sp_svc_port *p)
 	sp_addr_list_fini(&p->lb_ips);
 	sp_addr_list_fini(&p->lb_source_ranges);
 	free(p->traffic_distribution);
-	for (size_t i = 0; i < p->n_eps; i++)
-		sp_endpoint_fini(&p->eps[i]);
+	for (size_t i = 0; i < p->n_eps; i++) {
+		struct sp_endpoint *ep = &p->eps[i];
+
+		for (size_t j = i + 1; j < p->n_eps; j++) {
+			if (p->eps[j].node_name == ep->node_name)
+				p->eps[j].node_name = NULL;
+			if (p->eps[j].zone == ep->zone)
+				p->eps[j].zone = NULL;
+		}
+		sp_endpoint_fini(ep);
+	}
 	free(p->eps);
 	free(p);
 }
@@ -189,8 +200,17 @@ static int add_endpoint(struct sp_svc_port *p, const struct sp_slice_endpoint *s
 	ep->serving = sep->serving;
 	ep->terminating = sep->terminating;
 	ep->local = node_name && sep->node_name && !strcmp(node_name, sep->node_name);
-	if ((sep->node_name && !(ep->node_name = strdup(sep->node_name))) ||
-	    (sep->zone && !(ep->zone = strdup(sep->zone))) ||
+	/* Most endpoints of a port share a handful of node names and zones:
+	 * share the strings (freed once by sp_svc_port_free). */
+	for (size_t i = 0; i + 1 < p->n_eps; i++) {
+		if (!ep->node_name && sep->node_name && p->eps[i].node_name &&
+		    !strcmp(p->eps[i].node_name, sep->node_name))
+			ep->node_name = p->eps[i].node_name;
+		if (!ep->zone && sep->zone && p->eps[i].zone && !strcmp(p->eps[i].zone, sep->zone))
+			ep->zone = p->eps[i].zone;
+	}
+	if ((sep->node_name && !ep->node_name && !(ep->node_name = strdup(sep->node_name))) ||
+	    (sep->zone && !ep->zone && !(ep->zone = strdup(sep->zone))) ||
 	    copy_strs(&ep->for_zones, &sep->for_zones) || copy_strs(&ep->for_nodes, &sep->for_nodes))
 		return -ENOMEM;
 	return 0;

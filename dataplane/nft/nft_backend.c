@@ -34,9 +34,10 @@
 /* One element as the kernel holds it, shared by the ports that render it. */
 struct elem_rec {
 	uint32_t refs;
-	struct nft_elem e;	/* e.chain and e.comment point at the copies below */
-	char *chain;
-	char *comment;
+	uint32_t vhash;		/* value, for telling a conflicting claim apart */
+	uint8_t verdict, dlen;
+	uint8_t data[NFT_DATA_MAX];
+	char *chain;		/* goto target, counted in the chain's references */
 };
 
 static void elem_rec_free(struct elem_rec *rec)
@@ -44,8 +45,13 @@ static void elem_rec_free(struct elem_rec *rec)
 	if (!rec)
 		return;
 	free(rec->chain);
-	free(rec->comment);
 	free(rec);
+}
+
+static bool rec_same_value(const struct elem_rec *rec, const struct nft_elem *e)
+{
+	return rec->verdict == e->verdict && rec->vhash == e->vhash && rec->dlen == e->dlen &&
+	       !memcmp(rec->data, e->data, e->dlen);
 }
 
 /* What one service port contributed. */
@@ -81,8 +87,10 @@ struct fam_state {
 	int family;			/* NFPROTO_IPV4 / _IPV6 */
 	struct sp_hmap *elems;		/* element id → struct elem_rec */
 	struct sp_hmap *ports;		/* port key → struct port_rec */
+	struct sp_hmap *by_service;	/* "ns/name" → struct sp_hmap * set of its port keys */
 	struct sp_hmap *chains;		/* chain name → struct chain_rec */
 	struct sp_hmap *stale_sets;	/* affinity sets found in the kernel, not ours yet */
+	struct sp_hmap *hairpin;	/* endpoint address (hex) → (uintptr_t) references */
 };
 
 struct nft_be {
@@ -119,15 +127,6 @@ static void elem_id(const struct nft_elem *e, int family, char *buf)
 		*p++ = hex[e->key[i] & 15];
 	}
 	*p = '\0';
-}
-
-static bool same_value(const struct nft_elem *a, const struct nft_elem *b)
-{
-	if (a->verdict != b->verdict || a->dlen != b->dlen || memcmp(a->data, b->data, a->dlen))
-		return false;
-	if ((a->chain == NULL) != (b->chain == NULL))
-		return false;
-	return !a->chain || !strcmp(a->chain, b->chain);
 }
 
 static int push_op(struct nft_elem **v, size_t *n, size_t *cap, const struct nft_elem *e)
@@ -234,11 +233,17 @@ static void fam_clear(struct fam_state *fs)
 	while (fs->ports && sp_hmap_next(fs->ports, &it))
 		port_rec_free(sp_hmap_del(fs->ports, it.key));
 	memset(&it, 0, sizeof(it));
+	while (fs->by_service && sp_hmap_next(fs->by_service, &it))
+		sp_hmap_free(sp_hmap_del(fs->by_service, it.key));
+	memset(&it, 0, sizeof(it));
 	while (fs->chains && sp_hmap_next(fs->chains, &it))
 		chain_rec_free(sp_hmap_del(fs->chains, it.key));
 	memset(&it, 0, sizeof(it));
 	while (fs->stale_sets && sp_hmap_next(fs->stale_sets, &it))
 		sp_hmap_del(fs->stale_sets, it.key);
+	memset(&it, 0, sizeof(it));
+	while (fs->hairpin && sp_hmap_next(fs->hairpin, &it))
+		sp_hmap_del(fs->hairpin, it.key);
 }
 
 static void fam_fini(struct fam_state *fs)
@@ -246,8 +251,10 @@ static void fam_fini(struct fam_state *fs)
 	fam_clear(fs);
 	sp_hmap_free(fs->elems);
 	sp_hmap_free(fs->ports);
+	sp_hmap_free(fs->by_service);
 	sp_hmap_free(fs->chains);
 	sp_hmap_free(fs->stale_sets);
+	sp_hmap_free(fs->hairpin);
 	memset(fs, 0, sizeof(*fs));
 }
 
@@ -258,7 +265,100 @@ static int fam_init(struct fam_state *fs, int family)
 	fs->ports = sp_hmap_new();
 	fs->chains = sp_hmap_new();
 	fs->stale_sets = sp_hmap_new();
-	return fs->elems && fs->ports && fs->chains && fs->stale_sets ? 0 : -ENOMEM;
+	fs->by_service = sp_hmap_new();
+	fs->hairpin = sp_hmap_new();
+	return fs->elems && fs->ports && fs->chains && fs->stale_sets && fs->by_service &&
+	       fs->hairpin ? 0 : -ENOMEM;
+}
+
+/* Record port @pr under @key, indexed by its service (a partial sync finds a
+ * service's ports without walking them all). Takes @pr; returns 0 or -ENOMEM. */
+static int port_put(struct fam_state *fs, const char *key, struct port_rec *pr)
+{
+	struct sp_hmap *set = sp_hmap_get(fs->by_service, pr->service);
+
+	if (!set) {
+		set = sp_hmap_new();
+		if (!set || sp_hmap_put(fs->by_service, pr->service, set, NULL)) {
+			sp_hmap_free(set);
+			port_rec_free(pr);
+			return -ENOMEM;
+		}
+	}
+	if (sp_hmap_put(set, key, (void *)1, NULL) || sp_hmap_put(fs->ports, key, pr, NULL)) {
+		sp_hmap_del(set, key);
+		port_rec_free(pr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Take port @key out of the records; returns it (the caller frees), or NULL. */
+static struct port_rec *port_take(struct fam_state *fs, const char *key)
+{
+	struct port_rec *pr = sp_hmap_del(fs->ports, key);
+	struct sp_hmap *set;
+
+	if (!pr)
+		return NULL;
+	set = sp_hmap_get(fs->by_service, pr->service);
+	if (set) {
+		sp_hmap_del(set, key);
+		if (!sp_hmap_len(set))
+			sp_hmap_free(sp_hmap_del(fs->by_service, pr->service));
+	}
+	return pr;
+}
+
+/* Hairpin: one "endpoint . itself" element per endpoint address any port uses,
+ * counted here (a counter in the map's value, no record) rather than carried by
+ * every port that has the endpoint. */
+static int hairpin_ref(struct fam_state *fs, const uint8_t *addr, int delta, struct elem_ops *ops)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t alen = fs->family == NFPROTO_IPV6 ? 16 : 4;
+	struct nft_elem e = { .set = NS_HAIRPIN, .klen = (uint8_t)(2 * alen) };
+	uintptr_t n;
+	char id[33];
+
+	for (uint32_t i = 0; i < alen; i++) {
+		id[2 * i] = hex[addr[i] >> 4];
+		id[2 * i + 1] = hex[addr[i] & 15];
+	}
+	id[2 * alen] = '\0';
+	n = (uintptr_t)sp_hmap_get(fs->hairpin, id);
+	if (delta < 0 && n == 0)
+		return 0;
+	n = (uintptr_t)((intptr_t)n + delta);
+	if (n == 0)
+		sp_hmap_del(fs->hairpin, id);
+	else if (sp_hmap_put(fs->hairpin, id, (void *)n, NULL))
+		return -ENOMEM;
+	if (!(n == 0 || (n == 1 && delta > 0)))
+		return 0;
+	memcpy(e.key, addr, alen);
+	memcpy(e.key + alen, addr, alen);
+	return n ? push_op(&ops->add, &ops->nadd, &ops->capadd, &e)
+		 : push_op(&ops->del, &ops->ndel, &ops->capdel, &e);
+}
+
+/* Every endpoint address @r sends to, once per mention, to hairpin_ref. */
+static int hairpins(struct fam_state *fs, const struct nft_render *r, int delta,
+		    struct elem_ops *ops)
+{
+	int e = 0;
+
+	for (size_t i = 0; i < r->n && !e; i++) {
+		const struct nft_elem *el = &r->v[i];
+
+		if (el->set == NS_BACKENDS || el->set == NS_NP_BACKENDS || el->set == NS_SC_BACKENDS ||
+		    el->set == NS_NP_SC_BACKENDS)
+			e = hairpin_ref(fs, el->data, delta, ops);
+	}
+	for (int a = 0; a < r->naff && !e; a++)
+		for (uint32_t i = 0; i < r->aff[a].n && !e; i++)
+			e = hairpin_ref(fs, r->aff[a].eps[i].addr, delta, ops);
+	return e;
 }
 
 /* Take @r's elements into the shared table; new ones go to @ops->add. An element
@@ -276,7 +376,7 @@ static int claim(struct nft_be *be, struct fam_state *fs, const char *port, stru
 		elem_id(e, fs->family, id);
 		rec = sp_hmap_get(fs->elems, id);
 		if (rec) {
-			if (!same_value(&rec->e, e)) {
+			if (!rec_same_value(rec, e)) {
 				char what[256];
 
 				nft_elem_describe(e, fs->family, what, sizeof(what));
@@ -292,13 +392,12 @@ static int claim(struct nft_be *be, struct fam_state *fs, const char *port, stru
 		if (!rec)
 			return -ENOMEM;
 		rec->refs = 1;
-		rec->e = *e;
+		rec->vhash = e->vhash;
+		rec->verdict = e->verdict;
+		rec->dlen = e->dlen;
+		memcpy(rec->data, e->data, e->dlen);
 		rec->chain = e->chain ? strdup(e->chain) : NULL;
-		rec->comment = e->comment ? strdup(e->comment) : NULL;
-		rec->e.chain = rec->chain;
-		rec->e.comment = rec->comment;
-		if ((e->chain && !rec->chain) || (e->comment && !rec->comment) ||
-		    sp_hmap_put(fs->elems, id, rec, NULL)) {
+		if ((e->chain && !rec->chain) || sp_hmap_put(fs->elems, id, rec, NULL)) {
 			elem_rec_free(rec);
 			return -ENOMEM;
 		}
@@ -309,7 +408,7 @@ static int claim(struct nft_be *be, struct fam_state *fs, const char *port, stru
 	}
 	for (int a = 0; a < r->naff; a++)
 		chain_ref(fs, r->aff[a].name, 0, &r->aff[a]);
-	return 0;
+	return hairpins(fs, r, 1, ops);
 }
 
 /* Give back @r's elements; those nobody holds any more go to @ops->del. */
@@ -319,6 +418,7 @@ static int release(struct fam_state *fs, struct nft_render *r, struct elem_ops *
 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct nft_elem *e = &r->v[i];
+		struct nft_elem del;
 		struct elem_rec *rec;
 
 		if (e->set == NS_COUNT)
@@ -327,14 +427,20 @@ static int release(struct fam_state *fs, struct nft_render *r, struct elem_ops *
 		rec = sp_hmap_get(fs->elems, id);
 		if (!rec || --rec->refs)
 			continue;
-		if (rec->e.chain)
-			chain_ref(fs, rec->e.chain, -1, NULL);
-		rec->e.chain = rec->e.comment = NULL;	/* a delete needs the key only */
-		if (push_op(&ops->del, &ops->ndel, &ops->capdel, &rec->e))
+		if (rec->chain)
+			chain_ref(fs, rec->chain, -1, NULL);
+		/* The kernel's copy is the one claimed first; its key is this one. */
+		del = *e;
+		del.verdict = rec->verdict;
+		del.vhash = rec->vhash;
+		del.dlen = rec->dlen;
+		memcpy(del.data, rec->data, rec->dlen);
+		del.chain = del.comment = NULL;	/* a delete needs the key only */
+		if (push_op(&ops->del, &ops->ndel, &ops->capdel, &del))
 			return -ENOMEM;
 		elem_rec_free(sp_hmap_del(fs->elems, id));
 	}
-	return 0;
+	return hairpins(fs, r, -1, ops);
 }
 
 /* --- messages ------------------------------------------------------------------ */
@@ -831,12 +937,8 @@ static int render_all(struct nft_be *be, struct fam_state *fs, const struct sp_m
 
 		if (nft_family_of(p) != fs->family)
 			continue;
-		if (!(pr = port_rec_new(be, m, p)))
+		if (!(pr = port_rec_new(be, m, p)) || port_put(fs, p->key, pr))
 			return -ENOMEM;
-		if (sp_hmap_put(fs->ports, p->key, pr, NULL)) {
-			port_rec_free(pr);
-			return -ENOMEM;
-		}
 		if ((e = claim(be, fs, p->key, &pr->r, ops)))
 			return e;
 		if (p->protocol != IPPROTO_TCP)
@@ -996,16 +1098,35 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 
 	if (!olds)
 		return -ENOMEM;
-	while (sp_hmap_next(fs->ports, &it)) {
-		struct port_rec *pr = it.value;
+	while (sp_hmap_next(dirty->services, &it)) {
+		struct sp_hmap *set = sp_hmap_get(fs->by_service, it.key);
+		const char **keys;
+		size_t nkeys;
 
-		if (!sp_hmap_get(dirty->services, pr->service))
+		if (!set)
 			continue;
-		if ((e = release(fs, &pr->r, &ops)) || (e = sp_hmap_put(olds, it.key, pr, NULL)))
+		keys = sp_hmap_sorted_keys(set, &nkeys);
+		if (!keys) {
+			e = -ENOMEM;
 			goto out;
-		for (int a = 0; a < pr->r.naff; a++)
-			chain_ref(fs, pr->r.aff[a].name, 0, NULL);
-		sp_hmap_del(fs->ports, it.key);
+		}
+		for (size_t k = 0; k < nkeys && !e; k++) {
+			char *key = strdup(keys[k]);	/* keys[] dies with its set */
+			struct port_rec *pr = key ? port_take(fs, key) : NULL;
+
+			if (!pr) {
+				free(key);
+				continue;
+			}
+			if ((e = release(fs, &pr->r, &ops)) || (e = sp_hmap_put(olds, key, pr, NULL)))
+				port_rec_free(pr);
+			for (int a = 0; !e && a < pr->r.naff; a++)
+				chain_ref(fs, pr->r.aff[a].name, 0, NULL);
+			free(key);
+		}
+		free(keys);
+		if (e)
+			goto out;
 	}
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(dirty->services, &it)) {
@@ -1018,12 +1139,7 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 
 			if (!p || nft_family_of(p) != fs->family)
 				continue;
-			if (!(pr = port_rec_new(be, m, p))) {
-				e = -ENOMEM;
-				goto out;
-			}
-			if (sp_hmap_put(fs->ports, p->key, pr, NULL)) {
-				port_rec_free(pr);
+			if (!(pr = port_rec_new(be, m, p)) || port_put(fs, p->key, pr)) {
 				e = -ENOMEM;
 				goto out;
 			}

@@ -267,20 +267,6 @@ static int add_affinity(struct nft_render *r, const struct sp_svc_port *p, struc
 	return 0;
 }
 
-static int hairpins(struct nft_render *r, const struct list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		struct kb k = {0};
-		int e;
-
-		k_addr(&k, &l->v[i]->addr);
-		k_addr(&k, &l->v[i]->addr);
-		if ((e = add_key(r, NS_HAIRPIN, &k)))
-			return e;
-	}
-	return 0;
-}
-
 static int firewall(struct nft_render *r, const struct sp_svc_port *p, const struct kb *vip)
 {
 	int e;
@@ -403,9 +389,9 @@ static int render(const struct sp_svc_port *p, const struct sp_ep_sets *sets,
 		if (e)
 			return e;
 	}
-	if ((e = hairpins(r, &cluster)))
-		return e;
-	return hairpins(r, &local);
+	/* Hairpin entries (endpoint . itself) are derived by the backend from
+	 * the endpoints rendered here, counted per address across ports. */
+	return 0;
 }
 
 int nft_render_port(const struct sp_svc_port *p, const struct sp_config *cfg, const char *node,
@@ -425,7 +411,25 @@ int nft_render_port(const struct sp_svc_port *p, const struct sp_config *cfg, co
 		nft_render_fini(out);
 		return e;
 	}
+	/* Kept for the life of the port: give back the growth slack (the pool
+	 * while its references are still offsets, then the elements). */
+	if (out->slen && out->slen < out->scap) {
+		char *p = realloc(out->strings, out->slen);
+
+		if (p) {
+			out->strings = p;
+			out->scap = out->slen;
+		}
+	}
 	fix_strings(out);
+	if (out->n && out->n < out->cap) {
+		struct nft_elem *v = realloc(out->v, out->n * sizeof(*v));
+
+		if (v) {
+			out->v = v;
+			out->cap = out->n;
+		}
+	}
 	return 0;
 }
 
