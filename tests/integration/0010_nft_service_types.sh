@@ -64,6 +64,21 @@ endpoints:
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: self, namespace: t}
+spec:
+  clusterIP: 198.19.128.22
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: self-1, namespace: t, labels: {kubernetes.io/service-name: self}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+---
+apiVersion: v1
+kind: Service
 metadata: {name: dns, namespace: t}
 spec:
   clusterIP: 198.19.128.53
@@ -144,6 +159,11 @@ what="DNS over UDP to an IPv6 ClusterIP"
 expect_spread "$(dns @fd00:96::53)" a3 b3
 what="DNS over TCP to an IPv6 ClusterIP"
 expect_spread "$(dns +tcp @fd00:96::53)" a3 b3
+
+# Hairpin: a pod reaching itself through its own service is masqueraded (to
+# its node's bridge address), so the reply comes back through the node.
+out=$(inns $R a1 curl -s -m 2 http://198.19.128.22/)
+[[ "$out" == "a1 198.18.1.1:"* ]] || fail "hairpin: '$out' (want a1 seeing 198.18.1.1)"
 
 # Source addresses: a pod's own address is kept; the client from outside the
 # cluster CIDR is masqueraded to a node address.
