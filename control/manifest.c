@@ -39,6 +39,22 @@ static void object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
 			 name->valuestring);
 }
 
+void sp_manifest_item_free(struct sp_manifest_item *it)
+{
+	switch (it->kind) {
+	case SP_KIND_SERVICE:
+		sp_service_free(it->obj);
+		break;
+	case SP_KIND_SLICE:
+		sp_slice_free(it->obj);
+		break;
+	case SP_KIND_NODE:
+		sp_node_free(it->obj);
+		break;
+	}
+	it->obj = NULL;
+}
+
 static uint64_t object_hash(const cJSON *obj)
 {
 	char *txt = cJSON_PrintUnformatted(obj);

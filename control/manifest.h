@@ -34,6 +34,9 @@ typedef int (*sp_manifest_cb)(void *ctx, struct sp_manifest_item *it);
 int sp_manifest_decode(const char *buf, size_t len, sp_manifest_cb cb, void *ctx,
 		       struct sp_perr *err);
 
+/* Free the parsed object of @it (if any) by its kind; it->obj becomes NULL. */
+void sp_manifest_item_free(struct sp_manifest_item *it);
+
 /* The same walk over one already-parsed object or List (the API source uses it). */
 int sp_manifest_walk(const struct cJSON *obj, int *index, sp_manifest_cb cb, void *ctx);
 

@@ -182,22 +182,6 @@ static void set_owner(struct sp_dir_source *src, const char *id, const char *fil
 	free(old);
 }
 
-static void free_item(struct sp_manifest_item *it)
-{
-	switch (it->kind) {
-	case SP_KIND_SERVICE:
-		sp_service_free(it->obj);
-		break;
-	case SP_KIND_SLICE:
-		sp_slice_free(it->obj);
-		break;
-	case SP_KIND_NODE:
-		sp_node_free(it->obj);
-		break;
-	}
-	it->obj = NULL;
-}
-
 static int apply_item(void *arg, struct sp_manifest_item *it)
 {
 	struct load_ctx *c = arg;
@@ -227,7 +211,7 @@ static int apply_item(void *arg, struct sp_manifest_item *it)
 	 * manifest has no resourceVersion to say so). */
 	if ((uintptr_t)sp_hmap_get(src->hashes, id) == (uintptr_t)it->hash &&
 	    sp_hmap_get(src->owners, id) && !strcmp(sp_hmap_get(src->owners, id), c->file)) {
-		free_item(it);
+		sp_manifest_item_free(it);
 		return sp_hmap_put(c->now, id, (void *)1, NULL);
 	}
 	switch (it->kind) {

@@ -8,19 +8,7 @@
 static int drop(void *ctx, struct sp_manifest_item *it)
 {
 	(void)ctx;
-	if (it->err)
-		return 0;
-	switch (it->kind) {
-	case SP_KIND_SERVICE:
-		sp_service_free(it->obj);
-		break;
-	case SP_KIND_SLICE:
-		sp_slice_free(it->obj);
-		break;
-	case SP_KIND_NODE:
-		sp_node_free(it->obj);
-		break;
-	}
+	sp_manifest_item_free(it);
 	return 0;
 }
 

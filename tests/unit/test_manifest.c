@@ -19,20 +19,10 @@ static int collect(void *ctx, struct sp_manifest_item *it)
 		return 0;
 	}
 	snprintf(s->last_key, sizeof(s->last_key), "%s", it->key);
-	switch (it->kind) {
-	case SP_KIND_SERVICE:
-		s->services++;
-		sp_service_free(it->obj);
-		break;
-	case SP_KIND_SLICE:
-		s->slices++;
-		sp_slice_free(it->obj);
-		break;
-	case SP_KIND_NODE:
-		s->nodes++;
-		sp_node_free(it->obj);
-		break;
-	}
+	s->services += it->kind == SP_KIND_SERVICE;
+	s->slices += it->kind == SP_KIND_SLICE;
+	s->nodes += it->kind == SP_KIND_NODE;
+	sp_manifest_item_free(it);
 	return 0;
 }
 
