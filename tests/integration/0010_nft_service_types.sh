@@ -147,6 +147,9 @@ expect_spread "$(hits $R cl 40 'curl -s -m 2 http://[fd00:19::2]:30020/')" a1 b1
 
 what="UDP ClusterIP"
 expect_spread "$(udp_hits $R cl 40 198.19.128.21 7)" a1 b1
+what="UDP ClusterIP with nc"
+out=$(inns $R cl sh -c 'echo x | nc -u -w 1 198.19.128.21 7')
+[[ "$out" == a1* || "$out" == b1* ]] || fail "$what: '$out'"
 what="UDP NodePort on node2"
 expect_spread "$(udp_hits $R cl 40 198.19.0.2 30021)" a1 b1
 
