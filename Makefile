@@ -31,7 +31,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c
 AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
-		 agent/agent.c
+		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
 CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c

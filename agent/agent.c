@@ -1,5 +1,6 @@
 /* agent.c - the sync: store → model → backend, with timing, health and metrics. */
 #include "agent.h"
+#include "hcserver.h"
 #include "http.h"
 #include "../common/hmap.h"
 #include "../control/model_json.h"
@@ -88,6 +89,12 @@ int sp_agent_start(struct sp_agent *a)
 	}
 	if ((e = start_http(a)))
 		return e;
+	a->hc = sp_hcservers_new(&a->log);
+	if (!a->hc) {
+		e = -errno;
+		sp_log_err(&a->log, "health check servers: %s", strerror(-e));
+		return e;
+	}
 	if ((e = sp_dir_source_load_all(a->dir))) {
 		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
 		return e;
@@ -103,6 +110,8 @@ void sp_agent_stop(struct sp_agent *a)
 {
 	sp_http_free(a->healthz);
 	sp_http_free(a->metrics_http);
+	sp_hcservers_free(a->hc);
+	a->hc = NULL;
 	sp_dir_source_free(a->dir);
 	if (a->be_ready)
 		a->be.ops->fini(&a->be);
@@ -193,6 +202,8 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 	if (e == 0) {
 		double wall = sp_now_wall();
 
+		if (a->hc)
+			sp_hcservers_update(a->hc, &a->model, true);
 		sp_histogram_observe(&a->metrics.sync, dur);
 		sp_histogram_observe(full ? &a->metrics.sync_full : &a->metrics.sync_partial, dur);
 		a->metrics.last_sync_ts = wall;

@@ -15,6 +15,7 @@
 #include "runner.h"
 
 struct sp_dir_source;
+struct sp_hcservers;
 struct sp_http;
 struct sp_http_reply;
 
@@ -31,6 +32,7 @@ struct sp_agent {
 	struct sp_metrics metrics;
 	struct sp_http *healthz;
 	struct sp_http *metrics_http;
+	struct sp_hcservers *hc;	/* healthCheckNodePort servers */
 	uint64_t seen_generation;	/* store generation already queued */
 	bool source_synced;		/* every source finished its initial load */
 };

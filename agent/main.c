@@ -1,6 +1,7 @@
 /* main.c - svcplane: flags, the one agent instance, signals and the event loop. */
 #include "agent.h"
 #include "config.h"
+#include "hcserver.h"
 #include "http.h"
 #include "../control/source_dir.h"
 
@@ -14,7 +15,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum ev_tag { EV_SIGNAL = 1, EV_DIR, EV_HEALTHZ, EV_METRICS };
+enum ev_tag { EV_SIGNAL = 1, EV_DIR, EV_HEALTHZ, EV_METRICS, EV_HC };
 
 static int watch(int epfd, int fd, enum ev_tag tag)
 {
@@ -35,7 +36,8 @@ static int run_loop(struct sp_agent *a, int sigfd)
 	if ((e = watch(epfd, sigfd, EV_SIGNAL)) ||
 	    (a->dir && (e = watch(epfd, sp_dir_source_fd(a->dir), EV_DIR))) ||
 	    (a->healthz && (e = watch(epfd, sp_http_fd(a->healthz), EV_HEALTHZ))) ||
-	    (a->metrics_http && (e = watch(epfd, sp_http_fd(a->metrics_http), EV_METRICS))))
+	    (a->metrics_http && (e = watch(epfd, sp_http_fd(a->metrics_http), EV_METRICS))) ||
+	    (a->hc && (e = watch(epfd, sp_hcservers_fd(a->hc), EV_HC))))
 		goto out;
 	for (;;) {
 		struct epoll_event evs[8];
@@ -85,6 +87,8 @@ static int run_loop(struct sp_agent *a, int sigfd)
 			sp_http_run(a->healthz);
 		if (a->metrics_http)
 			sp_http_run(a->metrics_http);
+		if (a->hc)
+			sp_hcservers_run(a->hc);
 	}
 out:
 	close(epfd);

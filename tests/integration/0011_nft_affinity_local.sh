@@ -37,9 +37,10 @@ apiVersion: v1
 kind: Service
 metadata: {name: local, namespace: t}
 spec:
-  type: NodePort
+  type: LoadBalancer
   clusterIP: 198.19.128.31
   externalTrafficPolicy: Local
+  healthCheckNodePort: 32031
   ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30031}]
 ---
 apiVersion: discovery.k8s.io/v1
@@ -153,6 +154,13 @@ out=$(inns $R cl curl -s -m 2 http://198.19.0.1:30031/)
 inns $R cl curl -s -m 2 http://198.19.0.2:30031/ && fail "Local NodePort on node2 (no local endpoint) answered"
 rc=$(inns $R cl sh -c 'curl -s -m 2 -o /dev/null http://198.19.0.2:30031/; echo $?')
 [ "$rc" = 28 ] || fail "Local NodePort on node2 should drop (timeout 28), got curl exit $rc"
+# The health-check node port tells load balancers which node has endpoints.
+body=$(inns $R cl curl -s -D "$dir/../h1" http://198.19.0.1:32031/)
+python3 -c 'import json,sys; b=json.loads(sys.argv[1]); assert b=={"service":{"namespace":"t","name":"local"},"localEndpoints":2,"serviceProxyHealthy":True}, b' "$body" ||
+	fail "health check on node1: $body"
+grep -qi '^X-Load-Balancing-Endpoint-Weight: 2' "$dir/../h1" || fail "health check header on node1"
+code=$(inns $R cl curl -s -o /dev/null -w '%{http_code}' http://198.19.0.2:32031/)
+[ "$code" = 503 ] || fail "health check on node2 (no local endpoint): $code, want 503"
 # Cluster policy: the pod sees a node's address, not the client's.
 out=$(inns $R cl curl -s -m 2 http://198.19.0.2:30032/)
 [[ "$out" == "a1 198.19.0.2:"* ]] || fail "Cluster NodePort via node2: '$out' (want a1 seeing node2's address)"
