@@ -130,40 +130,5 @@ udp_hits() {
 		awk 'NF{print $1}' | sort | uniq -c | awk '{print $2, $1}'
 }
 
-# A service and its slice, with endpoints given as "ip@node[@state]" where state
-# is ready (default), terminating (serving, not ready) or unready.
-svc_yaml() { # name ns clusterIP port targetPort proto extra-spec-yaml endpoints...
-	local name=$1 ns=$2 cip=$3 port=$4 tport=$5 proto=$6 extra=$7; shift 7
-	cat <<Y
-apiVersion: v1
-kind: Service
-metadata: {name: $name, namespace: $ns}
-spec:
-  clusterIP: $cip
-  ports: [{name: p, port: $port, targetPort: $tport, protocol: $proto$( [ -n "${NODEPORT:-}" ] && echo ", nodePort: $NODEPORT")}]
-$extra
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $name-1
-  namespace: $ns
-  labels: {kubernetes.io/service-name: $name}
-addressType: $( [[ $cip == *:* ]] && echo IPv6 || echo IPv4 )
-ports: [{name: p, port: $tport, protocol: $proto}]
-endpoints:
-Y
-	local e ip node state
-	for e in "$@"; do
-		ip=${e%%@*}; node=${e#*@}; state=ready
-		[[ $node == *@* ]] && { state=${node#*@}; node=${node%@*}; }
-		case $state in
-		ready) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: true}}" ;;
-		terminating) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: false, serving: true, terminating: true}}" ;;
-		unready) echo "- {addresses: [\"$ip\"], nodeName: $node, conditions: {ready: false}}" ;;
-		esac
-	done
-}
-
 # Write a file atomically (an editor's save), so the agent sees it whole.
 put() { local f=$1; cat >"$f.tmp.$$" && mv "$f.tmp.$$" "$f"; }
