@@ -99,6 +99,7 @@ struct nft_be {
 	const struct sp_log *log;
 	struct fam_state fam[2];
 	bool have_state;		/* a full sync has succeeded: fam[] mirrors the kernel */
+	bool rebuild;			/* the last full sync failed: start from a new table */
 	bool last_ok;
 	struct sp_nft_stats stats;
 };
@@ -996,6 +997,17 @@ static int full_sync_family(struct nft_be *be, struct fam_state *fs, const struc
 		sp_hmap_free(existing);
 		goto out;
 	}
+	/* After a failed full sync (say, one of our sets was recreated by hand
+	 * with another type), replace the whole table in the same transaction:
+	 * still atomic for traffic, and nothing left over can fail us again. */
+	if (be->rebuild && existing && sp_hmap_len(existing)) {
+		msg_table(be, &tx, NFT_MSG_DELTABLE);
+		sp_hmap_free(existing);
+		existing = NULL;
+		memset(&it, 0, sizeof(it));
+		while (sp_hmap_next(fs->stale_sets, &it))
+			sp_hmap_del(fs->stale_sets, it.key);
+	}
 	if ((e = skeleton(be, &tx)))
 		goto err_abort;
 	/* Chains from before (an earlier run, or state we dropped): mark the ones
@@ -1211,6 +1223,8 @@ static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 			 : partial_sync_family(be, fs, m, dirty, &ct);
 	}
 	be->have_state = e == 0;
+	if (full)
+		be->rebuild = e != 0;
 	be->last_ok = e == 0;
 	if (!e && ct.n) {
 		int n = sp_ct_flush(ct.v, ct.n, be->log);
