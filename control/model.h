@@ -17,6 +17,8 @@ struct sp_endpoint {
 	uint16_t port;
 	bool ready, serving, terminating;
 	bool local;			/* on this node (nodeName == hostname) */
+	double weight;			/* share of new connections when read from a rule
+					 * dump (svcplanectl inspect); 0: even share */
 	char *node_name;		/* NULL when unknown */
 	char *zone;
 	struct sp_str_list for_zones;	/* topology hints */

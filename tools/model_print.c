@@ -22,6 +22,8 @@ static double weight(const struct sp_svc_port *p, const struct sp_endpoint *ep)
 {
 	size_t ready = 0, fallback = 0;
 
+	if (ep->weight > 0)
+		return ep->weight * 100.0;	/* as read from a dump's probabilities */
 	for (size_t i = 0; i < p->n_eps; i++) {
 		ready += p->eps[i].ready;
 		fallback += !p->eps[i].ready && p->eps[i].serving && p->eps[i].terminating;

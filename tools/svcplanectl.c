@@ -14,6 +14,8 @@ static const struct cmd cmds[] = {
 	{ "model", cmd_model, "print the model a set of manifests gives (what the agent would program)" },
 	{ "dump", cmd_dump, "show what is programmed in this network namespace now" },
 	{ "diff", cmd_diff, "compare the manifests' desired state with what is programmed (exit 1 on drift)" },
+	{ "inspect", cmd_inspect, "read a rule dump from any node (kube-proxy iptables-save): services, endpoints, findings" },
+	{ "explain", cmd_explain, "one packet's path: matched rule, candidate endpoints, masquerade, drop/reject" },
 	{ "rig", cmd_rig, "build and remove network-namespace test topologies" },
 	{ "echod", cmd_echod, "echo server for rig pods: answers with its name and the peer address" },
 };

@@ -7,5 +7,7 @@ int cmd_rig(int argc, char **argv);
 int cmd_echod(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -590,3 +590,157 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 	return 0;
 }
 
+
+struct masq_ctx {
+	int family;
+	struct sp_addr *keep;
+	int max, n;
+	bool masq;
+};
+
+/* services: "ip daddr @cluster-ips [ip saddr != P/len ...] jump mark-for-masquerade":
+ * lookup of cluster-ips, then (mask, value) pairs compared not-equal. */
+static void masq_rule(struct masq_ctx *c, struct nftnl_rule *r)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	const uint8_t *mask = NULL;
+	bool cluster = false;
+	uint32_t len;
+
+	while (it && (e = nftnl_expr_iter_next(it))) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+		if (!strcmp(name, "lookup") && !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "cluster-ips")) {
+			cluster = true;
+		} else if (cluster && !strcmp(name, "bitwise")) {
+			mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
+		} else if (cluster && mask && !strcmp(name, "cmp") &&
+			   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_NEQ && c->n < c->max) {
+			const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+			struct sp_addr *a = &c->keep[c->n++];
+			int plen = 0;
+
+			to_addr(c->family, v, a);
+			for (uint32_t i = 0; i < len; i++)
+				for (int b = 7; b >= 0; b--)
+					plen += (mask[i] >> b) & 1;
+			a->prefix_len = (uint8_t)plen;
+			mask = NULL;
+		} else if (cluster && !strcmp(name, "immediate") &&
+			   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
+			   !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "mark-for-masquerade")) {
+			c->masq = true;
+		}
+	}
+	nftnl_expr_iter_destroy(it);
+}
+
+static int cb_masq(const struct nlmsghdr *nlh, void *data)
+{
+	struct masq_ctx *c = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const char *chain;
+
+	if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0 && (chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN)) &&
+	    !strcmp(chain, "services") && !c->masq)
+		masq_rule(c, r);
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+int sp_nft_read_masq(struct mnl_socket *nl, int family, struct sp_addr *keep, int max, bool *masq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct masq_ctx c = { family, keep, max, 0, false };
+	uint32_t seq = (uint32_t)time(NULL) ^ 0x3c3c;
+	struct nlmsghdr *nlh;
+	ssize_t n;
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, SP_NFT_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "services");
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)family, NLM_F_DUMP, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0)
+		if (mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), cb_masq, &c) <= MNL_CB_STOP)
+			break;
+	*masq = c.masq;
+	return c.n;
+}
+
+struct dispatch_find {
+	uint8_t key[24];
+	uint32_t klen;
+	char chain[256];
+};
+
+static void on_dispatch(void *ctx, const struct elem_view *v)
+{
+	struct dispatch_find *d = ctx;
+
+	if (v->klen == d->klen && !memcmp(v->key, d->key, d->klen) && v->chain)
+		snprintf(d->chain, sizeof(d->chain), "%s", v->chain);
+}
+
+int sp_nft_read_dispatch(struct mnl_socket *nl, int family, const struct sp_addr *vip,
+			 uint8_t proto, uint16_t port, struct sp_svc_port *p)
+{
+	int nfam = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	uint32_t alen = family == AF_INET6 ? 16 : 4, off = 0;
+	struct dispatch_find d = {0};
+	struct nftnl_set *s;
+	struct ep_find f;
+
+	if (vip) {
+		memcpy(d.key, vip->bytes, alen);
+		off = alen;
+	}
+	d.key[off] = proto;
+	d.key[off + 4] = (uint8_t)(port >> 8);
+	d.key[off + 5] = (uint8_t)port;
+	d.klen = off + 8;
+	s = dump_set(nl, nfam, vip ? "service-ips" : "service-nodeports");
+	if (!s)
+		return -ENOENT;
+	each_elem(s, on_dispatch, &d);
+	nftnl_set_free(s);
+	for (size_t i = 0; i < p->n_eps; i++)
+		sp_endpoint_fini(&p->eps[i]);
+	p->n_eps = 0;
+	if (!d.chain[0])
+		return 0;
+	if (!strncmp(d.chain, "affinity-", 9)) {
+		struct sp_hmap *aff = sp_hmap_new();
+		struct sp_hmap_iter it = {0};
+		const struct aff_info *a;
+
+		if (!aff)
+			return -ENOMEM;
+		dump_affinity(nl, nfam, aff);
+		a = sp_hmap_get(aff, d.chain);
+		if (a && (p->eps = realloc(p->eps, (a->n + 1) * sizeof(*p->eps)))) {
+			memcpy(p->eps, a->eps, a->n * sizeof(*p->eps));
+			p->n_eps = a->n;
+		}
+		while (sp_hmap_next(aff, &it)) {
+			free(((struct aff_info *)it.value)->eps);
+			free(it.value);
+		}
+		sp_hmap_free(aff);
+		return (int)p->n_eps;
+	}
+	s = dump_set(nl, nfam, vip ? "backends" : "nodeport-backends");
+	if (!s)
+		return -ENOENT;
+	f = (struct ep_find){ d.key, d.klen, p, alen, nfam };
+	each_elem(s, add_ep, &f);
+	nftnl_set_free(s);
+	sp_svc_port_sort_eps(p);
+	return (int)p->n_eps;
+}

@@ -4,6 +4,8 @@
 #ifndef SP_DATAPLANE_NFT_READBACK_H
 #define SP_DATAPLANE_NFT_READBACK_H
 
+#include <stdbool.h>
+
 #include "../../common/config.h"
 #include "../../control/model.h"
 
@@ -13,6 +15,19 @@ struct sp_log;
 /* Read tables ip/ip6 svcplane through @nl into @out (initialised, empty).
  * Returns 0 (also when there are no tables), or -errno. */
 int sp_nft_read(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg);
+
+/* The masquerade rule for ClusterIP traffic in @family's services chain: the
+ * source prefixes it exempts (the cluster CIDRs) into @keep (up to @max), and
+ * whether the rule exists at all (*@masq: false when neither --cluster-cidr
+ * nor --masquerade-all was given). Returns the number of prefixes, or -errno. */
+int sp_nft_read_masq(struct mnl_socket *nl, int family, struct sp_addr *keep, int max, bool *masq);
+
+/* The endpoints that traffic to @vip:@port/@proto (or, with @vip NULL, to
+ * NodePort @port/@proto of @family) is sent to, read from the dispatch element
+ * and its backends or affinity chain, into @p (its old endpoints replaced).
+ * Returns the number of endpoints, or -errno. */
+int sp_nft_read_dispatch(struct mnl_socket *nl, int family, const struct sp_addr *vip,
+			 uint8_t proto, uint16_t port, struct sp_svc_port *p);
 
 /* @in as the nftables backend programs it for this node, into @out: per port,
  * its addresses, ports, affinity, external policy and the endpoints its

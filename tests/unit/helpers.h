@@ -53,5 +53,6 @@ Suite *suite_runner(void);
 Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
+Suite *suite_inspect(void);
 
 #endif

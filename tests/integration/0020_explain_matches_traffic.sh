@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# svcplanectl explain on svcplane's live tables agrees with real traffic: the
+# endpoints 100 requests reach are exactly its candidates, and the source
+# address the pod sees matches its masquerade answer (client outside the
+# cluster CIDR: masqueraded; pod: kept; Local policy: the client's own).
+. "$(dirname "$0")/lib.sh"
+need_netns
+R=t20
+rig2_up $R
+dir=$(t_tmpdir)/m
+mkdir "$dir"
+cat >"$dir/svc.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: t}
+spec:
+  clusterIP: 198.19.128.90
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+- {addresses: [198.18.1.11], nodeName: node1}
+- {addresses: [198.18.2.11], nodeName: node2}
+- {addresses: [198.18.2.12], nodeName: node2, conditions: {ready: false}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: t}
+spec:
+  type: LoadBalancer
+  clusterIP: 198.19.128.91
+  externalTrafficPolicy: Local
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30091}]
+status:
+  loadBalancer: {ingress: [{ip: 198.19.201.91}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: lb-1, namespace: t, labels: {kubernetes.io/service-name: lb}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.12], nodeName: node1}
+- {addresses: [198.18.2.10], nodeName: node2}
+Y
+agents_up $R "$dir"
+declare -A POD=([198.18.1.10]=a1 [198.18.1.11]=a2 [198.18.1.12]=a3 [198.18.2.10]=b1 [198.18.2.11]=b2 [198.18.2.12]=b3)
+
+check() { # from-member from-ip to-ip:port
+	local m=$1 src=$2 to=$3 out cands masq hit seen
+	out=$(inns $R node1 "$SVCPLANECTL" explain --from "$src" --to "$to/tcp") || fail "explain failed: $out"
+	cands=$(grep -oE '^  [0-9.]+' <<<"$out" | tr -d ' ' | while read -r ip; do echo "${POD[$ip]}"; done | sort | tr '\n' ' ')
+	masq=$(grep '^masquerade:' <<<"$out")
+	hit=$(hits $R "$m" 100 "curl -s -m 2 http://$to/" | awk '{print $1}' | sort | tr '\n' ' ')
+	[ "$hit" = "$cands" ] || fail "$src → $to: explain says [$cands], traffic reached [$hit]"
+	seen=$(inns $R "$m" curl -s -m 2 "http://$to/" | awk '{print $2}')
+	seen=${seen%:*}
+	case $masq in
+	"masquerade: yes"*) [ "$seen" != "$src" ] || fail "$src → $to: explain says masquerade, pod saw $seen" ;;
+	"masquerade: no"*) [ "$seen" = "$src" ] || fail "$src → $to: explain says source kept, pod saw $seen" ;;
+	*) fail "no masquerade answer: $out" ;;
+	esac
+}
+check cl 198.19.0.100 198.19.128.90:80    # outside the cluster CIDR: masqueraded
+check a3 198.18.1.12 198.19.128.90:80     # a pod: source kept
+check cl 198.19.0.100 198.19.201.91:80    # Local policy: node1's endpoint, client kept
+out=$(inns $R node1 "$SVCPLANECTL" explain --from 198.19.0.100 --to 198.19.128.99:80/tcp)
+grep -q '^match: none' <<<"$out" || fail "explain for an address no service has: $out"
+exit 0

@@ -1,0 +1,127 @@
+/* test_inspect.c - kube-proxy iptables-save dumps read into the model, with
+ * findings; broken dumps give one clear error. */
+#include "helpers.h"
+#include "../../common/hmap.h"
+#include "../../tools/inspect/inspect.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(1 << 20);
+
+	ck_assert_ptr_nonnull(f);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+static bool finding(const struct sp_inspect *in, const char *needle)
+{
+	for (size_t i = 0; i < in->nfindings; i++)
+		if (strstr(in->findings[i], needle))
+			return true;
+	return false;
+}
+
+START_TEST(test_inspect_iptables_kube_proxy_dump)
+{
+	struct sp_inspect in;
+	char err[256] = "";
+	size_t len;
+	char *buf = slurp(FIXTURES "/dumps/kube-proxy-iptables.save", &len);
+	const struct sp_svc_port *web, *dns, *sticky, *local;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_msg(sp_inspect_iptables(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
+	web = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv4");
+	dns = sp_hmap_get(in.m.ports, "kube-system/kube-dns:dns/UDP/IPv4");
+	sticky = sp_hmap_get(in.m.ports, "shop/sticky:http/TCP/IPv4");
+	local = sp_hmap_get(in.m.ports, "shop/local:http/TCP/IPv4");
+	ck_assert_ptr_nonnull(web);
+	ck_assert_ptr_nonnull(dns);
+	ck_assert_ptr_nonnull(sticky);
+	ck_assert_ptr_nonnull(local);
+	ck_assert_int_eq(web->n_eps, 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert(web->eps[i].weight > 0.333 && web->eps[i].weight < 0.334);
+	ck_assert_int_eq(web->node_port, 30080);
+	ck_assert_uint_eq(web->external_ips.n, 1);
+	ck_assert_int_eq(dns->n_eps, 2);
+	ck_assert_int_eq(dns->eps[0].port, 53);
+	ck_assert(sticky->affinity_client_ip);
+	ck_assert_int_eq(sticky->affinity_timeout, 10800);
+	ck_assert_int_eq(sticky->n_eps, 2);
+	ck_assert_int_eq(local->etp, SP_POLICY_LOCAL);
+	ck_assert_int_eq(local->node_port, 30081);
+	ck_assert_uint_eq(local->lb_ips.n, 1);
+	ck_assert_ptr_null(sp_hmap_get(in.m.ports, "shop/other:http/TCP/IPv4"));
+	ck_assert(finding(&in, "shop/empty:http/TCP/IPv4 has no endpoints"));
+	ck_assert(finding(&in, "KUBE-SEP-ORPHANORPHANORPH is reached by no service chain"));
+	ck_assert(finding(&in, "10.96.12.60:80/TCP is claimed by shop/skewed:http and shop/other:http"));
+	ck_assert(finding(&in, "shop/skewed:http/TCP/IPv4: probability chain does not give every endpoint"));
+	ck_assert(finding(&in, "never reached (shadowed)"));
+	ck_assert(!finding(&in, "shop/web:http/TCP/IPv4: probability"));
+	{
+		const struct sp_inspect_port *x = sp_hmap_get(in.extra, "shop/web:http/TCP/IPv4");
+		struct sp_addr pod;
+
+		ck_assert_ptr_nonnull(x);
+		ck_assert(x->masq_internal && x->masq_external);
+		ck_assert_int_eq(x->nkeep, 1);
+		sp_addr_parse("10.244.7.7", &pod);
+		ck_assert(sp_cidr_contains(&x->keep_src[0], &pod));
+	}
+	sp_inspect_fini(&in);
+	free(buf);
+}
+END_TEST
+
+static int inspect_text(const char *text, size_t len, char *err, size_t errsz)
+{
+	struct sp_inspect in;
+	int e;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	e = sp_inspect_iptables(text, len, &in, err, errsz);
+	sp_inspect_fini(&in);
+	return e;
+}
+
+START_TEST(test_inspect_iptables_broken)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "*nat\n-A KUBE-SERVICES -d 10.0.0.300/32 -j X\nCOMMIT\n", "line 2: -d \"10.0.0.300/32\" is not an address" },
+		{ "*nat\n-A KUBE-SERVICES -p tcp --dport 99999 -j X\nCOMMIT\n", "line 2: --dport" },
+		{ "-A KUBE-SERVICES -j X\n", "line 1:" },
+		{ "*nat\n[1:2 -A X -j Y\nCOMMIT\n", "line 2: unterminated counters" },
+		{ "*nat\nhello world\nCOMMIT\n", "line 2: \"hello\" is not a rule" },
+		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "no *nat KUBE-SERVICES" },
+		{ "*nat\n-A X -m statistic --probability 1.5 -j Y\nCOMMIT\n", "--probability" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(inspect_text(cases[i].text, strlen(cases[i].text), err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+	}
+	ck_assert_int_eq(inspect_text("*nat\n\0x", 7, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "binary"));
+}
+END_TEST
+
+Suite *suite_inspect(void)
+{
+	Suite *s = suite_create("inspect");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_inspect_iptables_kube_proxy_dump);
+	tcase_add_test(tc, test_inspect_iptables_broken);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,136 @@
+/* cmd_inspect.c - svcplanectl inspect FILE|-: a rule dump from any node read
+ * into the Service → endpoints table, with findings. */
+#include "svcplanectl.h"
+#include "model_print.h"
+#include "inspect/inspect.h"
+#include "../control/model_json.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DUMP (1u << 30)	/* a dump larger than 1 GiB is refused */
+
+static const char usage[] =
+	"usage: svcplanectl inspect [--json] FILE|-\n"
+	"  FILE: `iptables-save` output of a node running kube-proxy in iptables mode\n";
+
+/* Read all of @path ("-": standard input). Returns 0 or -errno; message printed. */
+int sp_read_all(const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 1 << 16, n = 0, r;
+	char *b;
+
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	b = malloc(cap);
+	while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap) {
+			char *nb = cap >= MAX_DUMP ? NULL : realloc(b, cap * 2);
+
+			if (!nb) {
+				fprintf(stderr, "%s: larger than %u MiB\n", path, MAX_DUMP >> 20);
+				free(b);
+				b = NULL;
+				break;
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!b)
+		return -EFBIG;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Recognise the dump's format and inspect it. Returns 0, or -errno with a
+ * one-line message printed naming @path. */
+int sp_inspect_dump(const char *path, struct sp_inspect *in)
+{
+	char *buf, err[256] = "";
+	size_t len, i = 0;
+	int e;
+
+	if ((e = sp_read_all(path, &buf, &len)))
+		return e;
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
+		i++;
+	if (i < len && (buf[i] == '#' || buf[i] == '*')) {
+		e = sp_inspect_iptables(buf, len, in, err, sizeof(err));
+	} else if (i < len && (buf[i] == '{' || !strncmp(buf + i, "table ", 6))) {
+		snprintf(err, sizeof(err), "nftables dumps (`nft list ruleset`, `nft -j list ruleset`) "
+			 "are not read yet; give iptables-save output");
+		e = -ENOTSUP;
+	} else {
+		snprintf(err, sizeof(err), "%s", len ? "not a rule dump this tool reads (iptables-save)"
+						       : "empty input");
+		e = -EINVAL;
+	}
+	free(buf);
+	if (e)
+		fprintf(stderr, "%s: %s\n", path, e == -ENOMEM ? "out of memory" : err);
+	return e;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sp_inspect in;
+	bool json = false;
+	int opt, e;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = true;
+		} else {
+			fputs(usage, opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (sp_inspect_init(&in))
+		return 1;
+	e = sp_inspect_dump(argv[optind], &in);
+	if (!e && json) {
+		cJSON *o = cJSON_CreateObject(), *f;
+		char *txt;
+
+		cJSON_AddStringToObject(o, "format", in.format);
+		cJSON_AddItemToObject(o, "model", sp_model_to_json(&in.m));
+		f = cJSON_AddArrayToObject(o, "findings");
+		for (size_t i = 0; i < in.nfindings; i++)
+			cJSON_AddItemToArray(f, cJSON_CreateString(in.findings[i]));
+		txt = cJSON_Print(o);
+		if (txt)
+			printf("%s\n", txt);
+		free(txt);
+		cJSON_Delete(o);
+	} else if (!e) {
+		printf("# %s\n", in.format);
+		sp_model_print(stdout, &in.m);
+		printf("\nfindings (%zu):\n", in.nfindings);
+		for (size_t i = 0; i < in.nfindings; i++)
+			printf("  - %s\n", in.findings[i]);
+	}
+	sp_inspect_fini(&in);
+	return e ? 2 : 0;
+}

@@ -1,0 +1,46 @@
+/* inspect.h - a rule dump from any node (kube-proxy's iptables-save, or
+ * svcplane's own tables) read into the model, with findings: services without
+ * endpoints, endpoint chains nothing reaches, shadowed rules, VIP:port
+ * collisions, uneven probability chains. Also what explain needs per port. */
+#ifndef SP_TOOLS_INSPECT_H
+#define SP_TOOLS_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../../common/addr.h"
+#include "../../control/model.h"
+
+#define SP_INSPECT_MAX_CIDRS 8
+
+/* How a port masquerades, as its rules say. */
+struct sp_inspect_port {
+	struct sp_addr keep_src[SP_INSPECT_MAX_CIDRS];	/* internal: not masqueraded from these */
+	int nkeep;
+	bool masq_internal;	/* internal traffic is masqueraded (outside keep_src) */
+	bool masq_external;	/* external traffic always masqueraded (Cluster policy) */
+	bool no_endpoints_drop;	/* no endpoints: drop (Local) rather than reject */
+};
+
+struct sp_inspect {
+	struct sp_model m;
+	struct sp_hmap *extra;		/* port key → struct sp_inspect_port */
+	char **findings;
+	size_t nfindings;
+	const char *format;		/* "iptables-save", "svcplane nftables" */
+};
+
+int sp_inspect_init(struct sp_inspect *in);
+void sp_inspect_fini(struct sp_inspect *in);
+/* Add a finding (printf style). */
+void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key);
+
+/* Parse @len bytes of `iptables-save` output (kube-proxy's iptables mode).
+ * Returns 0, or -EINVAL with a one-line reason in @err (line number and what),
+ * or -ENOMEM. */
+int sp_inspect_iptables(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			size_t errsz);
+
+#endif

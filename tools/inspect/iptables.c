@@ -1,0 +1,631 @@
+/* iptables.c - kube-proxy's iptables mode, from `iptables-save` text: tables
+ * and chains parsed in place (tokens NUL-terminated inside one copy of the
+ * input, each rule reduced to the matches kube-proxy writes), then read as
+ * kube-proxy builds them: KUBE-SERVICES → KUBE-SVC/SVL/EXT/FW → KUBE-SEP. */
+#include "inspect.h"
+#include "../../common/hmap.h"
+#include "../../control/k8s_field.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define MAX_TOKENS 96
+
+struct rule {
+	uint32_t line;
+	bool has_dst, has_src, src_neg, addrtype_dst_local, addrtype_src_local, recent_rcheck;
+	bool recent_set;
+	struct sp_addr dst, src;
+	uint8_t proto;
+	uint16_t dport;
+	double probability;	/* -1: no statistic match */
+	uint32_t seconds;	/* recent --seconds */
+	const char *comment, *target, *to_dest, *reject_with;
+};
+
+struct chain {
+	const char *name;
+	struct rule *rules;
+	size_t n, cap;
+	bool declared, reached;
+};
+
+struct table {
+	struct sp_hmap *chains;	/* name → struct chain */
+};
+
+struct ipt {
+	char *buf;		/* our copy of the input, tokens cut in place */
+	struct table nat, filter, other;
+	struct sp_inspect *in;
+	struct sp_hmap *claims;	/* "vip/proto/port" → claiming "ns/svc:port" (strdup) */
+};
+
+static struct chain *chain_get(struct table *t, const char *name)
+{
+	struct chain *c = sp_hmap_get(t->chains, name);
+
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || sp_hmap_put(t->chains, name, c, NULL)) {
+		free(c);
+		return NULL;
+	}
+	c->name = name;
+	return c;
+}
+
+/* Split @s into tokens in place; "quoted strings" become one token. */
+static int tokenize(char *s, char **tok, int max)
+{
+	int n = 0;
+
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n == max)
+			return -1;
+		if (*s == '"') {
+			char *w = ++s;
+
+			tok[n++] = w;
+			while (*s && *s != '"') {
+				if (*s == '\\' && s[1])
+					s++;
+				*w++ = *s++;
+			}
+			if (*s)
+				s++;
+			*w = '\0';
+			continue;
+		}
+		tok[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+	return n;
+}
+
+static int fill_rule(struct rule *r, char **tok, int n, char *err, size_t errsz)
+{
+	bool neg = false;
+
+	r->probability = -1;
+	for (int i = 0; i < n; i++) {
+		const char *t = tok[i], *v = i + 1 < n ? tok[i + 1] : NULL;
+
+		if (!strcmp(t, "!")) {
+			neg = true;
+			continue;
+		}
+		if ((!strcmp(t, "-d") || !strcmp(t, "-s")) && v) {
+			struct sp_addr *a = t[1] == 'd' ? &r->dst : &r->src;
+
+			if (sp_cidr_parse(v, false, a)) {
+				snprintf(err, errsz, "line %u: %s \"%.60s\" is not an address", r->line, t, v);
+				return -EINVAL;
+			}
+			if (t[1] == 'd') {
+				r->has_dst = true;
+			} else {
+				r->has_src = true;
+				r->src_neg = neg;
+			}
+			i++;
+		} else if (!strcmp(t, "-p") && v) {
+			r->proto = sp_proto_parse(!strcmp(v, "tcp") ? "TCP" : !strcmp(v, "udp") ? "UDP" :
+						  !strcmp(v, "sctp") ? "SCTP" : "?");
+			i++;
+		} else if (!strcmp(t, "--dport") && v) {
+			char *end;
+			long p = strtol(v, &end, 10);
+
+			if (*end || p < 1 || p > 65535) {
+				snprintf(err, errsz, "line %u: --dport \"%.20s\" is not a port", r->line, v);
+				return -EINVAL;
+			}
+			r->dport = (uint16_t)p;
+			i++;
+		} else if (!strcmp(t, "--comment") && v) {
+			r->comment = v;
+			i++;
+		} else if (!strcmp(t, "--probability") && v) {
+			char *end;
+
+			r->probability = strtod(v, &end);
+			if (*end || !(r->probability >= 0 && r->probability <= 1)) {
+				snprintf(err, errsz, "line %u: --probability \"%.20s\" is not in 0-1", r->line, v);
+				return -EINVAL;
+			}
+			i++;
+		} else if (!strcmp(t, "--rcheck")) {
+			r->recent_rcheck = true;
+		} else if (!strcmp(t, "--set")) {
+			r->recent_set = true;
+		} else if (!strcmp(t, "--seconds") && v) {
+			r->seconds = (uint32_t)strtoul(v, NULL, 10);
+			i++;
+		} else if (!strcmp(t, "--dst-type") && v) {
+			r->addrtype_dst_local = !strcmp(v, "LOCAL");
+			i++;
+		} else if (!strcmp(t, "--src-type") && v) {
+			r->addrtype_src_local = !strcmp(v, "LOCAL");
+			i++;
+		} else if ((!strcmp(t, "-j") || !strcmp(t, "-g")) && v) {
+			r->target = v;
+			i++;
+		} else if (!strcmp(t, "--to-destination") && v) {
+			r->to_dest = v;
+			i++;
+		} else if (!strcmp(t, "--reject-with") && v) {
+			r->reject_with = v;
+			i++;
+		}
+		neg = false;
+	}
+	return 0;
+}
+
+static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
+{
+	struct table *cur = NULL;
+	char *line = p->buf, *next, *tok[MAX_TOKENS];
+	uint32_t no = 0;
+
+	if (memchr(p->buf, '\0', len)) {
+		snprintf(err, errsz, "binary data (NUL byte at offset %zu): not iptables-save output",
+			 (size_t)((char *)memchr(p->buf, '\0', len) - p->buf));
+		return -EINVAL;
+	}
+	p->buf[len] = '\0';
+	for (; line && *line; line = next) {
+		char *s;
+		int n;
+
+		no++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (next && next - line > 65536) {
+			snprintf(err, errsz, "line %u: longer than 64 KiB", no);
+			return -EINVAL;
+		}
+		s = line;
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		s[strcspn(s, "\r")] = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (*s == '*') {
+			cur = !strcmp(s + 1, "nat") ? &p->nat : !strcmp(s + 1, "filter") ? &p->filter : &p->other;
+			continue;
+		}
+		if (!strcmp(s, "COMMIT")) {
+			cur = NULL;
+			continue;
+		}
+		if (!cur) {
+			snprintf(err, errsz, "line %u: \"%.40s\" outside a *table ... COMMIT block", no, s);
+			return -EINVAL;
+		}
+		if (*s == ':') {
+			struct chain *c;
+
+			s[strcspn(s, " \t")] = '\0';
+			if (!s[1] || !(c = chain_get(cur, s + 1)))
+				return s[1] ? -ENOMEM : (snprintf(err, errsz, "line %u: chain without a name", no), -EINVAL);
+			c->declared = true;
+			continue;
+		}
+		if (*s == '[') {	/* iptables-save -c: "[packets:bytes] -A ..." */
+			s = strchr(s, ']');
+			if (!s) {
+				snprintf(err, errsz, "line %u: unterminated counters", no);
+				return -EINVAL;
+			}
+			s++;
+		}
+		n = tokenize(s, tok, MAX_TOKENS);
+		if (n < 0) {
+			snprintf(err, errsz, "line %u: more than %d words in one rule", no, MAX_TOKENS);
+			return -EINVAL;
+		}
+		if (n < 2 || strcmp(tok[0], "-A")) {
+			snprintf(err, errsz, "line %u: \"%.40s\" is not a rule (-A CHAIN ...)", no, tok[0]);
+			return -EINVAL;
+		}
+		{
+			struct chain *c = chain_get(cur, tok[1]);
+			struct rule *r;
+
+			if (!c)
+				return -ENOMEM;
+			if (c->n == c->cap) {
+				size_t cap = c->cap ? c->cap * 2 : 4;
+				struct rule *v = realloc(c->rules, cap * sizeof(*v));
+
+				if (!v)
+					return -ENOMEM;
+				c->rules = v;
+				c->cap = cap;
+			}
+			r = &c->rules[c->n];
+			memset(r, 0, sizeof(*r));
+			r->line = no;
+			if (fill_rule(r, tok + 2, n - 2, err, errsz))
+				return -EINVAL;
+			c->n++;
+		}
+	}
+	return 0;
+}
+
+/* "ns/svc:port kind" → the port name part and the kind. */
+static void split_comment(const char *c, char *name, size_t nsz, const char **kind)
+{
+	const char *sp = strchr(c, ' ');
+
+	snprintf(name, nsz, "%.*s", sp ? (int)(sp - c) : (int)strlen(c), c);
+	*kind = sp ? sp + 1 : "";
+}
+
+static struct sp_svc_port *port_of(struct ipt *p, const char *name, uint8_t proto, int family)
+{
+	char svc[300], pname[128] = "", key[512];
+	const char *colon = strchr(name, ':');
+	struct sp_svc_port *sp;
+
+	snprintf(svc, sizeof(svc), "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
+	if (colon)
+		snprintf(pname, sizeof(pname), "%s", colon + 1);
+	if (!strchr(svc, '/') || !proto)
+		return NULL;
+	snprintf(key, sizeof(key), "%s:%s/%s/%s", svc, pname, sp_proto_name(proto),
+		 sp_family_name(family));
+	sp = sp_hmap_get(p->in->m.ports, key);
+	if (sp)
+		return sp;
+	sp = sp_svc_port_new(svc, pname, proto, family);
+	if (!sp || sp_model_add_port(&p->in->m, sp))
+		return NULL;
+	return sp_hmap_get(p->in->m.ports, key);
+}
+
+static void add_addr(struct sp_addr_list *l, const struct sp_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!sp_addr_cmp(&l->v[i], a))
+			return;
+	sp_addr_list_add(l, a);
+}
+
+/* Endpoints of a KUBE-SVC / KUBE-SVL chain, with their shares of new
+ * connections (iptables' statistic chain: rule i taken with probability p_i
+ * of what is left). */
+static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c, bool internal)
+{
+	struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
+	double left = 1;
+	bool shadowed_noted = false;
+
+	c->reached = true;
+	for (size_t i = 0; i < c->n; i++) {
+		struct rule *r = &c->rules[i];
+		struct chain *sep;
+		const char *colon;
+		struct sp_endpoint ep = {0}, *v;
+		char ip[64];
+
+		if (!r->target)
+			continue;
+		if (!strcmp(r->target, "KUBE-MARK-MASQ")) {
+			if (x && internal && r->has_src && r->src_neg && x->nkeep < SP_INSPECT_MAX_CIDRS)
+				x->keep_src[x->nkeep++] = r->src;
+			if (x && internal)
+				x->masq_internal = true;
+			continue;
+		}
+		if (strncmp(r->target, "KUBE-SEP-", 9))
+			continue;
+		sep = chain_get(&p->nat, r->target);
+		if (!sep)
+			continue;
+		sep->reached = true;
+		if (r->recent_rcheck) {
+			sp->affinity_client_ip = true;
+			sp->affinity_timeout = r->seconds;
+			continue;	/* the same endpoints follow, chosen at random */
+		}
+		if (left <= 0) {
+			if (!shadowed_noted)
+				sp_inspect_finding(p->in, "%s: line %u: rule after an unconditional jump in %s "
+						   "is never reached (shadowed)", sp->key, r->line, c->name);
+			shadowed_noted = true;
+			continue;
+		}
+		for (size_t k = 0; k < sep->n; k++) {
+			const struct rule *d = &sep->rules[k];
+
+			if (!d->target || strcmp(d->target, "DNAT") || !d->to_dest)
+				continue;
+			colon = strrchr(d->to_dest, ':');
+			if (!colon)
+				continue;
+			snprintf(ip, sizeof(ip), "%.*s", (int)(colon - d->to_dest), d->to_dest);
+			if (ip[0] == '[')
+				memmove(ip, ip + 1, strlen(ip)), ip[strcspn(ip, "]")] = '\0';
+			if (sp_addr_parse(ip, &ep.addr))
+				continue;
+			ep.port = (uint16_t)strtoul(colon + 1, NULL, 10);
+		}
+		if (!ep.port)
+			continue;
+		ep.ready = ep.serving = true;
+		ep.weight = left * (r->probability < 0 ? 1 : r->probability);
+		left -= ep.weight;
+		if (left < 1e-9)
+			left = 0;
+		v = realloc(sp->eps, (sp->n_eps + 1) * sizeof(*v));
+		if (!v)
+			return;
+		sp->eps = v;
+		sp->eps[sp->n_eps++] = ep;
+	}
+}
+
+static void check_shares(struct ipt *p)
+{
+	struct sp_hmap_iter it = {0};
+
+	while (sp_hmap_next(p->in->m.ports, &it)) {
+		struct sp_svc_port *sp = it.value;
+		double even = sp->n_eps ? 1.0 / (double)sp->n_eps : 0;
+		char list[512] = "";
+		bool bad = false;
+
+		for (size_t i = 0; i < sp->n_eps; i++) {
+			char a[SP_ADDRSTRLEN];
+			size_t off = strlen(list);
+
+			bad |= fabs(sp->eps[i].weight - even) > 0.01;
+			snprintf(list + off, sizeof(list) - off, "%s%s:%u %.1f%%", i ? ", " : "",
+				 sp_addr_str(&sp->eps[i].addr, a), sp->eps[i].port, sp->eps[i].weight * 100);
+		}
+		if (bad)
+			sp_inspect_finding(p->in, "%s: probability chain does not give every endpoint its "
+					   "share (%s; want %.1f%% each)", sp->key, list, even * 100);
+		sp_svc_port_sort_eps(sp);
+	}
+}
+
+/* KUBE-SERVICES and KUBE-NODEPORTS entries, and the chains behind them. */
+static void read_nat(struct ipt *p)
+{
+	struct chain *svcs = sp_hmap_get(p->nat.chains, "KUBE-SERVICES");
+	struct chain *nps = sp_hmap_get(p->nat.chains, "KUBE-NODEPORTS");
+
+	for (size_t i = 0; svcs && i < svcs->n; i++) {
+		struct rule *r = &svcs->rules[i];
+		char name[300], claim[128];
+		const char *kind, *first;
+		struct sp_svc_port *sp;
+		struct chain *t;
+
+		if (!r->comment || !r->has_dst || !r->target || !r->dport)
+			continue;
+		split_comment(r->comment, name, sizeof(name), &kind);
+		{
+			char a[SP_ADDRSTRLEN];
+
+			snprintf(claim, sizeof(claim), "%s/%u/%u", sp_addr_str(&r->dst, a), r->proto,
+				 r->dport);
+			first = sp_hmap_get(p->claims, claim);
+			if (first && strcmp(first, name)) {
+				sp_inspect_finding(p->in, "%s:%u/%s is claimed by %s and %s: line %u is shadowed",
+						   a, r->dport, sp_proto_name(r->proto), first, name, r->line);
+				continue;
+			}
+		}
+		sp = port_of(p, name, r->proto, r->dst.family);
+		if (!sp)
+			continue;
+		sp->port = r->dport;
+		if (!first) {
+			char *owned = strdup(name);
+
+			if (owned && sp_hmap_put(p->claims, claim, owned, NULL))
+				free(owned);
+		}
+		if (strstr(kind, "external"))
+			add_addr(&sp->external_ips, &r->dst);
+		else if (strstr(kind, "loadbalancer"))
+			add_addr(&sp->lb_ips, &r->dst);
+		else
+			add_addr(&sp->cluster_ips, &r->dst);
+		t = sp_hmap_get(p->nat.chains, r->target);
+		if (!t) {
+			sp_inspect_finding(p->in, "%s: line %u jumps to %s, which is not defined", sp->key,
+					   r->line, r->target);
+			continue;
+		}
+		t->reached = true;
+		if (!strncmp(r->target, "KUBE-SVC-", 9) || !strncmp(r->target, "KUBE-SVL-", 9)) {
+			if (!sp->n_eps)
+				service_chain(p, sp, t, true);
+			continue;
+		}
+		/* KUBE-EXT / KUBE-FW: masquerade marks, then a SVC or SVL chain. */
+		for (size_t k = 0; k < t->n; k++) {
+			struct rule *e = &t->rules[k];
+			struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
+			struct chain *u;
+
+			if (!e->target)
+				continue;
+			if (!strcmp(e->target, "KUBE-MARK-MASQ") && !e->addrtype_src_local && x)
+				x->masq_external = true;
+			if (!strncmp(e->target, "KUBE-SVL-", 9))
+				sp->etp = SP_POLICY_LOCAL;
+			if (!strncmp(e->target, "KUBE-SEP-", 9) || !strncmp(e->target, "KUBE-MARK", 9))
+				continue;
+			u = sp_hmap_get(p->nat.chains, e->target);
+			if (u && (!strncmp(e->target, "KUBE-SVC-", 9) || !strncmp(e->target, "KUBE-SVL-", 9))) {
+				u->reached = true;
+				if (!sp->n_eps && !e->has_src && !e->addrtype_src_local)
+					service_chain(p, sp, u, false);
+			}
+		}
+	}
+	for (size_t i = 0; nps && i < nps->n; i++) {
+		struct rule *r = &nps->rules[i];
+		char name[300];
+		const char *kind;
+		struct sp_svc_port *sp = NULL;
+		struct sp_hmap_iter it = {0};
+
+		if (!r->comment || !r->dport)
+			continue;
+		split_comment(r->comment, name, sizeof(name), &kind);
+		/* NodePorts carry no address: every family's port of that name. */
+		while (sp_hmap_next(p->in->m.ports, &it)) {
+			struct sp_svc_port *q = it.value;
+			char n2[320];
+
+			snprintf(n2, sizeof(n2), "%s%s%s", q->service, *q->port_name ? ":" : "", q->port_name);
+			if (!strcmp(n2, name) && q->protocol == r->proto) {
+				q->node_port = r->dport;
+				sp = q;
+			}
+		}
+		if (!sp && (sp = port_of(p, name, r->proto, AF_INET)))
+			sp->node_port = r->dport;
+	}
+}
+
+/* filter: "has no endpoints" rejections and "has no local endpoints" drops. */
+static void read_filter(struct ipt *p)
+{
+	const char *chains[] = { "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES" };
+
+	for (int c = 0; c < 2; c++) {
+		struct chain *ch = sp_hmap_get(p->filter.chains, chains[c]);
+
+		for (size_t i = 0; ch && i < ch->n; i++) {
+			struct rule *r = &ch->rules[i];
+			char name[300];
+			const char *kind;
+			struct sp_svc_port *sp;
+			struct sp_inspect_port *x;
+
+			if (!r->comment || !r->target || !strstr(r->comment, "endpoints"))
+				continue;
+			split_comment(r->comment, name, sizeof(name), &kind);
+			sp = port_of(p, name, r->proto, r->has_dst ? r->dst.family : AF_INET);
+			if (!sp)
+				continue;
+			if (r->has_dst) {
+				sp->port = r->dport;
+				add_addr(&sp->cluster_ips, &r->dst);
+			} else if (r->addrtype_dst_local) {
+				sp->node_port = r->dport;
+			}
+			x = sp_inspect_port_extra(p->in, sp->key);
+			if (!strcmp(r->target, "DROP")) {
+				if (x)
+					x->no_endpoints_drop = true;
+				sp->etp = SP_POLICY_LOCAL;
+				sp_inspect_finding(p->in, "%s has no local endpoints: external traffic to this "
+						   "node is dropped", sp->key);
+			} else {
+				sp_inspect_finding(p->in, "%s has no endpoints: connections are rejected",
+						   sp->key);
+			}
+		}
+	}
+}
+
+static void unreached(struct ipt *p)
+{
+	struct sp_hmap_iter it = {0};
+	const char **names;
+	size_t n;
+
+	names = sp_hmap_sorted_keys(p->nat.chains, &n);
+	for (size_t i = 0; names && i < n; i++) {
+		struct chain *c = sp_hmap_get(p->nat.chains, names[i]);
+
+		if (!c->reached && !strncmp(c->name, "KUBE-SEP-", 9))
+			sp_inspect_finding(p->in, "endpoint chain %s is reached by no service chain%s", c->name,
+					   c->n && c->rules[0].comment ? "" : "");
+		if (!c->reached && (!strncmp(c->name, "KUBE-SVC-", 9) || !strncmp(c->name, "KUBE-SVL-", 9)))
+			sp_inspect_finding(p->in, "service chain %s is reached from no KUBE-SERVICES rule",
+					   c->name);
+	}
+	free(names);
+	(void)it;
+}
+
+static void table_free(struct table *t)
+{
+	struct sp_hmap_iter it = {0};
+
+	while (t->chains && sp_hmap_next(t->chains, &it)) {
+		struct chain *c = it.value;
+
+		free(c->rules);
+		free(c);
+	}
+	sp_hmap_free(t->chains);
+}
+
+int sp_inspect_iptables(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			size_t errsz)
+{
+	struct ipt p = { .in = in };
+	int e = -ENOMEM;
+
+	in->format = "iptables-save (kube-proxy iptables mode)";
+	p.buf = malloc(len + 1);
+	p.nat.chains = sp_hmap_new();
+	p.filter.chains = sp_hmap_new();
+	p.other.chains = sp_hmap_new();
+	p.claims = sp_hmap_new();
+	if (!p.buf || !p.nat.chains || !p.filter.chains || !p.other.chains || !p.claims)
+		goto out;
+	memcpy(p.buf, buf, len);
+	if ((e = parse(&p, len, err, errsz)))
+		goto out;
+	if (!sp_hmap_get(p.nat.chains, "KUBE-SERVICES")) {
+		snprintf(err, errsz, "no *nat KUBE-SERVICES chain: not kube-proxy's iptables rules");
+		e = -EINVAL;
+		goto out;
+	}
+	read_nat(&p);
+	read_filter(&p);
+	unreached(&p);
+	check_shares(&p);
+	e = 0;
+out:
+	table_free(&p.nat);
+	table_free(&p.filter);
+	table_free(&p.other);
+	{
+		struct sp_hmap_iter it = {0};
+
+		while (p.claims && sp_hmap_next(p.claims, &it))
+			free(it.value);
+	}
+	sp_hmap_free(p.claims);
+	free(p.buf);
+	return e;
+}
