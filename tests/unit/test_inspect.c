@@ -102,6 +102,7 @@ START_TEST(test_inspect_iptables_broken)
 		{ "*nat\nhello world\nCOMMIT\n", "line 2: \"hello\" is not a rule" },
 		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "no *nat KUBE-SERVICES" },
 		{ "*nat\n-A X -m statistic --probability 1.5 -j Y\nCOMMIT\n", "--probability" },
+		{ "*nat\n[0:0] \nCOMMIT\n", "line 2: \"\" is not a rule" },	/* found by fuzzing */
 	};
 	char err[256];
 

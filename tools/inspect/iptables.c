@@ -241,7 +241,8 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 			return -EINVAL;
 		}
 		if (n < 2 || strcmp(tok[0], "-A")) {
-			snprintf(err, errsz, "line %u: \"%.40s\" is not a rule (-A CHAIN ...)", no, tok[0]);
+			snprintf(err, errsz, "line %u: \"%.40s\" is not a rule (-A CHAIN ...)", no,
+				 n ? tok[0] : "");
 			return -EINVAL;
 		}
 		{
