@@ -142,6 +142,35 @@ def own(n, eps, path):
         f.write("\n".join(out) + "\n")
 
 
+def iptables(n, eps, path):
+    """kube-proxy's iptables-save for the same services (about 43 lines per
+    service with 10 endpoints)."""
+    decl, rules = [], []
+    for i in range(n):
+        base = "bench/svc-%d:http" % i
+        svc = "KUBE-SVC-" + h8(base + "tcp") + h8(base)
+        decl.append(":%s - [0:0]" % svc)
+        rules.append('-A KUBE-SERVICES -d %s/32 -p tcp -m comment --comment "%s cluster IP" '
+                     '-m tcp --dport 80 -j %s' % (vip(i), base, svc))
+        rules.append('-A %s ! -s 198.18.0.0/16 -d %s/32 -p tcp -m comment --comment "%s cluster IP" '
+                     '-m tcp --dport 80 -j KUBE-MARK-MASQ' % (svc, vip(i), base))
+        for j in range(eps):
+            e = ep(i, j, eps)
+            sep = "KUBE-SEP-" + h8(base + "tcp" + e) + h8(e + base)
+            decl.append(":%s - [0:0]" % sep)
+            stat = "" if j == eps - 1 else \
+                " -m statistic --mode random --probability %.11f" % (1.0 / (eps - j))
+            rules.append('-A %s -m comment --comment "%s -> %s:8080"%s -j %s' % (svc, base, e, stat, sep))
+            rules.append('-A %s -s %s/32 -m comment --comment "%s" -j KUBE-MARK-MASQ' % (sep, e, base))
+            rules.append('-A %s -p tcp -m comment --comment "%s" -m tcp -j DNAT --to-destination %s:8080'
+                         % (sep, base, e))
+    with open(path, "w") as f:
+        f.write("*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n")
+        f.write("\n".join(decl) + "\n")
+        f.write("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n")
+        f.write("\n".join(rules) + "\nCOMMIT\n")
+
+
 def minimal(vip_, port, ep_, epport, path):
     with open(path, "w") as f:
         f.write("""table ip minimal {
@@ -167,6 +196,8 @@ if __name__ == "__main__":
         manifests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "kube-proxy":
         kube_proxy(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "iptables":
+        iptables(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "own":
         own(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "minimal":

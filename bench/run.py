@@ -18,6 +18,7 @@ import atexit
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -318,6 +319,23 @@ def bench_datapath(sizes):
         inns("node1", SVCPLANE, "--cleanup", check=False)
 
 
+def bench_inspect():
+    """svcplanectl inspect of a ~500,000-line iptables-save: time and peak memory."""
+    path = os.path.join(WORK, "big.save")
+    sh(sys.executable, GEN, "iptables", "11700", "10", path)
+    lines = sum(1 for _ in open(path))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.monotonic()
+    r = subprocess.run([CTL, "inspect", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    secs = time.monotonic() - t
+    if r.returncode:
+        raise RuntimeError("inspect failed: " + r.stderr[-500:])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    record("inspect of a %dk-line iptables-save" % (lines // 1000), secs, "s")
+    record("inspect peak memory, %dk-line iptables-save" % (lines // 1000),
+           max(peak, before) / 1024, "MiB")
+
+
 def main():
     t0 = time.monotonic()
     print("%-52s %12s %-8s" % ("figure", "value", "unit"))
@@ -333,6 +351,7 @@ def main():
     big = bench_endpoint_change(big_n, 10)
     record("one endpoint change at %dk services" % (big_n // 1000), big, "s", small,
            "same, at 100 services")
+    bench_inspect()
     bench_datapath([1, 10000] if not QUICK else [1])
     out = os.path.join(TOP, "bench", "results.json")
     with open(out, "w") as f:

@@ -18,7 +18,8 @@ static const char usage[] =
 	"usage: svcplanectl inspect [--json] FILE|-\n"
 	"  FILE: `iptables-save` output of a node running kube-proxy in iptables mode\n";
 
-/* Read all of @path ("-": standard input). Returns 0 or -errno; message printed. */
+/* Read all of @path ("-": standard input), with one spare byte after it.
+ * Returns 0 or -errno; message printed. */
 int sp_read_all(const char *path, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -30,9 +31,9 @@ int sp_read_all(const char *path, char **buf, size_t *len)
 		return -errno;
 	}
 	b = malloc(cap);
-	while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+	while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
 		n += r;
-		if (n == cap) {
+		if (n == cap - 1) {
 			char *nb = cap >= MAX_DUMP ? NULL : realloc(b, cap * 2);
 
 			if (!nb) {

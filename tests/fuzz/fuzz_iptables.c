@@ -2,15 +2,21 @@
 #include "../../tools/inspect/inspect.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sp_inspect in;
-	char err[256];
+	char err[256], *buf = malloc(size + 1);	/* the reader cuts tokens in place */
 
-	if (sp_inspect_init(&in))
+	if (!buf || sp_inspect_init(&in)) {
+		free(buf);
 		return 0;
-	sp_inspect_iptables((const char *)data, size, &in, err, sizeof(err));
+	}
+	memcpy(buf, data, size);
+	sp_inspect_iptables(buf, size, &in, err, sizeof(err));
 	sp_inspect_fini(&in);
+	free(buf);
 	return 0;
 }

@@ -13,7 +13,7 @@ static char *slurp(const char *path, size_t *len)
 	char *buf = malloc(1 << 20);
 
 	ck_assert_ptr_nonnull(f);
-	*len = fread(buf, 1, 1 << 20, f);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
 	fclose(f);
 	return buf;
 }
@@ -82,11 +82,14 @@ END_TEST
 static int inspect_text(const char *text, size_t len, char *err, size_t errsz)
 {
 	struct sp_inspect in;
+	char *copy = malloc(len + 1);
 	int e;
 
+	memcpy(copy, text, len);
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	e = sp_inspect_iptables(text, len, &in, err, errsz);
+	e = sp_inspect_iptables(copy, len, &in, err, errsz);
 	sp_inspect_fini(&in);
+	free(copy);
 	return e;
 }
 

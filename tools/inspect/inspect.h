@@ -38,9 +38,9 @@ void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
 struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key);
 
 /* Parse @len bytes of `iptables-save` output (kube-proxy's iptables mode).
- * Returns 0, or -EINVAL with a one-line reason in @err (line number and what),
- * or -ENOMEM. */
-int sp_inspect_iptables(const char *buf, size_t len, struct sp_inspect *in, char *err,
-			size_t errsz);
+ * @buf is cut into tokens in place (no copy of a large dump is made), so it
+ * must hold @len + 1 writable bytes; it is garbage afterwards. Returns 0, or
+ * -EINVAL with a one-line reason in @err (line number and what), or -ENOMEM. */
+int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
 
 #endif

@@ -40,7 +40,7 @@ struct table {
 };
 
 struct ipt {
-	char *buf;		/* our copy of the input, tokens cut in place */
+	char *buf;		/* the caller's input, tokens cut in place */
 	struct table nat, filter, other;
 	struct sp_inspect *in;
 	struct sp_hmap *claims;	/* "vip/proto/port" → claiming "ns/svc:port" (strdup) */
@@ -589,21 +589,18 @@ static void table_free(struct table *t)
 	sp_hmap_free(t->chains);
 }
 
-int sp_inspect_iptables(const char *buf, size_t len, struct sp_inspect *in, char *err,
-			size_t errsz)
+int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
-	struct ipt p = { .in = in };
+	struct ipt p = { .in = in, .buf = buf };
 	int e = -ENOMEM;
 
 	in->format = "iptables-save (kube-proxy iptables mode)";
-	p.buf = malloc(len + 1);
 	p.nat.chains = sp_hmap_new();
 	p.filter.chains = sp_hmap_new();
 	p.other.chains = sp_hmap_new();
 	p.claims = sp_hmap_new();
-	if (!p.buf || !p.nat.chains || !p.filter.chains || !p.other.chains || !p.claims)
+	if (!p.nat.chains || !p.filter.chains || !p.other.chains || !p.claims)
 		goto out;
-	memcpy(p.buf, buf, len);
 	if ((e = parse(&p, len, err, errsz)))
 		goto out;
 	if (!sp_hmap_get(p.nat.chains, "KUBE-SERVICES")) {
@@ -627,6 +624,5 @@ out:
 			free(it.value);
 	}
 	sp_hmap_free(p.claims);
-	free(p.buf);
 	return e;
 }
