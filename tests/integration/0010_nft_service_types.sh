@@ -81,12 +81,16 @@ apiVersion: v1
 kind: Service
 metadata: {name: dns, namespace: t}
 spec:
+  type: LoadBalancer
   clusterIP: 198.19.128.53
   clusterIPs: [198.19.128.53, "fd00:96::53"]
   ipFamilies: [IPv4, IPv6]
+  externalIPs: [198.19.200.53, "fd00:200::53"]
   ports:
-  - {name: dns, port: 53, protocol: UDP}
-  - {name: dns-tcp, port: 53, protocol: TCP}
+  - {name: dns, port: 53, protocol: UDP, nodePort: 30053}
+  - {name: dns-tcp, port: 53, protocol: TCP, nodePort: 30053}
+status:
+  loadBalancer: {ingress: [{ip: 198.19.201.53}, {ip: "fd00:201::53"}]}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -154,14 +158,14 @@ what="UDP NodePort on node2"
 expect_spread "$(udp_hits $R cl 40 198.19.0.2 30021)" a1 b1
 
 dns() { hits $R cl 30 "dig +short +time=2 +tries=1 $* TXT who.svc.test | tr -d '\"'"; }
-what="DNS over UDP to a ClusterIP"
-expect_spread "$(dns @198.19.128.53)" a3 b3
-what="DNS over TCP to a ClusterIP"
-expect_spread "$(dns +tcp @198.19.128.53)" a3 b3
-what="DNS over UDP to an IPv6 ClusterIP"
-expect_spread "$(dns @fd00:96::53)" a3 b3
-what="DNS over TCP to an IPv6 ClusterIP"
-expect_spread "$(dns +tcp @fd00:96::53)" a3 b3
+# DNS over UDP and TCP through every kind of address, both families.
+for target in "@198.19.128.53" "@fd00:96::53" "@198.19.200.53" "@fd00:200::53" \
+	"@198.19.201.53" "@fd00:201::53" "-p 30053 @198.19.0.2" "-p 30053 @fd00:19::1"; do
+	what="DNS over UDP to $target"
+	expect_spread "$(dns $target)" a3 b3
+	what="DNS over TCP to $target"
+	expect_spread "$(dns +tcp $target)" a3 b3
+done
 
 # Hairpin: a pod reaching itself through its own service is masqueraded (to
 # its node's bridge address), so the reply comes back through the node.
