@@ -16,7 +16,8 @@
 
 static const char usage[] =
 	"usage: svcplanectl inspect [--json] FILE|-\n"
-	"  FILE: `iptables-save` output of a node running kube-proxy in iptables mode\n";
+	"  FILE: `iptables-save` of a node running kube-proxy in iptables mode, or\n"
+	"        `nft -j list ruleset` of one running it in nftables mode\n";
 
 /* Read all of @path ("-": standard input), with one spare byte after it.
  * Returns 0 or -errno; message printed. */
@@ -69,9 +70,11 @@ int sp_inspect_dump(const char *path, struct sp_inspect *in)
 		i++;
 	if (i < len && (buf[i] == '#' || buf[i] == '*')) {
 		e = sp_inspect_iptables(buf, len, in, err, sizeof(err));
-	} else if (i < len && (buf[i] == '{' || !strncmp(buf + i, "table ", 6))) {
-		snprintf(err, sizeof(err), "nftables dumps (`nft list ruleset`, `nft -j list ruleset`) "
-			 "are not read yet; give iptables-save output");
+	} else if (i < len && buf[i] == '{') {
+		e = sp_inspect_nft_json(buf, len, in, err, sizeof(err));
+	} else if (i < len && !strncmp(buf + i, "table ", 6)) {
+		snprintf(err, sizeof(err), "`nft list ruleset` text is not read yet; give "
+			 "`nft -j list ruleset` (JSON) or iptables-save output");
 		e = -ENOTSUP;
 	} else {
 		snprintf(err, sizeof(err), "%s", len ? "not a rule dump this tool reads (iptables-save)"

@@ -43,4 +43,9 @@ struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char 
  * -EINVAL with a one-line reason in @err (line number and what), or -ENOMEM. */
 int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
 
+/* Parse `nft -j list ruleset` output holding kube-proxy's nftables tables.
+ * Returns 0, or -EINVAL with a one-line reason in @err, or -ENOMEM. */
+int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			size_t errsz);
+
 #endif
