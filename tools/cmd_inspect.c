@@ -73,11 +73,9 @@ int sp_inspect_dump(const char *path, struct sp_inspect *in)
 	} else if (i < len && buf[i] == '{') {
 		e = sp_inspect_nft_json(buf, len, in, err, sizeof(err));
 	} else if (i < len && !strncmp(buf + i, "table ", 6)) {
-		snprintf(err, sizeof(err), "`nft list ruleset` text is not read yet; give "
-			 "`nft -j list ruleset` (JSON) or iptables-save output");
-		e = -ENOTSUP;
+		e = sp_inspect_nft_text(buf, len, in, err, sizeof(err));
 	} else {
-		snprintf(err, sizeof(err), "%s", len ? "not a rule dump this tool reads (iptables-save)"
+		snprintf(err, sizeof(err), "%s", len ? "not a rule dump this tool reads (iptables-save, nft list ruleset, nft -j list ruleset)"
 						       : "empty input");
 		e = -EINVAL;
 	}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# svcplanectl inspect reads a kube-proxy nftables-mode dump in nft's text form
+# exactly as it reads the same rules as `nft -j` JSON, without touching this
+# machine's ruleset or leaving a network namespace behind; a broken text dump
+# is one line naming the file and nft's complaint (line and column).
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "nft is not installed"
+[ "$(id -u)" = 0 ] || skip "loading a text dump into a private netns needs root"
+FX=$TOP/tests/fixtures/dumps
+dir=$(t_tmpdir)
+
+before=$(nft list ruleset | sha256sum)
+netns_before=$(ip netns list | sort)
+
+"$SVCPLANECTL" inspect "$FX/kube-proxy-nft.txt" >"$dir/text.out" 2>"$dir/text.err" ||
+	fail "text dump refused: $(cat "$dir/text.err")"
+"$SVCPLANECTL" inspect "$FX/kube-proxy-nft.json" >"$dir/json.out" || fail "JSON dump refused"
+diff <(tail -n +2 "$dir/text.out") <(tail -n +2 "$dir/json.out") >"$dir/diff" ||
+	fail "text and JSON readings differ: $(head -5 "$dir/diff")"
+grep -q '^shop/web:http TCP/IPv4' "$dir/text.out" || fail "shop/web missing from the text reading"
+grep -q '10.244.1.21:8080  50.0% ready' "$dir/text.out" || fail "shop/web endpoints missing"
+grep -q 'affinity=ClientIP/10800s' "$dir/text.out" || fail "affinity timeout not read"
+"$SVCPLANECTL" inspect --json "$FX/kube-proxy-nft.txt" | python3 -c 'import json,sys; json.load(sys.stdin)' ||
+	fail "--json output of a text dump is not JSON"
+
+# Piped in, too.
+"$SVCPLANECTL" inspect - <"$FX/kube-proxy-nft.txt" | grep -q '^shop/sticky:http' || fail "stdin text dump not read"
+
+# Broken: one line, naming the file and where nft stopped.
+sed 's/numgen random mod 2 vmap/numgen random mod 2 vmapp/' "$FX/kube-proxy-nft.txt" >"$dir/broken.nft"
+if "$SVCPLANECTL" inspect "$dir/broken.nft" >/dev/null 2>"$dir/broken.err"; then
+	fail "a broken text dump was accepted"
+fi
+[ "$(wc -l <"$dir/broken.err")" = 1 ] || fail "broken dump: expected one error line, got: $(cat "$dir/broken.err")"
+grep -q "^$dir/broken.nft: nft could not read the text dump: .*:[0-9]*:[0-9]*" "$dir/broken.err" ||
+	fail "broken dump error does not name file and position: $(cat "$dir/broken.err")"
+
+# A ruleset that is not kube-proxy's.
+printf 'table inet filter {\n\tchain input { type filter hook input priority 0; policy accept; }\n}\n' >"$dir/other.nft"
+"$SVCPLANECTL" inspect "$dir/other.nft" 2>"$dir/other.err" >/dev/null && fail "a non-kube-proxy ruleset was accepted"
+grep -q "no table kube-proxy" "$dir/other.err" || fail "non-kube-proxy ruleset: $(cat "$dir/other.err")"
+
+[ "$(nft list ruleset | sha256sum)" = "$before" ] || fail "this machine's ruleset changed"
+[ "$(ip netns list | sort)" = "$netns_before" ] || fail "network namespaces changed"
+exit 0

@@ -1,0 +1,157 @@
+/* nfttext.c - `nft list ruleset` text dumps. nft's text grammar is read by
+ * nft itself: the dump is loaded into a private, unnamed network namespace
+ * that lives only as long as this call (never the node's own ruleset), listed
+ * back as JSON, and handed to the JSON reader. Needs CAP_SYS_ADMIN and the
+ * nft binary; without them the error says to give `nft -j list ruleset`. */
+#define _GNU_SOURCE
+#include "inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NFT_BIN "nft"
+
+/* In the child: a private netns, `nft -f -` from @in_fd, then
+ * `nft -j list ruleset` to @out_fd. nft's complaints go to @err_fd. */
+static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd)
+{
+	pid_t pid;
+	int st;
+
+	dup2(err_fd, STDERR_FILENO);
+	if (unshare(CLONE_NEWNET)) {
+		dprintf(err_fd, "cannot make a private network namespace to load the dump in (%s)\n",
+			strerror(errno));
+		_exit(3);
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(in_fd, STDIN_FILENO);
+		close(out_fd);
+		execlp(NFT_BIN, NFT_BIN, "-f", "-", (char *)NULL);
+		dprintf(err_fd, "cannot run %s (%s)\n", NFT_BIN, strerror(errno));
+		_exit(4);
+	}
+	close(in_fd);
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		_exit(5);
+	dup2(out_fd, STDOUT_FILENO);
+	execlp(NFT_BIN, NFT_BIN, "-j", "list", "ruleset", (char *)NULL);
+	dprintf(err_fd, "cannot run %s (%s)\n", NFT_BIN, strerror(errno));
+	_exit(4);
+}
+
+/* First line of what nft said, for the one-line error. */
+static void first_line(int fd, char *out, size_t sz)
+{
+	char buf[512];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *nl;
+
+	buf[n > 0 ? n : 0] = '\0';
+	if ((nl = strchr(buf, '\n')))
+		*nl = '\0';
+	snprintf(out, sz, "%s", buf[0] ? buf : "nft failed without a message");
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+{
+	int to_nft[2] = { -1, -1 }, from_nft[2] = { -1, -1 }, err_fd = memfd_create("nft-stderr", MFD_CLOEXEC);
+	char *json = NULL, nft_err[400];
+	size_t jlen = 0, cap = 0;
+	pid_t pid = -1;
+	int st, e = -EINVAL;
+	void (*old_pipe)(int);
+
+	if (err_fd < 0 || pipe2(to_nft, O_CLOEXEC) || pipe2(from_nft, O_CLOEXEC)) {
+		snprintf(err, errsz, "cannot set up pipes for nft (%s)", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		/* The exec'd nft processes need these without CLOEXEC. */
+		int ifd = dup(to_nft[0]), ofd = dup(from_nft[1]), efd = dup(err_fd);
+
+		close(to_nft[1]);	/* or nft -f never sees the end of its input */
+		close(from_nft[0]);
+
+		load_and_list(ifd, ofd, efd);
+	}
+	if (pid < 0) {
+		snprintf(err, errsz, "cannot start nft (%s)", strerror(errno));
+		goto out;
+	}
+	close(to_nft[0]);
+	close(from_nft[1]);
+	to_nft[0] = from_nft[1] = -1;
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	write_all(to_nft[1], buf, len);	/* a short write shows as nft's error */
+	signal(SIGPIPE, old_pipe);
+	close(to_nft[1]);
+	to_nft[1] = -1;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - jlen < 65536) {
+			char *bigger = realloc(json, cap ? cap * 2 : 1 << 20);
+
+			if (!bigger) {
+				e = -ENOMEM;
+				goto out;
+			}
+			json = bigger;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		n = read(from_nft[0], json + jlen, cap - jlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		jlen += (size_t)n;
+	}
+	waitpid(pid, &st, 0);
+	pid = -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		first_line(err_fd, nft_err, sizeof(nft_err));
+		snprintf(err, errsz, "nft could not read the text dump: %s", nft_err);
+		goto out;
+	}
+	e = sp_inspect_nft_json(json, jlen, in, err, errsz);
+	in->format = "nft list ruleset (kube-proxy nftables mode)";
+out:
+	for (int i = 0; i < 2; i++) {
+		if (to_nft[i] >= 0)
+			close(to_nft[i]);
+		if (from_nft[i] >= 0)
+			close(from_nft[i]);
+	}
+	if (pid > 0)	/* after the pipes close, so a writing child is not stuck */
+		waitpid(pid, &st, 0);
+	if (err_fd >= 0)
+		close(err_fd);
+	free(json);
+	return e;
+}
