@@ -55,7 +55,10 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 def sh(*args, ns=None, check=True, **kw):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if "stdout" in kw:
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, **kw)
+    else:
+        r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if check and r.returncode:
         raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr[-1500:]))
     return r
@@ -318,13 +321,10 @@ def bench_datapath(sizes):
         inns("node1", SVCPLANE, "--cleanup", check=False)
 
 
-def bench_inspect():
-    """svcplanectl inspect of a ~500,000-line iptables-save: time and peak memory."""
-    path = os.path.join(WORK, "big.save")
-    sh(sys.executable, GEN, "iptables", "11700", "10", path)
-    lines = sum(1 for _ in open(path))
+def inspect_cost(path):
+    """Seconds and peak MiB of `svcplanectl inspect path`."""
     # A fresh interpreter whose only child is inspect: its children's peak RSS
-    # is inspect's own.
+    # is inspect's own (nft children of a text inspect included).
     probe = ("import resource, subprocess, sys, time\n"
              "t = time.monotonic()\n"
              "r = subprocess.run([sys.argv[1], 'inspect', sys.argv[2]], stdout=subprocess.DEVNULL)\n"
@@ -332,9 +332,46 @@ def bench_inspect():
              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
     rc, secs, kib = sh(sys.executable, "-c", probe, CTL, path).stdout.split()
     if rc != "0":
-        raise RuntimeError("inspect failed on the generated dump")
-    record("inspect of a %dk-line iptables-save" % (lines // 1000), float(secs), "s")
-    record("inspect peak memory, %dk-line iptables-save" % (lines // 1000), int(kib) / 1024, "MiB")
+        raise RuntimeError("inspect failed on %s" % path)
+    return float(secs), int(kib) / 1024
+
+
+def bench_inspect():
+    """svcplanectl inspect of a ~500,000-line iptables-save: time and peak memory."""
+    path = os.path.join(WORK, "big.save")
+    sh(sys.executable, GEN, "iptables", "11700", "10", path)
+    lines = sum(1 for _ in open(path))
+    secs, mib = inspect_cost(path)
+    record("inspect of a %dk-line iptables-save" % (lines // 1000), secs, "s")
+    record("inspect peak memory, %dk-line iptables-save" % (lines // 1000), mib, "MiB")
+
+
+def bench_inspect_nft(n, eps):
+    """svcplanectl inspect of kube-proxy's nftables-mode rules for n services,
+    as `nft -j list ruleset` and as `nft list ruleset` text, taken from a
+    namespace the rules were loaded into."""
+    kp = os.path.join(WORK, "kp-inspect-%d.nft" % n)
+    sh(sys.executable, GEN, "kube-proxy", str(n), str(eps), kp)
+    ns = netns("sp-bench-dump")
+    try:
+        t = time.monotonic()
+        sh("nft", "-f", kp, ns=ns)
+        load = time.monotonic() - t
+        paths = {}
+        for kind, args in (("json", ["-j"]), ("text", [])):
+            paths[kind] = os.path.join(WORK, "kp-dump-%d.%s" % (n, kind))
+            with open(paths[kind], "w") as f:
+                sh("nft", *args, "list", "ruleset", ns=ns, stdout=f)
+    finally:
+        drop_netns(ns)
+    label = "%dk" % (n // 1000)
+    secs, mib = inspect_cost(paths["json"])
+    record("inspect of a %s-service nft -j dump" % label, secs, "s")
+    record("inspect peak memory, %s-service nft -j dump" % label, mib, "MiB")
+    secs, mib = inspect_cost(paths["text"])
+    record("inspect of a %s-service nft text dump" % label, secs, "s", load,
+           "nft -f of the same rules")
+    record("inspect peak memory, %s-service nft text dump" % label, mib, "MiB")
 
 
 def main():
@@ -353,6 +390,7 @@ def main():
     record("one endpoint change at %dk services" % (big_n // 1000), big, "ms", small,
            "same, at 100 services")
     bench_inspect()
+    bench_inspect_nft(10000 if not QUICK else 1000, 10)
     bench_datapath([1, 10000] if not QUICK else [1])
     out = os.path.join(TOP, "bench", "results.json")
     with open(out, "w") as f:
