@@ -8,7 +8,6 @@
 #include "../dataplane/nft/nft_tx.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,24 +37,12 @@ int sp_dump_read(struct sp_model *m)
 
 int cmd_dump(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct sp_model m;
 	bool json = false;
-	int opt, e;
+	int e;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == 'j') {
-			json = true;
-		} else {
-			fputs(usage, opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? 0 : 2;
-		}
-	}
+	if ((e = ctl_json_flag(argc, argv, usage, &json)) >= 0)
+		return e;
 	if (sp_model_init(&m))
 		return 1;
 	e = sp_dump_read(&m);

@@ -7,17 +7,18 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_DUMP (1u << 30)	/* a dump larger than 1 GiB is refused */
 
 static const char usage[] =
 	"usage: svcplanectl inspect [--json] FILE|-\n"
 	"  FILE: `iptables-save` of a node running kube-proxy in iptables mode, or\n"
-	"        `nft -j list ruleset` of one running it in nftables mode\n";
+	"        `nft list ruleset` or `nft -j list ruleset` of one running it in\n"
+	"        nftables mode (text is loaded by nft into a private netns: needs root)\n";
 
 /* Read all of @path ("-": standard input), with one spare byte after it.
  * Returns 0 or -errno; message printed. */
@@ -87,24 +88,12 @@ int sp_inspect_dump(const char *path, struct sp_inspect *in)
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct sp_inspect in;
 	bool json = false;
-	int opt, e;
+	int e;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == 'j') {
-			json = true;
-		} else {
-			fputs(usage, opt == 'h' ? stdout : stderr);
-			return opt == 'h' ? 0 : 2;
-		}
-	}
+	if ((e = ctl_json_flag(argc, argv, usage, &json)) >= 0)
+		return e;
 	if (optind != argc - 1) {
 		fputs(usage, stderr);
 		return 2;

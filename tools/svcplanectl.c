@@ -1,6 +1,7 @@
 /* svcplanectl.c - the operator's tool: a {name, fn, help} table of subcommands. */
 #include "svcplanectl.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,11 +15,31 @@ static const struct cmd cmds[] = {
 	{ "model", cmd_model, "print the model a set of manifests gives (what the agent would program)" },
 	{ "dump", cmd_dump, "show what is programmed in this network namespace now" },
 	{ "diff", cmd_diff, "compare the manifests' desired state with what is programmed (exit 1 on drift)" },
-	{ "inspect", cmd_inspect, "read a rule dump from any node (kube-proxy iptables-save): services, endpoints, findings" },
+	{ "inspect", cmd_inspect, "read a rule dump from any node (kube-proxy iptables-save, nft [-j] list ruleset): services, endpoints, findings" },
 	{ "explain", cmd_explain, "one packet's path: matched rule, candidate endpoints, masquerade, drop/reject" },
 	{ "rig", cmd_rig, "build and remove network-namespace test topologies" },
 	{ "echod", cmd_echod, "echo server for rig pods: answers with its name and the peer address" },
 };
+
+int ctl_json_flag(int argc, char **argv, const char *usage, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'j') {
+			fputs(usage, opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+		*json = true;
+	}
+	return -1;
+}
 
 static void usage(FILE *f)
 {

@@ -2,6 +2,8 @@
 #ifndef SP_TOOLS_SVCPLANECTL_H
 #define SP_TOOLS_SVCPLANECTL_H
 
+#include <stdbool.h>
+
 int cmd_model(int argc, char **argv);
 int cmd_rig(int argc, char **argv);
 int cmd_echod(int argc, char **argv);
@@ -9,5 +11,9 @@ int cmd_dump(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+
+/* Flags of a command whose only option is --json (and --help). Returns -1 to
+ * go on (optind at the first operand), or the exit code to return now. */
+int ctl_json_flag(int argc, char **argv, const char *usage, bool *json);
 
 #endif
