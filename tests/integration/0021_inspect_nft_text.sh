@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # svcplanectl inspect reads a kube-proxy nftables-mode dump in nft's text form
 # exactly as it reads the same rules as `nft -j` JSON, without touching this
-# machine's ruleset or leaving a network namespace behind; a broken text dump
+# machine's ruleset or leaving a network namespace behind (also when not root,
+# through a user namespace); a broken text dump
 # is one line naming the file and nft's complaint (line and column).
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "nft is not installed"
-[ "$(id -u)" = 0 ] || skip "loading a text dump into a private netns needs root"
+[ "$(id -u)" = 0 ] || skip "the test compares this machine's ruleset before and after: needs root"
 FX=$TOP/tests/fixtures/dumps
 dir=$(t_tmpdir)
 
@@ -25,6 +26,23 @@ grep -q 'affinity=ClientIP/10800s' "$dir/text.out" || fail "affinity timeout not
 
 # Piped in, too.
 "$SVCPLANECTL" inspect - <"$FX/kube-proxy-nft.txt" | grep -q '^shop/sticky:http' || fail "stdin text dump not read"
+
+# Not root: the private netns is made inside a user namespace instead.
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if ! command -v setpriv >/dev/null; then
+	note "no setpriv; non-root text inspect not checked"
+elif ! nobody test -x "$SVCPLANECTL"; then
+	note "user nobody cannot run $SVCPLANECTL (checkout under a private directory); non-root text inspect not checked"
+else
+	if nobody "$SVCPLANECTL" inspect - \
+		<"$FX/kube-proxy-nft.txt" >"$dir/nobody.out" 2>"$dir/nobody.err"; then
+		diff -q "$dir/nobody.out" "$dir/text.out" >/dev/null || fail "unprivileged reading differs"
+	elif grep -q "cannot make a private network namespace" "$dir/nobody.err"; then
+		note "unprivileged user namespaces are off here; non-root text inspect not checked"
+	else
+		fail "unprivileged text inspect: $(cat "$dir/nobody.err")"
+	fi
+fi
 
 # Broken: one line, naming the file and where nft stopped.
 sed 's/numgen random mod 2 vmap/numgen random mod 2 vmapp/' "$FX/kube-proxy-nft.txt" >"$dir/broken.nft"

@@ -50,7 +50,8 @@ int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char
 
 /* Parse `nft list ruleset` text holding kube-proxy's nftables tables: nft
  * loads it into a private network namespace made for this call and lists it
- * back as JSON. Needs CAP_SYS_ADMIN and nft. Returns as sp_inspect_nft_json. */
+ * back as JSON. Needs nft, and CAP_SYS_ADMIN or unprivileged user namespaces.
+ * Returns as sp_inspect_nft_json. */
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 

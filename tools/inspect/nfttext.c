@@ -1,8 +1,9 @@
 /* nfttext.c - `nft list ruleset` text dumps. nft's text grammar is read by
  * nft itself: the dump is loaded into a private, unnamed network namespace
  * that lives only as long as this call (never the node's own ruleset), listed
- * back as JSON, and handed to the JSON reader. Needs CAP_SYS_ADMIN and the
- * nft binary; without them the error says to give `nft -j list ruleset`. */
+ * back as JSON, and handed to the JSON reader. Needs the nft binary, and
+ * CAP_SYS_ADMIN or unprivileged user namespaces; without them the error says
+ * why. */
 #define _GNU_SOURCE
 #include "inspect.h"
 
@@ -19,6 +20,32 @@
 
 #define NFT_BIN "nft"
 
+/* Without CAP_SYS_ADMIN: a user namespace where this user is root, then the
+ * network namespace inside it (what `unshare -U -r` does). */
+static int private_netns_unprivileged(void)
+{
+	char map[64];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int fd;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+		return -1;
+	if ((fd = open("/proc/self/setgroups", O_WRONLY)) >= 0) {
+		(void)!write(fd, "deny", 4);
+		close(fd);
+	}
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if ((fd = open("/proc/self/uid_map", O_WRONLY)) < 0 || write(fd, map, strlen(map)) < 0)
+		return -1;
+	close(fd);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	if ((fd = open("/proc/self/gid_map", O_WRONLY)) < 0 || write(fd, map, strlen(map)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* In the child: a private netns, `nft -f -` from @in_fd, then
  * `nft -j list ruleset` to @out_fd. nft's complaints go to @err_fd. */
 static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd)
@@ -27,7 +54,7 @@ static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int e
 	int st;
 
 	dup2(err_fd, STDERR_FILENO);
-	if (unshare(CLONE_NEWNET)) {
+	if (unshare(CLONE_NEWNET) && (errno != EPERM || private_netns_unprivileged())) {
 		dprintf(err_fd, "cannot make a private network namespace to load the dump in (%s)\n",
 			strerror(errno));
 		_exit(3);
