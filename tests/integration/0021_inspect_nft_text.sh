@@ -24,6 +24,20 @@ grep -q 'affinity=ClientIP/10800s' "$dir/text.out" || fail "affinity timeout not
 "$SVCPLANECTL" inspect --json "$FX/kube-proxy-nft.txt" | python3 -c 'import json,sys; json.load(sys.stdin)' ||
 	fail "--json output of a text dump is not JSON"
 
+# An ip6 kube-proxy table beside the ip one (kube-proxy names its chains the
+# same in both) does not leak into the IPv4 reading.
+python3 - "$FX/kube-proxy-nft.json" >"$dir/dual.json" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+six = [json.loads(json.dumps(o).replace('"family": "ip"', '"family": "ip6"').replace("10.244.", "10.245."))
+       for o in d["nftables"] if "metainfo" not in o]
+d["nftables"] += six
+json.dump(d, sys.stdout)
+P
+"$SVCPLANECTL" inspect "$dir/dual.json" >"$dir/dual.out" || fail "dual-family JSON dump refused"
+diff <(tail -n +2 "$dir/dual.out") <(tail -n +2 "$dir/json.out") >"$dir/diff" ||
+	fail "the ip6 table changed the IPv4 reading: $(head -5 "$dir/diff")"
+
 # Piped in, too.
 "$SVCPLANECTL" inspect - <"$FX/kube-proxy-nft.txt" | grep -q '^shop/sticky:http' || fail "stdin text dump not read"
 

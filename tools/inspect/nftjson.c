@@ -382,21 +382,23 @@ int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char
 		const cJSON *obj = m ? m : r ? r : c ? c : s;
 		const char *table = jstr(obj, "table"), *fam = jstr(obj, "family");
 
-		if (!table || strcmp(table, "kube-proxy") || !fam || (strcmp(fam, "ip") && strcmp(fam, "ip6")))
+		/* IPv4 only for now: kube-proxy names the ip6 table's service
+		 * chains exactly as the ip table's, so they must not be merged. */
+		if (!table || strcmp(table, "kube-proxy") || !fam || strcmp(fam, "ip"))
 			continue;
 		if (m && jstr(m, "name")) {
 			const char *n = jstr(m, "name");
 
-			if (!strcmp(n, "service-ips") && !strcmp(fam, "ip"))
+			if (!strcmp(n, "service-ips"))
 				j.service_ips = m;
-			else if (!strcmp(n, "service-nodeports") && !strcmp(fam, "ip"))
+			else if (!strcmp(n, "service-nodeports"))
 				j.nodeports = m;
-			else if (!strcmp(n, "no-endpoint-services") && !strcmp(fam, "ip"))
+			else if (!strcmp(n, "no-endpoint-services"))
 				j.noep = m;
-			else if (!strcmp(n, "no-endpoint-nodeports") && !strcmp(fam, "ip"))
+			else if (!strcmp(n, "no-endpoint-nodeports"))
 				j.noep_np = m;
 		}
-		if (s && jstr(s, "name") && !strcmp(fam, "ip"))
+		if (s && jstr(s, "name"))
 			sp_hmap_put(j.sets, jstr(s, "name"), (void *)s, NULL);
 		if (c && jstr(c, "name") && !sp_hmap_get(j.chains, jstr(c, "name")))
 			sp_hmap_put(j.chains, jstr(c, "name"), cJSON_CreateArray(), NULL);
