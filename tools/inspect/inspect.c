@@ -1,6 +1,7 @@
 /* inspect.c - the inspection result: model, per-port masquerade facts, findings. */
 #include "inspect.h"
 #include "../../common/hmap.h"
+#include "../../control/k8s_field.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,6 +48,36 @@ void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
 	in->findings = v;
 	if ((v[in->nfindings] = strdup(buf)))
 		in->nfindings++;
+}
+
+struct sp_svc_port *sp_inspect_svc_port(struct sp_inspect *in, const char *name, uint8_t proto,
+				       int family)
+{
+	char svc[300], pname[128] = "", key[512];
+	const char *colon = strchr(name, ':');
+	struct sp_svc_port *sp;
+
+	snprintf(svc, sizeof(svc), "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
+	if (colon)
+		snprintf(pname, sizeof(pname), "%s", colon + 1);
+	if (!strchr(svc, '/') || !proto)
+		return NULL;
+	snprintf(key, sizeof(key), "%s:%s/%s/%s", svc, pname, sp_proto_name(proto),
+		 sp_family_name(family));
+	if ((sp = sp_hmap_get(in->m.ports, key)))
+		return sp;
+	sp = sp_svc_port_new(svc, pname, proto, family);
+	if (!sp || sp_model_add_port(&in->m, sp))
+		return NULL;
+	return sp_hmap_get(in->m.ports, key);
+}
+
+void sp_inspect_add_addr(struct sp_addr_list *l, const struct sp_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!sp_addr_cmp(&l->v[i], a))
+			return;
+	sp_addr_list_add(l, a);
 }
 
 struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key)

@@ -36,6 +36,12 @@ void sp_inspect_fini(struct sp_inspect *in);
 void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key);
+/* The model's port for "ns/svc:port" (or "ns/svc"), made on first use. NULL
+ * for a name without a namespace, protocol 0, or no memory. */
+struct sp_svc_port *sp_inspect_svc_port(struct sp_inspect *in, const char *name, uint8_t proto,
+				       int family);
+/* Add @a to @l unless it is there already. */
+void sp_inspect_add_addr(struct sp_addr_list *l, const struct sp_addr *a);
 
 /* Parse @len bytes of `iptables-save` output (kube-proxy's iptables mode).
  * @buf is cut into tokens in place (no copy of a large dump is made), so it

@@ -280,36 +280,6 @@ static void split_comment(const char *c, char *name, size_t nsz, const char **ki
 	*kind = sp ? sp + 1 : "";
 }
 
-static struct sp_svc_port *port_of(struct ipt *p, const char *name, uint8_t proto, int family)
-{
-	char svc[300], pname[128] = "", key[512];
-	const char *colon = strchr(name, ':');
-	struct sp_svc_port *sp;
-
-	snprintf(svc, sizeof(svc), "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
-	if (colon)
-		snprintf(pname, sizeof(pname), "%s", colon + 1);
-	if (!strchr(svc, '/') || !proto)
-		return NULL;
-	snprintf(key, sizeof(key), "%s:%s/%s/%s", svc, pname, sp_proto_name(proto),
-		 sp_family_name(family));
-	sp = sp_hmap_get(p->in->m.ports, key);
-	if (sp)
-		return sp;
-	sp = sp_svc_port_new(svc, pname, proto, family);
-	if (!sp || sp_model_add_port(&p->in->m, sp))
-		return NULL;
-	return sp_hmap_get(p->in->m.ports, key);
-}
-
-static void add_addr(struct sp_addr_list *l, const struct sp_addr *a)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!sp_addr_cmp(&l->v[i], a))
-			return;
-	sp_addr_list_add(l, a);
-}
-
 /* Endpoints of a KUBE-SVC / KUBE-SVL chain, with their shares of new
  * connections (iptables' statistic chain: rule i taken with probability p_i
  * of what is left). */
@@ -437,7 +407,7 @@ static void read_nat(struct ipt *p)
 				continue;
 			}
 		}
-		sp = port_of(p, name, r->proto, r->dst.family);
+		sp = sp_inspect_svc_port(p->in, name, r->proto, r->dst.family);
 		if (!sp)
 			continue;
 		sp->port = r->dport;
@@ -448,11 +418,11 @@ static void read_nat(struct ipt *p)
 				free(owned);
 		}
 		if (strstr(kind, "external"))
-			add_addr(&sp->external_ips, &r->dst);
+			sp_inspect_add_addr(&sp->external_ips, &r->dst);
 		else if (strstr(kind, "loadbalancer"))
-			add_addr(&sp->lb_ips, &r->dst);
+			sp_inspect_add_addr(&sp->lb_ips, &r->dst);
 		else
-			add_addr(&sp->cluster_ips, &r->dst);
+			sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
 		t = sp_hmap_get(p->nat.chains, r->target);
 		if (!t) {
 			sp_inspect_finding(p->in, "%s: line %u jumps to %s, which is not defined", sp->key,
@@ -508,7 +478,7 @@ static void read_nat(struct ipt *p)
 				sp = q;
 			}
 		}
-		if (!sp && (sp = port_of(p, name, r->proto, AF_INET)))
+		if (!sp && (sp = sp_inspect_svc_port(p->in, name, r->proto, AF_INET)))
 			sp->node_port = r->dport;
 	}
 }
@@ -531,12 +501,12 @@ static void read_filter(struct ipt *p)
 			if (!r->comment || !r->target || !strstr(r->comment, "endpoints"))
 				continue;
 			split_comment(r->comment, name, sizeof(name), &kind);
-			sp = port_of(p, name, r->proto, r->has_dst ? r->dst.family : AF_INET);
+			sp = sp_inspect_svc_port(p->in, name, r->proto, r->has_dst ? r->dst.family : AF_INET);
 			if (!sp)
 				continue;
 			if (r->has_dst) {
 				sp->port = r->dport;
-				add_addr(&sp->cluster_ips, &r->dst);
+				sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
 			} else if (r->addrtype_dst_local) {
 				sp->node_port = r->dport;
 			}

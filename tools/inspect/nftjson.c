@@ -76,32 +76,6 @@ static bool chain_service(const char *chain, char *name, size_t sz, uint8_t *pro
 	return true;
 }
 
-static struct sp_svc_port *port_for(struct nj *j, const char *name, uint8_t proto, int family)
-{
-	char svc[300], pname[128] = "", key[512];
-	const char *colon = strchr(name, ':');
-	struct sp_svc_port *p;
-
-	snprintf(svc, sizeof(svc), "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
-	if (colon)
-		snprintf(pname, sizeof(pname), "%s", colon + 1);
-	snprintf(key, sizeof(key), "%s:%s/%s/%s", svc, pname, sp_proto_name(proto), sp_family_name(family));
-	if ((p = sp_hmap_get(j->in->m.ports, key)))
-		return p;
-	p = sp_svc_port_new(svc, pname, proto, family);
-	if (!p || sp_model_add_port(&j->in->m, p))
-		return NULL;
-	return sp_hmap_get(j->in->m.ports, key);
-}
-
-static void add_addr(struct sp_addr_list *l, const struct sp_addr *a)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!sp_addr_cmp(&l->v[i], a))
-			return;
-	sp_addr_list_add(l, a);
-}
-
 static void add_ep(struct sp_svc_port *p, const char *ip, double port, double weight)
 {
 	struct sp_endpoint ep = { .ready = true, .serving = true, .weight = weight }, *v;
@@ -284,16 +258,16 @@ static void read_maps(struct nj *j)
 		if (!g || !jstr(g, "target") || !ip || sp_addr_parse(ip, &a) ||
 		    !chain_service(jstr(g, "target"), name, sizeof(name), &proto))
 			continue;
-		p = port_for(j, name, proto, a.family);
+		p = sp_inspect_svc_port(j->in, name, proto, a.family);
 		if (!p)
 			continue;
 		p->port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
 		/* A ClusterIP goes to service-/local-; other addresses to external-. */
 		kind = jstr(g, "target");
 		if (!strncmp(kind, "external-", 9))
-			add_addr(&p->external_ips, &a);
+			sp_inspect_add_addr(&p->external_ips, &a);
 		else
-			add_addr(&p->cluster_ips, &a);
+			sp_inspect_add_addr(&p->cluster_ips, &a);
 		dispatch(j, p, kind, strncmp(kind, "external-", 9) != 0);
 	}
 	cJSON_ArrayForEach(e, jget(j->nodeports, "elem")) {
@@ -308,7 +282,7 @@ static void read_maps(struct nj *j)
 		g = jget(val, "goto");
 		if (!g || !jstr(g, "target") || !chain_service(jstr(g, "target"), name, sizeof(name), &proto))
 			continue;
-		if (!(p = port_for(j, name, proto, AF_INET)))
+		if (!(p = sp_inspect_svc_port(j->in, name, proto, AF_INET)))
 			continue;
 		p->node_port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
 		dispatch(j, p, jstr(g, "target"), false);
@@ -328,7 +302,7 @@ static void read_maps(struct nj *j)
 			ip = np ? NULL : cJSON_GetStringValue(cJSON_GetArrayItem(c, 0));
 			if (ip && sp_addr_parse(ip, &a))
 				continue;
-			p = port_for(j, comment, sp_proto_parse(
+			p = sp_inspect_svc_port(j->in, comment, sp_proto_parse(
 					     !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(c, np ? 0 : 1)) ?: "", "udp")
 						     ? "UDP" : "TCP"), a.family);
 			if (!p)
@@ -337,7 +311,7 @@ static void read_maps(struct nj *j)
 			if (np) {
 				p->node_port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
 			} else {
-				add_addr(&p->cluster_ips, &a);
+				sp_inspect_add_addr(&p->cluster_ips, &a);
 				p->port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
 			}
 			if (drop) {
