@@ -23,41 +23,27 @@ static const char usage[] =
 	"usage: svcplanectl explain --from IP --to IP:PORT[/tcp|udp|sctp] [--dump FILE]\n"
 	"  without --dump: svcplane's tables in the current network namespace\n";
 
-int sp_dump_read(struct sp_model *m);
 int sp_inspect_dump(const char *path, struct sp_inspect *in);
 
-/* svcplane's own tables, with their masquerade facts, as an inspection. */
-static int live(struct sp_inspect *in)
+/* The verdict line and the endpoints a new connection may reach. */
+static void print_candidates(const struct sp_svc_port *p, const struct sp_inspect_ep *eps, size_t n)
 {
-	struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS];
-	bool masq[2] = { false, false };
-	int nkeep[2] = { 0, 0 }, e;
-	struct mnl_socket *nl;
-	struct sp_hmap_iter it = {0};
+	char a[SP_ADDRSTRLEN];
 
-	in->format = "svcplane nftables tables (this network namespace)";
-	if ((e = sp_dump_read(&in->m)))
-		return e;
-	nl = nft_socket_open();
-	for (int f = 0; nl && f < 2; f++)
-		nkeep[f] = sp_nft_read_masq(nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, keep[f],
-					    SP_INSPECT_MAX_CIDRS, &masq[f]);
-	if (nl)
-		mnl_socket_close(nl);
-	while (sp_hmap_next(in->m.ports, &it)) {
-		const struct sp_svc_port *p = it.value;
-		struct sp_inspect_port *x = sp_inspect_port_extra(in, it.key);
-		int f = p->family == AF_INET6;
+	printf("verdict: dnat to one of %zu endpoint(s)%s\n", n,
+	       p->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)" : "");
+	for (size_t i = 0; i < n; i++) {
+		double w = 1.0 / (double)n;
 
-		if (!x)
-			return -ENOMEM;
-		x->masq_internal = masq[f];
-		x->nkeep = nkeep[f] > 0 ? nkeep[f] : 0;
-		memcpy(x->keep_src, keep[f], sizeof(x->keep_src));
-		x->masq_external = p->etp == SP_POLICY_CLUSTER;
-		x->no_endpoints_drop = p->etp == SP_POLICY_LOCAL;
+		/* A dump's own weights (probability chains) where it has them. */
+		for (size_t k = 0; k < p->n_eps; k++)
+			if (p->eps[k].weight > 0 && p->eps[k].port == eps[i].port &&
+			    !sp_addr_cmp(&p->eps[k].addr, &eps[i].addr))
+				w = p->eps[k].weight;
+		printf("  %s%s%s:%u  %.1f%%\n", eps[i].addr.family == AF_INET6 ? "[" : "",
+		       sp_addr_str(&eps[i].addr, a), eps[i].addr.family == AF_INET6 ? "]" : "", eps[i].port,
+		       w * 100);
 	}
-	return 0;
 }
 
 static bool has(const struct sp_addr_list *l, const struct sp_addr *a)
@@ -135,8 +121,12 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (sp_inspect_init(&in))
 		return 1;
-	e = dump ? sp_inspect_dump(dump, &in) : live(&in);
+	e = dump ? sp_inspect_dump(dump, &in) : sp_inspect_svcplane_live(&in);
+	if (!dump)
+		in.format = "svcplane nftables tables (this network namespace)";
 	if (e) {
+		if (!dump)
+			fprintf(stderr, "svcplanectl: reading svcplane's tables: %s\n", strerror(-e));
 		sp_inspect_fini(&in);
 		return dump ? 2 : 1;
 	}
@@ -186,7 +176,9 @@ int cmd_explain(int argc, char **argv)
 
 		printf("match: %s of %s%s%s\n", via, hit->service, *hit->port_name ? ":" : "",
 		       hit->port_name);
-		if (!hit->n_eps) {
+		bool own_list = !internal && x && x->has_external;
+
+		if (!(own_list ? x->n_external : hit->n_eps)) {
 			bool drop = !internal && x && x->no_endpoints_drop;
 
 			printf("verdict: %s (%s)\n", drop ? "drop" : "reject",
@@ -195,15 +187,17 @@ int cmd_explain(int argc, char **argv)
 			sp_inspect_fini(&in);
 			return 0;
 		}
-		printf("verdict: dnat to one of %zu endpoint(s)%s\n", hit->n_eps,
-		       hit->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)" : "");
-		for (size_t i = 0; i < hit->n_eps; i++) {
-			const struct sp_endpoint *ep = &hit->eps[i];
-			double w = ep->weight > 0 ? ep->weight : 1.0 / (double)hit->n_eps;
+		if (own_list) {
+			/* Local policy: external traffic has its own list. */
+			print_candidates(hit, x->external, x->n_external);
+		} else {
+			struct sp_inspect_ep eps[hit->n_eps];
 
-			printf("  %s%s%s:%u  %.1f%%\n", ep->addr.family == AF_INET6 ? "[" : "",
-			       sp_addr_str(&ep->addr, a), ep->addr.family == AF_INET6 ? "]" : "", ep->port,
-			       w * 100);
+			for (size_t i = 0; i < hit->n_eps; i++) {
+				eps[i].addr = hit->eps[i].addr;
+				eps[i].port = hit->eps[i].port;
+			}
+			print_candidates(hit, eps, hit->n_eps);
 		}
 		if (internal && x && x->masq_internal) {
 			masq = true;

@@ -3,7 +3,6 @@
 #include "svcplanectl.h"
 #include "model_print.h"
 #include "inspect/inspect.h"
-#include "../control/model_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -102,15 +101,9 @@ int cmd_inspect(int argc, char **argv)
 		return 1;
 	e = sp_inspect_dump(argv[optind], &in);
 	if (!e && json) {
-		cJSON *o = cJSON_CreateObject(), *f;
-		char *txt;
+		cJSON *o = sp_inspect_to_json(&in, false);
+		char *txt = o ? cJSON_Print(o) : NULL;
 
-		cJSON_AddStringToObject(o, "format", in.format);
-		cJSON_AddItemToObject(o, "model", sp_model_to_json(&in.m));
-		f = cJSON_AddArrayToObject(o, "findings");
-		for (size_t i = 0; i < in.nfindings; i++)
-			cJSON_AddItemToArray(f, cJSON_CreateString(in.findings[i]));
-		txt = cJSON_Print(o);
 		if (txt)
 			printf("%s\n", txt);
 		free(txt);

@@ -118,13 +118,82 @@ static uint8_t field_bytes(enum nft_field f, int family)
 	}
 }
 
-static void set_comment(struct nftnl_set *s, const char *comment)
-{
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(512);
+/* nft's expression numbers, as its typeof userdata names them (nft 1.0). */
+enum { NFT_UD_EXPR_PAYLOAD = 7, NFT_UD_EXPR_META = 9, NFT_UD_EXPR_CONCAT = 13, NFT_UD_EXPR_NUMGEN = 23 };
 
-	if (!u)
-		return;
-	if (nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, comment))
+/* One field as nft's `typeof` names it: ip/ip6 daddr, meta l4proto, th dport,
+ * numgen random. */
+static bool typeof_field(struct nftnl_udata_buf *u, int i, enum nft_field f, int family)
+{
+	struct nftnl_udata *sub = nftnl_udata_nest_start(u, (uint8_t)i), *data;
+	bool ok;
+
+	if (!sub)
+		return false;
+	switch (f) {
+	case F_ADDR:	/* payload: protocol description, header field */
+		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_UD_EXPR_PAYLOAD) &&
+		     (data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA)) &&
+		     nftnl_udata_put_u32(u, 0, family == NFPROTO_IPV6 ? 13 : 12) &&
+		     nftnl_udata_put_u32(u, 1, family == NFPROTO_IPV6 ? 9 : 12);
+		break;
+	case F_PROTO:	/* meta l4proto */
+		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_UD_EXPR_META) &&
+		     (data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA)) &&
+		     nftnl_udata_put_u32(u, 0, NFT_META_L4PROTO);
+		break;
+	case F_PORT:	/* th dport */
+		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_UD_EXPR_PAYLOAD) &&
+		     (data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA)) &&
+		     nftnl_udata_put_u32(u, 0, 11) && nftnl_udata_put_u32(u, 1, 2);
+		break;
+	default:	/* numgen random mod 1 offset 0 */
+		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_UD_EXPR_NUMGEN) &&
+		     (data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA)) &&
+		     nftnl_udata_put_u32(u, 0, NFT_NG_RANDOM) && nftnl_udata_put_u32(u, 1, 1) &&
+		     nftnl_udata_put_u32(u, 2, 0);
+		break;
+	}
+	if (ok) {
+		nftnl_udata_nest_end(u, data);
+		nftnl_udata_nest_end(u, sub);
+	}
+	return ok;
+}
+
+/* "typeof f1 . f2 ...": a concatenation's description, nested under @type. */
+static bool typeof_concat(struct nftnl_udata_buf *u, uint8_t type, const enum nft_field *fields,
+			  int family)
+{
+	struct nftnl_udata *outer = nftnl_udata_nest_start(u, type), *data;
+
+	if (!outer || !nftnl_udata_put_u32(u, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_UD_EXPR_CONCAT) ||
+	    !(data = nftnl_udata_nest_start(u, NFTNL_UDATA_SET_TYPEOF_DATA)))
+		return false;
+	for (int i = 0; i < 5 && fields[i]; i++)
+		if (!typeof_field(u, i, fields[i], family))
+			return false;
+	nftnl_udata_nest_end(u, data);
+	nftnl_udata_nest_end(u, outer);
+	return true;
+}
+
+/* The set's userdata: its comment, and for the endpoint maps (keyed by a
+ * numgen slot, which has no nft type name) the `typeof` description nft
+ * writes itself, so that `nft list ruleset` output loads back with nft -f. */
+static void set_userdata(struct nftnl_set *s, const struct nft_set_def *d, int family,
+			 const char *comment)
+{
+	static const enum nft_field endpoint[] = { F_ADDR, F_PORT, 0 };
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(1024);
+	bool ok = u != NULL;
+
+	if (ok && d && d->data == D_ENDPOINT)
+		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0) &&
+		     nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0) &&
+		     typeof_concat(u, NFTNL_UDATA_SET_KEY_TYPEOF, d->key, family) &&
+		     typeof_concat(u, NFTNL_UDATA_SET_DATA_TYPEOF, endpoint, family);
+	if (ok && nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, comment))
 		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
 				   nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
@@ -177,7 +246,7 @@ struct nftnl_set *nft_set_build(int family, enum nft_set_id id)
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, lens, (uint32_t)strlen((char *)lens));
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-	set_comment(s, d->comment);
+	set_userdata(s, d, family, d->comment);
 	return s;
 }
 
@@ -193,7 +262,7 @@ struct nftnl_set *nft_affinity_set_build(int family, const char *name, uint32_t 
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
 	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)timeout_s * 1000);
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, 65535);
-	set_comment(s, "ClientIP affinity: clients of one endpoint");
+	set_userdata(s, NULL, family, "ClientIP affinity: clients of one endpoint");
 	return s;
 }
 
@@ -583,6 +652,10 @@ static struct nftnl_rule *affinity_rule(int family, const struct nft_affinity *a
 		nft_cmp(r, R(4), true, &zero, sizeof(zero));
 	}
 	nft_dynset_update(r, set, R(0), -1, (uint64_t)a->timeout * 1000);
+	/* Already matched by the dispatch map; stated so that nft can print a
+	 * port mapping it will read back (`meta l4proto tcp dnat to a:p`). */
+	nft_load_l4proto(r, R(4));
+	nft_cmp(r, R(4), true, &a->proto, 1);
 	k = nft_load_imm(r, R(4), a->eps[i].addr, alen);
 	nft_load_imm(r, R(4 + k), &port, sizeof(port));
 	nft_dnat(r, family, R(4), R(4 + k));

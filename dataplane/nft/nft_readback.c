@@ -615,16 +615,21 @@ static void masq_rule(struct masq_ctx *c, struct nftnl_rule *r)
 			cluster = true;
 		} else if (cluster && !strcmp(name, "bitwise")) {
 			mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
-		} else if (cluster && mask && !strcmp(name, "cmp") &&
+		} else if (cluster && !strcmp(name, "cmp") &&
 			   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_NEQ && c->n < c->max) {
+			/* nft itself loads only the prefix's bytes, and leaves the
+			 * mask out when the prefix ends on a byte boundary. */
 			const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+			uint32_t alen = c->family == NFPROTO_IPV6 ? 16 : 4;
+			uint8_t bytes[16] = {0};
 			struct sp_addr *a = &c->keep[c->n++];
 			int plen = 0;
 
-			to_addr(c->family, v, a);
-			for (uint32_t i = 0; i < len; i++)
+			memcpy(bytes, v, len < alen ? len : alen);
+			to_addr(c->family, bytes, a);
+			for (uint32_t i = 0; i < len && i < alen; i++)
 				for (int b = 7; b >= 0; b--)
-					plen += (mask[i] >> b) & 1;
+					plen += mask ? (mask[i] >> b) & 1 : 1;
 			a->prefix_len = (uint8_t)plen;
 			mask = NULL;
 		} else if (cluster && !strcmp(name, "immediate") &&

@@ -256,6 +256,7 @@ static int add_affinity(struct nft_render *r, const struct sp_svc_port *p, struc
 	a->family = r->family;
 	a->n = (uint32_t)l->n;
 	a->timeout = p->affinity_timeout;
+	a->proto = p->protocol;
 	a->eps = calloc(l->n + 1, sizeof(*a->eps));
 	if (!a->eps)
 		return -ENOMEM;

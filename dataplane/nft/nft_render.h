@@ -41,6 +41,7 @@ struct nft_affinity {
 	char name[256];		/* chain name, "affinity-H8-ns/svc/proto/port" */
 	char base[256];		/* "ns/svc/proto/port", for the endpoint set names */
 	int family;
+	uint8_t proto;		/* IPPROTO_*: the dnat to a port needs it matched */
 	uint32_t timeout;	/* seconds */
 	uint32_t n;
 	struct nft_aff_ep *eps;	/* n endpoints, in list order */

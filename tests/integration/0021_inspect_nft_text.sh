@@ -24,19 +24,28 @@ grep -q 'affinity=ClientIP/10800s' "$dir/text.out" || fail "affinity timeout not
 "$SVCPLANECTL" inspect --json "$FX/kube-proxy-nft.txt" | python3 -c 'import json,sys; json.load(sys.stdin)' ||
 	fail "--json output of a text dump is not JSON"
 
-# An ip6 kube-proxy table beside the ip one (kube-proxy names its chains the
-# same in both) does not leak into the IPv4 reading.
-python3 - "$FX/kube-proxy-nft.json" >"$dir/dual.json" <<'P'
+# kube-proxy's ip6 table beside its ip one (the chains are named alike in
+# both): each family read on its own, text as JSON, and the IPv4 part as in
+# the single-family dump.
+"$SVCPLANECTL" inspect "$FX/kube-proxy-nft-dual.txt" >"$dir/dual-text.out" || fail "dual-stack text dump refused"
+"$SVCPLANECTL" inspect "$FX/kube-proxy-nft-dual.json" >"$dir/dual.out" || fail "dual-stack JSON dump refused"
+diff <(tail -n +2 "$dir/dual-text.out") <(tail -n +2 "$dir/dual.out") >"$dir/diff" ||
+	fail "dual-stack text and JSON readings differ: $(head -5 "$dir/diff")"
+"$SVCPLANECTL" inspect --json "$FX/kube-proxy-nft-dual.json" >"$dir/dual.json"
+"$SVCPLANECTL" inspect --json "$FX/kube-proxy-nft.json" >"$dir/single.json"
+python3 - "$dir/dual.json" "$dir/single.json" <<'P' || fail "dual-stack reading is wrong"
 import json, sys
-d = json.load(open(sys.argv[1]))
-six = [json.loads(json.dumps(o).replace('"family": "ip"', '"family": "ip6"').replace("10.244.", "10.245."))
-       for o in d["nftables"] if "metainfo" not in o]
-d["nftables"] += six
-json.dump(d, sys.stdout)
+dual, single = (json.load(open(f)) for f in sys.argv[1:3])
+def ports(d, fam):
+    return {"%s:%s/%s" % (p["service"], p["portName"], p["protocol"]): p
+            for p in d["model"]["servicePorts"] if p["family"] == fam}
+assert ports(dual, "IPv4") == ports(single, "IPv4"), "IPv4 part differs from the ip-only dump"
+six = ports(dual, "IPv6")
+web = six["shop/web:http/TCP"]
+assert web["clusterIPs"] == ["fd00:96::12:34"], web
+assert sorted(e["ip"] for e in web["endpoints"]) == ["fd00:244::1:21", "fd00:244::20"], web
+assert all(":" in e["ip"] for p in six.values() for e in p.get("endpoints", [])), "an IPv4 endpoint in an IPv6 port"
 P
-"$SVCPLANECTL" inspect "$dir/dual.json" >"$dir/dual.out" || fail "dual-family JSON dump refused"
-diff <(tail -n +2 "$dir/dual.out") <(tail -n +2 "$dir/json.out") >"$dir/diff" ||
-	fail "the ip6 table changed the IPv4 reading: $(head -5 "$dir/diff")"
 
 # Piped in, too.
 "$SVCPLANECTL" inspect - <"$FX/kube-proxy-nft.txt" | grep -q '^shop/sticky:http' || fail "stdin text dump not read"

@@ -173,6 +173,89 @@ START_TEST(test_inspect_nft_json_kube_proxy_dump)
 }
 END_TEST
 
+/* kube-proxy's ip and ip6 tables name their chains alike: each family is read
+ * on its own, and the IPv6 ports carry the ip6 table's addresses only. */
+START_TEST(test_inspect_nft_json_dual_stack)
+{
+	struct sp_inspect in;
+	char err[256] = "";
+	size_t len;
+	char *buf = slurp(FIXTURES "/dumps/kube-proxy-nft-dual.json", &len);
+	const struct sp_svc_port *web4, *web6, *sticky6;
+	struct sp_addr a;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_msg(sp_inspect_nft_json(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
+	web4 = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv4");
+	web6 = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv6");
+	sticky6 = sp_hmap_get(in.m.ports, "shop/sticky:http/TCP/IPv6");
+	ck_assert_ptr_nonnull(web4);
+	ck_assert_ptr_nonnull(web6);
+	ck_assert_ptr_nonnull(sticky6);
+	ck_assert_int_eq(web4->n_eps, 2);
+	ck_assert_int_eq(web6->n_eps, 2);
+	ck_assert_int_eq(web6->eps[0].addr.family, AF_INET6);
+	sp_addr_parse("fd00:244::20", &a);
+	ck_assert_int_eq(sp_addr_cmp(&web6->eps[0].addr, &a), 0);
+	ck_assert_uint_eq(web6->cluster_ips.n, 1);
+	ck_assert_int_eq(web6->cluster_ips.v[0].family, AF_INET6);
+	ck_assert_int_eq(web6->node_port, 30080);
+	ck_assert(sticky6->affinity_client_ip);
+	ck_assert_int_eq(sticky6->affinity_timeout, 10800);
+	ck_assert(finding(&in, "shop/empty:http/TCP/IPv6 has no endpoints"));
+	ck_assert(finding(&in, "endpoint-ORPHAN00-shop/gone/tcp/http__fd00.244..9.9/80 is reached by no"));
+	{
+		const struct sp_inspect_port *x = sp_hmap_get(in.extra, "shop/web:http/TCP/IPv6");
+		struct sp_addr pod;
+
+		ck_assert_ptr_nonnull(x);
+		ck_assert_int_eq(x->nkeep, 1);
+		sp_addr_parse("fd00:244::7", &pod);
+		ck_assert(sp_cidr_contains(&x->keep_src[0], &pod));
+	}
+	sp_inspect_fini(&in);
+	free(buf);
+}
+END_TEST
+
+/* A rule that repeats an earlier one of its chain, and a rule after a plain
+ * verdict, are findings; kube-proxy's own dump has neither. */
+START_TEST(test_inspect_nft_json_duplicate_and_shadowed_rules)
+{
+	static const char dump[] =
+		"{\"nftables\": ["
+		"{\"map\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": \"service-ips\", \"elem\": ["
+		"[{\"concat\": [\"10.96.0.1\", \"tcp\", 80]}, {\"goto\": {\"target\": \"service-AAAAAAAA-ns/a/tcp/http\"}}]]}},"
+		"{\"chain\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"name\": \"service-AAAAAAAA-ns/a/tcp/http\"}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"service-AAAAAAAA-ns/a/tcp/http\", \"handle\": 1,"
+		" \"expr\": [{\"jump\": {\"target\": \"mark-for-masquerade\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"service-AAAAAAAA-ns/a/tcp/http\", \"handle\": 2,"
+		" \"expr\": [{\"jump\": {\"target\": \"mark-for-masquerade\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"service-AAAAAAAA-ns/a/tcp/http\", \"handle\": 3,"
+		" \"expr\": [{\"goto\": {\"target\": \"endpoint-BBBBBBBB-ns/a/tcp/http__10.1.0.1/80\"}}]}},"
+		"{\"rule\": {\"family\": \"ip\", \"table\": \"kube-proxy\", \"chain\": \"service-AAAAAAAA-ns/a/tcp/http\", \"handle\": 4,"
+		" \"expr\": [{\"goto\": {\"target\": \"endpoint-CCCCCCCC-ns/a/tcp/http__10.1.0.2/80\"}}]}}"
+		"]}";
+	struct sp_inspect in;
+	char err[256] = "", *buf;
+	size_t len;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_msg(sp_inspect_nft_json(dump, strlen(dump), &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(finding(&in, "ip chain service-AAAAAAAA-ns/a/tcp/http: rule 2 repeats rule 1"));
+	ck_assert(finding(&in, "ip chain service-AAAAAAAA-ns/a/tcp/http: rule 4 is never reached (rule 3 before it"));
+	sp_inspect_fini(&in);
+
+	buf = slurp(FIXTURES "/dumps/kube-proxy-nft-dual.json", &len);
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_int_eq(sp_inspect_nft_json(buf, len, &in, err, sizeof(err)), 0);
+	ck_assert(!finding(&in, "repeats"));
+	ck_assert(!finding(&in, "never reached"));
+	sp_inspect_fini(&in);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_inspect_nft_json_broken)
 {
 	static const struct {
@@ -180,6 +263,12 @@ START_TEST(test_inspect_nft_json_broken)
 	} cases[] = {
 		{ "{\"nftables\": [", "not valid JSON" },
 		{ "{\"rules\": []}", "no \"nftables\" array" },
+		{ "{\"nftables\": [{\"table\": {\"family\": \"ip\"", "input ends inside the nftables array" },
+		{ "{\"nftables\": [7]}", "expected an object" },
+		{ "{\"nftables\": [{\"table\": }]}", "not valid JSON" },
+		{ "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"svcplane\"}},"
+		  "{\"map\": {\"family\": \"ip\", \"table\": \"svcplane\", \"name\": \"service-ips\"}}]}",
+		  "inspect `nft list ruleset` text instead" },
 		{ "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"filter\"}}]}",
 		  "no table kube-proxy with a service-ips map" },
 		{ "{\"nftables\": [{\"map\": {\"family\": \"ip\", \"table\": \"kube-proxy\", "
@@ -216,6 +305,8 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_iptables_broken);
 	tcase_add_test(tc, test_inspect_nft_json_kube_proxy_dump);
 	tcase_add_test(tc, test_inspect_nft_json_broken);
+	tcase_add_test(tc, test_inspect_nft_json_dual_stack);
+	tcase_add_test(tc, test_inspect_nft_json_duplicate_and_shadowed_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,14 @@ struct sp_inspect_port {
 	bool masq_internal;	/* internal traffic is masqueraded (outside keep_src) */
 	bool masq_external;	/* external traffic always masqueraded (Cluster policy) */
 	bool no_endpoints_drop;	/* no endpoints: drop (Local) rather than reject */
+	/* Where the tables give external traffic its own list (Local policy),
+	 * the endpoints on it; else has_external is false. */
+	bool has_external;
+	struct sp_inspect_ep {
+		struct sp_addr addr;
+		uint16_t port;
+	} *external;
+	size_t n_external;
 };
 
 struct sp_inspect {
@@ -40,6 +48,8 @@ struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char 
  * for a name without a namespace, protocol 0, or no memory. */
 struct sp_svc_port *sp_inspect_svc_port(struct sp_inspect *in, const char *name, uint8_t proto,
 				       int family);
+/* Add @a:@port to @x's external-traffic endpoints. Returns 0 or -ENOMEM. */
+int sp_inspect_external_add(struct sp_inspect_port *x, const struct sp_addr *a, uint16_t port);
 /* Add @a to @l unless it is there already. */
 void sp_inspect_add_addr(struct sp_addr_list *l, const struct sp_addr *a);
 
@@ -60,5 +70,15 @@ int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char
  * Returns as sp_inspect_nft_json. */
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
+
+/* svcplane's own tables in the current network namespace, with their
+ * masquerade facts and findings. Returns 0 (also with no tables), or -errno. */
+int sp_inspect_svcplane_live(struct sp_inspect *in);
+
+/* The whole inspection as JSON (format, model, findings, and with @facts each
+ * port's masquerade facts), and back. from_json returns 0 or -EINVAL with
+ * the reason in @err. */
+struct cJSON *sp_inspect_to_json(const struct sp_inspect *in, bool facts);
+int sp_inspect_from_json(const struct cJSON *o, struct sp_inspect *in, char *err, size_t errsz);
 
 #endif

@@ -2,7 +2,10 @@
  * service-ips / service-nodeports / no-endpoint-* maps, and the chains they
  * lead to, read as kube-proxy writes them (service-H8-ns/svc/proto/port with a
  * numgen vmap to endpoint chains, or, from 1.36, an inline dnat map; local-
- * and external- chains for traffic policies; affinity sets). */
+ * and external- chains for traffic policies; affinity sets), for its ip and
+ * ip6 tables each. The dump is not held as one JSON tree (that costs ~8× its
+ * size): its top-level objects are found as slices of the input, and each is
+ * parsed when it is needed, then freed. */
 #include "inspect.h"
 #include "../../common/hmap.h"
 #include "../../control/k8s_field.h"
@@ -14,12 +17,28 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Where one top-level object lies in the input. */
+struct slice {
+	size_t off, len;
+};
+
+/* A chain's rules, in order, with what the shadow and duplicate checks need. */
+struct chain {
+	struct slice *rules;
+	uint64_t *hash;		/* of each rule's expressions */
+	size_t n, cap;
+	long ends_at;		/* index of a rule that always ends the chain, or -1 */
+};
+
+/* One table kube-proxy (family ip or ip6), as slices of the input. */
 struct nj {
 	struct sp_inspect *in;
-	struct sp_hmap *chains;		/* chain name → cJSON array of rules' "expr" (borrowed) */
+	const char *buf;
+	int af;				/* AF_INET / AF_INET6 */
+	struct sp_hmap *chains;		/* chain name → struct chain */
 	struct sp_hmap *reached;	/* chain names reached from a map */
-	struct sp_hmap *sets;		/* set name → its cJSON object (borrowed) */
-	const cJSON *service_ips, *nodeports, *noep, *noep_np;
+	struct sp_hmap *sets;		/* set name → struct slice */
+	struct slice service_ips, nodeports, noep, noep_np;	/* len 0: absent */
 };
 
 static const cJSON *jget(const cJSON *o, const char *k)
@@ -93,12 +112,53 @@ static void add_ep(struct sp_svc_port *p, const char *ip, double port, double we
 	p->eps[p->n_eps++] = ep;
 }
 
+/* The object at @sl, parsed: its one member's value ({"rule": {...}} → the
+ * rule). *@root is what to free. */
+static cJSON *parse_slice(const struct nj *j, const struct slice *sl, cJSON **root)
+{
+	*root = sl->len ? cJSON_ParseWithLength(j->buf + sl->off, sl->len) : NULL;
+	return *root ? (*root)->child : NULL;
+}
+
+/* The rules of chain @name as an array of their "expr" arrays (to free), or
+ * NULL when the dump does not define the chain. */
+static cJSON *load_chain(struct nj *j, const char *name)
+{
+	const struct chain *c = sp_hmap_get(j->chains, name);
+	cJSON *rules;
+
+	sp_hmap_put(j->reached, name, (void *)1, NULL);
+	if (!c || !(rules = cJSON_CreateArray()))
+		return NULL;
+	for (size_t i = 0; i < c->n; i++) {
+		cJSON *root, *r = parse_slice(j, &c->rules[i], &root);
+		cJSON *expr = cJSON_DetachItemFromObjectCaseSensitive(r, "expr");
+
+		if (expr)
+			cJSON_AddItemToArray(rules, expr);
+		cJSON_Delete(root);
+	}
+	return rules;
+}
+
+/* Set @name's timeout in seconds, or -1. */
+static int set_timeout(const struct nj *j, const char *name)
+{
+	const struct slice *sl = sp_hmap_get(j->sets, name);
+	cJSON *root, *set = sl ? parse_slice(j, sl, &root) : NULL;
+	int t = cJSON_IsNumber(jget(set, "timeout")) ? (int)jget(set, "timeout")->valuedouble : -1;
+
+	if (sl)
+		cJSON_Delete(root);
+	return t;
+}
+
 /* An endpoint chain's dnat target. */
 static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *p, double weight)
 {
-	const cJSON *rules = sp_hmap_get(j->chains, chain), *r, *e;
+	cJSON *rules = load_chain(j, chain);
+	const cJSON *r, *e;
 
-	sp_hmap_put(j->reached, chain, (void *)1, NULL);
 	if (!rules) {
 		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
 		return;
@@ -111,6 +171,7 @@ static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *
 				add_ep(p, jstr(d, "addr"), cJSON_GetNumberValue(jget(d, "port")), weight);
 		}
 	}
+	cJSON_Delete(rules);
 }
 
 static bool is_unconditional_masq(const cJSON *rule)
@@ -132,10 +193,10 @@ static bool is_unconditional_masq(const cJSON *rule)
 /* service- or local- chain: masquerade rule, affinity rules, the random pick. */
 static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p, bool internal)
 {
-	const cJSON *rules = sp_hmap_get(j->chains, chain), *r, *e;
+	cJSON *rules = load_chain(j, chain);
+	const cJSON *r, *e;
 	struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
 
-	sp_hmap_put(j->reached, chain, (void *)1, NULL);
 	if (!rules) {
 		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
 		return;
@@ -151,11 +212,11 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 			if (m && jstr(m, "op") && !strcmp(jstr(m, "op"), "!=") && jget(jget(m, "right"), "prefix"))
 				masq_prefix = jget(jget(m, "right"), "prefix");
 			if (m && cJSON_IsString(jget(m, "right")) && jget(m, "right")->valuestring[0] == '@') {
-				const cJSON *set = sp_hmap_get(j->sets, jget(m, "right")->valuestring + 1);
+				int t = set_timeout(j, jget(m, "right")->valuestring + 1);
 
 				affinity = true;
-				if (cJSON_IsNumber(jget(set, "timeout")))
-					p->affinity_timeout = (int)jget(set, "timeout")->valuedouble;
+				if (t >= 0)
+					p->affinity_timeout = t;
 			}
 			if (jmp && jstr(jmp, "target") && !strcmp(jstr(jmp, "target"), "mark-for-masquerade"))
 				masq = true;
@@ -200,12 +261,14 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 			}
 		}
 	}
+	cJSON_Delete(rules);
 }
 
 /* Follow a dispatch verdict: service-, local- or external- chain. */
 static void dispatch(struct nj *j, struct sp_svc_port *p, const char *target, bool internal)
 {
-	const cJSON *rules, *r, *e;
+	cJSON *rules;
+	const cJSON *r, *e;
 	struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
 
 	if (!strncmp(target, "service-", 8) || !strncmp(target, "local-", 6)) {
@@ -217,8 +280,7 @@ static void dispatch(struct nj *j, struct sp_svc_port *p, const char *target, bo
 	}
 	if (strncmp(target, "external-", 9))
 		return;
-	sp_hmap_put(j->reached, target, (void *)1, NULL);
-	rules = sp_hmap_get(j->chains, target);
+	rules = load_chain(j, target);
 	cJSON_ArrayForEach(r, rules) {
 		bool cond = false;
 
@@ -237,13 +299,15 @@ static void dispatch(struct nj *j, struct sp_svc_port *p, const char *target, bo
 			}
 		}
 	}
+	cJSON_Delete(rules);
 }
 
 static void read_maps(struct nj *j)
 {
-	const cJSON *e;
+	cJSON *root;
+	const cJSON *e, *map = parse_slice(j, &j->service_ips, &root);
 
-	cJSON_ArrayForEach(e, jget(j->service_ips, "elem")) {
+	cJSON_ArrayForEach(e, jget(map, "elem")) {
 		const cJSON *key, *val, *c, *g;
 		const char *comment, *ip, *kind;
 		char name[300];
@@ -255,7 +319,7 @@ static void read_maps(struct nj *j)
 		c = jget(key, "concat");
 		g = jget(val, "goto");
 		ip = cJSON_GetStringValue(cJSON_GetArrayItem(c, 0));
-		if (!g || !jstr(g, "target") || !ip || sp_addr_parse(ip, &a) ||
+		if (!g || !jstr(g, "target") || !ip || sp_addr_parse(ip, &a) || a.family != j->af ||
 		    !chain_service(jstr(g, "target"), name, sizeof(name), &proto))
 			continue;
 		p = sp_inspect_svc_port(j->in, name, proto, a.family);
@@ -270,7 +334,9 @@ static void read_maps(struct nj *j)
 			sp_inspect_add_addr(&p->cluster_ips, &a);
 		dispatch(j, p, kind, strncmp(kind, "external-", 9) != 0);
 	}
-	cJSON_ArrayForEach(e, jget(j->nodeports, "elem")) {
+	cJSON_Delete(root);
+	map = parse_slice(j, &j->nodeports, &root);
+	cJSON_ArrayForEach(e, jget(map, "elem")) {
 		const cJSON *key, *val, *c, *g;
 		const char *comment;
 		char name[300];
@@ -282,16 +348,18 @@ static void read_maps(struct nj *j)
 		g = jget(val, "goto");
 		if (!g || !jstr(g, "target") || !chain_service(jstr(g, "target"), name, sizeof(name), &proto))
 			continue;
-		if (!(p = sp_inspect_svc_port(j->in, name, proto, AF_INET)))
+		if (!(p = sp_inspect_svc_port(j->in, name, proto, j->af)))
 			continue;
 		p->node_port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
 		dispatch(j, p, jstr(g, "target"), false);
 	}
+	cJSON_Delete(root);
 	for (int np = 0; np < 2; np++) {
-		cJSON_ArrayForEach(e, jget(np ? j->noep_np : j->noep, "elem")) {
+		map = parse_slice(j, np ? &j->noep_np : &j->noep, &root);
+		cJSON_ArrayForEach(e, jget(map, "elem")) {
 			const cJSON *key, *val, *c;
 			const char *comment, *ip;
-			struct sp_addr a = { .family = AF_INET };
+			struct sp_addr a = { .family = (uint8_t)j->af };
 			struct sp_svc_port *p;
 			bool drop;
 
@@ -300,7 +368,7 @@ static void read_maps(struct nj *j)
 			if (!comment)
 				continue;
 			ip = np ? NULL : cJSON_GetStringValue(cJSON_GetArrayItem(c, 0));
-			if (ip && sp_addr_parse(ip, &a))
+			if (ip && (sp_addr_parse(ip, &a) || a.family != j->af))
 				continue;
 			p = sp_inspect_svc_port(j->in, comment, sp_proto_parse(
 					     !strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(c, np ? 0 : 1)) ?: "", "udp")
@@ -324,81 +392,291 @@ static void read_maps(struct nj *j)
 			sp_inspect_finding(j->in, drop ? "%s has no local endpoints: external traffic to this node is dropped"
 						       : "%s has no endpoints: connections are rejected", p->key);
 		}
+		cJSON_Delete(root);
 	}
+}
+
+/* --- the scan: top-level objects of the "nftables" array, as slices ---------- */
+
+/* Past whitespace from @i. */
+static size_t skip_ws(const char *b, size_t len, size_t i)
+{
+	while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The next object of the array at *@pos, as @sl. Returns 1, 0 at the array's
+ * end, -1 when the input ends first, or -2 when the next value is not an object. */
+static int next_object(const char *b, size_t len, size_t *pos, struct slice *sl)
+{
+	size_t i = skip_ws(b, len, *pos);
+	int depth = 0;
+	bool str = false;
+
+	if (i < len && b[i] == ',')
+		i = skip_ws(b, len, i + 1);
+	if (i < len && b[i] == ']')
+		return 0;
+	if (i >= len)
+		return -1;
+	if (b[i] != '{')
+		return -2;
+	sl->off = i;
+	for (; i < len; i++) {
+		char c = b[i];
+
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				str = false;
+		} else if (c == '"') {
+			str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && --depth == 0) {
+			sl->len = i + 1 - sl->off;
+			*pos = i + 1;
+			return 1;
+		}
+	}
+	return -1;
+}
+
+/* A stable hash of a JSON value (keys, strings, numbers, structure). */
+static uint64_t json_hash(const cJSON *v, uint64_t h)
+{
+	const unsigned char *s;
+	const cJSON *c;
+
+	h = (h ^ (uint64_t)(v->type & 0xff)) * 1099511628211u;
+	for (s = (const unsigned char *)(v->string ? v->string : ""); *s; s++)
+		h = (h ^ *s) * 1099511628211u;
+	if (cJSON_IsString(v))
+		for (s = (const unsigned char *)v->valuestring; *s; s++)
+			h = (h ^ *s) * 1099511628211u;
+	if (cJSON_IsNumber(v))
+		h = (h ^ (uint64_t)(int64_t)(v->valuedouble * 1000)) * 1099511628211u;
+	for (c = v->child; c; c = c->next)
+		h = json_hash(c, h);
+	return h;
+}
+
+/* Does this rule always end its chain: a plain verdict with no match? */
+static bool ends_chain(const cJSON *expr)
+{
+	static const char *const verdicts[] = { "goto", "accept", "drop", "return", "reject" };
+	const cJSON *e;
+	bool verdict = false;
+
+	cJSON_ArrayForEach(e, expr) {
+		if (jget(e, "match") || jget(e, "vmap"))
+			return false;
+		for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
+			if (jget(e, verdicts[i]))
+				verdict = true;
+	}
+	return verdict;
+}
+
+static struct chain *chain_get(struct nj *j, const char *name)
+{
+	struct chain *c = sp_hmap_get(j->chains, name);
+
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || sp_hmap_put(j->chains, name, c, NULL)) {
+		free(c);
+		return NULL;
+	}
+	c->ends_at = -1;
+	return c;
+}
+
+/* A rule of the table: kept as its slice; shadowed and repeated rules noted. */
+static int add_rule(struct nj *j, const char *chain, const cJSON *expr, const struct slice *sl)
+{
+	struct chain *c = chain_get(j, chain);
+	uint64_t h = json_hash(expr, 14695981039346656037u);
+
+	if (!c)
+		return -ENOMEM;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		struct slice *r = realloc(c->rules, cap * sizeof(*r));
+		uint64_t *hs = r ? realloc(c->hash, cap * sizeof(*hs)) : NULL;
+
+		if (r)
+			c->rules = r;
+		if (!r || !hs)
+			return -ENOMEM;
+		c->hash = hs;
+		c->cap = cap;
+	}
+	if (c->ends_at >= 0 && c->ends_at == (long)c->n - 1)
+		sp_inspect_finding(j->in, "%s chain %s: rule %zu is never reached (rule %ld before it always ends the chain)",
+				   j->af == AF_INET6 ? "ip6" : "ip", chain, c->n + 1, c->ends_at + 1);
+	for (size_t i = 0; i < c->n; i++)
+		if (c->hash[i] == h) {
+			sp_inspect_finding(j->in, "%s chain %s: rule %zu repeats rule %zu",
+					   j->af == AF_INET6 ? "ip6" : "ip", chain, c->n + 1, i + 1);
+			break;
+		}
+	if (c->ends_at < 0 && ends_chain(expr))
+		c->ends_at = (long)c->n;
+	c->rules[c->n] = *sl;
+	c->hash[c->n++] = h;
+	return 0;
+}
+
+/* One top-level object: keep what table kube-proxy of the family needs. */
+static int scan_object(struct nj j[2], const cJSON *o, const struct slice *sl)
+{
+	const char *kind = o->string, *table = jstr(o, "table"), *fam = jstr(o, "family"),
+		   *name = jstr(o, "name");
+	struct nj *t;
+
+	if (!kind || !table || strcmp(table, "kube-proxy") || !fam)
+		return 0;
+	if (!strcmp(fam, "ip"))
+		t = &j[0];
+	else if (!strcmp(fam, "ip6"))
+		t = &j[1];
+	else
+		return 0;
+	if (!strcmp(kind, "map") && name) {
+		if (!strcmp(name, "service-ips"))
+			t->service_ips = *sl;
+		else if (!strcmp(name, "service-nodeports"))
+			t->nodeports = *sl;
+		else if (!strcmp(name, "no-endpoint-services"))
+			t->noep = *sl;
+		else if (!strcmp(name, "no-endpoint-nodeports"))
+			t->noep_np = *sl;
+	} else if (!strcmp(kind, "set") && name) {
+		struct slice *s = sp_hmap_get(t->sets, name);	/* a repeated name: the last wins */
+
+		if (!s && (!(s = malloc(sizeof(*s))) || sp_hmap_put(t->sets, name, s, NULL))) {
+			free(s);
+			return -ENOMEM;
+		}
+		*s = *sl;
+	} else if (!strcmp(kind, "chain") && name) {
+		return chain_get(t, name) ? 0 : -ENOMEM;
+	} else if (!strcmp(kind, "rule") && jstr(o, "chain") && cJSON_IsArray(jget(o, "expr"))) {
+		return add_rule(t, jstr(o, "chain"), jget(o, "expr"), sl);
+	}
+	return 0;
+}
+
+/* Endpoint chains that no service chain reached. */
+static void unreached(struct nj *j)
+{
+	size_t n;
+	const char **names = sp_hmap_sorted_keys(j->chains, &n);
+
+	for (size_t i = 0; names && i < n; i++)
+		if (!strncmp(names[i], "endpoint-", 9) && !sp_hmap_get(j->reached, names[i]))
+			sp_inspect_finding(j->in, "endpoint chain %s is reached by no service chain", names[i]);
+	free(names);
+}
+
+static void nj_fini(struct nj *j)
+{
+	struct sp_hmap_iter it = {0};
+
+	while (j->chains && sp_hmap_next(j->chains, &it)) {
+		struct chain *c = it.value;
+
+		free(c->rules);
+		free(c->hash);
+		free(c);
+	}
+	memset(&it, 0, sizeof(it));
+	while (j->sets && sp_hmap_next(j->sets, &it))
+		free(it.value);
+	sp_hmap_free(j->chains);
+	sp_hmap_free(j->reached);
+	sp_hmap_free(j->sets);
+}
+
+/* Scan the objects after the "nftables" array's opening bracket at @pos. */
+static int scan(struct nj j[2], const char *buf, size_t len, size_t pos, bool *other, char *err,
+		size_t errsz)
+{
+	struct slice sl;
+	int r;
+
+	while ((r = next_object(buf, len, &pos, &sl)) > 0) {
+		cJSON *root = cJSON_ParseWithLength(buf + sl.off, sl.len);
+		int e;
+
+		if (!root) {
+			snprintf(err, errsz, "not valid JSON (near offset %zu)",
+				 cJSON_GetErrorPtr() ? (size_t)(cJSON_GetErrorPtr() - buf) : sl.off);
+			return -EINVAL;
+		}
+		if (root->child && jstr(root->child, "table") && strcmp(jstr(root->child, "table"), "kube-proxy"))
+			*other |= !strcmp(jstr(root->child, "table"), "svcplane");
+		e = root->child ? scan_object(j, root->child, &sl) : 0;
+		cJSON_Delete(root);
+		if (e)
+			return e;
+	}
+	if (r < 0) {
+		snprintf(err, errsz, "not valid JSON (near offset %zu: %s)", pos,
+			 r == -1 ? "the input ends inside the nftables array"
+				 : "expected an object in the nftables array");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
-	cJSON *root = cJSON_ParseWithLength(buf, len);
-	const cJSON *o;
-	struct nj j = { .in = in };
+	static const char key[] = "\"nftables\"";
+	struct nj j[2] = { { .in = in, .buf = buf, .af = AF_INET }, { .in = in, .buf = buf, .af = AF_INET6 } };
+	size_t pos = skip_ws(buf, len, 0);
+	bool svcplane = false;
 	int e = -EINVAL;
 
 	in->format = "nft -j list ruleset (kube-proxy nftables mode)";
-	if (!root) {
-		snprintf(err, errsz, "not valid JSON (near offset %zu)",
-			 cJSON_GetErrorPtr() ? (size_t)(cJSON_GetErrorPtr() - buf) : 0);
+	if (pos >= len || buf[pos] != '{') {
+		snprintf(err, errsz, "not valid JSON (near offset %zu)", pos);
 		return -EINVAL;
 	}
-	if (!cJSON_IsArray(jget(root, "nftables"))) {
+	pos = skip_ws(buf, len, pos + 1);
+	if (len - pos < sizeof(key) - 1 || memcmp(buf + pos, key, sizeof(key) - 1) ||
+	    (pos = skip_ws(buf, len, pos + sizeof(key) - 1)) >= len || buf[pos] != ':' ||
+	    (pos = skip_ws(buf, len, pos + 1)) >= len || buf[pos] != '[') {
 		snprintf(err, errsz, "no \"nftables\" array: not `nft -j list ruleset` output");
+		return -EINVAL;
+	}
+	for (int f = 0; f < 2; f++) {
+		j[f].chains = sp_hmap_new();
+		j[f].reached = sp_hmap_new();
+		j[f].sets = sp_hmap_new();
+		if (!j[f].chains || !j[f].reached || !j[f].sets) {
+			e = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((e = scan(j, buf, len, pos + 1, &svcplane, err, errsz)))
+		goto out;
+	e = -EINVAL;
+	if (!j[0].service_ips.len && !j[1].service_ips.len) {
+		snprintf(err, errsz, "%s", svcplane ? "svcplane's own tables: nft cannot load their JSON back "
+						      "(concatenated map data); inspect `nft list ruleset` text instead"
+						    : "no table kube-proxy with a service-ips map: not kube-proxy's nftables rules");
 		goto out;
 	}
-	j.chains = sp_hmap_new();
-	j.reached = sp_hmap_new();
-	j.sets = sp_hmap_new();
-	if (!j.chains || !j.reached || !j.sets) {
-		e = -ENOMEM;
-		goto out;
-	}
-	cJSON_ArrayForEach(o, jget(root, "nftables")) {
-		const cJSON *m = jget(o, "map"), *r = jget(o, "rule"), *c = jget(o, "chain"), *s = jget(o, "set");
-		const cJSON *obj = m ? m : r ? r : c ? c : s;
-		const char *table = jstr(obj, "table"), *fam = jstr(obj, "family");
-
-		/* IPv4 only for now: kube-proxy names the ip6 table's service
-		 * chains exactly as the ip table's, so they must not be merged. */
-		if (!table || strcmp(table, "kube-proxy") || !fam || strcmp(fam, "ip"))
+	for (int f = 0; f < 2; f++) {
+		if (!j[f].service_ips.len)
 			continue;
-		if (m && jstr(m, "name")) {
-			const char *n = jstr(m, "name");
-
-			if (!strcmp(n, "service-ips"))
-				j.service_ips = m;
-			else if (!strcmp(n, "service-nodeports"))
-				j.nodeports = m;
-			else if (!strcmp(n, "no-endpoint-services"))
-				j.noep = m;
-			else if (!strcmp(n, "no-endpoint-nodeports"))
-				j.noep_np = m;
-		}
-		if (s && jstr(s, "name"))
-			sp_hmap_put(j.sets, jstr(s, "name"), (void *)s, NULL);
-		if (c && jstr(c, "name") && !sp_hmap_get(j.chains, jstr(c, "name")))
-			sp_hmap_put(j.chains, jstr(c, "name"), cJSON_CreateArray(), NULL);
-		if (r && jstr(r, "chain") && cJSON_IsArray(jget(r, "expr"))) {
-			cJSON *rules = sp_hmap_get(j.chains, jstr(r, "chain"));
-
-			if (!rules && (rules = cJSON_CreateArray()))
-				sp_hmap_put(j.chains, jstr(r, "chain"), rules, NULL);
-			if (rules)
-				cJSON_AddItemReferenceToArray(rules, (cJSON *)jget(r, "expr"));
-		}
-	}
-	if (!j.service_ips) {
-		snprintf(err, errsz, "no table kube-proxy with a service-ips map: not kube-proxy's nftables rules");
-		goto out;
-	}
-	read_maps(&j);
-	{
-		const char **names;
-		size_t n;
-
-		names = sp_hmap_sorted_keys(j.chains, &n);
-		for (size_t i = 0; names && i < n; i++)
-			if (!strncmp(names[i], "endpoint-", 9) && !sp_hmap_get(j.reached, names[i]))
-				sp_inspect_finding(in, "endpoint chain %s is reached by no service chain", names[i]);
-		free(names);
+		read_maps(&j[f]);
+		unreached(&j[f]);
 	}
 	{
 		struct sp_hmap_iter it = {0};
@@ -408,15 +686,7 @@ int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char
 	}
 	e = 0;
 out:
-	if (j.chains) {
-		struct sp_hmap_iter it = {0};
-
-		while (sp_hmap_next(j.chains, &it))
-			cJSON_Delete(it.value);
-	}
-	sp_hmap_free(j.chains);
-	sp_hmap_free(j.reached);
-	sp_hmap_free(j.sets);
-	cJSON_Delete(root);
+	nj_fini(&j[0]);
+	nj_fini(&j[1]);
 	return e;
 }

@@ -1,11 +1,15 @@
 /* nfttext.c - `nft list ruleset` text dumps. nft's text grammar is read by
  * nft itself: the dump is loaded into a private, unnamed network namespace
- * that lives only as long as this call (never the node's own ruleset), listed
- * back as JSON, and handed to the JSON reader. Needs the nft binary, and
+ * that lives only as long as this call (never the node's own ruleset). Then
+ * kube-proxy's tables are listed back as JSON for the JSON reader, and
+ * svcplane's own are read over netlink as on a live node (svcplane_tables.c)
+ * and handed back as an inspection in JSON. Needs the nft binary, and
  * CAP_SYS_ADMIN or unprivileged user namespaces; without them the error says
  * why. */
 #define _GNU_SOURCE
 #include "inspect.h"
+
+#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +50,36 @@ static int private_netns_unprivileged(void)
 	return 0;
 }
 
-/* In the child: a private netns, `nft -f -` from @in_fd, then
- * `nft -j list ruleset` to @out_fd. nft's complaints go to @err_fd. */
-static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd)
+#define INSPECTION_KEY "svcplane-inspection"
+
+static int write_all(int fd, const char *buf, size_t len);
+
+/* In the child, with svcplane's tables loaded: the inspection to @out_fd. */
+static int write_inspection(int out_fd, int err_fd)
+{
+	struct sp_inspect in;
+	cJSON *o = cJSON_CreateObject();
+	char *txt = NULL;
+	int e = sp_inspect_init(&in);
+
+	if (!e)
+		e = sp_inspect_svcplane_live(&in);
+	if (e)
+		dprintf(err_fd, "reading the loaded svcplane tables: %s\n", strerror(-e));
+	if (!e && o && cJSON_AddItemToObject(o, INSPECTION_KEY, sp_inspect_to_json(&in, true)))
+		txt = cJSON_PrintUnformatted(o);
+	if (!e && (!txt || write_all(out_fd, txt, strlen(txt))))
+		e = -ENOMEM;
+	free(txt);
+	cJSON_Delete(o);
+	sp_inspect_fini(&in);
+	return e ? 6 : 0;
+}
+
+/* In the child: a private netns, `nft -f -` from @in_fd, then to @out_fd
+ * either `nft -j list ruleset` or, for @svcplane tables, the inspection. nft's
+ * complaints go to @err_fd. */
+static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd, bool svcplane)
 {
 	pid_t pid;
 	int st;
@@ -70,6 +101,8 @@ static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int e
 	close(in_fd);
 	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 		_exit(5);
+	if (svcplane)
+		_exit(write_inspection(out_fd, err_fd));
 	dup2(out_fd, STDOUT_FILENO);
 	execlp(NFT_BIN, NFT_BIN, "-j", "list", "ruleset", (char *)NULL);
 	dprintf(err_fd, "cannot run %s (%s)\n", NFT_BIN, strerror(errno));
@@ -104,8 +137,39 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Does the dump hold a table of svcplane's ("table ip svcplane {" at a line start)? */
+static bool has_svcplane_table(const char *buf, size_t len)
+{
+	static const char *const heads[] = { "table ip svcplane {", "table ip6 svcplane {" };
+
+	for (size_t i = 0; i < len; i++) {
+		if (i && buf[i - 1] != '\n')
+			continue;
+		for (int h = 0; h < 2; h++)
+			if (len - i >= strlen(heads[h]) && !memcmp(buf + i, heads[h], strlen(heads[h])))
+				return true;
+	}
+	return false;
+}
+
+/* The child's inspection of svcplane tables, into @in. */
+static int read_inspection(const char *json, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+{
+	cJSON *o = cJSON_ParseWithLength(json, len);
+	int e = -EINVAL;
+
+	if (!o)
+		snprintf(err, errsz, "the loaded svcplane tables could not be read back");
+	else
+		e = sp_inspect_from_json(cJSON_GetObjectItemCaseSensitive(o, INSPECTION_KEY), in, err, errsz);
+	cJSON_Delete(o);
+	in->format = "nft list ruleset (svcplane tables)";
+	return e;
+}
+
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
+	bool svcplane = has_svcplane_table(buf, len);
 	int to_nft[2] = { -1, -1 }, from_nft[2] = { -1, -1 }, err_fd = memfd_create("nft-stderr", MFD_CLOEXEC);
 	char *json = NULL, nft_err[400];
 	size_t jlen = 0, cap = 0;
@@ -125,7 +189,7 @@ int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char
 		close(to_nft[1]);	/* or nft -f never sees the end of its input */
 		close(from_nft[0]);
 
-		load_and_list(ifd, ofd, efd);
+		load_and_list(ifd, ofd, efd, svcplane);
 	}
 	if (pid < 0) {
 		snprintf(err, errsz, "cannot start nft (%s)", strerror(errno));
@@ -166,8 +230,12 @@ int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char
 		snprintf(err, errsz, "nft could not read the text dump: %s", nft_err);
 		goto out;
 	}
-	e = sp_inspect_nft_json(json, jlen, in, err, errsz);
-	in->format = "nft list ruleset (kube-proxy nftables mode)";
+	if (svcplane) {
+		e = read_inspection(json, jlen, in, err, errsz);
+	} else {
+		e = sp_inspect_nft_json(json, jlen, in, err, errsz);
+		in->format = "nft list ruleset (kube-proxy nftables mode)";
+	}
 out:
 	for (int i = 0; i < 2; i++) {
 		if (to_nft[i] >= 0)

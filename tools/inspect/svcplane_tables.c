@@ -1,0 +1,77 @@
+/* svcplane_tables.c - svcplane's own nftables tables in this network namespace
+ * read as an inspection: the model the tables express, each port's masquerade
+ * facts, and findings. Used live (explain on a node) and on a text dump loaded
+ * into a private namespace (nfttext.c). */
+#include "inspect.h"
+#include "../../common/hmap.h"
+#include "../../common/log.h"
+#include "../../dataplane/nft/nft_readback.h"
+#include "../../dataplane/nft/nft_tx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+
+#include <libmnl/libmnl.h>
+
+/* With Local policy, external traffic has its own list: read it from the
+ * dispatch element of the port's first external address, or its NodePort. */
+static int external_list(struct mnl_socket *nl, const struct sp_svc_port *p, struct sp_inspect_port *x)
+{
+	const struct sp_addr *vip = p->lb_ips.n ? &p->lb_ips.v[0] : p->external_ips.n ? &p->external_ips.v[0] : NULL;
+	struct sp_svc_port *tmp;
+	int n;
+
+	if (p->etp != SP_POLICY_LOCAL || (!vip && !p->node_port))
+		return 0;
+	tmp = sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
+	if (!tmp)
+		return -ENOMEM;
+	n = sp_nft_read_dispatch(nl, p->family, vip, p->protocol, vip ? p->port : p->node_port, tmp);
+	x->has_external = n >= 0;
+	for (size_t i = 0; n >= 0 && i < tmp->n_eps; i++)
+		if (sp_inspect_external_add(x, &tmp->eps[i].addr, tmp->eps[i].port))
+			n = -ENOMEM;
+	sp_svc_port_free(tmp);
+	return n == -ENOMEM ? n : 0;
+}
+
+int sp_inspect_svcplane_live(struct sp_inspect *in)
+{
+	struct sp_log lg = { .out = stderr, .level = SP_LOG_WARN };
+	struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS];
+	bool masq[2] = { false, false };
+	int nkeep[2] = { 0, 0 }, e;
+	struct mnl_socket *nl = nft_socket_open();
+	struct sp_hmap_iter it = {0};
+
+	in->format = "svcplane nftables tables";
+	if (!nl)
+		return -errno;
+	e = sp_nft_read(nl, &in->m, &lg);
+	for (int f = 0; !e && f < 2; f++)
+		nkeep[f] = sp_nft_read_masq(nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, keep[f],
+					    SP_INSPECT_MAX_CIDRS, &masq[f]);
+	while (!e && sp_hmap_next(in->m.ports, &it)) {
+		const struct sp_svc_port *p = it.value;
+		struct sp_inspect_port *x = sp_inspect_port_extra(in, it.key);
+		int f = p->family == AF_INET6;
+
+		if (!x || (e = external_list(nl, p, x))) {
+			e = -ENOMEM;
+			break;
+		}
+		x->masq_internal = masq[f];
+		x->nkeep = nkeep[f] > 0 ? nkeep[f] : 0;
+		memcpy(x->keep_src, keep[f], sizeof(x->keep_src));
+		x->masq_external = p->etp == SP_POLICY_CLUSTER;
+		x->no_endpoints_drop = p->etp == SP_POLICY_LOCAL;
+		if (!p->n_eps)
+			sp_inspect_finding(in, "%s has no endpoints: connections are rejected%s", p->key,
+					   p->etp == SP_POLICY_LOCAL ? " (external traffic: dropped)" : "");
+	}
+	mnl_socket_close(nl);
+	return e;
+}
