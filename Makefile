@@ -7,7 +7,7 @@
 
 CC       ?= gcc
 CLANG    ?= clang
-PKGS     := libcjson yaml-0.1 libmicrohttpd libnftnl libmnl libnl-3.0 libnl-route-3.0 libcrypto \
+PKGS     := libcjson yaml-0.1 libmicrohttpd libnftnl libmnl libnl-3.0 libnl-route-3.0 libcrypto libcurl \
 	    libnetfilter_conntrack
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -25,7 +25,8 @@ B := build
 COMMON_SRC  := common/addr.c common/hmap.c common/log.c common/khash.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
-	       control/model.c control/model_json.c control/topology.c control/source_dir.c
+	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
+	       control/kubeconfig.c control/json_lines.c control/source_kube.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
 		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_backend.c \

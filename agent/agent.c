@@ -4,7 +4,9 @@
 #include "http.h"
 #include "../common/hmap.h"
 #include "../control/model_json.h"
+#include "../control/kubeconfig.h"
 #include "../control/source_dir.h"
+#include "../control/source_kube.h"
 #include "../control/topology.h"
 
 #include <errno.h>
@@ -51,6 +53,50 @@ static int start_http(struct sp_agent *a)
 	return 0;
 }
 
+/* How to reach the API server: --kubeconfig, else the in-cluster service
+ * account; --master overrides the URL (alone, it is enough). */
+static int kube_conn(const struct sp_config *cfg, struct sp_kube_conn *c, const struct sp_log *lg)
+{
+	struct sp_perr perr = {0};
+	int e;
+
+	if (cfg->kubeconfig[0]) {
+		if ((e = sp_kubeconfig_load(cfg->kubeconfig, c, &perr))) {
+			sp_log_err(lg, "--kubeconfig %s: %s%s%s", cfg->kubeconfig, perr.field,
+				   perr.field[0] ? ": " : "", perr.msg);
+			return e;
+		}
+	} else if ((e = sp_kube_incluster(getenv, SP_SERVICE_ACCOUNT_DIR, c, &perr))) {
+		if (e != -ENOENT || !cfg->master[0]) {
+			sp_log_err(lg, "no source: give --manifests DIR, --kubeconfig FILE or --master URL, or run "
+				       "in a cluster (%s: %s)", perr.field, perr.msg);
+			return e == -ENOENT ? -EINVAL : e;
+		}
+		memset(c, 0, sizeof(*c));
+		if (!(c->source = strdup("--master")))
+			return -ENOMEM;
+	}
+	if (cfg->master[0] && (e = sp_kube_set_master(c, cfg->master, &perr))) {
+		sp_log_err(lg, "--master %s: %s", cfg->master, perr.msg);
+		sp_kube_conn_fini(c);
+		return e;
+	}
+	return 0;
+}
+
+static int start_kube(struct sp_agent *a)
+{
+	struct sp_kube_conn c;
+	struct sp_kube_opts o = { .node_name = a->cfg.hostname, .watch_timeout = a->cfg.api_watch_timeout };
+	int e;
+
+	if ((e = kube_conn(&a->cfg, &c, &a->log)))
+		return e;
+	a->kube = sp_kube_source_new(&c, &a->store, &a->log, &o);
+	sp_kube_conn_fini(&c);	/* empty when the source took it */
+	return a->kube ? 0 : -ENOMEM;
+}
+
 int sp_agent_start(struct sp_agent *a)
 {
 	const struct sp_backend_ops *ops = sp_backend_find(a->cfg.mode);
@@ -77,12 +123,9 @@ int sp_agent_start(struct sp_agent *a)
 	a->be_ready = true;
 	if (a->cfg.cleanup)
 		return 0;
-	if (!a->cfg.manifests[0]) {
-		sp_log_err(&a->log, "no source: give --manifests DIR (the Kubernetes API source is not built yet)");
-		return -ENOTSUP;
-	}
-	a->dir = sp_dir_source_new(a->cfg.manifests, &a->store, &a->log);
-	if (!a->dir) {
+	if (!a->cfg.manifests[0] && (e = start_kube(a)))
+		return e;
+	if (a->cfg.manifests[0] && !(a->dir = sp_dir_source_new(a->cfg.manifests, &a->store, &a->log))) {
 		e = -errno;
 		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
 		return e;
@@ -94,6 +137,11 @@ int sp_agent_start(struct sp_agent *a)
 		e = -errno;
 		sp_log_err(&a->log, "health check servers: %s", strerror(-e));
 		return e;
+	}
+	if (a->kube) {
+		sp_log_info(&a->log, "started: mode %s, node %s, Kubernetes API source; first sync after the initial lists",
+			    ops->name, a->cfg.hostname);
+		return 0;
 	}
 	if ((e = sp_dir_source_load_all(a->dir))) {
 		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
@@ -113,6 +161,8 @@ void sp_agent_stop(struct sp_agent *a)
 	sp_hcservers_free(a->hc);
 	a->hc = NULL;
 	sp_dir_source_free(a->dir);
+	sp_kube_source_free(a->kube);
+	a->kube = NULL;
 	if (a->be_ready)
 		a->be.ops->fini(&a->be);
 	sp_model_fini(&a->model);
@@ -126,6 +176,8 @@ void sp_agent_note_changes(struct sp_agent *a)
 {
 	if (a->dir)
 		a->metrics.source_errors = sp_dir_source_errors(a->dir);
+	if (a->kube)
+		a->metrics.source_errors = sp_kube_source_errors(a->kube);
 	if (a->store.node)
 		a->health.node_eligible = !a->store.node->deleting;
 	if (a->store.generation == a->seen_generation)

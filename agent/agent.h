@@ -15,6 +15,7 @@
 #include "runner.h"
 
 struct sp_dir_source;
+struct sp_kube_source;
 struct sp_hcservers;
 struct sp_http;
 struct sp_http_reply;
@@ -27,6 +28,7 @@ struct sp_agent {
 	struct sp_backend be;
 	bool be_ready;			/* be.ops->init succeeded */
 	struct sp_dir_source *dir;	/* --manifests source, or NULL */
+	struct sp_kube_source *kube;	/* the Kubernetes API source, or NULL */
 	struct sp_runner runner;
 	struct sp_health_state health;
 	struct sp_metrics metrics;

@@ -19,7 +19,7 @@
 enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
-	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V,
+	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -40,6 +40,7 @@ static const struct option options[] = {
 	{ "log-format", required_argument, NULL, F_LOG_FORMAT },
 	{ "cgroup-path", required_argument, NULL, F_CGROUP },
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
+	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -51,6 +52,8 @@ static const char usage[] =
 	"  --manifests DIR              clusterless source: YAML/JSON manifests in DIR, watched\n"
 	"  --kubeconfig FILE            Kubernetes API source (default: in-cluster)\n"
 	"  --master URL                 API server URL, overrides the kubeconfig's\n"
+	"  --api-watch-timeout DURATION each watch's timeoutSeconds (default 5-10m at random);\n"
+	"                               a watch silent for longer (plus up to 30s) is restarted\n"
 	"  --config FILE                KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)\n"
 	"  --hostname-override NAME     this node's name (default: hostname)\n"
 	"  --cluster-cidr CIDR[,CIDR]   traffic from outside it is masqueraded\n"
@@ -284,6 +287,11 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 		return set_str(cfg->cgroup_path, sizeof(cfg->cgroup_path), v);
 	case F_PIN:
 		return set_str(cfg->bpf_pin_path, sizeof(cfg->bpf_pin_path), v);
+	case F_WATCH_TIMEOUT:
+		if (sp_duration_parse(v, &d) || d < 1)
+			return -EINVAL;
+		cfg->api_watch_timeout = d;
+		return 0;
 	}
 	return -EINVAL;
 }

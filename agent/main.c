@@ -4,6 +4,7 @@
 #include "hcserver.h"
 #include "http.h"
 #include "../control/source_dir.h"
+#include "../control/source_kube.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,7 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-enum ev_tag { EV_SIGNAL = 1, EV_DIR, EV_HEALTHZ, EV_METRICS, EV_HC };
+enum ev_tag { EV_SIGNAL = 1, EV_DIR, EV_KUBE, EV_HEALTHZ, EV_METRICS, EV_HC };
 
 static int watch(int epfd, int fd, enum ev_tag tag)
 {
@@ -35,6 +36,7 @@ static int run_loop(struct sp_agent *a, int sigfd)
 		return -errno;
 	if ((e = watch(epfd, sigfd, EV_SIGNAL)) ||
 	    (a->dir && (e = watch(epfd, sp_dir_source_fd(a->dir), EV_DIR))) ||
+	    (a->kube && (e = watch(epfd, sp_kube_source_fd(a->kube), EV_KUBE))) ||
 	    (a->healthz && (e = watch(epfd, sp_http_fd(a->healthz), EV_HEALTHZ))) ||
 	    (a->metrics_http && (e = watch(epfd, sp_http_fd(a->metrics_http), EV_METRICS))) ||
 	    (a->hc && (e = watch(epfd, sp_hcservers_fd(a->hc), EV_HC))))
@@ -79,6 +81,12 @@ static int run_loop(struct sp_agent *a, int sigfd)
 				if ((e = sp_dir_source_process(a->dir)))
 					sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests,
 						   strerror(-e));
+				sp_agent_note_changes(a);
+				break;
+			case EV_KUBE:
+				sp_kube_source_process(a->kube);
+				/* No sync before every initial list is in. */
+				a->source_synced = sp_kube_source_synced(a->kube);
 				sp_agent_note_changes(a);
 				break;
 			}

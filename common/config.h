@@ -20,6 +20,7 @@ struct sp_config {
 	char manifests[4096];		/* "" when not used */
 	char kubeconfig[4096];
 	char master[1024];
+	double api_watch_timeout;	/* seconds; 0: 5-10 min at random */
 	char config_file[4096];
 	char hostname[256];		/* this node's name */
 	struct sp_cidrs cluster_cidrs;

@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""state_from_manifests.py DIR [NODE...]: the fake API server's starting state
+({kind: [objects]}) from a directory of YAML manifests, plus a Node object
+for each NODE named."""
+import glob
+import json
+import os
+import sys
+
+import yaml
+
+KIND = {"Service": "services", "EndpointSlice": "endpointslices", "Node": "nodes"}
+state = {k: [] for k in KIND.values()}
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.y*ml"))):
+    for doc in yaml.safe_load_all(open(path)):
+        if doc and doc.get("kind") in KIND:
+            state[KIND[doc["kind"]]].append(doc)
+for node in sys.argv[2:]:
+    state["nodes"].append({"apiVersion": "v1", "kind": "Node",
+                           "metadata": {"name": node, "labels": {"topology.kubernetes.io/zone": "z1"}}})
+json.dump(state, sys.stdout)
