@@ -14,6 +14,7 @@ command (POST /control with one JSON object):
   {"op": "bookmark"}                 a BOOKMARK on every open watch
   {"op": "cut"}                      every open watch: half an event, then the
                                      connection drops (the event stays due)
+  ("kind": K with bookmark, cut or garbage: only the watches of kind K)
   {"op": "expire"}                   history compacted: open watches get an
                                      ERROR 410 event, older versions answer 410
   {"op": "garbage"}                  a line that is not JSON on every watch
@@ -87,10 +88,11 @@ class State:
             self.log.append((self.rv, kind, "DELETED", o))
             self.cv.notify_all()
 
-    def signal(self, what):
+    def signal(self, what, kind=None):
         with self.cv:
             for w in self.watches:
-                w.pending.append(what)
+                if kind is None or w.kind == kind:
+                    w.pending.append(what)
             self.cv.notify_all()
 
 
@@ -149,7 +151,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif op == "delete":
             st.delete(cmd["kind"], cmd["key"])
         elif op in ("bookmark", "cut", "garbage"):
-            st.signal(op)
+            st.signal(op, cmd.get("kind"))
         elif op == "expire":
             with st.cv:
                 st.oldest = st.rv      # only the current version is still served

@@ -132,3 +132,66 @@ udp_hits() {
 
 # Write a file atomically (an editor's save), so the agent sees it whole.
 put() { local f=$1; cat >"$f.tmp.$$" && mv "$f.tmp.$$" "$f"; }
+
+# --- the fake API server (tests/fakeapi) -------------------------------------------
+
+FAKEAPI_DIR=""
+# fakeapi_up RIG MEMBER STATE [fakeapi flags...]: certificates, a token file
+# and the fake API server on 127.0.0.1:6443 (control :6444) inside MEMBER,
+# taking that token or a client certificate signed by its CA.
+fakeapi_up() {
+	local rig=$1 m=$2 state=$3; shift 3
+	FAKEAPI_DIR=$(t_tmpdir)
+	bash "$TOP/tests/fakeapi/mkcerts.sh" "$FAKEAPI_DIR" || fail "mkcerts"
+	printf 'token-%s' "$RANDOM$RANDOM" >"$FAKEAPI_DIR/token"
+	inns "$rig" "$m" python3 "$TOP/tests/fakeapi/fakeapi.py" --cert "$FAKEAPI_DIR/server.crt" \
+		--key "$FAKEAPI_DIR/server.key" --token-file "$FAKEAPI_DIR/token" --client-ca "$FAKEAPI_DIR/ca.crt" \
+		--state "$state" "$@" >"$FAKEAPI_DIR/fakeapi.log" 2>&1 &
+	FAKEAPI_PID=$!
+	T_PIDS+=($!)
+	wait_until 10 inns "$rig" "$m" curl -sf http://127.0.0.1:6444/control/stats ||
+		fail "fake API server did not start: $(cat "$FAKEAPI_DIR/fakeapi.log")"
+}
+
+# apictl RIG MEMBER JSON: one control command to the fake API server.
+apictl() { inns "$1" "$2" curl -sf -XPOST http://127.0.0.1:6444/control -d "$3" >/dev/null || fail "apictl $3"; }
+# apistats RIG MEMBER PYTHON-EXPR: evaluate an expression over the server's
+# stats (d: {"rv", "watches", "requests": [{"path", "token", "cert"}]}).
+apistats() {
+	inns "$1" "$2" curl -sf http://127.0.0.1:6444/control/stats |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$3"
+}
+
+# kubeconfig FILE [user yaml lines]: a kubeconfig for the fake server, with
+# the CA file and a tokenFile unless other user lines are given.
+kubeconfig() {
+	local f=$1 user=${2:-"    tokenFile: $FAKEAPI_DIR/token"} cluster=${3:-"    certificate-authority: $FAKEAPI_DIR/ca.crt"}
+	cat >"$f" <<Y
+apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: https://127.0.0.1:6443
+$cluster
+users:
+- name: proxy
+  user:
+$user
+contexts:
+- name: fake
+  context: {cluster: fake, user: proxy}
+current-context: fake
+Y
+}
+
+# kube_agent_start RIG NODE-NUMBER KUBECONFIG [flags...]: an agent on the API source.
+kube_agent_start() {
+	local rig=$1 n=$2 kc=$3; shift 3
+	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
+	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --kubeconfig "$kc" --hostname-override "node$n" \
+		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
+		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
+	AGENT_PID[$n]=$!
+	T_PIDS+=($!)
+}
