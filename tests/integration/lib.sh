@@ -144,7 +144,7 @@ fakeapi_up() {
 	FAKEAPI_DIR=$(t_tmpdir)
 	bash "$TOP/tests/fakeapi/mkcerts.sh" "$FAKEAPI_DIR" || fail "mkcerts"
 	printf 'token-%s' "$RANDOM$RANDOM" >"$FAKEAPI_DIR/token"
-	inns "$rig" "$m" python3 "$TOP/tests/fakeapi/fakeapi.py" --cert "$FAKEAPI_DIR/server.crt" \
+	ip netns exec "sp-$rig-$m" python3 "$TOP/tests/fakeapi/fakeapi.py" --cert "$FAKEAPI_DIR/server.crt" \
 		--key "$FAKEAPI_DIR/server.key" --token-file "$FAKEAPI_DIR/token" --client-ca "$FAKEAPI_DIR/ca.crt" \
 		--state "$state" "$@" >"$FAKEAPI_DIR/fakeapi.log" 2>&1 &
 	FAKEAPI_PID=$!
