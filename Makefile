@@ -26,7 +26,7 @@ COMMON_SRC  := common/addr.c common/hmap.c common/log.c common/khash.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
-	       control/kubeconfig.c control/json_lines.c control/source_kube.c
+	       control/kubeconfig.c control/json_lines.c control/kube_events.c control/source_kube.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
 		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_backend.c \
@@ -94,7 +94,8 @@ DEB_PKGS := build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libnetfilter-conntrack-dev libbpf-dev bpftool \
 	nftables conntrack iproute2 iptables curl socat netcat-openbsd dnsutils \
 	nginx-light dnsmasq haproxy iperf3 wrk sockperf python3 python3-yaml python3-scapy \
-	procps psmisc
+	procps psmisc openssl ca-certificates
+NPM_PKGS := dockerfilelint
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -104,6 +105,12 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@# npm: Debian's package, unless an npm is already there (it may come with
+	@# another nodejs, which Debian's npm package would conflict with)
+	@command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends npm; }
+	@for p in $(NPM_PKGS); do command -v $$p >/dev/null || \
+		{ echo "deps: npm install -g $$p"; npm install -g --no-fund --no-audit $$p >/dev/null; }; done
 
 # --- tests ---------------------------------------------------------------------
 unit: $(B)/unit_tests

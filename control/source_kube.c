@@ -8,11 +8,9 @@
 #define _GNU_SOURCE
 #include "source_kube.h"
 #include "json_lines.h"
-#include "k8s.h"
 #include "k8s_field.h"
+#include "kube_events.h"
 #include "kubeconfig.h"
-#include "store.h"
-#include "../common/hmap.h"
 #include "../common/log.h"
 
 #include <cjson/cJSON.h>
@@ -28,12 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kind { K_SERVICES, K_SLICES, K_NODE, K_COUNT };
-
-static const char *const kind_path[K_COUNT] = {
-	"/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/nodes",
-};
-static const char *const kind_name[K_COUNT] = { "services", "endpointslices", "nodes" };
+#define K_COUNT SP_KUBE_KINDS
 
 /* kube-proxy's informers skip services another proxy owns and headless ones
  * (both labels, for Services and EndpointSlices alike). */
@@ -47,15 +40,12 @@ enum phase { P_LIST, P_WATCH };
 /* One resource's list/watch state. */
 struct res {
 	struct sp_kube_source *src;
-	enum kind kind;
+	struct sp_kube_events ev;	/* kind, resourceVersion, what a list saw */
 	enum phase phase;
 	CURL *h;			/* the transfer in flight, or NULL */
 	struct curl_slist *hdrs;
-	char *rv;			/* resourceVersion to watch from */
 	char *cont;			/* continue token of the list in progress */
-	struct sp_hmap *seen;		/* keys the list in progress returned */
 	bool listed;			/* the first list completed */
-	bool relist;			/* the watch said 410: list again */
 	bool too_big;			/* the list page exceeded max_list_bytes */
 	char *body;			/* list page, or an error's Status */
 	size_t len, cap;
@@ -145,7 +135,7 @@ static void backoff(struct res *r)
 	d *= 1.0 + 0.25 * ((double)rand_r(&s->seed) / RAND_MAX);
 	r->failures++;
 	r->retry_at = now_mono() + d;
-	sp_log_debug(s->lg, "API source: %s: retry in %.1f s", kind_name[r->kind], d);
+	sp_log_debug(s->lg, "API source: %s: retry in %.1f s", sp_kube_kind_name(r->ev.kind), d);
 }
 
 static void fail(struct sp_kube_source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -161,151 +151,18 @@ static void fail(struct sp_kube_source *s, const char *fmt, ...)
 	sp_log_err(s->lg, "API source: %s", msg);
 }
 
-/* --- applying objects --------------------------------------------------------- */
-
-/* "ns/name" (or "name") of @obj's metadata into @key; false when absent. */
-static bool object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
-{
-	const cJSON *md = sp_field(obj, "metadata");
-	const char *ns = cJSON_GetStringValue(sp_field(md, "namespace")),
-		   *name = cJSON_GetStringValue(sp_field(md, "name"));
-
-	if (!name || !*name || (namespaced && (!ns || !*ns)))
-		return false;
-	if (namespaced)
-		snprintf(key, sz, "%s/%s", ns, name);
-	else
-		snprintf(key, sz, "%s", name);
-	return true;
-}
-
-static void set_rv(struct res *r, const cJSON *obj)
-{
-	const char *rv = cJSON_GetStringValue(sp_field(sp_field(obj, "metadata"), "resourceVersion"));
-	char *c;
-
-	if (!rv || !*rv || !(c = strdup(rv)))
-		return;
-	free(r->rv);
-	r->rv = c;
-}
-
-/* An object added, changed (@deleted false) or removed. Bad objects are one
- * error line each and are skipped; the store keeps their last good version. */
-static void apply(struct res *r, const cJSON *obj, bool deleted, const char *where)
-{
-	struct sp_kube_source *s = r->src;
-	struct sp_perr perr = {0};
-	char key[320];
-	void *parsed = NULL;
-	int e = 0;
-
-	if (!object_key(obj, r->kind != K_NODE, key, sizeof(key))) {
-		fail(s, "%s %s: an object without metadata.name%s: skipped", kind_name[r->kind], where,
-		     r->kind != K_NODE ? " and metadata.namespace" : "");
-		return;
-	}
-	if (r->kind == K_NODE && strcmp(key, s->node_name))
-		return;		/* not this node (a server that ignores fieldSelector) */
-	if (r->seen)
-		sp_hmap_put(r->seen, key, (void *)1, NULL);
-	if (deleted) {
-		if (r->kind == K_SERVICES)
-			sp_store_del_service(s->st, key);
-		else if (r->kind == K_SLICES)
-			sp_store_del_slice(s->st, key);
-		else
-			sp_store_del_node(s->st, key);
-		return;
-	}
-	if (r->kind == K_SERVICES && !(e = sp_service_parse(obj, (struct sp_service **)&parsed, &perr)))
-		e = sp_store_set_service(s->st, parsed);
-	else if (r->kind == K_SLICES && !(e = sp_slice_parse(obj, (struct sp_slice **)&parsed, &perr)))
-		e = sp_store_set_slice(s->st, parsed);
-	else if (r->kind == K_NODE && !(e = sp_node_parse(obj, (struct sp_node **)&parsed, &perr)))
-		e = sp_store_set_node(s->st, parsed);
-	if (e == -EINVAL)
-		fail(s, "%s %s %s: %s%s%s; this version is skipped", kind_name[r->kind], where, key,
-		     perr.field, perr.field[0] ? ": " : "", perr.msg);
-	else if (e)
-		fail(s, "%s %s %s: %s", kind_name[r->kind], where, key, strerror(-e));
-}
-
-/* After the last page: what the store holds that the list did not return
- * is gone. Only those objects change; the rest stay as they are. */
-static void drop_unseen(struct res *r)
-{
-	struct sp_store *st = r->src->st;
-	struct sp_hmap *h = r->kind == K_SERVICES ? st->services : r->kind == K_SLICES ? st->slices : NULL;
-	const char **keys;
-	size_t n;
-
-	if (r->kind == K_NODE) {
-		if (st->node && !sp_hmap_get(r->seen, st->node->name))
-			sp_store_del_node(st, st->node->name);
-		return;
-	}
-	keys = sp_hmap_sorted_keys(h, &n);
-	for (size_t i = 0; keys && i < n; i++) {
-		if (sp_hmap_get(r->seen, keys[i]))
-			continue;
-		/* (the key points into the store: copy it before the delete frees it) */
-		char *k = strdup(keys[i]);
-
-		if (!k)
-			continue;
-		if (r->kind == K_SERVICES)
-			sp_store_del_service(st, k);
-		else
-			sp_store_del_slice(st, k);
-		free(k);
-	}
-	free(keys);
-}
-
-/* --- watch events ------------------------------------------------------------- */
+/* --- watch stream --------------------------------------------------------------- */
 
 static int on_event(void *ctx, char *line, size_t len)
 {
-	struct res *r = ctx;
-	struct sp_kube_source *s = r->src;
-	cJSON *ev = cJSON_ParseWithLength(line, len);
-	const char *type = cJSON_GetStringValue(sp_field(ev, "type"));
-	const cJSON *obj = sp_field(ev, "object");
-	int stop = 0;
-
-	if (!ev || !type || !cJSON_IsObject(obj)) {
-		fail(s, "watch %s: an event that is not {\"type\", \"object\"} JSON (%zu bytes): skipped",
-		     kind_name[r->kind], len);
-	} else if (!strcmp(type, "BOOKMARK")) {
-		set_rv(r, obj);
-	} else if (!strcmp(type, "ERROR")) {
-		double code = cJSON_GetNumberValue(sp_field(obj, "code"));
-
-		if (code == 410) {
-			sp_log_info(s->lg, "API source: watch %s: resourceVersion %s is too old (410 Gone): listing again",
-				    kind_name[r->kind], r->rv ? r->rv : "");
-			r->relist = true;
-		} else {
-			fail(s, "watch %s: error event: %s", kind_name[r->kind],
-			     cJSON_GetStringValue(sp_field(obj, "message")) ?: "(no message)");
-		}
-		stop = 1;	/* this stream is over */
-	} else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
-		apply(r, obj, type[0] == 'D', "watch");
-		set_rv(r, obj);
-	} else {
-		fail(s, "watch %s: unknown event type %.32s: skipped", kind_name[r->kind], type);
-	}
-	cJSON_Delete(ev);
-	return stop;
+	return sp_kube_watch_event(&((struct res *)ctx)->ev, line, len);
 }
 
 static void on_oversize(void *ctx, size_t max)
 {
 	struct res *r = ctx;
 
-	fail(r->src, "watch %s: an event larger than %zu bytes: refused", kind_name[r->kind], max);
+	fail(r->src, "watch %s: an event larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), max);
 }
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
@@ -358,7 +215,7 @@ static void url_for(struct res *r, char *url, size_t sz)
 	struct sp_kube_source *s = r->src;
 	char sel[512] = PROXY_SELECTOR, extra[1024] = "";
 
-	if (r->kind == K_NODE) {
+	if (r->ev.kind == SP_KUBE_NODE) {
 		char *name = curl_easy_escape(NULL, s->node_name, 0);
 
 		snprintf(sel, sizeof(sel), "fieldSelector=metadata.name%%3D%s", name ? name : "");
@@ -371,7 +228,7 @@ static void url_for(struct res *r, char *url, size_t sz)
 			 cont ? cont : "");
 		curl_free(cont);
 	} else {
-		char *rv = curl_easy_escape(NULL, r->rv ? r->rv : "", 0);
+		char *rv = curl_easy_escape(NULL, r->ev.rv ? r->ev.rv : "", 0);
 		double t = s->o.watch_timeout ? s->o.watch_timeout
 					      : 300.0 * (1.0 + (double)rand_r(&s->seed) / RAND_MAX);
 
@@ -379,7 +236,7 @@ static void url_for(struct res *r, char *url, size_t sz)
 			 rv ? rv : "", (int)t);
 		curl_free(rv);
 	}
-	snprintf(url, sz, "%s%s?%s&%s", s->conn.server, kind_path[r->kind], sel, extra);
+	snprintf(url, sz, "%s%s?%s&%s", s->conn.server, sp_kube_kind_path(r->ev.kind), sel, extra);
 }
 
 /* Start @r's next request (list page or watch). */
@@ -392,7 +249,7 @@ static void start(struct res *r)
 	url_for(r, url, sizeof(url));
 	token = sp_kube_token(&s->conn, &e);
 	if (e) {
-		fail(s, "%s: token file %s: %s", kind_name[r->kind], s->conn.token_file, strerror(-e));
+		fail(s, "%s: token file %s: %s", sp_kube_kind_name(r->ev.kind), s->conn.token_file, strerror(-e));
 		backoff(r);
 		return;
 	}
@@ -407,10 +264,10 @@ static void start(struct res *r)
 	free(token);
 	free(auth);
 	r->len = 0;
-	r->too_big = r->relist = false;
+	r->too_big = r->ev.relist = false;
 	sp_json_lines_reset(&r->lines);
 	if (!(r->h = curl_easy_init()) || !r->hdrs) {
-		fail(s, "%s: cannot set up a request (out of memory)", kind_name[r->kind]);
+		fail(s, "%s: cannot set up a request (out of memory)", sp_kube_kind_name(r->ev.kind));
 		goto fail;
 	}
 	curl_easy_setopt(r->h, CURLOPT_URL, url);
@@ -438,11 +295,11 @@ static void start(struct res *r)
 	if (pem_opts(r->h, &s->conn.ca, CURLOPT_CAINFO, CURLOPT_CAINFO_BLOB) ||
 	    pem_opts(r->h, &s->conn.cert, CURLOPT_SSLCERT, CURLOPT_SSLCERT_BLOB) ||
 	    pem_opts(r->h, &s->conn.key, CURLOPT_SSLKEY, CURLOPT_SSLKEY_BLOB)) {
-		fail(s, "%s: this libcurl cannot take the kubeconfig's certificates", kind_name[r->kind]);
+		fail(s, "%s: this libcurl cannot take the kubeconfig's certificates", sp_kube_kind_name(r->ev.kind));
 		goto fail;
 	}
 	if (curl_multi_add_handle(s->multi, r->h) != CURLM_OK) {
-		fail(s, "%s: cannot start a request", kind_name[r->kind]);
+		fail(s, "%s: cannot start a request", sp_kube_kind_name(r->ev.kind));
 		goto fail;
 	}
 	sp_log_debug(s->lg, "API source: %s %s", r->phase == P_LIST ? "list" : "watch", url);
@@ -460,8 +317,8 @@ static void begin_list(struct res *r)
 {
 	free(r->cont);
 	r->cont = NULL;
-	sp_hmap_free(r->seen);
-	r->seen = sp_hmap_new();
+	if (sp_kube_list_begin(&r->ev))
+		fail(r->src, "list %s: out of memory", sp_kube_kind_name(r->ev.kind));
 	r->phase = P_LIST;
 }
 
@@ -478,28 +335,8 @@ static void status_text(const struct res *r, char *out, size_t sz)
 /* One list page arrived whole. Returns 0, or -EINVAL (logged). */
 static int list_page(struct res *r)
 {
-	struct sp_kube_source *s = r->src;
-	cJSON *list = cJSON_ParseWithLength(r->body, r->len);
-	const cJSON *items = sp_field(list, "items"), *it;
-	const char *cont, *rv;
-
-	if (!list || !cJSON_IsArray(items)) {
-		fail(s, "list %s: the response is not a list (%zu bytes)", kind_name[r->kind], r->len);
-		cJSON_Delete(list);
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(it, items)
-		apply(r, it, false, "list");
-	cont = cJSON_GetStringValue(sp_field(sp_field(list, "metadata"), "continue"));
-	rv = cJSON_GetStringValue(sp_field(sp_field(list, "metadata"), "resourceVersion"));
 	free(r->cont);
-	r->cont = cont && *cont ? strdup(cont) : NULL;
-	if (!r->cont && rv) {
-		free(r->rv);
-		r->rv = strdup(rv);
-	}
-	cJSON_Delete(list);
-	return 0;
+	return sp_kube_list_page(&r->ev, r->body, r->len, &r->cont);
 }
 
 static void list_done(struct res *r, CURLcode rc, long code)
@@ -513,12 +350,10 @@ static void list_done(struct res *r, CURLcode rc, long code)
 			start(r);	/* next page */
 			return;
 		}
-		drop_unseen(r);
-		sp_hmap_free(r->seen);
-		r->seen = NULL;
+		sp_kube_list_end(&r->ev);
 		if (!r->listed)
-			sp_log_info(s->lg, "API source: %s listed (resourceVersion %s)", kind_name[r->kind],
-				    r->rv ? r->rv : "");
+			sp_log_info(s->lg, "API source: %s listed (resourceVersion %s)", sp_kube_kind_name(r->ev.kind),
+				    r->ev.rv ? r->ev.rv : "");
 		r->listed = true;
 		r->phase = P_WATCH;
 		start(r);
@@ -527,18 +362,18 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	if (rc == CURLE_OK && code == 410 && r->cont && !r->failures++) {
 		/* (once at once; a server that keeps expiring it gets the backoff) */
 		sp_log_info(s->lg, "API source: list %s: continue token expired: listing from the start",
-			    kind_name[r->kind]);
+			    sp_kube_kind_name(r->ev.kind));
 		begin_list(r);
 		start(r);
 		return;
 	}
 	if (r->too_big)
-		fail(s, "list %s: a page larger than %zu bytes: refused", kind_name[r->kind], s->o.max_list_bytes);
+		fail(s, "list %s: a page larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), s->o.max_list_bytes);
 	else if (rc != CURLE_OK)
-		fail(s, "list %s: %s", kind_name[r->kind], curl_easy_strerror(rc));
+		fail(s, "list %s: %s", sp_kube_kind_name(r->ev.kind), curl_easy_strerror(rc));
 	else if (code != 200) {
 		status_text(r, why, sizeof(why));
-		fail(s, "list %s: HTTP %ld: %s", kind_name[r->kind], code, why);
+		fail(s, "list %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
 	}
 	begin_list(r);	/* a failed list starts over (its pages may be stale) */
 	backoff(r);
@@ -549,7 +384,7 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 	struct sp_kube_source *s = r->src;
 	char why[256];
 
-	if (r->relist || (rc == CURLE_OK && code == 410)) {
+	if (r->ev.relist || (rc == CURLE_OK && code == 410)) {
 		begin_list(r);
 		start(r);
 		return;
@@ -557,16 +392,16 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 	if (rc == CURLE_OK && code == 200) {
 		if (sp_json_lines_pending(&r->lines))
 			sp_log_warn(s->lg, "API source: watch %s: the stream ended inside an event; watching again from %s",
-				    kind_name[r->kind], r->rv ? r->rv : "");
+				    sp_kube_kind_name(r->ev.kind), r->ev.rv ? r->ev.rv : "");
 		start(r);	/* the server's timeout: watch on */
 		return;
 	}
 	if (rc == CURLE_OK) {
 		status_text(r, why, sizeof(why));
-		fail(s, "watch %s: HTTP %ld: %s", kind_name[r->kind], code, why);
+		fail(s, "watch %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
 	} else if (rc != CURLE_WRITE_ERROR) {	/* (write errors were logged as they happened) */
 		sp_log_warn(s->lg, "API source: watch %s: %s; watching again from resourceVersion %s",
-			    kind_name[r->kind], curl_easy_strerror(rc), r->rv ? r->rv : "");
+			    sp_kube_kind_name(r->ev.kind), curl_easy_strerror(rc), r->ev.rv ? r->ev.rv : "");
 	}
 	backoff(r);
 }
@@ -641,7 +476,7 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		struct res *r = &s->r[k];
 
 		r->src = s;
-		r->kind = (enum kind)k;
+		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
 		sp_json_lines_init(&r->lines, s->o.max_event_bytes);
 		begin_list(r);
 		start(r);
@@ -670,9 +505,8 @@ void sp_kube_source_free(struct sp_kube_source *s)
 			curl_easy_cleanup(r->h);
 		}
 		curl_slist_free_all(r->hdrs);
-		sp_hmap_free(r->seen);
+		sp_kube_events_fini(&r->ev);
 		sp_json_lines_fini(&r->lines);
-		free(r->rv);
 		free(r->cont);
 		free(r->body);
 	}
@@ -742,5 +576,9 @@ bool sp_kube_source_synced(const struct sp_kube_source *s)
 
 size_t sp_kube_source_errors(const struct sp_kube_source *s)
 {
-	return s->errors;
+	size_t n = s->errors;
+
+	for (int k = 0; k < K_COUNT; k++)
+		n += s->r[k].ev.errors;
+	return n;
 }

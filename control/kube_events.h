@@ -1,0 +1,53 @@
+/* kube_events.h - what the API server sends about one resource (Services,
+ * EndpointSlices, or this node's Node), applied to the store: list pages
+ * (with the objects a finished list no longer holds removed) and watch
+ * events (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR). Bad objects are one
+ * error line each and are skipped; the store keeps their last good version.
+ * No I/O: source_kube.c moves the bytes. */
+#ifndef SP_CONTROL_KUBE_EVENTS_H
+#define SP_CONTROL_KUBE_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sp_store;
+struct sp_log;
+struct sp_hmap;
+
+enum sp_kube_kind { SP_KUBE_SERVICES, SP_KUBE_SLICES, SP_KUBE_NODE, SP_KUBE_KINDS };
+
+struct sp_kube_events {
+	enum sp_kube_kind kind;
+	struct sp_store *st;		/* borrowed */
+	const struct sp_log *lg;	/* borrowed */
+	const char *node_name;		/* borrowed: the one Node kept */
+	char *rv;			/* last resourceVersion seen, or NULL */
+	struct sp_hmap *seen;		/* keys the list in progress returned */
+	bool relist;			/* an ERROR 410 event: list again */
+	size_t errors;			/* error lines logged */
+};
+
+/* "services", "endpointslices", "nodes"; and the API path listing them. */
+const char *sp_kube_kind_name(enum sp_kube_kind k);
+const char *sp_kube_kind_path(enum sp_kube_kind k);
+
+void sp_kube_events_init(struct sp_kube_events *ev, enum sp_kube_kind kind, struct sp_store *st,
+			 const struct sp_log *lg, const char *node_name);
+void sp_kube_events_fini(struct sp_kube_events *ev);
+
+/* A list starts: objects are remembered until list_end. Returns 0 or -ENOMEM. */
+int sp_kube_list_begin(struct sp_kube_events *ev);
+/* One page of a list response. *@cont receives a new string with the
+ * continue token (NULL on the last page). Returns 0, or -EINVAL when the
+ * body is not a list (logged). */
+int sp_kube_list_page(struct sp_kube_events *ev, const char *body, size_t len, char **cont);
+/* The list is complete: what the store holds that it did not return is gone. */
+void sp_kube_list_end(struct sp_kube_events *ev);
+/* A list failed part-way: forget what it returned (nothing is removed). */
+void sp_kube_list_abort(struct sp_kube_events *ev);
+
+/* One watch event (a JSON line). Returns 1 when the stream must end (an
+ * ERROR event; relist is set for 410), else 0. */
+int sp_kube_watch_event(struct sp_kube_events *ev, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The deploy manifests parse as Kubernetes objects that fit together, the
+# agent accepts the ConfigMap's KubeProxyConfiguration, and the Dockerfile
+# passes dockerfilelint.
+. "$(dirname "$0")/lib.sh"
+D=$TOP/agent/deploy
+python3 "$TOP/tests/integration/deploy_check.py" "$D" >/dev/null || fail "structure (above)"
+conf=$(t_tmpdir)/config.conf
+python3 -c 'import sys,yaml; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"]=="ConfigMap"][0]; print(d["data"]["config.conf"])' \
+	"$D/daemonset.yaml" >"$conf"
+out=$("$SVCPLANE" --config "$conf" --mode dry-run --cleanup 2>&1) || fail "the agent refuses the ConfigMap's config: $out"
+[ -z "$out" ] || fail "the agent warns about the ConfigMap's config: $out"
+# A broken copy is caught (the check can fail).
+bad=$(t_tmpdir)/bad
+mkdir "$bad"
+sed 's/maxUnavailable: 10%/maxUnavailable: 1/' "$D/daemonset.yaml" >"$bad/daemonset.yaml"
+cp "$D/rbac.yaml" "$bad/"
+python3 "$TOP/tests/integration/deploy_check.py" "$bad" 2>/dev/null && fail "a DaemonSet with maxUnavailable 1 passed"
+if command -v dockerfilelint >/dev/null; then
+	dockerfilelint "$D/Dockerfile" >"$bad/lint.out" 2>&1 || fail "dockerfilelint: $(cat "$bad/lint.out")"
+elif [ "${CI:-}" = true ]; then
+	fail "dockerfilelint is not installed (make deps installs it from npm)"
+else
+	note "dockerfilelint is not installed; run make deps (Dockerfile not linted)"
+fi
+exit 0
