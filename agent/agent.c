@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,7 +148,7 @@ int sp_agent_start(struct sp_agent *a)
 		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
 		return e;
 	}
-	a->source_synced = true;
+	sp_agent_source_synced(a);
 	sp_agent_note_changes(a);
 	sp_log_info(&a->log, "started: mode %s, node %s, manifests %s", ops->name,
 		    a->cfg.hostname, a->cfg.manifests);
@@ -170,6 +171,21 @@ void sp_agent_stop(struct sp_agent *a)
 	a->healthz = a->metrics_http = NULL;
 	a->dir = NULL;
 	a->be_ready = false;
+}
+
+void sp_agent_source_synced(struct sp_agent *a)
+{
+	struct rusage ru;
+
+	if (a->source_synced)
+		return;
+	a->source_synced = true;
+	getrusage(RUSAGE_SELF, &ru);
+	sp_log_info(&a->log, "source synced: %zu services, %zu endpoint slices; CPU %.3f s, max RSS %ld MiB",
+		    sp_hmap_len(a->store.services), sp_hmap_len(a->store.slices),
+		    (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+			    ru.ru_stime.tv_usec / 1e6,
+		    ru.ru_maxrss / 1024);
 }
 
 void sp_agent_note_changes(struct sp_agent *a)

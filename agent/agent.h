@@ -48,6 +48,10 @@ double sp_now_wall(void);
 int sp_agent_start(struct sp_agent *a);
 void sp_agent_stop(struct sp_agent *a);
 
+/* Every source finished its initial load: syncs may run now (logged once,
+ * with the CPU and memory the load took). */
+void sp_agent_source_synced(struct sp_agent *a);
+
 /* Note store changes since the last call: queue a sync (full after a node
  * change), update health and metrics. */
 void sp_agent_note_changes(struct sp_agent *a);

@@ -53,7 +53,8 @@ static int run_loop(struct sp_agent *a, int sigfd)
 		}
 		/* Wake for the next sync, and at least every second so the HTTP
 		 * servers can expire idle connections. */
-		wait = fmin(fmax(sp_runner_deadline(&a->runner) - now, 0), 1.0);
+		wait = a->source_synced ? fmin(fmax(sp_runner_deadline(&a->runner) - now, 0), 1.0)
+					: 1.0;	/* (a sync may be due, but none runs yet) */
 		n = epoll_wait(epfd, evs, 8, (int)ceil(wait * 1000));
 		if (n == -1) {
 			if (errno == EINTR)
@@ -86,7 +87,8 @@ static int run_loop(struct sp_agent *a, int sigfd)
 			case EV_KUBE:
 				sp_kube_source_process(a->kube);
 				/* No sync before every initial list is in. */
-				a->source_synced = sp_kube_source_synced(a->kube);
+				if (sp_kube_source_synced(a->kube))
+					sp_agent_source_synced(a);
 				sp_agent_note_changes(a);
 				break;
 			}

@@ -100,9 +100,11 @@ def nft_load_time(path):
 
 class Agent:
     def __init__(self, ns, manifests, *flags):
+        """manifests: a directory, or a list of source flags (--kubeconfig ...)."""
         self.log = os.path.join(WORK, "agent-%s.log" % ns)
         self.start = time.monotonic()
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns, SVCPLANE, "--manifests", manifests,
+        source = ["--manifests", manifests] if isinstance(manifests, str) else manifests
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, SVCPLANE] + source + [
                                    "--hostname-override", "node1", "--cluster-cidr", "198.18.0.0/16",
                                    "--min-sync-period", "0", "--sync-period", "600s"] + list(flags),
                                   stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
@@ -122,6 +124,19 @@ class Agent:
                 raise RuntimeError("agent exited: " + open(self.log).read()[-2000:])
             time.sleep(0.01)
         raise RuntimeError("no %s sync in time: %s" % (kind, open(self.log).read()[-2000:]))
+
+    def source_synced(self, timeout=600):
+        """(CPU s, max RSS MiB) the agent logged when its source finished loading."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with open(self.log) as f:
+                m = re.search(r"source synced: .* CPU ([0-9.]+) s, max RSS ([0-9]+) MiB", f.read())
+            if m:
+                return float(m.group(1)), float(m.group(2))
+            if self.p.poll() is not None:
+                raise RuntimeError("agent exited: " + open(self.log).read()[-2000:])
+            time.sleep(0.02)
+        raise RuntimeError("source never synced: " + open(self.log).read()[-2000:])
 
     def pid(self):
         # the agent is the child of `ip netns exec` (exec'd: same pid)
@@ -189,6 +204,58 @@ def bench_endpoint_change(n, eps):
     finally:
         drop_netns(ns)
     return statistics.median(times) / 1000
+
+
+def bench_api_list(n, eps):
+    """The API source's initial list of n Services and n EndpointSlices (pages
+    of 500, over TLS with a token, from tests/fakeapi) against the manifest
+    source loading the same objects from files: agent CPU and peak memory
+    when the source reports itself synced (decoded, in the store)."""
+    d = os.path.join(WORK, "api%d" % n)
+    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
+    state = os.path.join(WORK, "api-state-%d.json" % n)
+    with open(state, "w") as f:
+        sh(sys.executable, os.path.join(TOP, "tests", "fakeapi", "state_from_manifests.py"), d, "node1",
+           stdout=f)
+    certs = os.path.join(WORK, "certs")
+    sh("bash", os.path.join(TOP, "tests", "fakeapi", "mkcerts.sh"), certs)
+    with open(os.path.join(certs, "token"), "w") as f:
+        f.write("bench-token")
+    kc = os.path.join(WORK, "bench.kubeconfig")
+    with open(kc, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
+                "    server: https://127.0.0.1:6443\n    certificate-authority: %s/ca.crt\n"
+                "users:\n- name: u\n  user: {tokenFile: %s/token}\n"
+                "contexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n" % (certs, certs))
+    figures = {}
+    for source in ("api", "manifests"):
+        ns = netns("sp-bench-api")
+        try:
+            if source == "api":
+                srv = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
+                                        os.path.join(TOP, "tests", "fakeapi", "fakeapi.py"),
+                                        "--cert", os.path.join(certs, "server.crt"),
+                                        "--key", os.path.join(certs, "server.key"),
+                                        "--token-file", os.path.join(certs, "token"), "--state", state],
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                PROCS.append(srv)
+                srv.stdout.readline()          # "fakeapi: serving ..."
+                a = Agent(ns, ["--kubeconfig", kc], "--mode", "dry-run")
+            else:
+                a = Agent(ns, d, "--mode", "dry-run")
+            figures[source] = a.source_synced()
+            a.stop()
+            if source == "api":
+                srv.kill()
+                srv.wait()
+                PROCS.remove(srv)
+        finally:
+            drop_netns(ns)
+    label = "%dk" % (n // 1000)
+    record("API initial list %s svc + %s slices, agent CPU" % (label, label), figures["api"][0], "s",
+           figures["manifests"][0], "manifest files, same objects")
+    record("API initial list %s svc + %s slices, peak RSS" % (label, label), figures["api"][1], "MiB",
+           figures["manifests"][1], "manifest files, same objects")
 
 
 # --- datapath ---------------------------------------------------------------------
@@ -389,6 +456,7 @@ def main():
     big = bench_endpoint_change(big_n, 10) * 1000
     record("one endpoint change at %dk services" % (big_n // 1000), big, "ms", small,
            "same, at 100 services")
+    bench_api_list(10000 if not QUICK else 1000, 10)
     bench_inspect()
     bench_inspect_nft(10000 if not QUICK else 1000, 10)
     bench_datapath([1, 10000] if not QUICK else [1])
