@@ -34,12 +34,14 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 AGENT_LIB_SRC := agent/config.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
+INSPECT_SRC := tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c \
+	       tools/inspect/nfttext.c tools/inspect/nfttext_kp.c tools/inspect/svcplane_tables.c
 CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c \
-	       tools/cmd_inspect.c tools/cmd_explain.c tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c tools/inspect/nfttext.c tools/inspect/svcplane_tables.c
+	       tools/cmd_inspect.c tools/cmd_explain.c $(INSPECT_SRC)
 
 LIB_SRC  := $(COMMON_SRC) $(CONTROL_SRC) $(DATAPLANE_SRC) $(AGENT_LIB_SRC)
-UNIT_SRC := $(sort $(wildcard tests/unit/*.c)) tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c tools/inspect/nfttext.c tools/inspect/svcplane_tables.c
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c)) $(INSPECT_SRC)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
@@ -79,7 +81,7 @@ $(B)/unit_tests_asan: $(call obj,asan,$(LIB_SRC) $(UNIT_SRC))
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers' sources compiled in.
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC) \
-		tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c tools/inspect/nfttext.c tools/inspect/svcplane_tables.c
+		$(INSPECT_SRC)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	@$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \

@@ -1,6 +1,7 @@
 /* test_inspect.c - kube-proxy iptables-save dumps read into the model, with
  * findings; broken dumps give one clear error. */
 #include "helpers.h"
+#include "../../control/model_json.h"
 #include "../../common/hmap.h"
 #include "../../tools/inspect/inspect.h"
 
@@ -256,6 +257,70 @@ START_TEST(test_inspect_nft_json_duplicate_and_shadowed_rules)
 }
 END_TEST
 
+/* kube-proxy's text dump reads as its JSON form does (ip and ip6 tables). */
+START_TEST(test_inspect_nft_text_equals_json)
+{
+	static const char *const pairs[][2] = {
+		{ FIXTURES "/dumps/kube-proxy-nft.txt", FIXTURES "/dumps/kube-proxy-nft.json" },
+		{ FIXTURES "/dumps/kube-proxy-nft-dual.txt", FIXTURES "/dumps/kube-proxy-nft-dual.json" },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct sp_inspect a, b;
+		char err[256] = "", *ta, *tb;
+		size_t la, lb;
+		char *text = slurp(pairs[i][0], &la), *json = slurp(pairs[i][1], &lb);
+
+		ck_assert_int_eq(sp_inspect_init(&a), 0);
+		ck_assert_int_eq(sp_inspect_init(&b), 0);
+		ck_assert_msg(sp_inspect_nft_text(text, la, &a, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(sp_inspect_nft_json(json, lb, &b, err, sizeof(err)) == 0, "%s", err);
+		ta = sp_model_to_text(&a.m, false);
+		tb = sp_model_to_text(&b.m, false);
+		ck_assert_str_eq(ta, tb);
+		ck_assert_uint_eq(a.nfindings, b.nfindings);
+		for (size_t k = 0; k < a.nfindings; k++)
+			ck_assert_str_eq(a.findings[k], b.findings[k]);
+		free(ta);
+		free(tb);
+		sp_inspect_fini(&a);
+		sp_inspect_fini(&b);
+		free(text);
+		free(json);
+	}
+}
+END_TEST
+
+START_TEST(test_inspect_nft_text_broken)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump y\n", "line 2: chain x is not closed" },
+		{ "table ip kube-proxy {\n\tmap service-ips {\n\t\telements = { 1.2.3.4 . tcp . 80 : goto a,\n",
+		  "line 4: expected } closing the elements" },
+		{ "flush ruleset\n", "line 1: expected table, found 'flush'" },
+		{ "table ip kube-proxy {\n\tcomment \"open\n}\n", "line 2: a quoted string is not closed" },
+		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump \x02y\n\t}\n}\n", "line 3: unexpected byte 0x02" },
+		{ "table ip\n", "line 1: expected table FAMILY NAME {" },
+		{ "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n",
+		  "no table kube-proxy with a service-ips map" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+
+		err[0] = '\0';
+		ck_assert_int_eq(sp_inspect_init(&in), 0);
+		ck_assert_int_eq(sp_inspect_nft_text(cases[i].text, strlen(cases[i].text), &in, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		sp_inspect_fini(&in);
+	}
+}
+END_TEST
+
 START_TEST(test_inspect_nft_json_broken)
 {
 	static const struct {
@@ -306,6 +371,8 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_nft_json_kube_proxy_dump);
 	tcase_add_test(tc, test_inspect_nft_json_broken);
 	tcase_add_test(tc, test_inspect_nft_json_dual_stack);
+	tcase_add_test(tc, test_inspect_nft_text_equals_json);
+	tcase_add_test(tc, test_inspect_nft_text_broken);
 	tcase_add_test(tc, test_inspect_nft_json_duplicate_and_shadowed_rules);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,13 +1,14 @@
-/* nfttext.c - `nft list ruleset` text dumps. nft's text grammar is read by
- * nft itself: the dump is loaded into a private, unnamed network namespace
- * that lives only as long as this call (never the node's own ruleset). Then
- * kube-proxy's tables are listed back as JSON for the JSON reader, and
- * svcplane's own are read over netlink as on a live node (svcplane_tables.c)
- * and handed back as an inspection in JSON. Needs the nft binary, and
- * CAP_SYS_ADMIN or unprivileged user namespaces; without them the error says
- * why. */
+/* nfttext.c - `nft list ruleset` text dumps. kube-proxy's tables are rewritten
+ * as nft -j objects (nfttext_kp.c) for the JSON reader. svcplane's own are
+ * read by nft itself: the dump is loaded into a private, unnamed network
+ * namespace that lives only as long as this call (never the node's own
+ * ruleset), then read over netlink as on a live node (svcplane_tables.c) and
+ * handed back as an inspection in JSON; that needs the nft binary, and
+ * CAP_SYS_ADMIN or unprivileged user namespaces (without them the error says
+ * why). */
 #define _GNU_SOURCE
 #include "inspect.h"
+#include "nfttext_kp.h"
 
 #include <cjson/cJSON.h>
 
@@ -76,10 +77,9 @@ static int write_inspection(int out_fd, int err_fd)
 	return e ? 6 : 0;
 }
 
-/* In the child: a private netns, `nft -f -` from @in_fd, then to @out_fd
- * either `nft -j list ruleset` or, for @svcplane tables, the inspection. nft's
- * complaints go to @err_fd. */
-static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd, bool svcplane)
+/* In the child: a private netns, `nft -f -` from @in_fd, then the inspection
+ * of svcplane's tables to @out_fd. nft's complaints go to @err_fd. */
+static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int err_fd)
 {
 	pid_t pid;
 	int st;
@@ -101,12 +101,7 @@ static void __attribute__((noreturn)) load_and_list(int in_fd, int out_fd, int e
 	close(in_fd);
 	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 		_exit(5);
-	if (svcplane)
-		_exit(write_inspection(out_fd, err_fd));
-	dup2(out_fd, STDOUT_FILENO);
-	execlp(NFT_BIN, NFT_BIN, "-j", "list", "ruleset", (char *)NULL);
-	dprintf(err_fd, "cannot run %s (%s)\n", NFT_BIN, strerror(errno));
-	_exit(4);
+	_exit(write_inspection(out_fd, err_fd));
 }
 
 /* First line of what nft said, for the one-line error. */
@@ -167,6 +162,21 @@ static int read_inspection(const char *json, size_t len, struct sp_inspect *in, 
 	return e;
 }
 
+/* kube-proxy's tables: our own reading of nft's text, then the JSON reader. */
+static int kube_proxy_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+{
+	char *json;
+	size_t jlen;
+	int e = sp_nft_text_to_json(buf, len, &json, &jlen, err, errsz);
+
+	if (e)
+		return e;
+	e = sp_inspect_nft_json(json, jlen, in, err, errsz);
+	free(json);
+	in->format = "nft list ruleset (kube-proxy nftables mode)";
+	return e;
+}
+
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
 	bool svcplane = has_svcplane_table(buf, len);
@@ -177,6 +187,11 @@ int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char
 	int st, e = -EINVAL;
 	void (*old_pipe)(int);
 
+	if (!svcplane) {
+		if (err_fd >= 0)
+			close(err_fd);
+		return kube_proxy_text(buf, len, in, err, errsz);
+	}
 	if (err_fd < 0 || pipe2(to_nft, O_CLOEXEC) || pipe2(from_nft, O_CLOEXEC)) {
 		snprintf(err, errsz, "cannot set up pipes for nft (%s)", strerror(errno));
 		goto out;
@@ -189,7 +204,7 @@ int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char
 		close(to_nft[1]);	/* or nft -f never sees the end of its input */
 		close(from_nft[0]);
 
-		load_and_list(ifd, ofd, efd, svcplane);
+		load_and_list(ifd, ofd, efd);
 	}
 	if (pid < 0) {
 		snprintf(err, errsz, "cannot start nft (%s)", strerror(errno));
@@ -230,12 +245,7 @@ int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char
 		snprintf(err, errsz, "nft could not read the text dump: %s", nft_err);
 		goto out;
 	}
-	if (svcplane) {
-		e = read_inspection(json, jlen, in, err, errsz);
-	} else {
-		e = sp_inspect_nft_json(json, jlen, in, err, errsz);
-		in->format = "nft list ruleset (kube-proxy nftables mode)";
-	}
+	e = read_inspection(json, jlen, in, err, errsz);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (to_nft[i] >= 0)

@@ -1,0 +1,876 @@
+/* nfttext_kp.c - kube-proxy's tables in `nft list ruleset` text, rewritten as
+ * the `nft -j` objects nftjson.c reads (only what it reads: the table, its
+ * sets' timeouts, the four dispatch maps' elements, chains and their rules'
+ * matches, jumps, gotos, numgen vmaps and dnats). A dump of 10k services is
+ * read in a second, where loading it with nft -f takes a minute. Other
+ * tables are skipped. */
+#include "nfttext_kp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum tok_kind { T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_NL, T_END };
+
+struct tok {
+	enum tok_kind kind;
+	const char *p;		/* T_WORD, T_STRING (without quotes) */
+	size_t len;
+	unsigned line;
+};
+
+/* JSON text being written. */
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+struct lex {
+	const char *b;
+	size_t len, i;
+	unsigned line;
+	struct tok cur;
+	int depth;		/* braces open inside a rule (newlines are spaces there) */
+};
+
+struct rd {
+	struct lex lx;
+	struct out o;
+	const char *family;	/* "ip" / "ip6" of the kube-proxy table being read */
+	char *err;
+	size_t errsz;
+	bool failed;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->oom)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 1 << 16;
+		char *b;
+
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		if (!(b = realloc(o->buf, cap))) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* A JSON string of @n bytes at @s. */
+static void put_str(struct out *o, const char *s, size_t n)
+{
+	put(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			put(o, esc, 2);
+		} else if (c < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(o, esc, 6);
+		} else {
+			put(o, (const char *)&s[i], 1);
+		}
+	}
+	put(o, "\"", 1);
+}
+
+/* A value as nft -j writes it: a number when it is all digits, else a string. */
+static void put_value(struct out *o, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++;
+	if (n && i == n && n < 12)
+		put(o, s, n);
+	else
+		put_str(o, s, n);
+}
+
+static void fail(struct rd *r, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct rd *r, unsigned line, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	if (r->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, r->errsz, "line %u: %s", line, msg);
+	r->failed = true;
+}
+
+/* --- tokens ------------------------------------------------------------------ */
+
+static bool word_char(char c)
+{
+	return (unsigned char)c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != ',' && c != ';' &&
+	       c != '"';
+}
+
+static void next(struct rd *r)
+{
+	struct lex *l = &r->lx;
+	struct tok *t = &l->cur;
+
+	for (;;) {
+		while (l->i < l->len && (l->b[l->i] == ' ' || l->b[l->i] == '\t' || l->b[l->i] == '\r'))
+			l->i++;
+		if (l->i < l->len && l->b[l->i] == '#') {	/* a comment line */
+			while (l->i < l->len && l->b[l->i] != '\n')
+				l->i++;
+			continue;
+		}
+		if (l->i < l->len && l->b[l->i] == '\n' && l->depth > 0) {
+			l->i++;
+			l->line++;
+			continue;
+		}
+		break;
+	}
+	t->line = l->line;
+	t->p = l->b + l->i;
+	t->len = 1;
+	if (l->i >= l->len) {
+		t->kind = T_END;
+		t->len = 0;
+		return;
+	}
+	switch (l->b[l->i]) {
+	case '\n':
+		t->kind = T_NL;
+		l->line++;
+		l->i++;
+		return;
+	case '{':
+		t->kind = T_LBRACE;
+		l->i++;
+		return;
+	case '}':
+		t->kind = T_RBRACE;
+		l->i++;
+		return;
+	case ',':
+		t->kind = T_COMMA;
+		l->i++;
+		return;
+	case ';':
+		t->kind = T_SEMI;
+		l->i++;
+		return;
+	case '"': {
+		size_t s = ++l->i;
+
+		while (l->i < l->len && l->b[l->i] != '"' && l->b[l->i] != '\n')
+			l->i += l->b[l->i] == '\\' && l->i + 1 < l->len ? 2 : 1;
+		if (l->i >= l->len || l->b[l->i] != '"') {
+			t->kind = T_END;
+			t->len = 0;
+			fail(r, l->line, "a quoted string is not closed");
+			return;
+		}
+		t->kind = T_STRING;
+		t->p = l->b + s;
+		t->len = l->i - s;
+		l->i++;
+		return;
+	}
+	default:
+		break;
+	}
+	if (!word_char(l->b[l->i])) {	/* a control byte, say */
+		t->kind = T_END;
+		t->len = 0;
+		fail(r, l->line, "unexpected byte 0x%02x", (unsigned char)l->b[l->i]);
+		return;
+	}
+	t->kind = T_WORD;
+	while (l->i < l->len && word_char(l->b[l->i]))
+		l->i++;
+	t->len = (size_t)(l->b + l->i - t->p);
+}
+
+static bool is(const struct tok *t, const char *w)
+{
+	return t->kind == T_WORD && t->len == strlen(w) && !memcmp(t->p, w, t->len);
+}
+
+/* Skip to the end of the line (or of the block the line opens). */
+static void skip_line(struct rd *r)
+{
+	int depth = 0;
+
+	while (r->lx.cur.kind != T_END && !r->failed) {
+		if (r->lx.cur.kind == T_LBRACE)
+			depth++;
+		else if (r->lx.cur.kind == T_RBRACE && depth-- == 0)
+			return;	/* the enclosing block's end: not ours */
+		else if (r->lx.cur.kind == T_NL && depth == 0)
+			return;
+		next(r);
+	}
+}
+
+/* A block after its "{": skipped whole. */
+static void skip_block(struct rd *r)
+{
+	int depth = 1;
+	unsigned line = r->lx.cur.line;
+
+	while (depth && !r->failed) {
+		next(r);
+		if (r->lx.cur.kind == T_END) {
+			fail(r, line, "a block opened here is not closed");
+			return;
+		}
+		if (r->lx.cur.kind == T_LBRACE)
+			depth++;
+		else if (r->lx.cur.kind == T_RBRACE)
+			depth--;
+	}
+	next(r);
+}
+
+static void expect(struct rd *r, enum tok_kind k, const char *what)
+{
+	if (r->lx.cur.kind != k)
+		fail(r, r->lx.cur.line, "expected %s", what);
+	else
+		next(r);
+}
+
+/* --- objects -------------------------------------------------------------------- */
+
+/* ',{"KIND":{"family":F,"table":"kube-proxy","KEY":NAME' (left open). */
+static void obj_head(struct rd *r, const char *kind, const char *key, const struct tok *name)
+{
+	if (r->o.len > 1)
+		puts_(&r->o, ",");
+	puts_(&r->o, "{\"");
+	puts_(&r->o, kind);
+	puts_(&r->o, "\":{\"family\":\"");
+	puts_(&r->o, r->family);
+	puts_(&r->o, "\",\"table\":\"kube-proxy\",\"");
+	puts_(&r->o, key);
+	puts_(&r->o, "\":");
+	put_str(&r->o, name->p, name->len);
+}
+
+/* "3h", "10800s", "1d2h3m4s", "500ms": seconds. */
+static double duration(const struct tok *t)
+{
+	double total = 0, v = 0;
+	size_t i = 0;
+
+	while (i < t->len) {
+		const char *u;
+
+		if (!isdigit((unsigned char)t->p[i]))
+			return -1;
+		v = 0;
+		while (i < t->len && isdigit((unsigned char)t->p[i]))
+			v = v * 10 + (t->p[i++] - '0');
+		u = t->p + i;
+		if (i + 1 < t->len + 1 && t->len - i >= 2 && !memcmp(u, "ms", 2))
+			total += v / 1000, i += 2;
+		else if (i < t->len && *u == 'd')
+			total += v * 86400, i++;
+		else if (i < t->len && *u == 'h')
+			total += v * 3600, i++;
+		else if (i < t->len && *u == 'm')
+			total += v * 60, i++;
+		else if (i < t->len && *u == 's')
+			total += v, i++;
+		else
+			return i == t->len ? total + v : -1;
+	}
+	return total;
+}
+
+/* One element "k1 . k2 [comment "c"] [: verdict | data]" up to "," or "}". */
+static void element(struct rd *r, bool verdict_map)
+{
+	const struct tok *t = &r->lx.cur;
+	struct tok comment = { .kind = T_END };
+	int nkey = 0;
+
+	puts_(&r->o, "[");
+	/* the key, written once the comment is known */
+	{
+		size_t mark = r->o.len;
+		struct out key = {0};
+
+		while (t->kind == T_WORD && !is(t, ":") && !is(t, "comment") && !is(t, "timeout") &&
+		       !is(t, "expires")) {
+			if (!is(t, ".")) {
+				if (nkey++)
+					puts_(&key, ",");
+				put_value(&key, t->p, t->len);
+			}
+			next(r);
+		}
+		while (t->kind == T_WORD && (is(t, "comment") || is(t, "timeout") || is(t, "expires"))) {
+			bool c = is(t, "comment");
+
+			next(r);
+			if (c && t->kind == T_STRING)
+				comment = *t;
+			next(r);
+		}
+		r->o.len = mark;
+		if (comment.kind == T_STRING)
+			puts_(&r->o, "{\"elem\":{\"val\":");
+		if (nkey > 1)
+			puts_(&r->o, "{\"concat\":[");
+		put(&r->o, key.buf ? key.buf : "\"\"", key.buf ? key.len : 2);
+		if (nkey > 1)
+			puts_(&r->o, "]}");
+		if (comment.kind == T_STRING) {
+			puts_(&r->o, ",\"comment\":");
+			put_str(&r->o, comment.p, comment.len);
+			puts_(&r->o, "}}");
+		}
+		free(key.buf);
+		if (key.oom)
+			r->o.oom = true;
+	}
+	puts_(&r->o, ",");
+	if (is(t, ":")) {
+		next(r);
+		if (verdict_map && (is(t, "goto") || is(t, "jump"))) {
+			bool g = is(t, "goto");
+
+			next(r);
+			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
+			put_str(&r->o, t->p, t->len);
+			puts_(&r->o, "}}");
+			next(r);
+		} else if (t->kind == T_WORD) {
+			puts_(&r->o, "{");
+			put_str(&r->o, t->p, t->len);
+			puts_(&r->o, ":null}");
+			next(r);
+		}
+	} else {
+		puts_(&r->o, "null");
+	}
+	puts_(&r->o, "]");
+	while (t->kind == T_WORD)	/* anything else in the element */
+		next(r);
+}
+
+/* "set NAME {" or "map NAME {" body. Maps keep their elements; sets their timeout. */
+static void set_block(struct rd *r, bool map)
+{
+	struct tok name = r->lx.cur;
+	const struct tok *t = &r->lx.cur;
+	double timeout = -1;
+	bool dispatch = false, any = false;
+	static const char *const kept[] = { "service-ips", "service-nodeports", "no-endpoint-services",
+					    "no-endpoint-nodeports" };
+
+	if (name.kind != T_WORD) {
+		fail(r, name.line, "expected a name after %s", map ? "map" : "set");
+		return;
+	}
+	next(r);
+	expect(r, T_LBRACE, "{ after the set's name");
+	for (size_t i = 0; map && i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (name.len == strlen(kept[i]) && !memcmp(name.p, kept[i], name.len))
+			dispatch = true;
+	obj_head(r, map ? "map" : "set", "name", &name);
+	while (!r->failed && t->kind != T_RBRACE) {
+		if (t->kind == T_END) {
+			fail(r, name.line, "set %.*s is not closed", (int)name.len, name.p);
+			return;
+		}
+		if (is(t, "timeout")) {
+			next(r);
+			timeout = duration(t);
+			skip_line(r);
+		} else if (is(t, "elements") && dispatch) {
+			next(r);
+			if (!is(t, "="))
+				fail(r, t->line, "expected = after elements");
+			next(r);
+			r->lx.depth++;
+			expect(r, T_LBRACE, "{ after elements =");
+			puts_(&r->o, ",\"elem\":[");
+			while (!r->failed && t->kind != T_RBRACE && t->kind != T_END) {
+				if (any)
+					puts_(&r->o, ",");
+				any = true;
+				element(r, true);
+				if (t->kind == T_COMMA)
+					next(r);
+				else if (t->kind != T_RBRACE)
+					fail(r, t->line, "expected , or } in the elements of %.*s", (int)name.len, name.p);
+			}
+			r->lx.depth--;
+			expect(r, T_RBRACE, "} closing the elements");
+			puts_(&r->o, "]");
+		} else {
+			bool elements = is(t, "elements");
+
+			if (elements)
+				r->lx.depth++;	/* big element lists span lines */
+			skip_line(r);
+			if (elements)
+				r->lx.depth--;
+		}
+		if (t->kind == T_NL || t->kind == T_SEMI)
+			next(r);
+	}
+	if (timeout >= 0) {
+		char b[48];
+
+		snprintf(b, sizeof(b), ",\"timeout\":%.0f", timeout);
+		puts_(&r->o, b);
+	}
+	puts_(&r->o, "}}");
+	next(r);
+}
+
+/* --- rules ---------------------------------------------------------------------- */
+
+/* Words that start a match's left side ("ip daddr", "meta l4proto", ...). */
+static bool selector(const struct tok *t)
+{
+	static const char *const w[] = { "ip", "ip6", "tcp", "udp", "sctp", "th", "meta", "fib", "ct", "iif",
+					 "oif", "iifname", "oifname", "ether", "icmp", "icmpv6", "numgen",
+					 "udplite", "dccp", "rt", "socket", "mark", "l4proto" };
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (is(t, w[i]))
+			return true;
+	return false;
+}
+
+static void put_expr_sep(struct rd *r, int *n)
+{
+	if ((*n)++)
+		puts_(&r->o, ",");
+}
+
+/* "{ 0 : goto a, 1 : goto b }" after vmap, or "{ 0 : 10.0.0.1 . 80, ... }"
+ * after map: the anonymous set as [[k, v], ...]. */
+static void anon_map(struct rd *r, bool verdicts)
+{
+	const struct tok *t = &r->lx.cur;
+	bool any = false;
+
+	r->lx.depth++;
+	expect(r, T_LBRACE, "{ opening an anonymous map");
+	puts_(&r->o, "[");
+	while (!r->failed && t->kind != T_RBRACE && t->kind != T_END) {
+		int n = 0;
+
+		if (any)
+			puts_(&r->o, ",");
+		any = true;
+		puts_(&r->o, "[");
+		if (t->kind == T_WORD)
+			put_value(&r->o, t->p, t->len);
+		next(r);
+		if (!is(t, ":"))
+			fail(r, t->line, "expected : in an anonymous map");
+		next(r);
+		puts_(&r->o, ",");
+		if (verdicts && (is(t, "goto") || is(t, "jump"))) {
+			bool g = is(t, "goto");
+
+			next(r);
+			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
+			put_str(&r->o, t->p, t->len);
+			puts_(&r->o, "}}");
+			next(r);
+		} else {
+			puts_(&r->o, "{\"concat\":[");
+			while (t->kind == T_WORD) {
+				if (!is(t, ".")) {
+					if (n++)
+						puts_(&r->o, ",");
+					put_value(&r->o, t->p, t->len);
+				}
+				next(r);
+			}
+			puts_(&r->o, "]}");
+		}
+		puts_(&r->o, "]");
+		if (t->kind == T_COMMA)
+			next(r);
+	}
+	r->lx.depth--;
+	expect(r, T_RBRACE, "} closing an anonymous map");
+	puts_(&r->o, "]");
+}
+
+/* "numgen random mod N": the numgen expression; the current token is "numgen". */
+static void numgen(struct rd *r)
+{
+	const struct tok *t = &r->lx.cur;
+	char b[64];
+	long mod = 0;
+
+	next(r);		/* random / inc */
+	if (t->kind == T_WORD)
+		next(r);
+	if (is(t, "mod")) {
+		next(r);
+		if (t->kind == T_WORD)
+			mod = strtol(t->p, NULL, 10);
+		next(r);
+	}
+	snprintf(b, sizeof(b), "{\"numgen\":{\"mode\":\"random\",\"mod\":%ld}}", mod);
+	puts_(&r->o, b);
+}
+
+/* "dnat [ip|ip6] to ADDR:PORT", "to [V6]:PORT", or "to numgen ... map { ... }". */
+static void dnat(struct rd *r)
+{
+	const struct tok *t = &r->lx.cur;
+
+	next(r);
+	if (is(t, "ip") || is(t, "ip6"))
+		next(r);
+	if (!is(t, "to")) {
+		fail(r, t->line, "expected to after dnat");
+		return;
+	}
+	next(r);
+	if (is(t, "numgen")) {
+		puts_(&r->o, "{\"dnat\":{\"addr\":{\"map\":{\"key\":");
+		numgen(r);
+		if (!is(t, "map"))
+			fail(r, t->line, "expected map after dnat to numgen");
+		next(r);
+		puts_(&r->o, ",\"data\":{\"set\":");
+		anon_map(r, false);
+		puts_(&r->o, "}}}}}");
+		return;
+	}
+	if (t->kind != T_WORD) {
+		fail(r, t->line, "expected an address after dnat to");
+		return;
+	}
+	{
+		const char *p = t->p, *end = t->p + t->len, *colon = NULL, *a = p, *ae;
+
+		if (*p == '[') {	/* [v6]:port */
+			const char *close = memchr(p, ']', t->len);
+
+			a = p + 1;
+			ae = close ? close : end;
+			colon = close && close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+		} else {
+			colon = memchr(p, ':', t->len);
+			if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+				colon = NULL;	/* a bare IPv6 address */
+			ae = colon ? colon : end;
+		}
+		puts_(&r->o, "{\"dnat\":{\"addr\":");
+		put_str(&r->o, a, (size_t)(ae - a));
+		if (colon) {
+			puts_(&r->o, ",\"port\":");
+			put_value(&r->o, colon + 1, (size_t)(end - colon - 1));
+		}
+		puts_(&r->o, "}}");
+		next(r);
+	}
+}
+
+/* A match: left words up to an optional operator and one right-hand value.
+ * Writes {"match": {"op", "left", "right"}} with a prefix right side as
+ * {"prefix": {"addr", "len"}} and "@set" kept as a string. */
+static void match(struct rd *r)
+{
+	const struct tok *t = &r->lx.cur;
+	struct tok right = { .kind = T_END };
+	char left[128] = "";
+	const char *op = "==";
+	size_t ll = 0;
+
+	while (t->kind == T_WORD && !r->failed) {
+		if (is(t, "!=") || is(t, "==") || is(t, "<") || is(t, ">") || is(t, "<=") || is(t, ">=")) {
+			op = is(t, "!=") ? "!=" : "==";
+			next(r);
+			continue;
+		}
+		if (is(t, "vmap") || is(t, "jump") || is(t, "goto") || is(t, "dnat") || is(t, "comment") ||
+		    is(t, "update") || is(t, "counter") || is(t, "accept") || is(t, "drop") ||
+		    is(t, "return") || is(t, "reject") || is(t, "masquerade") || is(t, "set") ||
+		    is(t, "log") || is(t, "snat") || is(t, "map"))
+			break;
+		if (right.kind == T_WORD && selector(t))
+			break;	/* the next match starts */
+		if (right.kind == T_WORD && ll + right.len + 2 < sizeof(left)) {
+			memcpy(left + ll, right.p, right.len);	/* that word was part of the left side */
+			ll += right.len;
+			left[ll++] = ' ';
+			left[ll] = '\0';
+		}
+		right = *t;
+		next(r);
+	}
+	if (t->kind == T_LBRACE) {	/* an anonymous set "{ a, b }": one value is enough here */
+		right.kind = T_END;
+		skip_block(r);
+	}
+	puts_(&r->o, "{\"match\":{\"op\":\"");
+	puts_(&r->o, op);
+	puts_(&r->o, "\",\"left\":");
+	put_str(&r->o, left, ll ? ll - 1 : 0);
+	puts_(&r->o, ",\"right\":");
+	if (right.kind != T_WORD) {
+		puts_(&r->o, "null");
+	} else {
+		const char *slash = memchr(right.p, '/', right.len);
+
+		if (slash && right.p[0] != '@') {
+			puts_(&r->o, "{\"prefix\":{\"addr\":");
+			put_str(&r->o, right.p, (size_t)(slash - right.p));
+			puts_(&r->o, ",\"len\":");
+			put_value(&r->o, slash + 1, (size_t)(right.p + right.len - slash - 1));
+			puts_(&r->o, "}}");
+		} else {
+			put_value(&r->o, right.p, right.len);
+		}
+	}
+	puts_(&r->o, "}}");
+}
+
+/* One rule, to the end of its line, as {"rule": {..., "expr": [...]}}. */
+static void rule(struct rd *r, const struct tok *chain)
+{
+	const struct tok *t = &r->lx.cur;
+	int n = 0;
+
+	obj_head(r, "rule", "chain", chain);
+	puts_(&r->o, ",\"expr\":[");
+	while (!r->failed && t->kind != T_NL && t->kind != T_RBRACE && t->kind != T_END) {
+		size_t at = r->lx.i;
+
+		if (t->kind != T_WORD) {
+			next(r);
+			continue;
+		}
+		if (is(t, "jump") || is(t, "goto")) {
+			bool g = is(t, "goto");
+
+			put_expr_sep(r, &n);
+			next(r);
+			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
+			put_str(&r->o, t->p, t->len);
+			puts_(&r->o, "}}");
+			next(r);
+		} else if (is(t, "numgen")) {
+			put_expr_sep(r, &n);
+			puts_(&r->o, "{\"vmap\":{\"key\":");
+			numgen(r);
+			if (is(t, "vmap")) {
+				next(r);
+				puts_(&r->o, ",\"data\":{\"set\":");
+				anon_map(r, true);
+				puts_(&r->o, "}");
+			}
+			puts_(&r->o, "}}");
+		} else if (is(t, "dnat")) {
+			put_expr_sep(r, &n);
+			dnat(r);
+		} else if (is(t, "comment")) {
+			next(r);
+			next(r);
+		} else if (is(t, "update") || is(t, "add") || is(t, "delete")) {
+			put_expr_sep(r, &n);
+			puts_(&r->o, "{\"set\":null}");
+			while (t->kind == T_WORD)
+				next(r);
+			if (t->kind == T_LBRACE)
+				skip_block(r);
+		} else if (is(t, "vmap")) {	/* a vmap on a concatenation: not followed here */
+			put_expr_sep(r, &n);
+			puts_(&r->o, "{\"vmap\":{\"key\":null}}");
+			next(r);
+			if (t->kind == T_LBRACE)
+				skip_block(r);
+			else
+				next(r);
+		} else if (is(t, "accept") || is(t, "drop") || is(t, "return") || is(t, "reject") ||
+			   is(t, "masquerade") || is(t, "counter") || is(t, "log") || is(t, "snat")) {
+			put_expr_sep(r, &n);
+			puts_(&r->o, "{");
+			put_str(&r->o, t->p, t->len);
+			puts_(&r->o, ":null}");
+			next(r);
+			while (t->kind == T_WORD && !selector(t) && !is(t, "jump") && !is(t, "goto") &&
+			       !is(t, "comment"))
+				next(r);	/* "reject with icmp type ...", "masquerade fully-random" */
+		} else if (is(t, "meta") || is(t, "ct")) {
+			/* "meta mark set ..." is a statement; "meta l4proto tcp" a match */
+			struct lex save = r->lx;
+			bool stmt = false;
+
+			for (int i = 0; i < 3 && t->kind == T_WORD; i++) {
+				next(r);
+				if (is(t, "set"))
+					stmt = true;
+			}
+			r->lx = save;
+			put_expr_sep(r, &n);
+			if (stmt) {
+				puts_(&r->o, "{\"mangle\":null}");
+				while (t->kind == T_WORD && !is(t, "comment"))
+					next(r);
+			} else {
+				match(r);
+			}
+		} else {
+			put_expr_sep(r, &n);
+			match(r);
+		}
+		if (r->lx.i == at)	/* a word nothing above takes: step over it */
+			next(r);
+	}
+	puts_(&r->o, "]}}");
+}
+
+/* "chain NAME {": header lines skipped, each other line a rule. */
+static void chain_block(struct rd *r)
+{
+	struct tok name = r->lx.cur;
+	const struct tok *t = &r->lx.cur;
+
+	if (name.kind != T_WORD) {
+		fail(r, name.line, "expected a name after chain");
+		return;
+	}
+	next(r);
+	expect(r, T_LBRACE, "{ after the chain's name");
+	obj_head(r, "chain", "name", &name);
+	puts_(&r->o, "}}");
+	while (!r->failed && t->kind != T_RBRACE) {
+		if (t->kind == T_END) {
+			fail(r, name.line, "chain %.*s is not closed", (int)name.len, name.p);
+			return;
+		}
+		if (t->kind == T_NL || t->kind == T_SEMI) {
+			next(r);
+		} else if (is(t, "type") || is(t, "policy") || is(t, "comment") || is(t, "devices")) {
+			skip_line(r);
+		} else {
+			rule(r, &name);
+		}
+	}
+	next(r);
+}
+
+/* "table FAMILY NAME {": kube-proxy's tables are read, others skipped. */
+static void table(struct rd *r)
+{
+	const struct tok *t = &r->lx.cur;
+	struct tok fam, name;
+	bool ours;
+
+	next(r);
+	fam = *t;
+	next(r);
+	name = *t;
+	next(r);
+	if (fam.kind != T_WORD || name.kind != T_WORD || t->kind != T_LBRACE) {
+		fail(r, fam.line, "expected table FAMILY NAME {");
+		return;
+	}
+	ours = (is(&fam, "ip") || is(&fam, "ip6")) && is(&name, "kube-proxy");
+	if (!ours) {
+		skip_block(r);
+		return;
+	}
+	r->family = is(&fam, "ip") ? "ip" : "ip6";
+	next(r);
+	if (r->o.len > 1)
+		puts_(&r->o, ",");
+	puts_(&r->o, "{\"table\":{\"family\":\"");
+	puts_(&r->o, r->family);
+	puts_(&r->o, "\",\"name\":\"kube-proxy\"}}");
+	while (!r->failed && t->kind != T_RBRACE) {
+		if (t->kind == T_END) {
+			fail(r, fam.line, "table %s kube-proxy is not closed", r->family);
+			return;
+		}
+		if (t->kind == T_NL || t->kind == T_SEMI) {
+			next(r);
+		} else if (is(t, "set") || is(t, "map")) {
+			bool map = is(t, "map");
+
+			next(r);
+			set_block(r, map);
+		} else if (is(t, "chain")) {
+			next(r);
+			chain_block(r);
+		} else {	/* comment, flags, counters, flowtables, ... */
+			bool block = false;
+
+			while (t->kind != T_NL && t->kind != T_END && t->kind != T_RBRACE && !r->failed) {
+				if (t->kind == T_LBRACE) {
+					skip_block(r);
+					block = true;
+					break;
+				}
+				next(r);
+			}
+			(void)block;
+		}
+	}
+	next(r);
+}
+
+int sp_nft_text_to_json(const char *buf, size_t len, char **json, size_t *jlen, char *err, size_t errsz)
+{
+	struct rd r = { .lx = { .b = buf, .len = len, .line = 1 }, .err = err, .errsz = errsz };
+	const struct tok *t = &r.lx.cur;
+
+	*json = NULL;
+	puts_(&r.o, "{\"nftables\":[");
+	next(&r);
+	while (!r.failed && t->kind != T_END) {
+		if (t->kind == T_NL || t->kind == T_SEMI) {
+			next(&r);
+		} else if (is(t, "table")) {
+			table(&r);
+		} else {
+			fail(&r, t->line, "expected table, found '%.*s'", (int)(t->len < 40 ? t->len : 40), t->p);
+		}
+	}
+	puts_(&r.o, "]}");
+	if (r.o.oom || r.failed) {
+		free(r.o.buf);
+		return r.o.oom ? -ENOMEM : -EINVAL;
+	}
+	*json = r.o.buf;
+	*jlen = r.o.len;
+	return 0;
+}
