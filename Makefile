@@ -134,6 +134,10 @@ demo: deps
 	$(MAKE) all
 	@examples/demo.sh
 
+conformance: deps
+	$(MAKE) all
+	tests/conformance/run.sh
+
 bench: deps
 	$(MAKE) all
 	python3 bench/run.py

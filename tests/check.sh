@@ -75,12 +75,14 @@ run_scripts() { # title, glob
 run_scripts "integration tests" "tests/integration/[0-9]*.sh"
 if [ -x tests/conformance/run.sh ]; then
 	echo "== conformance"
-	tests/conformance/run.sh; rc=$?
-	if [ -f tests/conformance/counts ]; then
-		read -r p f s <tests/conformance/counts
+	rm -f $B/conformance.counts
+	CF_COUNTS=$B/conformance.counts tests/conformance/run.sh; rc=$?
+	if [ -f $B/conformance.counts ]; then
+		read -r p f s <$B/conformance.counts
 		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+		[ "$f" -eq 0 ] || failures+=("conformance: $f scenario(s) failed, see tests/conformance/results.md")
 	elif [ $rc -ne 0 ]; then
-		failed=$((failed + 1)); failures+=("conformance runner")
+		failed=$((failed + 1)); failures+=("conformance runner (exit $rc)")
 	fi
 fi
 

@@ -1,0 +1,77 @@
+# lib.sh - shared by the conformance scenarios (sourced). A scenario runs
+# against the rig and agents run.sh set up: CF_RIG (rig name), CF_MANIFESTS
+# (the directory both agents watch), CF_STATE (agent PIDs and logs), CF_MODE.
+# It exits 0 (pass), 77 (skip; prints "SKIP <reason>" first) or else (fail,
+# after one "FAIL <why>" line). Manifests it writes are removed by run.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+trap t_cleanup EXIT	# the rig is run.sh's: never taken down here
+R=$CF_RIG
+T_NAME=$(basename "$0" .sh)
+fail() { echo "FAIL $*"; exit 1; }
+skip() { echo "SKIP $*"; exit 77; }
+
+# apply NAME: the YAML on stdin becomes manifest NAME (written whole).
+apply() { put "$CF_MANIFESTS/$1.yaml"; }
+remove() { rm -f "$CF_MANIFESTS/$1.yaml"; }
+
+# programmed TEXT: both agents' models contain TEXT (waits up to 10 s).
+programmed() {
+	wait_until 10 model_has "$R" 1 "$1" && wait_until 10 model_has "$R" 2 "$1" ||
+		fail "not in both agents' models within 10 s: $1"
+}
+# gone TEXT: neither model contains TEXT.
+gone() {
+	local n
+	for n in 1 2; do
+		wait_until 10 sh -c "! ip netns exec sp-$R-node$n curl -sf http://127.0.0.1:10249/model | grep -qF -- '$1'" ||
+			fail "still in node$n's model after 10 s: $1"
+	done
+}
+
+# svc NAME CLUSTER-IP [extra spec YAML lines...]: a Service with port http 80 → 8080.
+svc() {
+	local name=$1 ip=$2; shift 2
+	{
+		printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: cf}\nspec:\n  clusterIP: %s\n' "$name" "$ip"
+		if [ $# -eq 0 ]; then
+			printf '  ports: [{name: http, port: 80, targetPort: 8080}]\n'
+		else
+			printf '%s\n' "$@"
+		fi
+	}
+}
+# slice SVC [ENDPOINT...]: an EndpointSlice of SVC, port http 8080; an
+# endpoint is POD (ready) or POD:notready or POD:terminating (serving).
+declare -A POD_IP=([a1]=198.18.1.10 [a2]=198.18.1.11 [a3]=198.18.1.12 [b1]=198.18.2.10 [b2]=198.18.2.11 [b3]=198.18.2.12)
+declare -A POD_NODE=([a1]=node1 [a2]=node1 [a3]=node1 [b1]=node2 [b2]=node2 [b3]=node2)
+slice() {
+	local svc=$1 e pod state; shift
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: cf, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\n' "$svc" "$svc"
+	if [ $# -eq 0 ]; then
+		echo 'endpoints: []'
+		return
+	fi
+	echo 'endpoints:'
+	for e in "$@"; do
+		pod=${e%%:*}
+		state=${e#"$pod"}
+		case $state in
+		"") printf -- '- {addresses: [%s], nodeName: %s}\n' "${POD_IP[$pod]}" "${POD_NODE[$pod]}" ;;
+		:notready) printf -- '- {addresses: [%s], nodeName: %s, conditions: {ready: false, serving: false}}\n' "${POD_IP[$pod]}" "${POD_NODE[$pod]}" ;;
+		:terminating) printf -- '- {addresses: [%s], nodeName: %s, conditions: {ready: false, serving: true, terminating: true}}\n' "${POD_IP[$pod]}" "${POD_NODE[$pod]}" ;;
+		esac
+	done
+}
+
+# pods_seen MEMBER COUNT URL: the sorted set of pods that answered COUNT requests.
+pods_seen() { hits "$R" "$1" "$2" "curl -s -m 2 $3" | awk '{print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+# expect_pods MEMBER COUNT URL WANT: within 10 s, COUNT requests reach exactly WANT.
+expect_pods() {
+	local got
+	for _ in $(seq 20); do
+		got=$(pods_seen "$1" "$2" "$3")
+		[ "$got" = "$4" ] && return 0
+		sleep 0.5
+	done
+	fail "$1 → $3: reached [$got], want [$4]"
+}

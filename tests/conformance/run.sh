@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# run.sh [MODE...]: kube-proxy's sig-network Service scenarios on a two-node
+# rig with an agent per node, once per mode (default: every mode built).
+# Prints scenario × mode → pass / fail / skip (with its reason), writes the
+# table to tests/conformance/results.md, exits 1 if any scenario failed.
+# The rig is built once per mode and reused; everything is removed on exit.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+. "$TOP/tests/integration/lib.sh"
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(nftables)
+need_netns
+R=cf
+STATE=$(t_tmpdir)
+SUP_PIDS=()
+stop_agents() {
+	local p
+	touch "$STATE/stop"
+	for p in "${SUP_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	SUP_PIDS=()
+}
+trap 'stop_agents; rig_cleanup' EXIT
+
+declare -A RESULT REASON
+scenarios=("$HERE"/scenarios/[0-9]*.sh)
+for mode in "${modes[@]}"; do
+	echo "== conformance: mode $mode"
+	rm -f "$STATE/stop"
+	f=$(t_tmpdir)/rig.yaml
+	cat >"$f" <<Y
+name: $R
+nodes:
+  - name: node1
+    pods: [{name: a1, ports: [8080, 8081]}, {name: a2, ports: [8080, 8081]}, {name: a3, ports: [8080, 8081]}]
+  - name: node2
+    pods: [{name: b1, ports: [8080, 8081]}, {name: b2, ports: [8080, 8081]}, {name: b3, ports: [8080, 8081]}]
+clients: [cl]
+Y
+	rig_up "$f"
+	man=$(t_tmpdir)
+	for n in 1 2; do
+		bash "$HERE/supervise.sh" $R $n "$mode" "$man" "$STATE" &
+		SUP_PIDS+=($!)
+	done
+	for n in 1 2; do
+		wait_until 15 inns $R node$n curl -sf http://127.0.0.1:10256/healthz ||
+			fail "agent on node$n never healthy: $(tail -3 "$STATE/agent$n.log")"
+	done
+	start=$(date +%s)
+	for s in "${scenarios[@]}"; do
+		id=$(basename "$s" .sh)
+		rm -f "$man"/*.yaml
+		for n in 1 2; do	# every scenario starts from an empty model
+			wait_until 10 sh -c "ip netns exec sp-$R-node$n curl -sf http://127.0.0.1:10249/model | grep -q '\"servicePorts\":\[\]'" ||
+				echo "  (node$n's model not empty before $id)"
+		done
+		out=$(CF_RIG=$R CF_MANIFESTS=$man CF_STATE=$STATE CF_MODE=$mode timeout 120 bash "$s" 2>&1)
+		rc=$?
+		case $rc in
+		0) RESULT[$id,$mode]=pass ;;
+		77) RESULT[$id,$mode]=skip; REASON[$id,$mode]=$(grep -m1 '^SKIP' <<<"$out" | sed 's/^SKIP //') ;;
+		*) RESULT[$id,$mode]=fail; REASON[$id,$mode]=$(grep -m1 '^FAIL' <<<"$out" | sed 's/^FAIL //')
+		   [ -n "${REASON[$id,$mode]}" ] || REASON[$id,$mode]="exit $rc: $(tail -1 <<<"$out")" ;;
+		esac
+		printf '%-4s %-70s %s\n' "${RESULT[$id,$mode]}" "$(sed -n 's/^# scenario: //p' "$s")" "${REASON[$id,$mode]:-}"
+	done
+	echo "  ($mode: $(( $(date +%s) - start )) s for ${#scenarios[@]} scenarios)"
+	stop_agents
+	rig_cleanup_one() { "$SVCPLANECTL" rig down $R >/dev/null 2>&1; }
+	rig_cleanup_one
+done
+
+out=$HERE/results.md
+{
+	echo "| scenario | ${modes[*]// / | } |"
+	printf '|---|'; for m in "${modes[@]}"; do printf -- '---|'; done; echo
+	for s in "${scenarios[@]}"; do
+		id=$(basename "$s" .sh)
+		printf '| %s |' "$(sed -n 's/^# scenario: //p' "$s")"
+		for m in "${modes[@]}"; do
+			r=${RESULT[$id,$m]:-not run}
+			[ -n "${REASON[$id,$m]:-}" ] && r="$r: ${REASON[$id,$m]}"
+			printf ' %s |' "$r"
+		done
+		echo
+	done
+} >"$out"
+passed=0 failed=0 skipped=0
+for k in "${!RESULT[@]}"; do
+	case ${RESULT[$k]} in
+	pass) passed=$((passed + 1)) ;;
+	fail) failed=$((failed + 1)) ;;
+	skip) skipped=$((skipped + 1)) ;;
+	esac
+done
+[ -n "${CF_COUNTS:-}" ] && echo "$passed $failed $skipped" >"$CF_COUNTS"
+echo "conformance: $passed pass, $failed fail, $skipped skip (table in tests/conformance/results.md)"
+[ $failed -eq 0 ]

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# scenario: 5. should have session affinity work for service with type clusterIP
+. "$(dirname "$0")/../lib.sh"
+{ svc aff 198.19.128.105 '  sessionAffinity: ClientIP' '  ports: [{name: http, port: 80, targetPort: 8080}]'; slice aff a1 a2 b1 b2; } | apply aff
+programmed '"cf/aff"'
+for m in cl a3 b3; do
+	got=$(pods_seen $m 30 http://198.19.128.105/)
+	[ "$(wc -w <<<"$got")" = 1 ] || fail "$m reached [$got] with ClientIP affinity"
+done

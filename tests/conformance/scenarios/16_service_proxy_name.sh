@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# scenario: 16. should implement service.kubernetes.io/service-proxy-name
+# A service another proxy owns is not programmed; removing the label makes it ours.
+. "$(dirname "$0")/../lib.sh"
+labelled() {
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other\n  namespace: cf\n%s\nspec:\n  clusterIP: 198.19.128.116\n  ports: [{name: http, port: 80, targetPort: 8080}]\n' "$1"
+	slice other a1
+}
+{ svc mine 198.19.128.216; slice mine b1; labelled '  labels: {service.kubernetes.io/service-proxy-name: someone-else}'; } | apply other
+programmed '"cf/mine"'
+model_has $R 1 '"cf/other"' && fail "node1 programs a service of another proxy"
+model_has $R 2 '"cf/other"' && fail "node2 programs a service of another proxy"
+inns $R cl curl -s -m 1 http://198.19.128.116/ | grep -q a1 && fail "the other proxy's service answers through svcplane"
+{ svc mine 198.19.128.216; slice mine b1; labelled '  labels: {}'; } | apply other
+programmed '"cf/other"'
+expect_pods cl 5 http://198.19.128.116/ "a1"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# scenario: 17. should implement service.kubernetes.io/headless
+# A service labelled headless (and one with clusterIP None) gets no rules.
+. "$(dirname "$0")/../lib.sh"
+{
+	printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: hl\n  namespace: cf\n  labels: {service.kubernetes.io/headless: ""}\nspec:\n  clusterIP: 198.19.128.117\n  ports: [{name: http, port: 80, targetPort: 8080}]\n'
+	slice hl a1
+	printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: none, namespace: cf}\nspec:\n  clusterIP: None\n  ports: [{name: http, port: 80, targetPort: 8080}]\n'
+	slice none a2
+	svc marker 198.19.128.217; slice marker b1
+} | apply hl
+programmed '"cf/marker"'
+for n in 1 2; do
+	model_has $R $n '"cf/hl"' && fail "node$n programs a service labelled headless"
+	model_has $R $n '"cf/none"' && fail "node$n programs a clusterIP: None service"
+done
+inns $R cl curl -s -m 1 http://198.19.128.117/ | grep -q a1 && fail "the headless-labelled service answers"
+exit 0

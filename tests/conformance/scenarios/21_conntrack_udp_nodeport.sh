@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scenario: 21. Conntrack: should be able to preserve UDP traffic when server pod cycles for a NodePort service
+# One UDP flow (one source port) to a NodePort keeps sending while its only
+# endpoint is replaced: the flow reaches the new pod (stale conntrack
+# entries are cleared).
+. "$(dirname "$0")/../lib.sh"
+sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: cu-1, namespace: cf, labels: {kubernetes.io/service-name: cu}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sv() { svc cu 198.19.128.121 '  type: NodePort' '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080, nodePort: 30121}]'; }
+{ sv; sl 198.18.1.10 node1; } | apply cu
+programmed '"nodePort":30121'
+out=$(t_tmpdir)/flow
+inns $R cl python3 "$TOP/tests/integration/flows.py" udp 198.19.0.1 30121 6 >"$out" &
+flow=$!
+sleep 2
+grep -q '^a1' "$out" || fail "the flow never reached a1: $(head -3 "$out")"
+{ sv; sl 198.18.2.11 node2; } | apply cu
+wait $flow
+tail -5 "$out" | grep -qv '^b2' && fail "after the endpoint changed the flow still went to: $(tail -5 "$out" | tr '\n' ' ')"
+grep -q '^b2' "$out" || fail "the flow never reached the new pod b2"
+exit 0

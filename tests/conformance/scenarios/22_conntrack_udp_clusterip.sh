@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# scenario: 22. Conntrack: should be able to preserve UDP traffic when server pod cycles for a ClusterIP service
+. "$(dirname "$0")/../lib.sh"
+sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: cc-1, namespace: cf, labels: {kubernetes.io/service-name: cc}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sv() { svc cc 198.19.128.122 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }
+{ sv; sl 198.18.1.10 node1; } | apply cc
+programmed '"cf/cc"'
+for m in cl b3; do
+	{ sv; sl 198.18.1.10 node1; } | apply cc
+	sleep 0.5
+	out=$(t_tmpdir)/flow
+	inns $R $m python3 "$TOP/tests/integration/flows.py" udp 198.19.128.122 80 6 >"$out" &
+	flow=$!
+	sleep 2
+	grep -q '^a1' "$out" || fail "$m: the flow never reached a1"
+	{ sv; sl 198.18.2.11 node2; } | apply cc
+	wait $flow
+	tail -5 "$out" | grep -qv '^b2' && fail "$m: after the change the flow still went to: $(tail -5 "$out" | tr '\n' ' ')"
+done
+exit 0

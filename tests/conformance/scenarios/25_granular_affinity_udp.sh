@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# scenario: 25. granular checks: ClientIP affinity over HTTP, UDP client follows endpoint updates
+. "$(dirname "$0")/../lib.sh"
+{ svc gr 198.19.128.125 '  sessionAffinity: ClientIP' '  ports: [{name: http, port: 80, targetPort: 8080}]'; slice gr a1 a2 b1 b2; } | apply gr
+programmed '"cf/gr"'
+# HTTP requests over separate connections and over one kept-alive connection.
+got=$(pods_seen cl 30 http://198.19.128.125/)
+[ "$(wc -w <<<"$got")" = 1 ] || fail "HTTP with ClientIP affinity reached [$got]"
+one=$(inns $R cl curl -s -m 5 $(for i in $(seq 10); do printf 'http://198.19.128.125/ '; done) | awk '{print $1}' | sort -u | tr '\n' ' ')
+[ "$(wc -w <<<"$one")" = 1 ] || fail "requests on one connection reached [$one]"
+# A UDP flow follows its endpoint being replaced twice while it sends.
+sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: gu-1, namespace: cf, labels: {kubernetes.io/service-name: gu}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sv() { svc gu 198.19.128.225 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }
+{ sv; sl 198.18.1.10 node1; } | apply gu
+programmed '"cf/gu"'
+out=$(t_tmpdir)/flow
+inns $R a3 python3 "$TOP/tests/integration/flows.py" udp 198.19.128.225 80 7 >"$out" &
+flow=$!
+sleep 2
+{ sv; sl 198.18.2.10 node2; } | apply gu
+sleep 2.5
+{ sv; sl 198.18.1.11 node1; } | apply gu
+wait $flow
+seq=$(awk '{print $1}' "$out" | uniq | tr '\n' ' ')
+[ "$seq" = "a1 b1 a2 " ] || fail "the UDP flow went [$seq], want [a1 b1 a2]"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# scenario: 26. externalTrafficPolicy=Local: NodePort on a node without local endpoints drops; client source IP seen by the pod
+. "$(dirname "$0")/../lib.sh"
+{ svc etp 198.19.128.126 '  type: NodePort' '  externalTrafficPolicy: Local' \
+	'  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30126}]'; slice etp a1; } | apply etp
+programmed '"nodePort":30126'
+seen=$(inns $R cl curl -s -m 2 http://198.19.0.1:30126/)
+[ "$(awk '{print $1}' <<<"$seen")" = a1 ] || fail "node1's NodePort: $seen"
+src=$(awk '{print $2}' <<<"$seen")
+[ "${src%:*}" = 198.19.0.100 ] || fail "the pod saw $src, not the client 198.19.0.100"
+inns $R cl curl -s -m 2 http://198.19.0.2:30126/ >/dev/null; rc=$?
+[ $rc = 28 ] || fail "node2 (no local endpoint): curl exit $rc, want 28 (dropped, timed out)"
