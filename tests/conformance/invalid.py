@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """invalid.py - scenario 24's two sides.
 
-  invalid.py client VIP PORT POD-IP DIR   connect to VIP:PORT, write the local
-      port to DIR/port, watch for packets from POD-IP (un-NATed) until
-      DIR/sent exists and 1 s more, then check the connection still echoes;
-      writes "ok" or what went wrong to DIR/result.
-  invalid.py inject SRC SPORT DST DPORT   send one TCP ACK from SRC:SPORT to
-      DST:DPORT with a sequence number far outside any window.
+  invalid.py client VIP PORT POD-IP DIR   connect to VIP:PORT and, from the
+      server's SYN-ACK (seen by a sniffer), write to DIR/flow the local port,
+      the server's next sequence number and its ack; then watch for packets
+      from POD-IP (un-NATed) until DIR/sent exists and 1 s more, and check the
+      connection still answers a line. Writes "ok" or what went wrong to
+      DIR/result.
+  invalid.py inject SRC SPORT DST DIR     send one TCP segment of that flow from
+      SRC:SPORT to DST with the right sequence number but an ack of data the
+      client never sent: conntrack calls it INVALID ("ACK is over the upper
+      bound"), so without a rule dropping it, it is not de-NATed.
 """
 import os
 import socket
@@ -19,13 +23,23 @@ conf.verb = 0
 
 
 def client(vip, port, pod_ip, d):
+    sniffer = AsyncSniffer(lfilter=lambda p: IP in p and TCP in p and p[IP].src == vip, store=True)
+    sniffer.start()
+    time.sleep(0.5)
     s = socket.create_connection((vip, int(port)), timeout=3)
+    lport = s.getsockname()[1]
+    time.sleep(0.3)
+    synack = [p for p in sniffer.stop() if p[TCP].dport == lport and p[TCP].flags == "SA"]
+    if not synack:
+        open(os.path.join(d, "result"), "w").write("the sniffer saw no SYN-ACK from the service")
+        return
+    last = synack[-1]
+    with open(os.path.join(d, "flow.tmp"), "w") as f:
+        f.write("%d %d %d\n" % (lport, last[TCP].seq + 1, last[TCP].ack))
     sniffer = AsyncSniffer(lfilter=lambda p: IP in p and p[IP].src == pod_ip, store=True)
     sniffer.start()
-    time.sleep(0.3)
-    with open(os.path.join(d, "port.tmp"), "w") as f:
-        f.write(str(s.getsockname()[1]))
-    os.rename(os.path.join(d, "port.tmp"), os.path.join(d, "port"))
+    time.sleep(0.5)
+    os.rename(os.path.join(d, "flow.tmp"), os.path.join(d, "flow"))
     end = time.monotonic() + 10
     while not os.path.exists(os.path.join(d, "sent")) and time.monotonic() < end:
         time.sleep(0.05)
@@ -41,13 +55,13 @@ def client(vip, port, pod_ip, d):
                 result = "the connection was closed"
         except OSError as e:
             result = "the connection broke: %s" % e
-    with open(os.path.join(d, "result"), "w") as f:
-        f.write(result)
+    open(os.path.join(d, "result"), "w").write(result)
 
 
-def inject(src, sport, dst, dport):
-    send(IP(src=src, dst=dst) / TCP(sport=int(sport), dport=int(dport), flags="A",
-                                    seq=0x7fff0000, ack=0x12345678))
+def inject(src, sport, dst, d):
+    lport, seq, ack = (int(x) for x in open(os.path.join(d, "flow")).read().split())
+    send(IP(src=src, dst=dst) / TCP(sport=int(sport), dport=lport, flags="A",
+                                    seq=seq, ack=(ack + 0x40000000) & 0xffffffff, window=502))
 
 
 if __name__ == "__main__":

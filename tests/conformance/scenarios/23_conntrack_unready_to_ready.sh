@@ -9,7 +9,7 @@ out=$(t_tmpdir)/flow
 inns $R cl python3 "$TOP/tests/integration/flows.py" udp 198.19.128.123 80 6 >"$out" &
 flow=$!
 sleep 2
-[ -s "$out" ] && fail "answers while the only endpoint was not ready: $(head -2 "$out")"
+grep -qv '^-$' "$out" && fail "answers while the only endpoint was not ready: $(grep -v '^-$' "$out" | head -2)"
 { sv; sl true; } | apply ur
 wait $flow
 grep -q '^a1' "$out" || fail "the flow never reached a1 once it was ready"
