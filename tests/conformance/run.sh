@@ -13,6 +13,8 @@ modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(nftables)
 need_netns
 R=cf
+host_state() { ip netns list | sort; ip -o link | sed 's/^[0-9]*: //' | awk '{print $1}' | sort; nft list ruleset | sha256sum; }
+host_before=$(host_state)
 STATE=$(t_tmpdir)
 SUP_PIDS=()
 stop_agents() {
@@ -77,6 +79,16 @@ Y
 	rig_cleanup_one() { "$SVCPLANECTL" rig down $R >/dev/null 2>&1; }
 	rig_cleanup_one
 done
+
+stop_agents
+rig_cleanup >/dev/null 2>&1
+trap t_cleanup EXIT
+host_after=$(host_state)
+if [ "$host_after" != "$host_before" ]; then
+	echo "FAIL conformance: the run changed this machine's namespaces, links or ruleset:"
+	diff <(echo "$host_before") <(echo "$host_after") | head -10
+	RESULT[host-state,${modes[0]}]=fail
+fi
 
 out=$HERE/results.md
 {
