@@ -41,6 +41,17 @@ pages=$(apistats $R node1 "sum(1 for r in d['requests'] if r['path'].startswith(
 conts=$(apistats $R node1 "sum(1 for r in d['requests'] if r['path'].startswith('/api/v1/services?') and 'continue=' in r['path'])")
 [ "$pages" = 3 ] && [ "$conts" = 2 ] || fail "services list: $pages requests, $conts with continue (want 3 and 2)"
 [ "$(answers 198.19.128.10 40)" = "a1 a2 b1 b2 " ] || fail "web through its ClusterIP: $(answers 198.19.128.10 40)"
+# kube-proxy's selectors; and no sync before every initial list was in.
+sel='labelSelector=%21service.kubernetes.io%2Fservice-proxy-name%2C%21service.kubernetes.io%2Fheadless'
+[ "$(apistats $R node1 "all('$sel' in r['path'] for r in d['requests'] if r['path'].startswith(('/api/v1/services', '/apis/discovery')))")" = True ] ||
+	fail "services or endpointslices requested without kube-proxy's label selector"
+[ "$(apistats $R node1 "all('fieldSelector=metadata.name%3Dnode1' in r['path'] for r in d['requests'] if r['path'].startswith('/api/v1/nodes'))")" = True ] ||
+	fail "nodes requested without fieldSelector=metadata.name=node1"
+first_sync=$(grep -n 'sync: full' "$log" | head -1 | cut -d: -f1)
+for k in services endpointslices nodes; do
+	listed=$(grep -n "API source: $k listed" "$log" | head -1 | cut -d: -f1)
+	[ -n "$listed" ] && [ "$listed" -lt "$first_sync" ] || fail "the first sync ran before $k were listed"
+done
 
 # 2. Watch: add, update, delete reach the model and the rules.
 apictl $R node1 "$(svc w1 198.19.128.60)"
