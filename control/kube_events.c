@@ -45,8 +45,7 @@ void sp_kube_events_fini(struct sp_kube_events *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-static void error(struct sp_kube_events *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void error(struct sp_kube_events *ev, const char *fmt, ...)
+void sp_kube_log_error(const struct sp_log *lg, size_t *errors, const char *fmt, ...)
 {
 	char msg[768];
 	va_list ap;
@@ -54,9 +53,11 @@ static void error(struct sp_kube_events *ev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ev->errors++;
-	sp_log_err(ev->lg, "API source: %s", msg);
+	(*errors)++;
+	sp_log_err(lg, "API source: %s", msg);
 }
+
+#define error(ev, ...) sp_kube_log_error((ev)->lg, &(ev)->errors, __VA_ARGS__)
 
 /* "ns/name" (or "name") of @obj's metadata into @key; false when absent. */
 static bool object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)

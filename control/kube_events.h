@@ -46,6 +46,10 @@ void sp_kube_list_end(struct sp_kube_events *ev);
 /* A list failed part-way: forget what it returned (nothing is removed). */
 void sp_kube_list_abort(struct sp_kube_events *ev);
 
+/* "API source: <message>" as an error line, counted in *@errors. */
+void sp_kube_log_error(const struct sp_log *lg, size_t *errors, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* One watch event (a JSON line). Returns 1 when the stream must end (an
  * ERROR event; relist is set for 410), else 0. */
 int sp_kube_watch_event(struct sp_kube_events *ev, const char *line, size_t len);

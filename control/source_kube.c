@@ -17,7 +17,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,18 +137,7 @@ static void backoff(struct res *r)
 	sp_log_debug(s->lg, "API source: %s: retry in %.1f s", sp_kube_kind_name(r->ev.kind), d);
 }
 
-static void fail(struct sp_kube_source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct sp_kube_source *s, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	s->errors++;
-	sp_log_err(s->lg, "API source: %s", msg);
-}
+#define fail(s, ...) sp_kube_log_error((s)->lg, &(s)->errors, __VA_ARGS__)
 
 /* --- watch stream --------------------------------------------------------------- */
 

@@ -63,6 +63,12 @@ slice() {
 	done
 }
 
+# udp_slice SVC IP NODE [READY]: SVC's slice with one UDP endpoint on 8080.
+udp_slice() {
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: cf, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s, conditions: {ready: %s}}\n' \
+		"$1" "$1" "$2" "$3" "${4:-true}"
+}
+
 # pods_seen MEMBER COUNT URL: the sorted set of pods that answered COUNT requests.
 pods_seen() { hits "$R" "$1" "$2" "curl -s -m 2 $3" | awk '{print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # expect_pods MEMBER COUNT URL WANT: within 10 s, COUNT requests reach exactly WANT.

@@ -103,15 +103,18 @@ agents_up() {
 }
 
 declare -A AGENT_PID
-agent_start() { # rig node-number manifests [flags...]
-	local rig=$1 n=$2 dir=$3; shift 3
+# agent_exec RIG NODE-NUMBER FLAGS...: an agent on node N (FLAGS name its source)
+# with the rig's cluster CIDRs, in the background (PID in AGENT_PID[N]).
+agent_exec() {
+	local rig=$1 n=$2; shift 2
 	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
-	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --manifests "$dir" --hostname-override "node$n" \
+	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --hostname-override "node$n" \
 		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
 		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
 	AGENT_PID[$n]=$!
 	T_PIDS+=($!)
 }
+agent_start() { local rig=$1 n=$2 dir=$3; shift 3; agent_exec "$rig" "$n" --manifests "$dir" "$@"; }
 
 # model_has RIG NODE TEXT: the agent's /model contains TEXT.
 model_has() { inns "$1" "node$2" curl -sf http://127.0.0.1:10249/model | grep -qF -- "$3"; }
@@ -186,12 +189,4 @@ Y
 }
 
 # kube_agent_start RIG NODE-NUMBER KUBECONFIG [flags...]: an agent on the API source.
-kube_agent_start() {
-	local rig=$1 n=$2 kc=$3; shift 3
-	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
-	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --kubeconfig "$kc" --hostname-override "node$n" \
-		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
-		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
-	AGENT_PID[$n]=$!
-	T_PIDS+=($!)
-}
+kube_agent_start() { local rig=$1 n=$2 kc=$3; shift 3; agent_exec "$rig" "$n" --kubeconfig "$kc" "$@"; }

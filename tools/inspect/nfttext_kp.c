@@ -160,28 +160,19 @@ static void next(struct rd *r)
 		t->len = 0;
 		return;
 	}
+	{
+		static const char single[] = "\n{},;";
+		static const enum tok_kind kinds[] = { T_NL, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI };
+		const char *at = l->b[l->i] ? strchr(single, l->b[l->i]) : NULL;
+
+		if (at) {
+			t->kind = kinds[at - single];
+			l->line += t->kind == T_NL;
+			l->i++;
+			return;
+		}
+	}
 	switch (l->b[l->i]) {
-	case '\n':
-		t->kind = T_NL;
-		l->line++;
-		l->i++;
-		return;
-	case '{':
-		t->kind = T_LBRACE;
-		l->i++;
-		return;
-	case '}':
-		t->kind = T_RBRACE;
-		l->i++;
-		return;
-	case ',':
-		t->kind = T_COMMA;
-		l->i++;
-		return;
-	case ';':
-		t->kind = T_SEMI;
-		l->i++;
-		return;
 	case '"': {
 		size_t s = ++l->i;
 

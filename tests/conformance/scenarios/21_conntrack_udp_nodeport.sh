@@ -4,7 +4,7 @@
 # endpoint is replaced: the flow reaches the new pod (stale conntrack
 # entries are cleared).
 . "$(dirname "$0")/../lib.sh"
-sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: cu-1, namespace: cf, labels: {kubernetes.io/service-name: cu}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sl() { udp_slice cu "$@"; }
 sv() { svc cu 198.19.128.121 '  type: NodePort' '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080, nodePort: 30121}]'; }
 { sv; sl 198.18.1.10 node1; } | apply cu
 programmed '"nodePort":30121'

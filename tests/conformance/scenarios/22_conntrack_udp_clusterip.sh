@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scenario: 22. Conntrack: should be able to preserve UDP traffic when server pod cycles for a ClusterIP service
 . "$(dirname "$0")/../lib.sh"
-sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: cc-1, namespace: cf, labels: {kubernetes.io/service-name: cc}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sl() { udp_slice cc "$@"; }
 sv() { svc cc 198.19.128.122 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }
 { sv; sl 198.18.1.10 node1; } | apply cc
 programmed '"cf/cc"'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scenario: 23. Conntrack: should be able to preserve UDP traffic when initial unready endpoints get ready
 . "$(dirname "$0")/../lib.sh"
-sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ur-1, namespace: cf, labels: {kubernetes.io/service-name: ur}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [198.18.1.10], nodeName: node1, conditions: {ready: %s}}\n' "$1"; }
+sl() { udp_slice ur 198.18.1.10 node1 "$1"; }
 sv() { svc ur 198.19.128.123 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }
 { sv; sl false; } | apply ur
 programmed '"cf/ur"'

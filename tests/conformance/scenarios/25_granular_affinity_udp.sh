@@ -9,7 +9,7 @@ got=$(pods_seen cl 30 http://198.19.128.125/)
 one=$(inns $R cl curl -s -m 5 $(for i in $(seq 10); do printf 'http://198.19.128.125/ '; done) | awk '{print $1}' | sort -u | tr '\n' ' ')
 [ "$(wc -w <<<"$one")" = 1 ] || fail "requests on one connection reached [$one]"
 # A UDP flow follows its endpoint being replaced twice while it sends.
-sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: gu-1, namespace: cf, labels: {kubernetes.io/service-name: gu}}\naddressType: IPv4\nports: [{name: udp, port: 8080, protocol: UDP}]\nendpoints:\n- {addresses: [%s], nodeName: %s}\n' "$1" "$2"; }
+sl() { udp_slice gu "$@"; }
 sv() { svc gu 198.19.128.225 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }
 { sv; sl 198.18.1.10 node1; } | apply gu
 programmed '"cf/gu"'
