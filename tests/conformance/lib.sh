@@ -69,6 +69,10 @@ udp_slice() {
 		"$1" "$1" "$2" "$3" "${4:-true}"
 }
 
+# udp_flow MEMBER HOST PORT SECONDS: one UDP flow (one source port) sending
+# every 0.1 s; prints each reply's first word, "-" for none.
+udp_flow() { inns "$R" "$1" python3 "$TOP/tests/integration/flows.py" udp "$2" "$3" "$4"; }
+
 # pods_seen MEMBER COUNT URL: the sorted set of pods that answered COUNT requests.
 pods_seen() { hits "$R" "$1" "$2" "curl -s -m 2 $3" | awk '{print $1}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # expect_pods MEMBER COUNT URL WANT: within 10 s, COUNT requests reach exactly WANT.

@@ -302,7 +302,24 @@ static double duration(const struct tok *t)
 	return total;
 }
 
-/* One element "k1 . k2 [comment "c"] [: verdict | data]" up to "," or "}". */
+/* "goto X" / "jump X" at the current token: written as nft -j's verdict.
+ * Returns false (nothing consumed) for anything else. */
+static bool put_verdict(struct rd *r)
+{
+	const struct tok *t = &r->lx.cur;
+	bool g = is(t, "goto");
+
+	if (!g && !is(t, "jump"))
+		return false;
+	next(r);
+	puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
+	put_str(&r->o, t->p, t->len);
+	puts_(&r->o, "}}");
+	next(r);
+	return true;
+}
+
+/* One element "k1 . k2 [comment \"c\"] [: verdict | data]" up to "," or "}". */
 static void element(struct rd *r, bool verdict_map)
 {
 	const struct tok *t = &r->lx.cur;
@@ -352,14 +369,8 @@ static void element(struct rd *r, bool verdict_map)
 	puts_(&r->o, ",");
 	if (is(t, ":")) {
 		next(r);
-		if (verdict_map && (is(t, "goto") || is(t, "jump"))) {
-			bool g = is(t, "goto");
-
-			next(r);
-			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
-			put_str(&r->o, t->p, t->len);
-			puts_(&r->o, "}}");
-			next(r);
+		if (verdict_map && put_verdict(r)) {
+			;
 		} else if (t->kind == T_WORD) {
 			puts_(&r->o, "{");
 			put_str(&r->o, t->p, t->len);
@@ -491,14 +502,8 @@ static void anon_map(struct rd *r, bool verdicts)
 			fail(r, t->line, "expected : in an anonymous map");
 		next(r);
 		puts_(&r->o, ",");
-		if (verdicts && (is(t, "goto") || is(t, "jump"))) {
-			bool g = is(t, "goto");
-
-			next(r);
-			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
-			put_str(&r->o, t->p, t->len);
-			puts_(&r->o, "}}");
-			next(r);
+		if (verdicts && put_verdict(r)) {
+			;
 		} else {
 			puts_(&r->o, "{\"concat\":[");
 			while (t->kind == T_WORD) {
@@ -670,14 +675,8 @@ static void rule(struct rd *r, const struct tok *chain)
 			continue;
 		}
 		if (is(t, "jump") || is(t, "goto")) {
-			bool g = is(t, "goto");
-
 			put_expr_sep(r, &n);
-			next(r);
-			puts_(&r->o, g ? "{\"goto\":{\"target\":" : "{\"jump\":{\"target\":");
-			put_str(&r->o, t->p, t->len);
-			puts_(&r->o, "}}");
-			next(r);
+			put_verdict(r);
 		} else if (is(t, "numgen")) {
 			put_expr_sep(r, &n);
 			puts_(&r->o, "{\"vmap\":{\"key\":");

@@ -9,7 +9,7 @@ sv() { svc cu 198.19.128.121 '  type: NodePort' '  ports: [{name: udp, port: 80,
 { sv; sl 198.18.1.10 node1; } | apply cu
 programmed '"nodePort":30121'
 out=$(t_tmpdir)/flow
-inns $R cl python3 "$TOP/tests/integration/flows.py" udp 198.19.0.1 30121 6 >"$out" &
+udp_flow cl 198.19.0.1 30121 6 >"$out" &
 flow=$!
 sleep 2
 grep -q '^a1' "$out" || fail "the flow never reached a1: $(head -3 "$out")"

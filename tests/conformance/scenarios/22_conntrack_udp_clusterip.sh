@@ -9,7 +9,7 @@ for m in cl b3; do
 	{ sv; sl 198.18.1.10 node1; } | apply cc
 	sleep 0.5
 	out=$(t_tmpdir)/flow
-	inns $R $m python3 "$TOP/tests/integration/flows.py" udp 198.19.128.122 80 6 >"$out" &
+	udp_flow $m 198.19.128.122 80 6 >"$out" &
 	flow=$!
 	sleep 2
 	grep -q '^a1' "$out" || fail "$m: the flow never reached a1"

@@ -6,7 +6,7 @@ sv() { svc ur 198.19.128.123 '  ports: [{name: udp, port: 80, protocol: UDP, tar
 { sv; sl false; } | apply ur
 programmed '"cf/ur"'
 out=$(t_tmpdir)/flow
-inns $R cl python3 "$TOP/tests/integration/flows.py" udp 198.19.128.123 80 6 >"$out" &
+udp_flow cl 198.19.128.123 80 6 >"$out" &
 flow=$!
 sleep 2
 grep -qv '^-$' "$out" && fail "answers while the only endpoint was not ready: $(grep -v '^-$' "$out" | head -2)"

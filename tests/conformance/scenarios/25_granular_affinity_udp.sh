@@ -14,7 +14,7 @@ sv() { svc gu 198.19.128.225 '  ports: [{name: udp, port: 80, protocol: UDP, tar
 { sv; sl 198.18.1.10 node1; } | apply gu
 programmed '"cf/gu"'
 out=$(t_tmpdir)/flow
-inns $R a3 python3 "$TOP/tests/integration/flows.py" udp 198.19.128.225 80 7 >"$out" &
+udp_flow a3 198.19.128.225 80 7 >"$out" &
 flow=$!
 sleep 2
 { sv; sl 198.18.2.10 node2; } | apply gu
