@@ -120,6 +120,33 @@ START_TEST(test_inspect_iptables_broken)
 }
 END_TEST
 
+/* A rule that repeats an earlier one of its chain (counters aside) is a
+ * finding; the fixture, written as kube-proxy writes, has none. */
+START_TEST(test_inspect_iptables_repeated_rule)
+{
+	static const char text[] =
+		"*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n"
+		"-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment \"ns/a:http cluster IP\" -m tcp --dport 80 -j KUBE-SVC-X\n"
+		"[5:300] -A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment \"ns/a:http cluster IP\" -m tcp --dport 80 -j KUBE-SVC-X\n"
+		"COMMIT\n";
+	struct sp_inspect in;
+	char err[256] = "", *copy = strdup(text), *fx;
+	size_t len;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_msg(sp_inspect_iptables(copy, strlen(text), &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(finding(&in, "line 5 repeats line 4 in chain KUBE-SERVICES"));
+	sp_inspect_fini(&in);
+	free(copy);
+	fx = slurp(FIXTURES "/dumps/kube-proxy-iptables.save", &len);
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_int_eq(sp_inspect_iptables(fx, len, &in, err, sizeof(err)), 0);
+	ck_assert(!finding(&in, "repeats"));
+	sp_inspect_fini(&in);
+	free(fx);
+}
+END_TEST
+
 START_TEST(test_inspect_nft_json_kube_proxy_dump)
 {
 	struct sp_inspect in;
@@ -368,6 +395,7 @@ Suite *suite_inspect(void)
 
 	tcase_add_test(tc, test_inspect_iptables_kube_proxy_dump);
 	tcase_add_test(tc, test_inspect_iptables_broken);
+	tcase_add_test(tc, test_inspect_iptables_repeated_rule);
 	tcase_add_test(tc, test_inspect_nft_json_kube_proxy_dump);
 	tcase_add_test(tc, test_inspect_nft_json_broken);
 	tcase_add_test(tc, test_inspect_nft_json_dual_stack);

@@ -44,7 +44,67 @@ struct ipt {
 	struct table nat, filter, other;
 	struct sp_inspect *in;
 	struct sp_hmap *claims;	/* "vip/proto/port" → claiming "ns/svc:port" (strdup) */
+	struct seen {		/* rule hashes (table, chain, words) → line, open addressing */
+		struct seen_slot {
+			uint64_t h;	/* 0: empty */
+			uint32_t line;
+		} *v;
+		size_t n, cap;
+	} seen;
 };
+
+/* The line of an earlier rule with hash @h, after recording @line for it. 0
+ * when it is the first (or there is no memory to remember it). */
+static uint32_t seen_put(struct seen *t, uint64_t h, uint32_t line)
+{
+	size_t i;
+
+	if (!h)
+		h = 1;
+	if (2 * (t->n + 1) > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct seen_slot *v = calloc(cap, sizeof(*v));
+
+		if (!v)
+			return 0;
+		for (size_t k = 0; k < t->cap; k++)
+			if (t->v[k].h) {
+				for (i = t->v[k].h & (cap - 1); v[i].h; i = (i + 1) & (cap - 1))
+					;
+				v[i] = t->v[k];
+			}
+		free(t->v);
+		t->v = v;
+		t->cap = cap;
+	}
+	for (i = h & (t->cap - 1); t->v[i].h; i = (i + 1) & (t->cap - 1))
+		if (t->v[i].h == h)
+			return t->v[i].line;
+	t->v[i].h = h;
+	t->v[i].line = line;
+	t->n++;
+	return 0;
+}
+
+/* A rule that repeats an earlier one of its chain word for word (counters
+ * aside) is a finding. */
+static void note_repeat(struct ipt *p, const struct table *t, const char *chain, char **tok, int n,
+			uint32_t line)
+{
+	uint64_t h = 14695981039346656037u;
+	uint32_t first;
+
+	h = (h ^ (uint64_t)(t == &p->nat ? 'n' : t == &p->filter ? 'f' : 'o')) * 1099511628211u;
+	for (const char *c = chain; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211u;
+	for (int i = 0; i < n; i++) {
+		h = (h ^ ' ') * 1099511628211u;
+		for (const char *c = tok[i]; *c; c++)
+			h = (h ^ (uint8_t)*c) * 1099511628211u;
+	}
+	if ((first = seen_put(&p->seen, h, line)))
+		sp_inspect_finding(p->in, "line %u repeats line %u in chain %s", line, first, chain);
+}
 
 static struct chain *chain_get(struct table *t, const char *name)
 {
@@ -263,6 +323,7 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 			r = &c->rules[c->n];
 			memset(r, 0, sizeof(*r));
 			r->line = no;
+			note_repeat(p, cur, tok[1], tok + 2, n - 2, no);
 			if (fill_rule(r, tok + 2, n - 2, err, errsz))
 				return -EINVAL;
 			c->n++;
@@ -594,5 +655,6 @@ out:
 			free(it.value);
 	}
 	sp_hmap_free(p.claims);
+	free(p.seen.v);
 	return e;
 }
