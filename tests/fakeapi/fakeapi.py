@@ -18,7 +18,8 @@ command (POST /control with one JSON object):
   {"op": "expire"}                   history compacted: open watches get an
                                      ERROR 410 event, older versions answer 410
   {"op": "garbage"}                  a line that is not JSON on every watch
-  {"op": "stall", "seconds": N}      watches send nothing for N seconds
+  {"op": "stall", "seconds": N}      watches hang for N seconds: nothing is sent,
+                                     not even the end of a timed-out watch
   {"op": "fail", "count": N, "code": 500}   the next N API requests fail
   {"op": "down", "seconds": N}       connections are dropped at accept for N s
 GET /control/stats: requests seen (path, auth), open watches, current version.
@@ -254,14 +255,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = []
                 with st.cv:
                     now = time.monotonic()
+                    if now < st.stall_until:      # hung: sends nothing, ends nothing
+                        st.cv.wait(0.2)
+                        continue
                     if now >= deadline:
                         break
-                    if now >= st.stall_until:
-                        out = [e for e in st.log if e[0] > w.rv and e[1] == kind]
-                        sig = w.pending
-                        w.pending = []
-                    else:
-                        sig = []
+                    out = [e for e in st.log if e[0] > w.rv and e[1] == kind]
+                    sig = w.pending
+                    w.pending = []
                     if not out and not sig:
                         st.cv.wait(min(deadline - now, 0.2))
                         continue

@@ -3,7 +3,9 @@
 # bearer token, with the nftables backend in a rig node: a paginated initial
 # list; watch adds, updates and deletes; bookmarks; 410 → relist with the
 # rules unchanged; a stream cut mid-object; a malformed event; token rotation;
-# the server down for 30 s while the rules keep working.
+# 500s; a stalled stream; the server down for 30 s while the rules keep
+# working. Watches ask for 8 s timeouts, so they also end and restart
+# throughout.
 . "$(dirname "$0")/lib.sh"
 need_netns
 R=t30
@@ -13,7 +15,7 @@ python3 "$TOP/tests/fakeapi/state_from_manifests.py" "$TOP/examples/manifests" n
 fakeapi_up $R node1 "$state" --max-page 2
 kc=$(t_tmpdir)/kubeconfig
 kubeconfig "$kc"
-kube_agent_start $R 1 "$kc"
+kube_agent_start $R 1 "$kc" --api-watch-timeout 8s
 log=$AGENT_LOG_DIR/agent1.log
 wait_until 15 inns $R node1 curl -sf http://127.0.0.1:10256/healthz || fail "agent never healthy: $(tail -5 "$log")"
 wait_until 10 model_has $R 1 '"demo/web"' || fail "the initial list never reached the model: $(tail -5 "$log")"
@@ -93,13 +95,13 @@ sleep 1
 [ "$(svc_changes)" = "$((changes + 1))" ] || fail "service changes went $changes → $(svc_changes) for one event"
 
 # 6. A malformed event: one error line, and the same stream goes on.
-w=$(watches_of /api/v1/services)
+w=$(grep -c 'watch services: .*watching again' "$log")
 errs=$(grep -c 'watch services: an event that is not' "$log")
 apictl $R node1 '{"op":"garbage","kind":"services"}'
 apictl $R node1 "$(svc after-garbage 198.19.128.62)"
 wait_until 10 model_has $R 1 '"t/after-garbage"' || fail "the stream stopped after a malformed event"
 [ "$(grep -c 'watch services: an event that is not' "$log")" = $((errs + 1)) ] || fail "not one error line for one malformed event"
-[ "$(watches_of /api/v1/services)" = "$w" ] || fail "a malformed event restarted the watch"
+[ "$(grep -c 'watch services: .*watching again' "$log")" = "$w" ] || fail "a malformed event broke the watch"
 
 # 7. The token file rotates: the requests after it carry the new token.
 old=$(cat "$FAKEAPI_DIR/token")
@@ -115,7 +117,24 @@ apictl $R node1 "$(svc rotated 198.19.128.63)"
 wait_until 10 model_has $R 1 '"t/rotated"' || fail "no events after the token rotated"
 grep -qF -e "$old" -e "$new" "$log" && fail "a token appears in the agent's log"
 
-# 8. The server is down for 30 s: the rules keep working; the agent reconnects
+# 8. Requests fail with 500 for a while: logged, retried with backoff, no loss.
+apictl $R node1 '{"op":"fail","count":4,"code":500}'
+apictl $R node1 '{"op":"cut"}'
+apictl $R node1 "$(svc after-500 198.19.128.65)"
+wait_until 20 model_has $R 1 '"t/after-500"' || fail "no recovery after 500s: $(tail -3 "$log")"
+grep -q 'API source: watch .*: HTTP 500: injected failure' "$log" || fail "the 500s were not logged"
+# The watches restarted after their 8 s timeouts (the server ends them cleanly).
+[ "$(watches_of /api/v1/nodes)" -ge 3 ] || fail "the nodes watch never restarted after its timeout"
+
+# 9. A stream that stalls (nothing, not even bookmarks, for longer than the
+#    watch timeout allows) is given up and opened again.
+apictl $R node1 '{"op":"stall","seconds":25}'
+apictl $R node1 "$(svc after-stall 198.19.128.66)"
+wait_until 30 grep -q 'API source: watch services: Operation too slow\|API source: watch services: Timeout' "$log" ||
+	fail "a stalled watch was not noticed: $(tail -3 "$log")"
+wait_until 30 model_has $R 1 '"t/after-stall"' || fail "the event held during the stall never arrived"
+
+# 10. The server is down for 30 s: the rules keep working; the agent reconnects
 #    and catches up on what changed meanwhile.
 apictl $R node1 '{"op":"down","seconds":30}'
 sleep 2
