@@ -5,11 +5,7 @@
 # dnsmasq in pods); across 200 requests every ready endpoint answers and the
 # terminating one never does while ready ones exist.
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t10
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
+rig2_test t10
 
 cat >"$dir/web.yaml" <<'Y'
 apiVersion: v1

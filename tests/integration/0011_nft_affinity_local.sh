@@ -6,11 +6,7 @@
 # loadBalancerSourceRanges admit listed sources only; topology hints keep a
 # node's traffic in its zone.
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t11
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
+rig2_test t11
 cat >"$dir/svc.yaml" <<'Y'
 apiVersion: v1
 kind: Service

@@ -4,11 +4,7 @@
 # TCP connection; a UDP flow stuck to a removed endpoint moves to a live one
 # (its conntrack entry is deleted); the rules track the slice within the bound.
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t12
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
+rig2_test t12
 FLOWS="python3 $TOP/tests/integration/flows.py"
 
 hold_yaml() { # endpoints...

@@ -4,29 +4,8 @@
 # rules it finds, still with no failed request; --cleanup then removes every
 # table svcplane installed, and nothing else.
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t14
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
-cat >"$dir/svc.yaml" <<'Y'
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: t}
-spec:
-  type: NodePort
-  clusterIP: 198.19.128.60
-  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30060}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: 8080}]
-endpoints:
-- {addresses: [198.18.1.10], nodeName: node1}
-- {addresses: [198.18.2.10], nodeName: node2}
-Y
+rig2_test t14
+web_nodeport 198.19.128.60 30060 198.18.1.10@node1 198.18.2.10@node2 >"$dir/svc.yaml"
 agents_up $R "$dir"
 # Something else's table in the node, which cleanup must leave alone.
 inns $R node1 nft add table inet someone-else

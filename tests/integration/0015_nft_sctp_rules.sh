@@ -3,11 +3,7 @@
 # and IPv6) and reads back as the model says (svcplanectl diff). Traffic is
 # 0016's job (this kernel may have no SCTP sockets).
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t15
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
+rig2_test t15
 cat >"$dir/sctp.yaml" <<'Y'
 apiVersion: v1
 kind: Service

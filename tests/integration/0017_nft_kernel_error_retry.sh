@@ -4,28 +4,8 @@
 # retried with backoff; the retry replaces the table in one transaction, so a
 # set recreated by hand with another type cannot wedge the agent.
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t17
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
-cat >"$dir/svc.yaml" <<'Y'
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: t}
-spec:
-  type: NodePort
-  clusterIP: 198.19.128.80
-  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30080}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-ports: [{name: http, port: 8080}]
-endpoints:
-- {addresses: [198.18.1.10], nodeName: node1}
-Y
+rig2_test t17
+web_nodeport 198.19.128.80 30080 198.18.1.10@node1 >"$dir/svc.yaml"
 agents_up $R "$dir" --sync-period 2s
 log=$AGENT_LOG_DIR/agent1.log
 N1="ip netns exec sp-$R-node1"

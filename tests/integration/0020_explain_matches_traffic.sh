@@ -4,11 +4,7 @@
 # address the pod sees matches its masquerade answer (client outside the
 # cluster CIDR: masqueraded; pod: kept; Local policy: the client's own).
 . "$(dirname "$0")/lib.sh"
-need_netns
-R=t20
-rig2_up $R
-dir=$(t_tmpdir)/m
-mkdir "$dir"
+rig2_test t20
 cat >"$dir/svc.yaml" <<'Y'
 apiVersion: v1
 kind: Service

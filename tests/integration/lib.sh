@@ -88,6 +88,27 @@ Y
 	rig_up "$f"
 }
 
+# rig2_test NAME: a test on the two-node rig NAME (as $R) with an empty
+# manifest directory in $dir.
+rig2_test() {
+	need_netns
+	R=$1
+	rig2_up "$R"
+	dir=$(t_tmpdir)/m
+	mkdir "$dir"
+}
+
+# web_nodeport CLUSTER-IP NODEPORT ADDRESS@NODE...: Service t/web (NodePort,
+# port http 80 → 8080) and its EndpointSlice, as YAML.
+web_nodeport() {
+	local ip=$1 np=$2 e; shift 2
+	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: t}\nspec:\n  type: NodePort\n  clusterIP: %s\n  ports: [{name: http, port: 80, targetPort: 8080, nodePort: %s}]\n' "$ip" "$np"
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n'
+	for e in "$@"; do
+		printf -- '- {addresses: [%s], nodeName: %s}\n' "${e%@*}" "${e#*@}"
+	done
+}
+
 AGENT_LOG_DIR=""
 # agents_up RIG MANIFESTS [flags...]: an agent per node, healthy before returning.
 agents_up() {
