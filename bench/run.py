@@ -183,10 +183,28 @@ def bench_sync(n, eps, kube_proxy_ref):
         if n == 10000:
             record("agent RSS at 10k x 10", a.rss_mib(), "MiB")
             record("agent CPU, start to first sync at 10k x 10", a.cpu_s(), "s")
+            bench_readback(ns, label)
         a.stop()
     finally:
         drop_netns(ns)
     return own
+
+
+def bench_readback(ns, label):
+    """svcplanectl dump of the live tables, and inspect of their `nft list
+    ruleset` dump, beside nft listing the same tables."""
+    t = time.monotonic()
+    sh(CTL, "dump", ns=ns, stdout=subprocess.DEVNULL)
+    dump = time.monotonic() - t
+    path = os.path.join(WORK, "own-dump.nft")
+    t = time.monotonic()
+    with open(path, "w") as f:
+        sh("nft", "list", "ruleset", ns=ns, stdout=f)
+    listing = time.monotonic() - t
+    record("svcplanectl dump, %s x 10 live" % label, dump, "s", listing, "nft list ruleset")
+    secs, mib = inspect_cost(path)
+    record("inspect of svcplane's own %s x 10 text dump" % label, secs, "s", listing, "nft list ruleset")
+    record("inspect peak memory, svcplane's own %s x 10 dump" % label, mib, "MiB")
 
 
 def bench_endpoint_change(n, eps):

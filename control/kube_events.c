@@ -57,7 +57,7 @@ void sp_kube_log_error(const struct sp_log *lg, size_t *errors, const char *fmt,
 	sp_log_err(lg, "API source: %s", msg);
 }
 
-#define error(ev, ...) sp_kube_log_error((ev)->lg, &(ev)->errors, __VA_ARGS__)
+#define ev_error(ev, ...) sp_kube_log_error((ev)->lg, &(ev)->errors, __VA_ARGS__)
 
 /* "ns/name" (or "name") of @obj's metadata into @key; false when absent. */
 static bool object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
@@ -92,14 +92,14 @@ static void apply(struct sp_kube_events *ev, const cJSON *obj, bool deleted, con
 	int e = 0;
 
 	if (!object_key(obj, ev->kind != SP_KUBE_NODE, key, sizeof(key))) {
-		error(ev, "%s %s: an object without metadata.name%s: skipped", kind_name[ev->kind], where,
+		ev_error(ev, "%s %s: an object without metadata.name%s: skipped", kind_name[ev->kind], where,
 		      ev->kind != SP_KUBE_NODE ? " and metadata.namespace" : "");
 		return;
 	}
 	if (ev->kind == SP_KUBE_NODE && strcmp(key, ev->node_name))
 		return;		/* not this node (a server that ignores fieldSelector) */
 	if (ev->seen && sp_hmap_put(ev->seen, key, (void *)1, NULL)) {
-		error(ev, "%s %s %s: out of memory", kind_name[ev->kind], where, key);
+		ev_error(ev, "%s %s %s: out of memory", kind_name[ev->kind], where, key);
 		return;
 	}
 	if (deleted) {
@@ -118,10 +118,10 @@ static void apply(struct sp_kube_events *ev, const cJSON *obj, bool deleted, con
 	else if (ev->kind == SP_KUBE_NODE && !(e = sp_node_parse(obj, (struct sp_node **)&parsed, &perr)))
 		e = sp_store_set_node(ev->st, parsed);
 	if (e == -EINVAL)
-		error(ev, "%s %s %s: %s%s%s; this version is skipped", kind_name[ev->kind], where, key,
+		ev_error(ev, "%s %s %s: %s%s%s; this version is skipped", kind_name[ev->kind], where, key,
 		      perr.field, perr.field[0] ? ": " : "", perr.msg);
 	else if (e)
-		error(ev, "%s %s %s: %s", kind_name[ev->kind], where, key, strerror(-e));
+		ev_error(ev, "%s %s %s: %s", kind_name[ev->kind], where, key, strerror(-e));
 }
 
 int sp_kube_list_begin(struct sp_kube_events *ev)
@@ -145,7 +145,7 @@ int sp_kube_list_page(struct sp_kube_events *ev, const char *body, size_t len, c
 
 	*cont = NULL;
 	if (!list || !cJSON_IsArray(items)) {
-		error(ev, "list %s: the response is not a list (%zu bytes)", kind_name[ev->kind], len);
+		ev_error(ev, "list %s: the response is not a list (%zu bytes)", kind_name[ev->kind], len);
 		cJSON_Delete(list);
 		return -EINVAL;
 	}
@@ -199,7 +199,7 @@ int sp_kube_watch_event(struct sp_kube_events *ev, const char *line, size_t len)
 	int stop = 0;
 
 	if (!e || !type || !cJSON_IsObject(obj)) {
-		error(ev, "watch %s: an event that is not {\"type\", \"object\"} JSON (%zu bytes): skipped",
+		ev_error(ev, "watch %s: an event that is not {\"type\", \"object\"} JSON (%zu bytes): skipped",
 		      kind_name[ev->kind], len);
 	} else if (!strcmp(type, "BOOKMARK")) {
 		set_rv(ev, obj);
@@ -209,7 +209,7 @@ int sp_kube_watch_event(struct sp_kube_events *ev, const char *line, size_t len)
 				    kind_name[ev->kind], ev->rv ? ev->rv : "");
 			ev->relist = true;
 		} else {
-			error(ev, "watch %s: error event: %.200s", kind_name[ev->kind],
+			ev_error(ev, "watch %s: error event: %.200s", kind_name[ev->kind],
 			      cJSON_GetStringValue(sp_field(obj, "message")) ?: "(no message)");
 		}
 		stop = 1;	/* the server ends this stream */
@@ -217,7 +217,7 @@ int sp_kube_watch_event(struct sp_kube_events *ev, const char *line, size_t len)
 		apply(ev, obj, type[0] == 'D', "watch");
 		set_rv(ev, obj);
 	} else {
-		error(ev, "watch %s: unknown event type %.32s: skipped", kind_name[ev->kind], type);
+		ev_error(ev, "watch %s: unknown event type %.32s: skipped", kind_name[ev->kind], type);
 	}
 	cJSON_Delete(e);
 	return stop;

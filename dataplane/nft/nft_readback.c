@@ -138,11 +138,20 @@ struct rb {
 	int family;
 	uint32_t alen;
 	struct sp_model *m;
-	struct nftnl_set *backends, *np_backends;
+	struct sp_hmap *backends;	/* hex key without the slot → struct ep_list */
+	struct sp_hmap *np_backends;
 	struct sp_hmap *local_vips;	/* hex keys of local-vips, local-nodeports */
 	struct sp_hmap *aff;		/* affinity chain → struct aff_info */
 	int pass;		/* service-ips: 0 ClusterIPs, 1 external addresses */
+	sp_nft_external_fn external;	/* optional: each Local port's external list */
+	void *external_ctx;
 	int err;
+};
+
+/* The endpoints of one dispatch key, from a backends map. */
+struct ep_list {
+	struct sp_endpoint *v;
+	size_t n;
 };
 
 /* "ns/name:port kind" → the model port, created on first sight. */
@@ -205,48 +214,130 @@ struct ep_find {
 	int family;
 };
 
+/* Append @v's endpoint (its data) to @l unless it is there. */
+static int list_add(struct ep_list *l, int family, uint32_t alen, const uint8_t *data)
+{
+	struct sp_endpoint *eps, *ep;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (!memcmp(l->v[i].addr.bytes, data, alen) && l->v[i].port == port_at(data + alen))
+			return 0;
+	if (!(eps = realloc(l->v, (l->n + 1) * sizeof(*eps))))
+		return -ENOMEM;
+	l->v = eps;
+	ep = &eps[l->n++];
+	memset(ep, 0, sizeof(*ep));
+	to_addr(family, data, &ep->addr);
+	ep->port = port_at(data + alen);
+	ep->ready = ep->serving = true;
+	return 0;
+}
+
 static void add_ep(void *ctx, const struct elem_view *v)
 {
 	struct ep_find *f = ctx;
-	struct sp_endpoint *eps, *ep;
+	struct ep_list l = { f->p->eps, f->p->n_eps };
 
 	if (v->klen != f->plen + 4 || memcmp(v->key, f->prefix, f->plen) || !v->data)
 		return;
-	for (size_t i = 0; i < f->p->n_eps; i++)
-		if (!memcmp(f->p->eps[i].addr.bytes, v->data, f->alen) &&
-		    f->p->eps[i].port == port_at(v->data + f->alen))
-			return;
-	eps = realloc(f->p->eps, (f->p->n_eps + 1) * sizeof(*eps));
-	if (!eps)
-		return;
-	f->p->eps = eps;
-	ep = &eps[f->p->n_eps++];
-	memset(ep, 0, sizeof(*ep));
-	to_addr(f->family, v->data, &ep->addr);
-	ep->port = port_at(v->data + f->alen);
-	ep->ready = ep->serving = true;
+	if (!list_add(&l, f->family, f->alen, v->data)) {
+		f->p->eps = l.v;
+		f->p->n_eps = l.n;
+	}
 }
 
-/* Endpoints behind a dispatch element: its backends, or its affinity chain's. */
-static void endpoints_of(struct rb *c, struct sp_svc_port *p, const struct elem_view *v,
-			 struct nftnl_set *backends)
-{
-	struct ep_find f = { v->key, v->klen, p, c->alen, c->family };
-	const struct aff_info *a;
+struct index_ctx {
+	struct rb *c;
+	struct sp_hmap *idx;
+};
 
-	if (p->n_eps || !v->chain)
-		return;	/* the first address's list stands for the port */
-	if (!strncmp(v->chain, "affinity-", 9)) {
-		a = sp_hmap_get(c->aff, v->chain);
-		if (!a || !(p->eps = calloc(a->n + 1, sizeof(*p->eps))))
+/* One backends element into the index under its key minus the slot. */
+static void index_ep(void *ctx, const struct elem_view *v)
+{
+	struct index_ctx *x = ctx;
+	struct ep_list *l;
+	char hk[128];
+
+	if (!v->data || v->klen < 4 || v->klen - 4 > 60)
+		return;
+	hexkey(v->key, v->klen - 4, hk);
+	if (!(l = sp_hmap_get(x->idx, hk))) {
+		if (!(l = calloc(1, sizeof(*l))) || sp_hmap_put(x->idx, hk, l, NULL)) {
+			free(l);
+			x->c->err = -ENOMEM;
 			return;
-		memcpy(p->eps, a->eps, a->n * sizeof(*p->eps));
-		p->n_eps = a->n;
+		}
+	}
+	if (list_add(l, x->c->family, x->c->alen, v->data))
+		x->c->err = -ENOMEM;
+}
+
+/* Map @name of @family as an index by dispatch key; NULL when it is absent. */
+static struct sp_hmap *index_backends(struct mnl_socket *nl, struct rb *c, const char *name)
+{
+	struct nftnl_set *s = dump_set(nl, c->family, name);
+	struct index_ctx x = { c, sp_hmap_new() };
+
+	if (s && x.idx)
+		each_elem(s, index_ep, &x);
+	if (s)
+		nftnl_set_free(s);
+	return x.idx;
+}
+
+static void index_free(struct sp_hmap *idx)
+{
+	struct sp_hmap_iter it = {0};
+
+	while (idx && sp_hmap_next(idx, &it)) {
+		struct ep_list *l = it.value;
+
+		free(l->v);
+		free(l);
+	}
+	sp_hmap_free(idx);
+}
+
+/* The list a dispatch element leads to: its backends, or its affinity chain's. */
+static const struct ep_list *list_of(struct rb *c, const struct elem_view *v, struct sp_hmap *backends,
+				     const struct aff_info **aff)
+{
+	static const struct ep_list none;
+	char hk[128];
+
+	*aff = NULL;
+	if (!v->chain)
+		return &none;
+	if (!strncmp(v->chain, "affinity-", 9)) {
+		*aff = sp_hmap_get(c->aff, v->chain);
+		return &none;
+	}
+	hexkey(v->key, v->klen, hk);
+	return sp_hmap_get(backends, hk) ?: &none;
+}
+
+/* Endpoints behind a dispatch element into @p (the first address's list
+ * stands for the port); with a callback, a Local external element's own list. */
+static void endpoints_of(struct rb *c, struct sp_svc_port *p, const struct elem_view *v,
+			 struct sp_hmap *backends, bool local_external)
+{
+	const struct aff_info *a;
+	const struct ep_list *l = list_of(c, v, backends, &a);
+	const struct sp_endpoint *eps = a ? a->eps : l->v;
+	size_t n = a ? a->n : l->n;
+
+	if (local_external && c->external)
+		c->external(c->external_ctx, p, eps, n);
+	if (p->n_eps || !v->chain)
+		return;
+	if (!(p->eps = calloc(n + 1, sizeof(*p->eps))))
+		return;
+	memcpy(p->eps, eps, n * sizeof(*p->eps));
+	p->n_eps = n;
+	if (a) {
 		p->affinity_client_ip = true;
 		p->affinity_timeout = a->timeout;
-		return;
 	}
-	each_elem(backends, add_ep, &f);
 }
 
 static void on_service_ip(void *ctx, const struct elem_view *v)
@@ -269,13 +360,16 @@ static void on_service_ip(void *ctx, const struct elem_view *v)
 	p->port = port_at(v->key + c->alen + 4);
 	hexkey(v->key, v->klen, hk);
 	if (!strcmp(kind, NFT_COMMENT_EXTERNAL) || !strcmp(kind, NFT_COMMENT_LB)) {
+		bool first = !p->external_ips.n && !p->lb_ips.n;
+
 		add_unique(!strcmp(kind, NFT_COMMENT_LB) ? &p->lb_ips : &p->external_ips, &a);
 		if (sp_hmap_get(c->local_vips, hk))
 			p->etp = SP_POLICY_LOCAL;
+		endpoints_of(c, p, v, c->backends, first && p->etp == SP_POLICY_LOCAL);
 	} else {
 		add_unique(&p->cluster_ips, &a);
+		endpoints_of(c, p, v, c->backends, false);
 	}
-	endpoints_of(c, p, v, c->backends);
 }
 
 static void on_nodeport(void *ctx, const struct elem_view *v)
@@ -293,7 +387,9 @@ static void on_nodeport(void *ctx, const struct elem_view *v)
 	hexkey(v->key, v->klen, hk);
 	if (sp_hmap_get(c->local_vips, hk))
 		p->etp = SP_POLICY_LOCAL;
-	endpoints_of(c, p, v, c->np_backends);
+	/* (a port with external addresses reported its list from the first one) */
+	endpoints_of(c, p, v, c->np_backends,
+		     p->etp == SP_POLICY_LOCAL && !p->external_ips.n && !p->lb_ips.n);
 }
 
 static void on_local(void *ctx, const struct elem_view *v)
@@ -447,9 +543,11 @@ static void dump_affinity(struct mnl_socket *nl, int family, struct sp_hmap *aff
 			break;
 }
 
-static int read_family(struct mnl_socket *nl, int family, struct sp_model *out)
+static int read_family(struct mnl_socket *nl, int family, struct sp_model *out, sp_nft_external_fn ext,
+		       void *ext_ctx)
 {
-	struct rb c = { .family = family, .alen = family == NFPROTO_IPV6 ? 16 : 4, .m = out };
+	struct rb c = { .family = family, .alen = family == NFPROTO_IPV6 ? 16 : 4, .m = out,
+			.external = ext, .external_ctx = ext_ctx };
 	struct nftnl_set *s;
 	struct sp_hmap_iter it = {0};
 
@@ -460,8 +558,10 @@ static int read_family(struct mnl_socket *nl, int family, struct sp_model *out)
 		goto out;
 	}
 	dump_affinity(nl, family, c.aff);
-	c.backends = dump_set(nl, family, "backends");
-	c.np_backends = dump_set(nl, family, "nodeport-backends");
+	c.backends = index_backends(nl, &c, "backends");
+	c.np_backends = index_backends(nl, &c, "nodeport-backends");
+	if (!c.backends || !c.np_backends)
+		c.err = -ENOMEM;
 	if ((s = dump_set(nl, family, "local-vips"))) {
 		each_elem(s, on_local, &c);
 		nftnl_set_free(s);
@@ -493,10 +593,8 @@ static int read_family(struct mnl_socket *nl, int family, struct sp_model *out)
 		nftnl_set_free(s);
 	}
 out:
-	if (c.backends)
-		nftnl_set_free(c.backends);
-	if (c.np_backends)
-		nftnl_set_free(c.np_backends);
+	index_free(c.backends);
+	index_free(c.np_backends);
 	while (c.aff && sp_hmap_next(c.aff, &it)) {
 		struct aff_info *a = it.value;
 
@@ -510,10 +608,16 @@ out:
 
 int sp_nft_read(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg)
 {
-	int e = read_family(nl, NFPROTO_IPV4, out);
+	return sp_nft_read_ext(nl, out, lg, NULL, NULL);
+}
+
+int sp_nft_read_ext(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg,
+		    sp_nft_external_fn ext, void *ctx)
+{
+	int e = read_family(nl, NFPROTO_IPV4, out, ext, ctx);
 
 	if (!e)
-		e = read_family(nl, NFPROTO_IPV6, out);
+		e = read_family(nl, NFPROTO_IPV6, out, ext, ctx);
 	if (e)
 		sp_log_err(lg, "nftables: reading the tables back: %s", strerror(-e));
 	/* Endpoint order as the model keeps it. */

@@ -5,6 +5,7 @@
 #define SP_DATAPLANE_NFT_READBACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../../common/config.h"
 #include "../../control/model.h"
@@ -15,6 +16,16 @@ struct sp_log;
 /* Read tables ip/ip6 svcplane through @nl into @out (initialised, empty).
  * Returns 0 (also when there are no tables), or -errno. */
 int sp_nft_read(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg);
+
+/* A port with externalTrafficPolicy Local and the endpoints its external
+ * traffic is sent to (its own dispatch list, which may differ from the
+ * ClusterIP's); @eps is valid during the call only. */
+typedef void (*sp_nft_external_fn)(void *ctx, const struct sp_svc_port *p,
+				   const struct sp_endpoint *eps, size_t n);
+
+/* sp_nft_read, calling @ext (when non-NULL) once for each such port. */
+int sp_nft_read_ext(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg,
+		    sp_nft_external_fn ext, void *ctx);
 
 /* The masquerade rule for ClusterIP traffic in @family's services chain: the
  * source prefixes it exempts (the cluster CIDRs) into @keep (up to @max), and

@@ -16,26 +16,19 @@
 
 #include <libmnl/libmnl.h>
 
-/* With Local policy, external traffic has its own list: read it from the
- * dispatch element of the port's first external address, or its NodePort. */
-static int external_list(struct mnl_socket *nl, const struct sp_svc_port *p, struct sp_inspect_port *x)
+/* With Local policy, external traffic has its own list: the readback hands
+ * it over as it passes the port's first external dispatch element. */
+static void external_list(void *ctx, const struct sp_svc_port *p, const struct sp_endpoint *eps, size_t n)
 {
-	const struct sp_addr *vip = p->lb_ips.n ? &p->lb_ips.v[0] : p->external_ips.n ? &p->external_ips.v[0] : NULL;
-	struct sp_svc_port *tmp;
-	int n;
+	struct sp_inspect *in = ctx;
+	struct sp_inspect_port *x = sp_inspect_port_extra(in, p->key);
 
-	if (p->etp != SP_POLICY_LOCAL || (!vip && !p->node_port))
-		return 0;
-	tmp = sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
-	if (!tmp)
-		return -ENOMEM;
-	n = sp_nft_read_dispatch(nl, p->family, vip, p->protocol, vip ? p->port : p->node_port, tmp);
-	x->has_external = n >= 0;
-	for (size_t i = 0; n >= 0 && i < tmp->n_eps; i++)
-		if (sp_inspect_external_add(x, &tmp->eps[i].addr, tmp->eps[i].port))
-			n = -ENOMEM;
-	sp_svc_port_free(tmp);
-	return n == -ENOMEM ? n : 0;
+	if (!x)
+		return;
+	x->has_external = true;
+	for (size_t i = 0; i < n; i++)
+		if (sp_inspect_external_add(x, &eps[i].addr, eps[i].port))
+			return;
 }
 
 int sp_inspect_svcplane_live(struct sp_inspect *in)
@@ -50,7 +43,7 @@ int sp_inspect_svcplane_live(struct sp_inspect *in)
 	in->format = "svcplane nftables tables";
 	if (!nl)
 		return -errno;
-	e = sp_nft_read(nl, &in->m, &lg);
+	e = sp_nft_read_ext(nl, &in->m, &lg, external_list, in);
 	for (int f = 0; !e && f < 2; f++)
 		nkeep[f] = sp_nft_read_masq(nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, keep[f],
 					    SP_INSPECT_MAX_CIDRS, &masq[f]);
@@ -59,7 +52,7 @@ int sp_inspect_svcplane_live(struct sp_inspect *in)
 		struct sp_inspect_port *x = sp_inspect_port_extra(in, it.key);
 		int f = p->family == AF_INET6;
 
-		if (!x || (e = external_list(nl, p, x))) {
+		if (!x) {
 			e = -ENOMEM;
 			break;
 		}
