@@ -45,7 +45,8 @@ for fz in $B/fuzz/fuzz_*; do
 	fuzz_model_json) ./svcplanectl model --manifests tests/fixtures/valid --json >"$corpus/seed" 2>/dev/null ;;
 	fuzz_iptables) cp tests/fixtures/dumps/*.save "$corpus/" ;;
 	fuzz_nftjson) cp tests/fixtures/dumps/*.json "$corpus/" ;;
-	fuzz_nfttext) cp tests/fixtures/dumps/*.txt "$corpus/" ;;
+	fuzz_nfttext) cp tests/fixtures/dumps/kube-proxy*.txt "$corpus/" ;;
+	fuzz_nftown) cp tests/fixtures/dumps/svcplane-nft.txt "$corpus/" ;;
 	*) [ -d "tests/fuzz/seeds/$name" ] && cp -r "tests/fuzz/seeds/$name/." "$corpus/" ;;
 	esac
 	if "$fz" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \

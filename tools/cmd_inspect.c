@@ -17,7 +17,7 @@ static const char usage[] =
 	"usage: svcplanectl inspect [--json] FILE|-\n"
 	"  FILE: `iptables-save` of a node running kube-proxy in iptables mode, or\n"
 	"        `nft list ruleset` or `nft -j list ruleset` of one running it in\n"
-	"        nftables mode (text is loaded by nft into a private netns: needs root)\n";
+	"        nftables mode, or `nft list ruleset` of a node running svcplane\n";
 
 /* Read all of @path ("-": standard input), with one spare byte after it.
  * Returns 0 or -errno; message printed. */
@@ -101,7 +101,7 @@ int cmd_inspect(int argc, char **argv)
 		return 1;
 	e = sp_inspect_dump(argv[optind], &in);
 	if (!e && json) {
-		cJSON *o = sp_inspect_to_json(&in, false);
+		cJSON *o = sp_inspect_to_json(&in);
 		char *txt = o ? cJSON_Print(o) : NULL;
 
 		if (txt)

@@ -1,5 +1,6 @@
 /* nft_readback.c - tables → model, and model → its programmed projection. */
 #include "nft_readback.h"
+#include "nft_readsrc.h"
 #include "nft_backend.h"
 #include "nft_layout.h"
 #include "nft_render.h"
@@ -71,14 +72,6 @@ err:
 	return NULL;
 }
 
-struct elem_view {
-	const uint8_t *key, *key_end, *data;
-	uint32_t klen, dlen;
-	const char *chain;	/* goto target or NULL */
-	int verdict;
-	char comment[300];
-};
-
 static void view(struct nftnl_set_elem *se, struct elem_view *v)
 {
 	const void *ud;
@@ -102,8 +95,6 @@ static void view(struct nftnl_set_elem *se, struct elem_view *v)
 				 (const char *)ud + 2);
 	}
 }
-
-typedef void (*elem_fn)(void *ctx, const struct elem_view *v);
 
 static void each_elem(struct nftnl_set *s, elem_fn fn, void *ctx)
 {
@@ -135,6 +126,7 @@ static uint16_t port_at(const uint8_t *b)
 }
 
 struct rb {
+	const struct nft_src *src;
 	int family;
 	uint32_t alen;
 	struct sp_model *m;
@@ -272,16 +264,13 @@ static void index_ep(void *ctx, const struct elem_view *v)
 		x->c->err = -ENOMEM;
 }
 
-/* Map @name of @family as an index by dispatch key; NULL when it is absent. */
-static struct sp_hmap *index_backends(struct mnl_socket *nl, struct rb *c, const char *name)
+/* Map @name of @family as an index by dispatch key (empty when it is absent). */
+static struct sp_hmap *index_backends(struct rb *c, const char *name)
 {
-	struct nftnl_set *s = dump_set(nl, c->family, name);
 	struct index_ctx x = { c, sp_hmap_new() };
 
-	if (s && x.idx)
-		each_elem(s, index_ep, &x);
-	if (s)
-		nftnl_set_free(s);
+	if (x.idx)
+		c->src->each(c->src, c->family, name, index_ep, &x);
 	return x.idx;
 }
 
@@ -330,14 +319,17 @@ static void endpoints_of(struct rb *c, struct sp_svc_port *p, const struct elem_
 		c->external(c->external_ctx, p, eps, n);
 	if (p->n_eps || !v->chain)
 		return;
-	if (!(p->eps = calloc(n + 1, sizeof(*p->eps))))
-		return;
-	memcpy(p->eps, eps, n * sizeof(*p->eps));
-	p->n_eps = n;
 	if (a) {
 		p->affinity_client_ip = true;
 		p->affinity_timeout = a->timeout;
 	}
+	if (!n)
+		return;
+	free(p->eps);
+	if (!(p->eps = calloc(n + 1, sizeof(*p->eps))))
+		return;
+	memcpy(p->eps, eps, n * sizeof(*p->eps));
+	p->n_eps = n;
 }
 
 static void on_service_ip(void *ctx, const struct elem_view *v)
@@ -448,32 +440,50 @@ struct rule_ctx {
 	int family;
 };
 
+void nft_affinity_record(struct sp_hmap *aff, const char *chain, const struct sp_endpoint *ep,
+			 const unsigned *timeout)
+{
+	struct aff_info *a = sp_hmap_get(aff, chain);
+	struct sp_endpoint *v;
+
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a || sp_hmap_put(aff, chain, a, NULL)) {
+			free(a);
+			return;
+		}
+	}
+	if (timeout)
+		a->timeout = *timeout;
+	if (!ep)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (!sp_addr_cmp(&a->eps[i].addr, &ep->addr) && a->eps[i].port == ep->port)
+			return;
+	if (!(v = realloc(a->eps, (a->n + 1) * sizeof(*v))))
+		return;
+	a->eps = v;
+	a->eps[a->n++] = *ep;
+}
+
 /* An affinity rule: "... dnat to <immediate address>:<immediate port>" with the
  * timeout in its comment. */
 static void affinity_rule_seen(struct rule_ctx *rc, struct nftnl_rule *r, const char *chain)
 {
-	struct aff_info *a = sp_hmap_get(rc->aff, chain);
 	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
 	struct nftnl_expr *e;
 	struct sp_endpoint ep = { .ready = true, .serving = true };
 	uint32_t alen = rc->family == NFPROTO_IPV6 ? 16 : 4, len;
-	bool have_addr = false, have_port = false;
+	bool have_addr = false, have_port = false, have_timeout = false;
+	unsigned timeout = 0;
 
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a || sp_hmap_put(rc->aff, chain, a, NULL)) {
-			free(a);
-			nftnl_expr_iter_destroy(it);
-			return;
-		}
-	}
 	if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
 		const uint8_t *ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
 		char note[128];
 
 		if (len > 2 && ud[0] == NFTNL_UDATA_RULE_COMMENT) {
 			snprintf(note, sizeof(note), "%.*s", (int)(len - 2), (const char *)ud + 2);
-			sscanf(note, NFT_AFFINITY_NOTE, &a->timeout);
+			have_timeout = sscanf(note, NFT_AFFINITY_NOTE, &timeout) == 1;
 		}
 	}
 	while (it && (e = nftnl_expr_iter_next(it))) {
@@ -491,20 +501,9 @@ static void affinity_rule_seen(struct rule_ctx *rc, struct nftnl_rule *r, const 
 			have_port = true;
 		}
 	}
-	nftnl_expr_iter_destroy(it);
-	if (!have_port)
-		return;
-	for (size_t i = 0; i < a->n; i++)
-		if (!sp_addr_cmp(&a->eps[i].addr, &ep.addr) && a->eps[i].port == ep.port)
-			return;
-	{
-		struct sp_endpoint *v = realloc(a->eps, (a->n + 1) * sizeof(*v));
-
-		if (!v)
-			return;
-		a->eps = v;
-		a->eps[a->n++] = ep;
-	}
+	if (it)
+		nftnl_expr_iter_destroy(it);
+	nft_affinity_record(rc->aff, chain, have_port ? &ep : NULL, have_timeout ? &timeout : NULL);
 }
 
 static int cb_rule(const struct nlmsghdr *nlh, void *data)
@@ -543,12 +542,11 @@ static void dump_affinity(struct mnl_socket *nl, int family, struct sp_hmap *aff
 			break;
 }
 
-static int read_family(struct mnl_socket *nl, int family, struct sp_model *out, sp_nft_external_fn ext,
-		       void *ext_ctx)
+static int read_family(const struct nft_src *src, int family, struct sp_model *out,
+		       sp_nft_external_fn ext, void *ext_ctx)
 {
-	struct rb c = { .family = family, .alen = family == NFPROTO_IPV6 ? 16 : 4, .m = out,
+	struct rb c = { .src = src, .family = family, .alen = family == NFPROTO_IPV6 ? 16 : 4, .m = out,
 			.external = ext, .external_ctx = ext_ctx };
-	struct nftnl_set *s;
 	struct sp_hmap_iter it = {0};
 
 	c.local_vips = sp_hmap_new();
@@ -557,41 +555,20 @@ static int read_family(struct mnl_socket *nl, int family, struct sp_model *out, 
 		c.err = -ENOMEM;
 		goto out;
 	}
-	dump_affinity(nl, family, c.aff);
-	c.backends = index_backends(nl, &c, "backends");
-	c.np_backends = index_backends(nl, &c, "nodeport-backends");
+	src->affinity(src, family, c.aff);
+	c.backends = index_backends(&c, "backends");
+	c.np_backends = index_backends(&c, "nodeport-backends");
 	if (!c.backends || !c.np_backends)
 		c.err = -ENOMEM;
-	if ((s = dump_set(nl, family, "local-vips"))) {
-		each_elem(s, on_local, &c);
-		nftnl_set_free(s);
-	}
-	if ((s = dump_set(nl, family, "local-nodeports"))) {
-		each_elem(s, on_local, &c);
-		nftnl_set_free(s);
-	}
+	src->each(src, family, "local-vips", on_local, &c);
+	src->each(src, family, "local-nodeports", on_local, &c);
 	for (c.pass = 0; c.pass < 2; c.pass++) {
-		if ((s = dump_set(nl, family, "service-ips"))) {
-			each_elem(s, on_service_ip, &c);
-			nftnl_set_free(s);
-		}
-		if ((s = dump_set(nl, family, "no-endpoint-services"))) {
-			each_elem(s, on_no_endpoints, &c);
-			nftnl_set_free(s);
-		}
+		src->each(src, family, "service-ips", on_service_ip, &c);
+		src->each(src, family, "no-endpoint-services", on_no_endpoints, &c);
 	}
-	if ((s = dump_set(nl, family, "service-nodeports"))) {
-		each_elem(s, on_nodeport, &c);
-		nftnl_set_free(s);
-	}
-	if ((s = dump_set(nl, family, "no-endpoint-nodeports"))) {
-		each_elem(s, on_no_endpoint_nodeport, &c);
-		nftnl_set_free(s);
-	}
-	if ((s = dump_set(nl, family, "firewall-allow"))) {
-		each_elem(s, on_firewall, &c);
-		nftnl_set_free(s);
-	}
+	src->each(src, family, "service-nodeports", on_nodeport, &c);
+	src->each(src, family, "no-endpoint-nodeports", on_no_endpoint_nodeport, &c);
+	src->each(src, family, "firewall-allow", on_firewall, &c);
 out:
 	index_free(c.backends);
 	index_free(c.np_backends);
@@ -611,13 +588,37 @@ int sp_nft_read(struct mnl_socket *nl, struct sp_model *out, const struct sp_log
 	return sp_nft_read_ext(nl, out, lg, NULL, NULL);
 }
 
+/* The live tables, over netlink. */
+static void nl_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
+{
+	struct nftnl_set *s = dump_set(src->nl, family, name);
+
+	if (s) {
+		each_elem(s, fn, ctx);
+		nftnl_set_free(s);
+	}
+}
+
+static void nl_affinity(const struct nft_src *src, int family, struct sp_hmap *aff)
+{
+	dump_affinity(src->nl, family, aff);
+}
+
 int sp_nft_read_ext(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg,
 		    sp_nft_external_fn ext, void *ctx)
 {
-	int e = read_family(nl, NFPROTO_IPV4, out, ext, ctx);
+	const struct nft_src src = { .each = nl_each, .affinity = nl_affinity, .nl = nl };
+
+	return nft_read_source(&src, out, lg, ext, ctx);
+}
+
+int nft_read_source(const struct nft_src *src, struct sp_model *out, const struct sp_log *lg,
+		    sp_nft_external_fn ext, void *ctx)
+{
+	int e = read_family(src, NFPROTO_IPV4, out, ext, ctx);
 
 	if (!e)
-		e = read_family(nl, NFPROTO_IPV6, out, ext, ctx);
+		e = read_family(src, NFPROTO_IPV6, out, ext, ctx);
 	if (e)
 		sp_log_err(lg, "nftables: reading the tables back: %s", strerror(-e));
 	/* Endpoint order as the model keeps it. */

@@ -27,6 +27,17 @@ typedef void (*sp_nft_external_fn)(void *ctx, const struct sp_svc_port *p,
 int sp_nft_read_ext(struct mnl_socket *nl, struct sp_model *out, const struct sp_log *lg,
 		    sp_nft_external_fn ext, void *ctx);
 
+/* svcplane's tables in `nft list ruleset` text (other tables are skipped):
+ * parsed once, then read as the live tables are. parse returns NULL with a
+ * one-line reason ("line N: ...") in @err. */
+struct sp_nft_text;
+struct sp_nft_text *sp_nft_text_parse(const char *buf, size_t len, char *err, size_t errsz);
+void sp_nft_text_free(struct sp_nft_text *t);
+int sp_nft_text_read(const struct sp_nft_text *t, struct sp_model *out, const struct sp_log *lg,
+		     sp_nft_external_fn ext, void *ctx);
+/* As sp_nft_read_masq, from the text's services chain. */
+int sp_nft_text_masq(const struct sp_nft_text *t, int family, struct sp_addr *keep, int max, bool *masq);
+
 /* The masquerade rule for ClusterIP traffic in @family's services chain: the
  * source prefixes it exempts (the cluster CIDRs) into @keep (up to @max), and
  * whether the rule exists at all (*@masq: false when neither --cluster-cidr

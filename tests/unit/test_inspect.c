@@ -348,6 +348,78 @@ START_TEST(test_inspect_nft_text_broken)
 }
 END_TEST
 
+/* svcplane's own tables from `nft list ruleset` (written by nft from tables
+ * the agent programmed): read without nft, as the live readback reads them. */
+START_TEST(test_inspect_svcplane_text_dump)
+{
+	struct sp_inspect in;
+	char err[256] = "";
+	size_t len;
+	char *buf = slurp(FIXTURES "/dumps/svcplane-nft.txt", &len);
+	const struct sp_svc_port *web6, *fw, *sticky, *local;
+	const struct sp_inspect_port *x;
+	struct sp_addr a;
+
+	ck_assert_int_eq(sp_inspect_init(&in), 0);
+	ck_assert_msg(sp_inspect_nft_text(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(in.format, "nft list ruleset (svcplane tables)");
+	web6 = sp_hmap_get(in.m.ports, "demo/web:http/TCP/IPv6");
+	fw = sp_hmap_get(in.m.ports, "t/fw:http/TCP/IPv4");
+	sticky = sp_hmap_get(in.m.ports, "demo/sticky:http/TCP/IPv4");
+	local = sp_hmap_get(in.m.ports, "demo/local:http/TCP/IPv4");
+	ck_assert_ptr_nonnull(web6);
+	ck_assert_ptr_nonnull(fw);
+	ck_assert_ptr_nonnull(sticky);
+	ck_assert_ptr_nonnull(local);
+	ck_assert_int_eq(web6->n_eps, 2);
+	ck_assert_int_eq(web6->node_port, 30080);
+	ck_assert_uint_eq(fw->lb_source_ranges.n, 3);
+	ck_assert(fw->affinity_client_ip);
+	ck_assert_int_eq(fw->n_eps, 2);
+	ck_assert_int_eq(sticky->affinity_timeout, 60);
+	ck_assert_int_eq(sticky->n_eps, 3);
+	ck_assert_int_eq(local->etp, SP_POLICY_LOCAL);
+	x = sp_hmap_get(in.extra, "demo/local:http/TCP/IPv4");
+	ck_assert_ptr_nonnull(x);
+	ck_assert(x->has_external);	/* external traffic: this node's endpoint only */
+	ck_assert_uint_eq(x->n_external, 1);
+	sp_addr_parse("198.18.1.11", &a);
+	ck_assert_int_eq(sp_addr_cmp(&x->external[0].addr, &a), 0);
+	ck_assert(x->masq_internal);
+	ck_assert_int_eq(x->nkeep, 1);
+	ck_assert(finding(&in, "demo/nothing:http/TCP/IPv4 has no endpoints"));
+	sp_inspect_fini(&in);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_inspect_svcplane_text_broken)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "table ip svcplane {\n\tset cluster-ips {\n\t\ttype ipv4_addr\n", "the dump ends inside a set" },
+		{ "table ip svcplane {\n\tmap service-ips {\n\t\telements = { 1.2.3.4 . bogus . 80 : goto x }\n\t}\n}\n",
+		  "line 3: set service-ips: element \"1.2.3.4 . bogus . 80 : goto x\" is not one svcplane writes" },
+		{ "table ip svcplane {\n\tchain services {\n\t\tjump \x01x\n\t}\n}\n", "line 3: unexpected byte 0x01" },
+		{ "table ip svcplane {\n\tmap backends {\n\t\telements = { 1.2.3.4 . tcp . 80 . 0x0 : 10.0.0.1 }\n\t}\n}\n",
+		  "is not one svcplane writes" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+
+		err[0] = '\0';
+		ck_assert_int_eq(sp_inspect_init(&in), 0);
+		ck_assert_int_eq(sp_inspect_nft_text(cases[i].text, strlen(cases[i].text), &in, err, sizeof(err)),
+				 -EINVAL);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		sp_inspect_fini(&in);
+	}
+}
+END_TEST
+
 START_TEST(test_inspect_nft_json_broken)
 {
 	static const struct {
@@ -401,6 +473,8 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_nft_json_dual_stack);
 	tcase_add_test(tc, test_inspect_nft_text_equals_json);
 	tcase_add_test(tc, test_inspect_nft_text_broken);
+	tcase_add_test(tc, test_inspect_svcplane_text_dump);
+	tcase_add_test(tc, test_inspect_svcplane_text_broken);
 	tcase_add_test(tc, test_inspect_nft_json_duplicate_and_shadowed_rules);
 	suite_add_tcase(s, tc);
 	return s;

@@ -100,10 +100,9 @@ struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char 
 	return x;
 }
 
-cJSON *sp_inspect_to_json(const struct sp_inspect *in, bool facts)
+cJSON *sp_inspect_to_json(const struct sp_inspect *in)
 {
-	cJSON *o = cJSON_CreateObject(), *f, *x;
-	struct sp_hmap_iter it = {0};
+	cJSON *o = cJSON_CreateObject(), *f;
 
 	if (!o)
 		return NULL;
@@ -112,79 +111,7 @@ cJSON *sp_inspect_to_json(const struct sp_inspect *in, bool facts)
 	f = cJSON_AddArrayToObject(o, "findings");
 	for (size_t i = 0; f && i < in->nfindings; i++)
 		cJSON_AddItemToArray(f, cJSON_CreateString(in->findings[i]));
-	x = facts ? cJSON_AddObjectToObject(o, "masquerade") : NULL;
-	while (x && sp_hmap_next(in->extra, &it)) {
-		const struct sp_inspect_port *p = it.value;
-		cJSON *e = cJSON_AddObjectToObject(x, it.key), *keep;
-		char buf[SP_ADDRSTRLEN];
-
-		if (!e)
-			break;
-		keep = cJSON_AddArrayToObject(e, "keepSource");
-		for (int i = 0; keep && i < p->nkeep; i++)
-			cJSON_AddItemToArray(keep, cJSON_CreateString(sp_cidr_str(&p->keep_src[i], buf)));
-		cJSON_AddBoolToObject(e, "internal", p->masq_internal);
-		cJSON_AddBoolToObject(e, "external", p->masq_external);
-		cJSON_AddBoolToObject(e, "noEndpointsDrop", p->no_endpoints_drop);
-		if (p->has_external) {
-			cJSON *l = cJSON_AddArrayToObject(e, "externalEndpoints");
-
-			for (size_t i = 0; l && i < p->n_external; i++) {
-				cJSON *ep = cJSON_CreateObject();
-
-				cJSON_AddStringToObject(ep, "ip", sp_addr_str(&p->external[i].addr, buf));
-				cJSON_AddNumberToObject(ep, "port", p->external[i].port);
-				cJSON_AddItemToArray(l, ep);
-			}
-		}
-	}
 	return o;
-}
-
-int sp_inspect_from_json(const cJSON *o, struct sp_inspect *in, char *err, size_t errsz)
-{
-	struct sp_perr perr = {0};
-	const cJSON *e;
-
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "model")) ||
-	    sp_model_from_json(&in->m, cJSON_GetObjectItemCaseSensitive(o, "model"), &perr)) {
-		snprintf(err, errsz, "inspection: model: %s %s", perr.field, perr.msg);
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "findings"))
-		if (cJSON_IsString(e))
-			sp_inspect_finding(in, "%s", e->valuestring);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(o, "masquerade")) {
-		struct sp_inspect_port *p = sp_inspect_port_extra(in, e->string);
-		const cJSON *c;
-
-		if (!p)
-			return -ENOMEM;
-		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(e, "keepSource"))
-			if (p->nkeep < SP_INSPECT_MAX_CIDRS && cJSON_IsString(c) &&
-			    !sp_cidr_parse(c->valuestring, false, &p->keep_src[p->nkeep]))
-				p->nkeep++;
-		p->masq_internal = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "internal"));
-		p->masq_external = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "external"));
-		p->no_endpoints_drop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "noEndpointsDrop"));
-		c = cJSON_GetObjectItemCaseSensitive(e, "externalEndpoints");
-		if (cJSON_IsArray(c)) {
-			const cJSON *ep;
-
-			p->has_external = true;
-			cJSON_ArrayForEach(ep, c) {
-				struct sp_addr a;
-				double port = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ep, "port"));
-
-				if (sp_addr_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ep, "ip")) ?: "", &a) ||
-				    !(port >= 1 && port <= 65535))
-					continue;
-				if (sp_inspect_external_add(p, &a, (uint16_t)port))
-					return -ENOMEM;
-			}
-		}
-	}
-	return 0;
 }
 
 int sp_inspect_external_add(struct sp_inspect_port *x, const struct sp_addr *a, uint16_t port)

@@ -64,21 +64,19 @@ int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err,
 int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 
-/* Parse `nft list ruleset` text holding kube-proxy's nftables tables: nft
- * loads it into a private network namespace made for this call and lists it
- * back as JSON. Needs nft, and CAP_SYS_ADMIN or unprivileged user namespaces.
- * Returns as sp_inspect_nft_json. */
+/* Parse `nft list ruleset` text holding kube-proxy's nftables tables, or
+ * svcplane's own. Returns as sp_inspect_nft_json. */
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 
 /* svcplane's own tables in the current network namespace, with their
  * masquerade facts and findings. Returns 0 (also with no tables), or -errno. */
 int sp_inspect_svcplane_live(struct sp_inspect *in);
+/* The same from `nft list ruleset` text holding svcplane's tables. Returns 0,
+ * -EINVAL with "line N: ..." in @err, or -ENOMEM. */
+int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
 
-/* The whole inspection as JSON (format, model, findings, and with @facts each
- * port's masquerade facts), and back. from_json returns 0 or -EINVAL with
- * the reason in @err. */
-struct cJSON *sp_inspect_to_json(const struct sp_inspect *in, bool facts);
-int sp_inspect_from_json(const struct cJSON *o, struct sp_inspect *in, char *err, size_t errsz);
+/* The inspection as JSON: format, model, findings. */
+struct cJSON *sp_inspect_to_json(const struct sp_inspect *in);
 
 #endif
