@@ -17,22 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-double sp_now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double sp_now_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int start_http(struct sp_agent *a)
 {
 	if (a->cfg.healthz_bind[0]) {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "../common/clock.h"
 #include "../common/config.h"
 #include "../common/log.h"
 #include "../control/model.h"
@@ -39,9 +40,6 @@ struct sp_agent {
 	bool source_synced;		/* every source finished its initial load */
 };
 
-/* Monotonic and wall clocks, in seconds. */
-double sp_now_mono(void);
-double sp_now_wall(void);
 
 /* Set up everything but the event loop from @a->cfg (already loaded): store,
  * model, backend, sources, HTTP servers. Returns 0 or -errno (logged). */

@@ -11,6 +11,7 @@
 #include "k8s_field.h"
 #include "kube_events.h"
 #include "kubeconfig.h"
+#include "../common/clock.h"
 #include "../common/log.h"
 
 #include <cjson/cJSON.h>
@@ -67,14 +68,6 @@ struct sp_kube_source {
 	unsigned seed;
 };
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* --- timers ------------------------------------------------------------------ */
 
 /* The timerfd fires at the earliest of curl's timeout and any pending retry. */
@@ -100,7 +93,7 @@ static int on_curl_timer(CURLM *m, long ms, void *userp)
 	struct sp_kube_source *s = userp;
 
 	(void)m;
-	s->curl_deadline = ms < 0 ? 0 : now_mono() + (double)ms / 1000.0;
+	s->curl_deadline = ms < 0 ? 0 : sp_now_mono() + (double)ms / 1000.0;
 	arm(s);
 	return 0;
 }
@@ -133,7 +126,7 @@ static void backoff(struct res *r)
 		d = BACKOFF_MAX;
 	d *= 1.0 + 0.25 * ((double)rand_r(&s->seed) / RAND_MAX);
 	r->failures++;
-	r->retry_at = now_mono() + d;
+	r->retry_at = sp_now_mono() + d;
 	sp_log_debug(s->lg, "API source: %s: retry in %.1f s", sp_kube_kind_name(r->ev.kind), d);
 }
 
@@ -536,7 +529,7 @@ void sp_kube_source_process(struct sp_kube_source *s)
 			flags |= CURL_CSELECT_ERR;
 		curl_multi_socket_action(s->multi, fd, flags, &running);
 	}
-	now = now_mono();
+	now = sp_now_mono();
 	if (s->curl_deadline && now >= s->curl_deadline) {
 		s->curl_deadline = 0;
 		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);

@@ -4,6 +4,7 @@
  * answered and which source address it saw. */
 #define _GNU_SOURCE
 #include "echod.h"
+#include "../common/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,10 +38,7 @@ struct conn {
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	return sp_now_mono() * 1e3;
 }
 
 static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t sz)

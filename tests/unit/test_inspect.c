@@ -27,6 +27,43 @@ static bool finding(const struct sp_inspect *in, const char *needle)
 	return false;
 }
 
+/* Inspect fixture @name (text or JSON nft dump) into @in, which must pass. */
+static void inspect_fixture(const char *name, struct sp_inspect *in)
+{
+	char path[256], err[256] = "", *buf;
+	size_t len;
+
+	snprintf(path, sizeof(path), FIXTURES "/dumps/%s", name);
+	buf = slurp(path, &len);
+	ck_assert_int_eq(sp_inspect_init(in), 0);
+	ck_assert_msg((strstr(name, ".json") ? sp_inspect_nft_json(buf, len, in, err, sizeof(err))
+					     : sp_inspect_nft_text(buf, len, in, err, sizeof(err))) == 0,
+		      "%s: %s", name, err);
+	free(buf);
+}
+
+/* The port @key, which must be there. */
+static const struct sp_svc_port *port_of(const struct sp_inspect *in, const char *key)
+{
+	const struct sp_svc_port *p = sp_hmap_get(in->m.ports, key);
+
+	ck_assert_msg(p != NULL, "no port %s", key);
+	return p;
+}
+
+/* Port @key's masquerade rule exempts exactly one prefix, holding @pod. */
+static void assert_keeps(const struct sp_inspect *in, const char *key, const char *pod)
+{
+	const struct sp_inspect_port *x = sp_hmap_get(in->extra, key);
+	struct sp_addr a;
+
+	ck_assert_msg(x != NULL, "no masquerade facts for %s", key);
+	ck_assert(x->masq_internal);
+	ck_assert_int_eq(x->nkeep, 1);
+	sp_addr_parse(pod, &a);
+	ck_assert(sp_cidr_contains(&x->keep_src[0], &a));
+}
+
 START_TEST(test_inspect_iptables_kube_proxy_dump)
 {
 	struct sp_inspect in;
@@ -150,25 +187,15 @@ END_TEST
 START_TEST(test_inspect_nft_json_kube_proxy_dump)
 {
 	struct sp_inspect in;
-	char err[256] = "";
-	size_t len;
-	char *buf = slurp(FIXTURES "/dumps/kube-proxy-nft.json", &len);
 	const struct sp_svc_port *web, *dns, *sticky, *local, *inl, *edge;
 
-	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_nft_json(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
-	web = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv4");
-	dns = sp_hmap_get(in.m.ports, "kube-system/kube-dns:dns/UDP/IPv4");
-	sticky = sp_hmap_get(in.m.ports, "shop/sticky:http/TCP/IPv4");
-	local = sp_hmap_get(in.m.ports, "shop/local:https/TCP/IPv4");
-	inl = sp_hmap_get(in.m.ports, "shop/inline:http/TCP/IPv4");
-	edge = sp_hmap_get(in.m.ports, "shop/edge:http/TCP/IPv4");
-	ck_assert_ptr_nonnull(web);
-	ck_assert_ptr_nonnull(dns);
-	ck_assert_ptr_nonnull(sticky);
-	ck_assert_ptr_nonnull(local);
-	ck_assert_ptr_nonnull(inl);
-	ck_assert_ptr_nonnull(edge);
+	inspect_fixture("kube-proxy-nft.json", &in);
+	web = port_of(&in, "shop/web:http/TCP/IPv4");
+	dns = port_of(&in, "kube-system/kube-dns:dns/UDP/IPv4");
+	sticky = port_of(&in, "shop/sticky:http/TCP/IPv4");
+	local = port_of(&in, "shop/local:https/TCP/IPv4");
+	inl = port_of(&in, "shop/inline:http/TCP/IPv4");
+	edge = port_of(&in, "shop/edge:http/TCP/IPv4");
 	ck_assert_int_eq(web->n_eps, 2);
 	ck_assert_int_eq(web->eps[0].port, 8080);
 	ck_assert_int_eq(web->node_port, 30080);
@@ -186,18 +213,8 @@ START_TEST(test_inspect_nft_json_kube_proxy_dump)
 	ck_assert(finding(&in, "shop/edge:http/TCP/IPv4 has no local endpoints"));
 	ck_assert(finding(&in, "endpoint-ORPHAN00-shop/gone/tcp/http__10.244.9.9/80 is reached by no service chain"));
 	ck_assert(!finding(&in, "shop/web"));
-	{
-		const struct sp_inspect_port *x = sp_hmap_get(in.extra, "shop/web:http/TCP/IPv4");
-		struct sp_addr pod;
-
-		ck_assert_ptr_nonnull(x);
-		ck_assert(x->masq_internal);
-		ck_assert_int_eq(x->nkeep, 1);
-		sp_addr_parse("10.244.7.7", &pod);
-		ck_assert(sp_cidr_contains(&x->keep_src[0], &pod));
-	}
+	assert_keeps(&in, "shop/web:http/TCP/IPv4", "10.244.7.7");
 	sp_inspect_fini(&in);
-	free(buf);
 }
 END_TEST
 
@@ -206,20 +223,13 @@ END_TEST
 START_TEST(test_inspect_nft_json_dual_stack)
 {
 	struct sp_inspect in;
-	char err[256] = "";
-	size_t len;
-	char *buf = slurp(FIXTURES "/dumps/kube-proxy-nft-dual.json", &len);
 	const struct sp_svc_port *web4, *web6, *sticky6;
 	struct sp_addr a;
 
-	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_nft_json(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
-	web4 = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv4");
-	web6 = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv6");
-	sticky6 = sp_hmap_get(in.m.ports, "shop/sticky:http/TCP/IPv6");
-	ck_assert_ptr_nonnull(web4);
-	ck_assert_ptr_nonnull(web6);
-	ck_assert_ptr_nonnull(sticky6);
+	inspect_fixture("kube-proxy-nft-dual.json", &in);
+	web4 = port_of(&in, "shop/web:http/TCP/IPv4");
+	web6 = port_of(&in, "shop/web:http/TCP/IPv6");
+	sticky6 = port_of(&in, "shop/sticky:http/TCP/IPv6");
 	ck_assert_int_eq(web4->n_eps, 2);
 	ck_assert_int_eq(web6->n_eps, 2);
 	ck_assert_int_eq(web6->eps[0].addr.family, AF_INET6);
@@ -232,17 +242,8 @@ START_TEST(test_inspect_nft_json_dual_stack)
 	ck_assert_int_eq(sticky6->affinity_timeout, 10800);
 	ck_assert(finding(&in, "shop/empty:http/TCP/IPv6 has no endpoints"));
 	ck_assert(finding(&in, "endpoint-ORPHAN00-shop/gone/tcp/http__fd00.244..9.9/80 is reached by no"));
-	{
-		const struct sp_inspect_port *x = sp_hmap_get(in.extra, "shop/web:http/TCP/IPv6");
-		struct sp_addr pod;
-
-		ck_assert_ptr_nonnull(x);
-		ck_assert_int_eq(x->nkeep, 1);
-		sp_addr_parse("fd00:244::7", &pod);
-		ck_assert(sp_cidr_contains(&x->keep_src[0], &pod));
-	}
+	assert_keeps(&in, "shop/web:http/TCP/IPv6", "fd00:244::7");
 	sp_inspect_fini(&in);
-	free(buf);
 }
 END_TEST
 
@@ -360,24 +361,16 @@ END_TEST
 START_TEST(test_inspect_svcplane_text_dump)
 {
 	struct sp_inspect in;
-	char err[256] = "";
-	size_t len;
-	char *buf = slurp(FIXTURES "/dumps/svcplane-nft.txt", &len);
 	const struct sp_svc_port *web6, *fw, *sticky, *local;
 	const struct sp_inspect_port *x;
 	struct sp_addr a;
 
-	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_nft_text(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
+	inspect_fixture("svcplane-nft.txt", &in);
 	ck_assert_str_eq(in.format, "nft list ruleset (svcplane tables)");
-	web6 = sp_hmap_get(in.m.ports, "demo/web:http/TCP/IPv6");
-	fw = sp_hmap_get(in.m.ports, "t/fw:http/TCP/IPv4");
-	sticky = sp_hmap_get(in.m.ports, "demo/sticky:http/TCP/IPv4");
-	local = sp_hmap_get(in.m.ports, "demo/local:http/TCP/IPv4");
-	ck_assert_ptr_nonnull(web6);
-	ck_assert_ptr_nonnull(fw);
-	ck_assert_ptr_nonnull(sticky);
-	ck_assert_ptr_nonnull(local);
+	web6 = port_of(&in, "demo/web:http/TCP/IPv6");
+	fw = port_of(&in, "t/fw:http/TCP/IPv4");
+	sticky = port_of(&in, "demo/sticky:http/TCP/IPv4");
+	local = port_of(&in, "demo/local:http/TCP/IPv4");
 	ck_assert_int_eq(web6->n_eps, 2);
 	ck_assert_int_eq(web6->node_port, 30080);
 	ck_assert_uint_eq(fw->lb_source_ranges.n, 3);
@@ -392,11 +385,9 @@ START_TEST(test_inspect_svcplane_text_dump)
 	ck_assert_uint_eq(x->n_external, 1);
 	sp_addr_parse("198.18.1.11", &a);
 	ck_assert_int_eq(sp_addr_cmp(&x->external[0].addr, &a), 0);
-	ck_assert(x->masq_internal);
-	ck_assert_int_eq(x->nkeep, 1);
+	assert_keeps(&in, "demo/local:http/TCP/IPv4", "198.18.7.7");
 	ck_assert(finding(&in, "demo/nothing:http/TCP/IPv4 has no endpoints"));
 	sp_inspect_fini(&in);
-	free(buf);
 }
 END_TEST
 

@@ -588,7 +588,6 @@ static void read_filter(struct ipt *p)
 
 static void unreached(struct ipt *p)
 {
-	struct sp_hmap_iter it = {0};
 	const char **names;
 	size_t n;
 
@@ -597,14 +596,12 @@ static void unreached(struct ipt *p)
 		struct chain *c = sp_hmap_get(p->nat.chains, names[i]);
 
 		if (!c->reached && !strncmp(c->name, "KUBE-SEP-", 9))
-			sp_inspect_finding(p->in, "endpoint chain %s is reached by no service chain%s", c->name,
-					   c->n && c->rules[0].comment ? "" : "");
+			sp_inspect_finding(p->in, "endpoint chain %s is reached by no service chain", c->name);
 		if (!c->reached && (!strncmp(c->name, "KUBE-SVC-", 9) || !strncmp(c->name, "KUBE-SVL-", 9)))
 			sp_inspect_finding(p->in, "service chain %s is reached from no KUBE-SERVICES rule",
 					   c->name);
 	}
 	free(names);
-	(void)it;
 }
 
 static void table_free(struct table *t)

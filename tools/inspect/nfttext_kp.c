@@ -822,17 +822,13 @@ static void table(struct rd *r)
 			next(r);
 			chain_block(r);
 		} else {	/* comment, flags, counters, flowtables, ... */
-			bool block = false;
-
 			while (t->kind != T_NL && t->kind != T_END && t->kind != T_RBRACE && !r->failed) {
 				if (t->kind == T_LBRACE) {
 					skip_block(r);
-					block = true;
 					break;
 				}
 				next(r);
 			}
-			(void)block;
 		}
 	}
 	next(r);
