@@ -42,7 +42,7 @@ log_count_at_least() { [ "$(grep -c "$1" "$log")" -ge "$2" ]; }
 pages=$(apistats $R node1 "sum(1 for r in d['requests'] if r['path'].startswith('/api/v1/services?') and 'watch' not in r['path'])")
 conts=$(apistats $R node1 "sum(1 for r in d['requests'] if r['path'].startswith('/api/v1/services?') and 'continue=' in r['path'])")
 [ "$pages" = 3 ] && [ "$conts" = 2 ] || fail "services list: $pages requests, $conts with continue (want 3 and 2)"
-[ "$(answers 198.19.128.10 40)" = "a1 a2 b1 b2 " ] || fail "web through its ClusterIP: $(answers 198.19.128.10 40)"
+[ "$(answers 198.19.128.10 60)" = "a1 a2 b1 b2 " ] || fail "web through its ClusterIP: $(answers 198.19.128.10 60)"
 # kube-proxy's selectors; and no sync before every initial list was in.
 sel='labelSelector=%21service.kubernetes.io%2Fservice-proxy-name%2C%21service.kubernetes.io%2Fheadless'
 [ "$(apistats $R node1 "all('$sel' in r['path'] for r in d['requests'] if r['path'].startswith(('/api/v1/services', '/apis/discovery')))")" = True ] ||
@@ -83,7 +83,7 @@ wait_until 10 at_least "sum(1 for r in d['requests'] if 'watch' not in r['path']
 	fail "the relist did not complete"
 sleep 1
 [ "$(inns $R node1 nft list table ip svcplane | sha256sum)" = "$before" ] || fail "rules changed across a relist of unchanged objects"
-[ "$(answers 198.19.128.10 20)" = "a1 a2 b1 b2 " ] || fail "web after the relist"
+[ "$(answers 198.19.128.10 60)" = "a1 a2 b1 b2 " ] || fail "web after the relist"
 
 # 5. A stream cut inside an event: the watch resumes from the last version;
 #    the event arrives once.
@@ -145,5 +145,5 @@ for i in 1 2 3; do
 done
 model_has $R 1 '"t/while-down"' && fail "an object arrived while the server was down?"
 wait_until 45 model_has $R 1 '"t/while-down"' || fail "never reconnected after the server came back: $(tail -3 "$log")"
-[ "$(answers 198.19.128.10 20)" = "a1 a2 b1 b2 " ] || fail "web after the reconnect"
+[ "$(answers 198.19.128.10 60)" = "a1 a2 b1 b2 " ] || fail "web after the reconnect"
 exit 0
