@@ -2,12 +2,11 @@
 #include "agent.h"
 #include "hcserver.h"
 #include "http.h"
+#include "loop.h"
 #include "../common/hmap.h"
-#include "../control/model_json.h"
 #include "../control/kubeconfig.h"
 #include "../control/source_dir.h"
 #include "../control/source_kube.h"
-#include "../control/topology.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -15,7 +14,118 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+
+static void on_http(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	sp_http_run(ctx);
+}
+
+static void on_hc(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	sp_hcservers_run(ctx);
+}
+
+static void on_dir(void *ctx, int fd, uint32_t events)
+{
+	struct sp_agent *a = ctx;
+	int e;
+
+	(void)fd;
+	(void)events;
+	if ((e = sp_dir_source_process(a->dir)))
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+	sp_agent_note_changes(a);
+}
+
+static void on_kube(void *ctx, int fd, uint32_t events)
+{
+	struct sp_agent *a = ctx;
+
+	(void)fd;
+	(void)events;
+	sp_kube_source_process(a->kube);
+	/* No sync before every initial list is in. */
+	if (sp_kube_source_synced(a->kube))
+		sp_agent_source_synced(a);
+	sp_agent_note_changes(a);
+}
+
+void sp_agent_tick(struct sp_agent *a)
+{
+	if (a->healthz)
+		sp_http_run(a->healthz);
+	if (a->metrics_http)
+		sp_http_run(a->metrics_http);
+	if (a->hc)
+		sp_hcservers_run(a->hc);
+}
+
+/* Every fd of the agent's own parts on the loop. */
+static int watch_parts(struct sp_agent *a)
+{
+	int e = 0;
+
+	if (a->dir)
+		e = sp_loop_add_fd(a->loop, sp_dir_source_fd(a->dir), EPOLLIN, on_dir, a);
+	if (!e && a->kube)
+		e = sp_loop_add_fd(a->loop, sp_kube_source_fd(a->kube), EPOLLIN, on_kube, a);
+	if (!e && a->healthz)
+		e = sp_loop_add_fd(a->loop, sp_http_fd(a->healthz), EPOLLIN, on_http, a->healthz);
+	if (!e && a->metrics_http)
+		e = sp_loop_add_fd(a->loop, sp_http_fd(a->metrics_http), EPOLLIN, on_http,
+				   a->metrics_http);
+	if (!e && a->hc)
+		e = sp_loop_add_fd(a->loop, sp_hcservers_fd(a->hc), EPOLLIN, on_hc, a->hc);
+	if (e)
+		sp_log_err(&a->log, "event loop: %s", strerror(-e));
+	return e;
+}
+
+void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
+			  const struct sp_loop_hooks *loop, struct sp_backend_cfg *out)
+{
+	*out = (struct sp_backend_cfg){
+		.node_name = cfg->hostname,
+		.nodeport_primary = cfg->nodeport_primary,
+		.nodeport_cidrs = cfg->nodeport_cidrs,
+		.cluster_cidrs = cfg->cluster_cidrs,
+		.masquerade_all = cfg->masquerade_all,
+		.bpf_pin_path = cfg->bpf_pin_path,
+		.cgroup_path = cfg->cgroup_path,
+		.log = log,
+		.loop = loop,
+	};
+}
+
+int sp_agent_cleanup(struct sp_agent *a)
+{
+	const struct sp_backend_ops *const *all = sp_backend_all();
+	int err = 0;
+
+	sp_agent_backend_cfg(&a->cfg, &a->log, NULL, &a->bcfg);
+	for (size_t i = 0; all[i]; i++) {
+		struct sp_backend be = { .ops = all[i], .cfg = &a->bcfg };
+		int e = be.ops->open(&be, &a->bcfg, SP_OPEN_AGENT);
+
+		if (!e) {
+			e = be.ops->cleanup(&be);
+			be.ops->close(&be);
+		}
+		if (e) {
+			sp_log_err(&a->log, "cleanup: %s backend: %s", all[i]->name, strerror(-e));
+			err = err ? err : e;
+		} else {
+			sp_log_info(&a->log, "cleanup: %s backend: done", all[i]->name);
+		}
+	}
+	return err;
+}
 
 static int start_http(struct sp_agent *a)
 {
@@ -95,19 +205,24 @@ int sp_agent_start(struct sp_agent *a)
 	sp_metrics_init(&a->metrics, sp_now_wall());
 	sp_health_init(&a->health, a->cfg.sync_period);
 	sp_runner_init(&a->runner, a->cfg.min_sync_period, a->cfg.sync_period);
-	if ((e = sp_store_init(&a->store, a->cfg.hostname)) || (e = sp_model_init(&a->model))) {
+	if (!(a->loop = sp_loop_new())) {
+		sp_log_err(&a->log, "event loop: %s", strerror(errno));
+		return -errno;
+	}
+	sp_loop_hooks_init(&a->hooks, a->loop);
+	sp_agent_backend_cfg(&a->cfg, &a->log, &a->hooks, &a->bcfg);
+	if ((e = sp_store_init(&a->store, a->cfg.hostname)) || (e = sp_model_init(&a->model)) ||
+	    (e = sp_change_init(&a->chg))) {
 		sp_log_err(&a->log, "start: %s", strerror(-e));
 		return e;
 	}
 	a->be.ops = ops;
-	a->be.cfg = &a->cfg;
-	if ((e = ops->init(&a->be, &a->cfg))) {
+	a->be.cfg = &a->bcfg;
+	if ((e = ops->open(&a->be, &a->bcfg, SP_OPEN_AGENT))) {
 		sp_log_err(&a->log, "%s backend: %s", ops->name, strerror(-e));
 		return e;
 	}
 	a->be_ready = true;
-	if (a->cfg.cleanup)
-		return 0;
 	if (!a->cfg.manifests[0] && (e = start_kube(a)))
 		return e;
 	if (a->cfg.manifests[0] && !(a->dir = sp_dir_source_new(a->cfg.manifests, &a->store, &a->log))) {
@@ -123,6 +238,8 @@ int sp_agent_start(struct sp_agent *a)
 		sp_log_err(&a->log, "health check servers: %s", strerror(-e));
 		return e;
 	}
+	if ((e = watch_parts(a)))
+		return e;
 	if (a->kube) {
 		sp_log_info(&a->log, "started: mode %s, node %s, Kubernetes API source; first sync after the initial lists",
 			    ops->name, a->cfg.hostname);
@@ -149,8 +266,11 @@ void sp_agent_stop(struct sp_agent *a)
 	sp_kube_source_free(a->kube);
 	a->kube = NULL;
 	if (a->be_ready)
-		a->be.ops->fini(&a->be);
+		a->be.ops->close(&a->be);
+	sp_change_fini(&a->chg);
 	sp_model_fini(&a->model);
+	sp_loop_free(a->loop);
+	a->loop = NULL;
 	sp_store_fini(&a->store);
 	a->healthz = a->metrics_http = NULL;
 	a->dir = NULL;
@@ -227,22 +347,38 @@ static void observe_triggers(struct sp_agent *a, const struct sp_hmap *dirty, do
 	}
 }
 
+/* The backend's view of its health, for /healthz and the health-check
+ * node-port servers. */
+static bool backend_healthy(struct sp_agent *a)
+{
+	struct sp_health h = { .ok = false };
+	int e = a->be.ops->health(&a->be, &h);
+
+	if (e)
+		snprintf(h.detail, sizeof(h.detail), "%s", strerror(-e));
+	if (!h.ok && (a->health.backend_ok || strcmp(a->health.backend_detail, h.detail)))
+		sp_log_warn(&a->log, "%s backend unhealthy: %s", a->be.ops->name, h.detail);
+	a->health.backend_ok = !e && h.ok;
+	snprintf(a->health.backend_detail, sizeof(a->health.backend_detail), "%s", h.detail);
+	return a->health.backend_ok;
+}
+
 int sp_agent_sync(struct sp_agent *a, bool full)
 {
 	double start = sp_now_mono(), dur;
-	struct sp_dirty dirty = { .full = full };
+	struct sp_hmap *dirty;
 	int e;
 
-	dirty.services = collect_dirty(a, full);
-	if (!dirty.services) {
+	dirty = collect_dirty(a, full);
+	if (!dirty) {
 		sp_log_err(&a->log, "sync: out of memory collecting changes");
 		sp_runner_ran(&a->runner, start, full, false);
 		return -ENOMEM;
 	}
-	e = sp_model_update(&a->model, &a->store, dirty.services);
+	e = sp_model_update(&a->model, &a->store, dirty, &a->chg);
 	if (e) {
 		sp_log_err(&a->log, "sync: building the model: %s", strerror(-e));
-	} else if ((e = a->be.ops->sync(&a->be, &a->model, &dirty, full))) {
+	} else if ((e = a->be.ops->sync(&a->be, &a->model, &a->chg, full))) {
 		/* The backend named the object in its own log line; this one says
 		 * what happens next. */
 		a->metrics.sync_failures++;
@@ -253,17 +389,19 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 	dur = sp_now_mono() - start;
 	if (e == 0) {
 		double wall = sp_now_wall();
+		size_t n_changed = a->chg.n;
 
+		sp_model_commit(&a->model, &a->chg);
 		if (a->hc)
-			sp_hcservers_update(a->hc, &a->model, true);
+			sp_hcservers_update(a->hc, &a->model, backend_healthy(a));
 		sp_histogram_observe(&a->metrics.sync, dur);
 		sp_histogram_observe(full ? &a->metrics.sync_full : &a->metrics.sync_partial, dur);
 		a->metrics.last_sync_ts = wall;
-		observe_triggers(a, dirty.services, wall);
+		observe_triggers(a, dirty, wall);
 		sp_health_updated(&a->health, wall);
-		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %.3f ms",
+		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %zu ports changed, %.3f ms",
 			    full ? "full" : "partial", sp_hmap_len(a->model.ports),
-			    sp_hmap_len(dirty.services), dur * 1e3);
+			    sp_hmap_len(dirty), n_changed, dur * 1e3);
 		/* A full sync (and the initial load before it) frees large
 		 * transient structures (parsed manifests, batches): give the memory
 		 * back rather than keep it in malloc's arenas. */
@@ -273,7 +411,9 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 				     mallinfo2().uordblks / 1024);
 		}
 	}
-	sp_hmap_free(dirty.services);
+	if (e && a->hc)
+		sp_hcservers_update(a->hc, &a->model, backend_healthy(a));
+	sp_hmap_free(dirty);
 	return e;
 }
 
@@ -307,17 +447,12 @@ static void count_no_local(struct sp_agent *a)
 	a->metrics.no_local_internal = a->metrics.no_local_external = 0;
 	while (sp_hmap_next(a->model.ports, &it)) {
 		const struct sp_svc_port *p = it.value;
-		struct sp_ep_sets sets;
 
-		if (!sp_svc_port_uses_local(p) ||
-		    sp_topology_categorize(p, a->model.node_name, a->model.node_zone, &sets))
-			continue;
-		if (sets.has_any && sets.n_local == 0) {
+		if (sp_svc_port_uses_local(p) && p->has_any && p->n_local == 0) {
 			a->metrics.no_local_internal += p->itp == SP_POLICY_LOCAL;
 			a->metrics.no_local_external +=
 				p->etp == SP_POLICY_LOCAL && sp_svc_port_external(p);
 		}
-		sp_ep_sets_fini(&sets);
 	}
 }
 

@@ -21,13 +21,19 @@ struct sp_hcservers;
 struct sp_http;
 struct sp_http_reply;
 
+struct sp_loop;
+
 struct sp_agent {
 	struct sp_config cfg;
 	struct sp_log log;
 	struct sp_store store;
 	struct sp_model model;
+	struct sp_change chg;		/* what the backend has not synced yet */
+	struct sp_loop *loop;
+	struct sp_loop_hooks hooks;	/* the loop as the backend sees it */
+	struct sp_backend_cfg bcfg;	/* what the backend is told (from cfg) */
 	struct sp_backend be;
-	bool be_ready;			/* be.ops->init succeeded */
+	bool be_ready;			/* be.ops->open succeeded */
 	struct sp_dir_source *dir;	/* --manifests source, or NULL */
 	struct sp_kube_source *kube;	/* the Kubernetes API source, or NULL */
 	struct sp_runner runner;
@@ -41,10 +47,22 @@ struct sp_agent {
 };
 
 
-/* Set up everything but the event loop from @a->cfg (already loaded): store,
- * model, backend, sources, HTTP servers. Returns 0 or -errno (logged). */
+/* Set up everything from @a->cfg (already loaded): loop, store, model,
+ * backend, sources, HTTP servers, each registered with the loop. Returns 0
+ * or -errno (logged). */
 int sp_agent_start(struct sp_agent *a);
 void sp_agent_stop(struct sp_agent *a);
+
+/* --cleanup: every backend removes what svcplane ever installed with it.
+ * Returns 0, or the first -errno (each failure logged). */
+int sp_agent_cleanup(struct sp_agent *a);
+
+/* After each round of the loop: HTTP servers expire idle connections. */
+void sp_agent_tick(struct sp_agent *a);
+
+/* The backend's narrow configuration from the agent's settings. */
+void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
+			  const struct sp_loop_hooks *loop, struct sp_backend_cfg *out);
 
 /* Every source finished its initial load: syncs may run now (logged once,
  * with the CPU and memory the load took). */

@@ -218,7 +218,7 @@ static int parse_mode(const char *v, struct sp_config *cfg, const struct sp_log 
 	return -EINVAL;
 }
 
-static void defaults(struct sp_config *cfg, const struct sp_log *lg)
+static void defaults(struct sp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->mode, "nftables");
@@ -234,7 +234,6 @@ static void defaults(struct sp_config *cfg, const struct sp_log *lg)
 	strcpy(cfg->healthz_bind, "0.0.0.0:10256");
 	strcpy(cfg->metrics_bind, "127.0.0.1:10249");
 	strcpy(cfg->bpf_pin_path, "/sys/fs/bpf/svcplane");
-	cfg->log = lg;
 }
 
 /* One flag's value into @cfg. @name is used in the error line. */
@@ -489,7 +488,7 @@ int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp
 	const char *set[64] = { NULL };
 	int nset = 0, opt, e;
 
-	defaults(cfg, lg);
+	defaults(cfg);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {

@@ -5,7 +5,6 @@
 #include "../common/hmap.h"
 #include "../common/log.h"
 #include "../control/model.h"
-#include "../control/topology.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -98,17 +97,12 @@ static int answer(void *ctx, const char *path, struct sp_http_reply *r)
 }
 
 /* Local ready endpoints of port @p as the Local policy sees them. */
-static int local_ready(const struct sp_model *m, const struct sp_svc_port *p)
+static int local_ready(const struct sp_svc_port *p)
 {
-	struct sp_ep_sets s;
-	int n;
+	int n = 0;
 
-	if (sp_topology_categorize(p, m->node_name, m->node_zone, &s))
-		return 0;
-	n = 0;
-	for (size_t i = 0; i < s.n_local; i++)
-		n += s.local[i]->ready;
-	sp_ep_sets_fini(&s);
+	for (size_t i = 0; i < p->n_eps; i++)
+		n += p->eps[i].for_local && p->eps[i].ready;
 	return n;
 }
 
@@ -154,7 +148,7 @@ void sp_hcservers_update(struct sp_hcservers *h, const struct sp_model *m, bool 
 		if (!c->seen)
 			c->local = 0;	/* dual-stack: the families' counts add up */
 		c->seen = true;
-		c->local += local_ready(m, p);
+		c->local += local_ready(p);
 		c->healthy = proxy_healthy;
 	}
 	memset(&it, 0, sizeof(it));

@@ -14,6 +14,7 @@ void sp_health_init(struct sp_health_state *h, double sync_period)
 	h->last_updated = 0;
 	h->oldest_pending = 0;
 	h->node_eligible = true;
+	h->backend_ok = true;
 }
 
 void sp_health_queued(struct sp_health_state *h, double now)
@@ -30,7 +31,7 @@ void sp_health_updated(struct sp_health_state *h, double now)
 
 bool sp_health_ok(const struct sp_health_state *h, double now)
 {
-	if (h->last_updated == 0)
+	if (h->last_updated == 0 || !h->backend_ok)
 		return false;
 	return h->oldest_pending == 0 || now - h->oldest_pending <= h->timeout;
 }

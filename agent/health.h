@@ -1,5 +1,6 @@
 /* health.h - kube-proxy's /healthz and /livez answer: healthy while no change has
- * waited longer than 2 × sync-period for a successful sync, never before the first. */
+ * waited longer than 2 × sync-period for a successful sync and the backend
+ * says it can serve, never before the first sync. */
 #ifndef SP_AGENT_HEALTH_H
 #define SP_AGENT_HEALTH_H
 
@@ -10,6 +11,8 @@ struct sp_health_state {
 	double last_updated;	/* last successful sync (Unix time); 0 before the first */
 	double oldest_pending;	/* first change queued since then; 0 if none */
 	bool node_eligible;	/* false while this node is being deleted */
+	bool backend_ok;	/* the dataplane says it can serve (ops->health) */
+	char backend_detail[256];	/* why not */
 };
 
 void sp_health_init(struct sp_health_state *h, double sync_period);

@@ -1,19 +1,12 @@
 /* config.h - the agent's settings after flags and --config were merged. Plain
- * data, read by the agent and by backends (node-port addresses, masquerade). */
+ * data, read by the agent only: backends get struct sp_backend_cfg. */
 #ifndef SP_COMMON_CONFIG_H
 #define SP_COMMON_CONFIG_H
 
 #include <stdbool.h>
 
-#include "addr.h"
+#include "lists.h"
 #include "log.h"
-
-#define SP_MAX_CIDRS 16
-
-struct sp_cidrs {
-	struct sp_addr v[SP_MAX_CIDRS];
-	int n;
-};
 
 struct sp_config {
 	char mode[16];			/* nftables, bpf, userspace, dry-run */
@@ -36,7 +29,6 @@ struct sp_config {
 	int verbosity;			/* --v: 2 and above log debug events */
 	char cgroup_path[4096];
 	char bpf_pin_path[4096];
-	const struct sp_log *log;	/* where backends log (borrowed) */
 };
 
 #endif

@@ -7,28 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/addr.h"
+#include "../common/lists.h"
+#include "model.h"
 
 struct cJSON;
 
-/* Where a parse failed: a field path such as "spec.ports[1].port" and why. */
-struct sp_perr {
-	char field[192];
-	char msg[256];
-};
-
 enum sp_svc_type { SP_SVC_CLUSTER_IP, SP_SVC_NODE_PORT, SP_SVC_LOAD_BALANCER, SP_SVC_EXTERNAL_NAME };
-enum sp_policy { SP_POLICY_CLUSTER, SP_POLICY_LOCAL };
 
-struct sp_addr_list {
-	struct sp_addr *v;
-	size_t n;
-};
-
-struct sp_str_list {
-	char **v;
-	size_t n;
-};
 
 struct sp_service_port {
 	char *name;		/* "" when the service has one unnamed port */
@@ -106,11 +91,5 @@ void sp_service_free(struct sp_service *s);
 void sp_slice_free(struct sp_slice *s);
 void sp_node_free(struct sp_node *n);
 
-/* "TCP"/"UDP"/"SCTP" for an IPPROTO_* value, "?" otherwise. */
-const char *sp_proto_name(uint8_t proto);
-/* IPPROTO_* for "TCP"/"UDP"/"SCTP"; 0 for anything else. */
-uint8_t sp_proto_parse(const char *s);
-/* "IPv4"/"IPv6" for AF_INET/AF_INET6. */
-const char *sp_family_name(int family);
 
 #endif

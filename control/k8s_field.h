@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "k8s.h"
+#include "../common/lists.h"
 
 /* Record @field (printf-formatted path) and a message; returns -EINVAL. */
 int sp_perr_set(struct sp_perr *err, const char *field, const char *fmt, ...)
@@ -44,10 +45,5 @@ const char *sp_meta_get(const cJSON *map, const char *key);
 char *sp_strdup0(const char *s);
 /* "a/b" in a new string, or NULL. */
 char *sp_join_key(const char *ns, const char *name);
-/* Append @a to @l (copied). Returns 0 or -ENOMEM. */
-int sp_addr_list_add(struct sp_addr_list *l, const struct sp_addr *a);
-void sp_addr_list_fini(struct sp_addr_list *l);
-int sp_str_list_add(struct sp_str_list *l, const char *s);
-void sp_str_list_fini(struct sp_str_list *l);
 
 #endif

@@ -12,34 +12,6 @@
 #define DEFAULT_AFFINITY_TIMEOUT 10800	/* seconds, core/v1 DefaultClientIPServiceAffinitySeconds */
 #define MAX_AFFINITY_TIMEOUT 86400
 
-const char *sp_proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "TCP";
-	case IPPROTO_UDP:
-		return "UDP";
-	case IPPROTO_SCTP:
-		return "SCTP";
-	}
-	return "?";
-}
-
-uint8_t sp_proto_parse(const char *s)
-{
-	if (!strcmp(s, "TCP"))
-		return IPPROTO_TCP;
-	if (!strcmp(s, "UDP"))
-		return IPPROTO_UDP;
-	if (!strcmp(s, "SCTP"))
-		return IPPROTO_SCTP;
-	return 0;
-}
-
-const char *sp_family_name(int family)
-{
-	return family == AF_INET6 ? "IPv6" : "IPv4";
-}
 
 void sp_service_free(struct sp_service *s)
 {

@@ -1,8 +1,11 @@
 /* model.c - builds svc_ports from the store: one per (service, port, family),
- * endpoints merged across the service's slices. */
+ * endpoints merged across the service's slices, each port's endpoint decision,
+ * stable port ids, and the change list a sync hands the backend. */
 #include "model.h"
 #include "store.h"
+#include "k8s.h"
 #include "k8s_field.h"
+#include "topology.h"
 #include "../common/hmap.h"
 
 #include <errno.h>
@@ -38,9 +41,152 @@ void sp_model_fini(struct sp_model *m)
 			sp_hmap_free(it.value);
 		sp_hmap_free(m->by_service);
 	}
-	free(m->node_name);
-	free(m->node_zone);
+	free(m->node.name);
+	free(m->node.zone);
+	sp_addr_list_fini(&m->node.ips);
+	free(m->free_ids);
 	memset(m, 0, sizeof(*m));
+}
+
+int sp_change_init(struct sp_change *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->index = sp_hmap_new();
+	return c->index ? 0 : -ENOMEM;
+}
+
+static void change_clear(struct sp_change *c)
+{
+	struct sp_hmap_iter it = {0};
+
+	for (size_t i = 0; i < c->n_owned; i++)
+		sp_svc_port_free(c->owned[i]);
+	c->n_owned = 0;
+	c->n = 0;
+	c->node_changed = false;
+	while (c->index && sp_hmap_next(c->index, &it))
+		sp_hmap_del(c->index, it.key);
+}
+
+void sp_change_fini(struct sp_change *c)
+{
+	change_clear(c);
+	free(c->v);
+	free(c->owned);
+	sp_hmap_free(c->index);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Port @key (id @id) went from @old (detached from the model: @c owns it now;
+ * or NULL) to @new (in the model, or NULL). */
+static int note_change(struct sp_change *c, const char *key, uint32_t id, struct sp_svc_port *old,
+		       const struct sp_svc_port *new)
+{
+	uintptr_t ix = (uintptr_t)sp_hmap_get(c->index, key);
+
+	if (old && c->n_owned == c->cap_owned) {
+		size_t cap = c->cap_owned ? c->cap_owned * 2 : 64;
+		struct sp_svc_port **v = realloc(c->owned, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->owned = v;
+		c->cap_owned = cap;
+	}
+	if (ix) {
+		/* Changed again before a sync: the first old stays what the
+		 * backend has; the port replaced now was never synced. */
+		c->v[ix - 1].new = new;
+		sp_svc_port_free(old);
+		return 0;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct sp_port_change *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	if (sp_hmap_put(c->index, key, (void *)(uintptr_t)(c->n + 1), NULL))
+		return -ENOMEM;
+	c->v[c->n++] = (struct sp_port_change){ .id = id, .old = old, .new = new };
+	if (old)
+		c->owned[c->n_owned++] = old;
+	return 0;
+}
+
+static uint32_t take_id(struct sp_model *m)
+{
+	if (m->n_free_ids)
+		return m->free_ids[--m->n_free_ids];
+	return ++m->next_id;
+}
+
+void sp_model_commit(struct sp_model *m, struct sp_change *chg)
+{
+	size_t n_removed = 0;
+	uint32_t *v;
+
+	for (size_t i = 0; i < chg->n; i++)
+		n_removed += !chg->v[i].new;
+	v = n_removed ? realloc(m->free_ids, (m->n_free_ids + n_removed) * sizeof(*v)) : NULL;
+	if (v) {
+		m->free_ids = v;
+		for (size_t i = 0; i < chg->n; i++)
+			if (!chg->v[i].new)
+				m->free_ids[m->n_free_ids++] = chg->v[i].id;
+	}	/* (out of memory: those ids are simply not reused) */
+	change_clear(chg);
+}
+
+bool sp_svc_port_external(const struct sp_svc_port *p)
+{
+	return p->node_port || p->external_ips.n || p->lb_ips.n;
+}
+
+bool sp_svc_port_uses_cluster(const struct sp_svc_port *p)
+{
+	return p->itp == SP_POLICY_CLUSTER ||
+	       (sp_svc_port_external(p) && p->etp == SP_POLICY_CLUSTER);
+}
+
+bool sp_svc_port_uses_local(const struct sp_svc_port *p)
+{
+	return p->itp == SP_POLICY_LOCAL || (sp_svc_port_external(p) && p->etp == SP_POLICY_LOCAL);
+}
+
+int sp_svc_port_decide(struct sp_svc_port *p, const char *node, const char *zone)
+{
+	sp_topology_decide(p, node, zone);
+	return 0;
+}
+
+int sp_svc_port_ep_sets(const struct sp_svc_port *p, struct sp_ep_sets *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cluster = calloc(p->n_cluster + 1, sizeof(*out->cluster));
+	out->local = calloc(p->n_local + 1, sizeof(*out->local));
+	if (!out->cluster || !out->local) {
+		sp_ep_sets_fini(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < p->n_eps; i++) {
+		if (p->eps[i].for_cluster && out->n_cluster < p->n_cluster)
+			out->cluster[out->n_cluster++] = &p->eps[i];
+		if (p->eps[i].for_local && out->n_local < p->n_local)
+			out->local[out->n_local++] = &p->eps[i];
+	}
+	out->has_any = p->has_any;
+	return 0;
+}
+
+void sp_ep_sets_fini(struct sp_ep_sets *s)
+{
+	free(s->cluster);
+	free(s->local);
+	memset(s, 0, sizeof(*s));
 }
 
 void sp_endpoint_fini(struct sp_endpoint *ep)
@@ -117,18 +263,6 @@ void sp_svc_port_sort_eps(struct sp_svc_port *p)
 {
 	if (p->n_eps > 1)
 		qsort(p->eps, p->n_eps, sizeof(*p->eps), ep_cmp);
-}
-
-static void remove_service(struct sp_model *m, const char *svc)
-{
-	struct sp_hmap *set = sp_hmap_del(m->by_service, svc);
-	struct sp_hmap_iter it = {0};
-
-	if (!set)
-		return;
-	while (sp_hmap_next(set, &it))
-		sp_svc_port_free(sp_hmap_del(m->ports, it.key));
-	sp_hmap_free(set);
 }
 
 int sp_model_add_port(struct sp_model *m, struct sp_svc_port *p)
@@ -277,6 +411,7 @@ static struct sp_svc_port *build_port(const struct sp_service *s, const struct s
 	for (size_t i = 0; i < n_slices; i++)
 		if (add_slice_endpoints(p, slices[i], node_name))
 			goto err_free;
+	sp_svc_port_sort_eps(p);
 	return p;
 
 err_free:
@@ -285,31 +420,105 @@ err_free:
 	return NULL;
 }
 
-static int build_service(struct sp_model *m, const struct sp_store *st, const char *key)
+/* The ports @st gives service @key now, into @out (up to 2 families × its ports). */
+static int build_service(const struct sp_model *m, const struct sp_store *st, const char *key,
+			 struct sp_svc_port ***out, size_t *n)
 {
 	const struct sp_service *s = sp_store_service(st, key);
 	const struct sp_slice **slices;
 	size_t n_slices;
-	int fams[2], nf, e = 0;
+	int fams[2], nf;
 
+	*out = NULL;
+	*n = 0;
 	if (!s || s->ignored || s->headless || s->type == SP_SVC_EXTERNAL_NAME)
 		return 0;
 	slices = sp_store_service_slices(st, key, &n_slices);
-	if (!slices)
+	*out = calloc(2 * s->n_ports + 1, sizeof(**out));
+	if (!slices || !*out) {
+		free(slices);
 		return -ENOMEM;
+	}
 	nf = service_families(s, fams);
-	for (int f = 0; f < nf && !e; f++) {
-		for (size_t i = 0; i < s->n_ports && !e; i++) {
+	for (int f = 0; f < nf; f++) {
+		for (size_t i = 0; i < s->n_ports; i++) {
 			struct sp_svc_port *p = build_port(s, &s->ports[i], fams[f], slices,
 							   n_slices, st->node_name);
 
-			e = p ? sp_model_add_port(m, p) : -ENOMEM;
+			if (!p) {
+				free(slices);
+				return -ENOMEM;
+			}
+			sp_topology_decide(p, m->node.name, m->node.zone);
+			(*out)[(*n)++] = p;
 		}
 	}
 	free(slices);
+	return 0;
+}
+
+static bool port_same(const struct sp_svc_port *a, const struct sp_svc_port *b);
+
+/* Put port @p (built for its service just now) in the model, unless an equal
+ * one is there already. */
+static int place_port(struct sp_model *m, struct sp_hmap *set, struct sp_svc_port *p,
+		      struct sp_change *chg)
+{
+	struct sp_svc_port *old = sp_hmap_get(m->ports, p->key);
+	int e;
+
+	if (old && port_same(old, p)) {
+		sp_svc_port_free(p);
+		return sp_hmap_put(set, old->key, (void *)1, NULL);
+	}
+	p->id = old ? old->id : take_id(m);
+	if (sp_hmap_put(set, p->key, (void *)1, NULL) || sp_hmap_put(m->ports, p->key, p, NULL)) {
+		sp_svc_port_free(p);
+		return -ENOMEM;
+	}
+	if ((e = note_change(chg, p->key, p->id, old, p)))
+		sp_svc_port_free(old);	/* the model holds @p in its place */
 	return e;
 }
 
+/* Rebuild service @key's ports: new ones in, equal ones kept, gone ones out. */
+static int update_service(struct sp_model *m, const struct sp_store *st, const char *key,
+			  struct sp_change *chg)
+{
+	struct sp_hmap *old_set = sp_hmap_del(m->by_service, key), *set = sp_hmap_new();
+	struct sp_svc_port **ports = NULL;
+	struct sp_hmap_iter it = {0};
+	size_t n = 0, i = 0;
+	int e = set ? build_service(m, st, key, &ports, &n) : -ENOMEM;
+
+	for (; !e && i < n; i++)
+		e = place_port(m, set, ports[i], chg);
+	for (; i < n; i++)
+		sp_svc_port_free(ports[i]);
+	free(ports);
+	/* Ports of the old set that the new one lacks are removed. */
+	while (old_set && sp_hmap_next(old_set, &it)) {
+		struct sp_svc_port *old;
+
+		if (set && sp_hmap_get(set, it.key))
+			continue;
+		old = sp_hmap_del(m->ports, it.key);
+		if (old && note_change(chg, old->key, old->id, old, NULL)) {
+			sp_svc_port_free(old);
+			e = -ENOMEM;
+		}
+	}
+	sp_hmap_free(old_set);
+	/* The set names every port of the service in m->ports, also after an
+	 * error, so that the caller's full rebuild finds them. */
+	if (set && sp_hmap_len(set)) {
+		if (!sp_hmap_put(m->by_service, key, set, NULL))
+			return e;
+		e = -ENOMEM;
+	}
+	sp_hmap_free(set);
+	return e;
+}
 static int set_str(char **dst, const char *src)
 {
 	char *c = src ? strdup(src) : NULL;
@@ -321,21 +530,65 @@ static int set_str(char **dst, const char *src)
 	return 0;
 }
 
-int sp_model_update(struct sp_model *m, const struct sp_store *st, const struct sp_hmap *dirty)
+static bool str0_equal(const char *a, const char *b);
+static bool addrs_equal(const struct sp_addr_list *a, const struct sp_addr_list *b);
+
+/* The node's name, zone and InternalIPs from the store; @chg notes a change. */
+static int update_node(struct sp_model *m, const struct sp_store *st, struct sp_change *chg)
+{
+	const char *zone = st->node ? st->node->zone : NULL;
+	struct sp_addr_list ips = {0};
+
+	if (st->node)
+		for (size_t i = 0; i < st->node->internal_ips.n; i++)
+			if (sp_addr_list_add(&ips, &st->node->internal_ips.v[i])) {
+				sp_addr_list_fini(&ips);
+				return -ENOMEM;
+			}
+	if (str0_equal(m->node.name, st->node_name) && str0_equal(m->node.zone, zone) &&
+	    addrs_equal(&m->node.ips, &ips)) {
+		sp_addr_list_fini(&ips);
+		return 0;
+	}
+	if (set_str(&m->node.name, st->node_name) || set_str(&m->node.zone, zone)) {
+		sp_addr_list_fini(&ips);
+		return -ENOMEM;
+	}
+	sp_addr_list_fini(&m->node.ips);
+	m->node.ips = ips;
+	chg->node_changed = true;
+	return 0;
+}
+
+int sp_model_update(struct sp_model *m, const struct sp_store *st, const struct sp_hmap *dirty,
+		    struct sp_change *chg)
 {
 	struct sp_hmap_iter it = {0};
 	int e;
 
-	if ((e = set_str(&m->node_name, st->node_name)) ||
-	    (e = set_str(&m->node_zone, st->node ? st->node->zone : NULL)))
+	if ((e = update_node(m, st, chg)))
 		return e;
-	while (dirty && sp_hmap_next(dirty, &it)) {
-		remove_service(m, it.key);
-		if ((e = build_service(m, st, it.key)))
+	while (dirty && sp_hmap_next(dirty, &it))
+		if ((e = update_service(m, st, it.key, chg)))
 			return e;
-	}
 	m->generation = st->generation;
 	return 0;
+}
+
+int sp_model_build(struct sp_model *m, struct sp_store *st)
+{
+	struct sp_change chg;
+	struct sp_hmap *dirty;
+	int e;
+
+	if ((e = sp_change_init(&chg)))
+		return e;
+	dirty = sp_store_mark_all(st) ? NULL : sp_store_take_dirty(st);
+	e = dirty ? sp_model_update(m, st, dirty, &chg) : -ENOMEM;
+	sp_model_commit(m, &chg);
+	sp_change_fini(&chg);
+	sp_hmap_free(dirty);
+	return e;
 }
 
 static int cmp_port_ptr(const void *a, const void *b)
@@ -422,6 +675,19 @@ static const char *port_diff(const struct sp_svc_port *a, const struct sp_svc_po
 		if (!ep_equal(&a->eps[i], &b->eps[i]))
 			return "endpoints";
 	return NULL;
+}
+
+/* Equal as a backend sees it: fields, endpoints and the decision. */
+static bool port_same(const struct sp_svc_port *a, const struct sp_svc_port *b)
+{
+	if (port_diff(a, b) || a->n_cluster != b->n_cluster || a->n_local != b->n_local ||
+	    a->has_any != b->has_any)
+		return false;
+	for (size_t i = 0; i < a->n_eps; i++)
+		if (a->eps[i].for_cluster != b->eps[i].for_cluster ||
+		    a->eps[i].for_local != b->eps[i].for_local)
+			return false;
+	return true;
 }
 
 bool sp_model_equal(const struct sp_model *a, const struct sp_model *b, char *why, size_t why_sz)

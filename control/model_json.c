@@ -1,5 +1,5 @@
 /* model_json.c - encodes and decodes the model's JSON form. */
-#include "model_json.h"
+#include "model.h"
 #include "k8s_field.h"
 #include "../common/hmap.h"
 

@@ -1,27 +1,9 @@
 /* topology.c - kube-proxy's endpoint categorisation, per service port. */
 #include "topology.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum topo_mode { TOPO_NONE, TOPO_SAME_ZONE, TOPO_SAME_NODE };
-
-bool sp_svc_port_external(const struct sp_svc_port *p)
-{
-	return p->node_port || p->external_ips.n || p->lb_ips.n;
-}
-
-bool sp_svc_port_uses_cluster(const struct sp_svc_port *p)
-{
-	return p->itp == SP_POLICY_CLUSTER ||
-	       (sp_svc_port_external(p) && p->etp == SP_POLICY_CLUSTER);
-}
-
-bool sp_svc_port_uses_local(const struct sp_svc_port *p)
-{
-	return p->itp == SP_POLICY_LOCAL || (sp_svc_port_external(p) && p->etp == SP_POLICY_LOCAL);
-}
 
 static bool has_str(const struct sp_str_list *l, const char *s)
 {
@@ -79,90 +61,68 @@ static bool serving_terminating(const struct sp_endpoint *ep)
 	return ep->serving && ep->terminating;
 }
 
-static int pick(const struct sp_svc_port *p, bool (*want)(const struct sp_endpoint *, const void *),
-		const void *arg, const struct sp_endpoint ***out, size_t *n)
-{
-	*n = 0;
-	*out = calloc(p->n_eps + 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->n_eps; i++)
-		if (want(&p->eps[i], arg))
-			(*out)[(*n)++] = &p->eps[i];
-	return 0;
-}
-
 struct topo_arg {
 	enum topo_mode mode;
 	const char *node, *zone;
 	bool terminating;	/* fallback pass: serving-and-terminating instead of ready */
 };
 
-static bool want_cluster(const struct sp_endpoint *ep, const void *a)
+static bool want_cluster(const struct sp_endpoint *ep, const struct topo_arg *t)
 {
-	const struct topo_arg *t = a;
 	bool state = t->terminating ? serving_terminating(ep) : ep->ready;
 
 	return state && topo_ok(ep, t->mode, t->node, t->zone);
 }
 
-static bool want_local(const struct sp_endpoint *ep, const void *a)
+static bool want_local(const struct sp_endpoint *ep, const struct topo_arg *t)
 {
-	const struct topo_arg *t = a;
-
 	return ep->local && (t->terminating ? !ep->ready && serving_terminating(ep) : ep->ready);
 }
 
-int sp_topology_categorize(const struct sp_svc_port *p, const char *node_name, const char *zone,
-			   struct sp_ep_sets *out)
+static uint32_t mark_cluster(struct sp_svc_port *p, const struct topo_arg *t)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < p->n_eps; i++)
+		n += p->eps[i].for_cluster = want_cluster(&p->eps[i], t);
+	return n;
+}
+
+void sp_topology_decide(struct sp_svc_port *p, const char *node_name, const char *zone)
 {
 	struct topo_arg t = { .node = node_name, .zone = zone };
 	bool local_ready = false, local_term = false;
-	int e;
 
-	memset(out, 0, sizeof(*out));
+	p->n_cluster = p->n_local = 0;
+	p->has_any = false;
+	for (size_t i = 0; i < p->n_eps; i++)
+		p->eps[i].for_cluster = p->eps[i].for_local = false;
 	if (sp_svc_port_uses_cluster(p)) {
 		t.mode = mode_from_hints(p, node_name, zone);
-		if ((e = pick(p, want_cluster, &t, &out->cluster, &out->n_cluster)))
-			goto err_free;
-		if (!out->n_cluster) {
+		if (!(p->n_cluster = mark_cluster(p, &t))) {
 			/* Best effort to avoid dropping connections: topology is not
 			 * considered when falling back (as kube-proxy). */
-			free(out->cluster);
 			t.terminating = true;
 			t.mode = TOPO_NONE;
-			if ((e = pick(p, want_cluster, &t, &out->cluster, &out->n_cluster)))
-				goto err_free;
+			p->n_cluster = mark_cluster(p, &t);
 		}
-		out->has_any = out->n_cluster > 0;
+		p->has_any = p->n_cluster > 0;
 	}
 	if (!sp_svc_port_uses_local(p))
-		return 0;
+		return;
 	for (size_t i = 0; i < p->n_eps; i++) {
 		const struct sp_endpoint *ep = &p->eps[i];
 
 		if (ep->ready) {
-			out->has_any = true;
+			p->has_any = true;
 			local_ready |= ep->local;
 		} else if (serving_terminating(ep)) {
-			out->has_any = true;
+			p->has_any = true;
 			local_term |= ep->local;
 		}
 	}
 	t.mode = TOPO_NONE;
 	t.terminating = !local_ready && local_term;
-	if ((e = pick(p, want_local, &t, &out->local, &out->n_local)))
-		goto err_free;
-	return 0;
-
-err_free:
-	sp_ep_sets_fini(out);
-	return e;
-}
-
-void sp_ep_sets_fini(struct sp_ep_sets *s)
-{
-	free(s->cluster);
-	free(s->local);
-	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < p->n_eps; i++)
+		p->n_local += p->eps[i].for_local = want_local(&p->eps[i], &t);
 }

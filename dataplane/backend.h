@@ -1,48 +1,140 @@
 /* backend.h - the one interface every dataplane implements (nftables, bpf,
- * userspace, dry-run), and the table that finds one by --mode name. */
+ * userspace, dry-run), for the agent and for svcplanectl alike, and the table
+ * that finds one by --mode name or by the state it left on this node.
+ *
+ * Life of a backend in the agent: open(SP_OPEN_AGENT) → sync (full first,
+ * then partial) … → close. In svcplanectl: open(SP_OPEN_READ) → present →
+ * read_back / read_masq / dispatch → close, or open(SP_OPEN_READ) →
+ * load_dump → read_back … for a saved dump of the backend's own state. */
 #ifndef SP_DATAPLANE_BACKEND_H
 #define SP_DATAPLANE_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#include "../common/config.h"
+#include "../common/lists.h"
+#include "../common/log.h"
 #include "../control/model.h"
 
 struct sp_backend;
+
+/* The agent's event loop as a backend sees it (listeners, connections, a
+ * ring buffer, timers). Callbacks run on the agent's one thread. */
+typedef void (*sp_loop_fd_fn)(void *ctx, int fd, uint32_t events);
+typedef void (*sp_loop_timer_fn)(void *ctx);
+struct sp_loop_hooks {
+	void *loop;
+	/* Watch @fd for @events (EPOLLIN, EPOLLOUT, …). Returns 0 or -errno. */
+	int (*add_fd)(void *loop, int fd, uint32_t events, sp_loop_fd_fn fn, void *ctx);
+	int (*mod_fd)(void *loop, int fd, uint32_t events);
+	void (*del_fd)(void *loop, int fd);
+	/* Call @fn once, @after seconds from now. Returns a timer id (> 0), or 0
+	 * when out of memory. */
+	uint64_t (*add_timer)(void *loop, double after, sp_loop_timer_fn fn, void *ctx);
+	void (*cancel_timer)(void *loop, uint64_t id);
+};
+
+/* What a backend is told of the node and the operator's choices: nothing
+ * else of the agent's settings reaches a dataplane. */
+struct sp_backend_cfg {
+	const char *node_name;
+	bool nodeport_primary;		/* --nodeport-addresses primary */
+	struct sp_cidrs nodeport_cidrs;	/* otherwise these */
+	struct sp_cidrs cluster_cidrs;	/* --cluster-cidr */
+	bool masquerade_all;
+	const char *bpf_pin_path;	/* bpf mode */
+	const char *cgroup_path;	/* bpf mode */
+	const struct sp_log *log;
+	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
+};
+
+enum sp_open_mode {
+	SP_OPEN_AGENT,	/* the agent: may attach, change and register with the loop */
+	SP_OPEN_READ,	/* svcplanectl: reads only, attaches and changes nothing */
+};
 
 struct sp_health {
 	bool ok;
 	char detail[256];	/* why not, when !ok */
 };
 
+/* With Local policy, a port's external traffic may have a list of its own
+ * (its local endpoints): read_back hands it over per port; @eps is valid
+ * during the call only. */
+typedef void (*sp_external_list_fn)(void *ctx, const struct sp_svc_port *p,
+				    const struct sp_endpoint *eps, size_t n);
+
+/* read_masq, project, dispatch and load_dump may be NULL: that backend has
+ * no such thing (the dry-run printer has no tables to read). */
 struct sp_backend_ops {
 	const char *name;
-	/* Set up private state in be->priv; touch nothing in the kernel that a
-	 * failed start would have to undo. Returns 0 or -errno (logged by caller). */
-	int (*init)(struct sp_backend *be, const struct sp_config *cfg);
-	/* Make the kernel match @m. Only services in @dirty changed, unless @full.
-	 * All or nothing: on error the previous state stays in force. */
-	int (*sync)(struct sp_backend *be, const struct sp_model *m, const struct sp_dirty *dirty,
+	/* Set up private state in be->priv. SP_OPEN_AGENT touches nothing in the
+	 * kernel that a failed start would have to undo; SP_OPEN_READ never
+	 * changes anything. Returns 0 or -errno (the caller logs it). */
+	int (*open)(struct sp_backend *be, const struct sp_backend_cfg *cfg, enum sp_open_mode mode);
+	/* Is state of this backend present here? 1 yes, 0 no, -errno when that
+	 * cannot be told (EPERM without the privilege to look). */
+	int (*present)(struct sp_backend *be);
+	/* Make the dataplane match @m. @chg lists the ports added, changed (old
+	 * and new) and removed since the last successful sync; on a @full sync
+	 * the backend makes its whole state match @m, whatever @chg says. On
+	 * error the previous state stays in force. Atomicity, per backend:
+	 * nftables commits one transaction for both families per sync; a map-
+	 * or socket-based backend never exposes a half-written service port. */
+	int (*sync)(struct sp_backend *be, const struct sp_model *m, const struct sp_change *chg,
 		    bool full);
-	/* Read what is programmed now back into @out (svcplanectl dump, diff). */
-	int (*read_back)(struct sp_backend *be, struct sp_model *out);
-	/* Remove everything svcplane ever installed with this backend. */
+	/* What is programmed now, back into @out (initialised, empty): -errno on
+	 * any failure, never an empty model in its place. @ext, when not NULL,
+	 * gets each port's external list (above). */
+	int (*read_back)(struct sp_backend *be, struct sp_model *out, sp_external_list_fn ext,
+			 void *ctx);
+	/* Masquerading of service traffic from inside in @family: whether any
+	 * (*@masq) and the source prefixes exempt from it (up to @max into
+	 * @keep). Returns the number of prefixes, or -errno. */
+	int (*read_masq)(struct sp_backend *be, int family, struct sp_addr *keep, int max,
+			 bool *masq);
+	/* @in as this backend programs it for this node, into @out: what
+	 * read_back gives once @in is synced (svcplanectl diff). */
+	int (*project)(struct sp_backend *be, const struct sp_model *in, struct sp_model *out);
+	/* The endpoints a new connection to @vip:@port/@proto (with @vip NULL:
+	 * NodePort @port of @family) is sent to now, into @p (its endpoints
+	 * replaced): explain's exact answer. Returns their number, or -errno. */
+	int (*dispatch)(struct sp_backend *be, int family, const struct sp_addr *vip, uint8_t proto,
+			uint16_t port, struct sp_svc_port *p);
+	/* Read from a saved dump of this backend's state (for nftables: `nft
+	 * list ruleset` text) instead of the live one; read_back and read_masq
+	 * then answer from it. NULL when the backend has no dump form. Returns
+	 * 0, or -EINVAL with a one-line reason in @err, or -ENOMEM. */
+	int (*load_dump)(struct sp_backend *be, const char *buf, size_t len, char *err,
+			 size_t errsz);
+	/* Remove everything svcplane ever installed with this backend here. */
 	int (*cleanup)(struct sp_backend *be);
+	/* Can this backend serve traffic now (/healthz, health-check node ports)? */
 	int (*health)(struct sp_backend *be, struct sp_health *out);
-	void (*fini)(struct sp_backend *be);
+	void (*close)(struct sp_backend *be);
 };
 
 struct sp_backend {
 	const struct sp_backend_ops *ops;
-	const struct sp_config *cfg;	/* borrowed */
-	void *priv;			/* the backend's own state */
+	const struct sp_backend_cfg *cfg;	/* borrowed */
+	void *priv;				/* the backend's own state */
 };
 
 /* The backend for @mode, or NULL when no backend of that name is built into
  * this binary (the agent refuses to start then). */
 const struct sp_backend_ops *sp_backend_find(const char *mode);
 
-/* Names of the built backends, for error messages: "dry-run, nftables". */
+/* Every built backend, NULL-terminated, in the order tools look for state. */
+const struct sp_backend_ops *const *sp_backend_all(void);
+
+/* Names of the built backends, for error messages: "nftables, dry-run". */
 const char *sp_backend_names(void);
+
+/* Open, for reading, the first backend whose state is present here. Returns
+ * 1 with @be open, 0 when no backend has state here (@be closed), or -errno
+ * when a backend could not tell (@be closed; *@failed names it). */
+int sp_backend_open_present(struct sp_backend *be, const struct sp_backend_cfg *cfg,
+			    const char **failed);
 
 #endif

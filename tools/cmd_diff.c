@@ -6,8 +6,9 @@
 #include "../control/model.h"
 #include "../control/source_dir.h"
 #include "../control/store.h"
-#include "../dataplane/nft/nft_readback.h"
+#include "ctl_backend.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,9 @@
 static const char usage[] =
 	"usage: svcplanectl diff --manifests DIR [--hostname-override NODE]\n"
 	"  compares what DIR asks for with svcplane's tables in this network namespace;\n"
-	"  exit 0 when they agree, 1 on drift (each difference printed), 2 on bad input\n";
+	"  exit 0 when they agree, 1 on drift (each difference printed), 2 on bad input,\n"
+	"  3 when no svcplane state is here\n";
 
-int sp_dump_read(struct sp_model *m);
 
 /* Every difference between @want and @have, one line each; returns the count. */
 static int report(const struct sp_model *want, const struct sp_model *have)
@@ -78,8 +79,8 @@ int cmd_diff(int argc, char **argv)
 	struct sp_store st;
 	struct sp_model desired, want, have;
 	struct sp_dir_source *src;
-	struct sp_hmap *dirty;
-	int opt, rc = 2, drift;
+	struct ctl_backend c;
+	int opt, rc = 2, drift, e;
 
 	optind = 1;
 	gethostname(host, sizeof(host) - 1);
@@ -105,15 +106,18 @@ int cmd_diff(int argc, char **argv)
 		perror(dir);
 		goto out;
 	}
-	if (sp_dir_source_load_all(src) || !(dirty = sp_store_take_dirty(&st)))
+	if (sp_dir_source_load_all(src) || sp_model_build(&desired, &st))
 		goto out_src;
-	if (sp_model_update(&desired, &st, dirty) || sp_nft_project(&desired, &want) ||
-	    sp_dump_read(&have)) {
-		sp_hmap_free(dirty);
+	if ((rc = ctl_backend_open(&c)))
+		goto out_src;
+	e = c.be.ops->project ? c.be.ops->project(&c.be, &desired, &want) : -EOPNOTSUPP;
+	if (e || (e = c.be.ops->read_back(&c.be, &have, NULL, NULL))) {
+		fprintf(stderr, "svcplanectl: %s backend: %s\n", c.be.ops->name, strerror(-e));
+		ctl_backend_close(&c);
 		rc = 1;
 		goto out_src;
 	}
-	sp_hmap_free(dirty);
+	ctl_backend_close(&c);
 	drift = report(&want, &have);
 	if (!drift)
 		printf("no drift: %zu service ports programmed as wanted\n", sp_hmap_len(want.ports));

@@ -3,11 +3,9 @@
  * it matches, the candidate endpoints with their shares, masquerade or not,
  * and why it would be dropped or rejected. */
 #include "svcplanectl.h"
+#include "ctl_backend.h"
 #include "inspect/inspect.h"
 #include "../common/hmap.h"
-#include "../control/k8s_field.h"
-#include "../dataplane/nft/nft_readback.h"
-#include "../dataplane/nft/nft_tx.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,13 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <linux/netfilter.h>
-
-#include <libmnl/libmnl.h>
 
 static const char usage[] =
 	"usage: svcplanectl explain --from IP --to IP:PORT[/tcp|udp|sctp] [--dump FILE]\n"
-	"  without --dump: svcplane's tables in the current network namespace\n";
+	"  without --dump: svcplane's state in the current network namespace (exit 3 when none)\n";
 
 int sp_inspect_dump(const char *path, struct sp_inspect *in);
 
@@ -67,6 +62,7 @@ int cmd_explain(int argc, char **argv)
 	char host[64], a[SP_ADDRSTRLEN];
 	struct sp_addr src, dst;
 	struct sp_inspect in;
+	struct ctl_backend live = { .be.priv = NULL };
 	struct sp_hmap_iter it = {0};
 	const struct sp_svc_port *hit = NULL;
 	const char *via = NULL;
@@ -121,12 +117,20 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (sp_inspect_init(&in))
 		return 1;
-	e = dump ? sp_inspect_dump(dump, &in) : sp_inspect_svcplane_live(&in);
+	if (!dump && (e = ctl_backend_open(&live))) {
+		sp_inspect_fini(&in);
+		return e;
+	}
+	e = dump ? sp_inspect_dump(dump, &in) : sp_inspect_backend(&in, &live.be);
 	if (!dump)
-		in.format = "svcplane nftables tables (this network namespace)";
+		in.format = !strcmp(live.be.ops->name, "nftables")
+				    ? "svcplane nftables tables (this network namespace)"
+				    : live.be.ops->name;
 	if (e) {
 		if (!dump)
-			fprintf(stderr, "svcplanectl: reading svcplane's tables: %s\n", strerror(-e));
+			fprintf(stderr, "svcplanectl: reading svcplane's %s state: %s\n", live.be.ops->name,
+				strerror(-e));
+		ctl_backend_close(&live);
 		sp_inspect_fini(&in);
 		return dump ? 2 : 1;
 	}
@@ -155,21 +159,26 @@ int cmd_explain(int argc, char **argv)
 	       host, dst.family == AF_INET6 ? "]" : "", port, sp_proto_name(proto));
 	if (!hit) {
 		printf("match: none: no service has this address and port; the packet is not NATed\n");
+		ctl_backend_close(&live);
 		sp_inspect_fini(&in);
 		return 0;
 	}
-	if (!dump) {
-		/* Live tables: the exact list behind this address (an external
+	if (!dump && live.be.ops->dispatch) {
+		/* Live state: the exact list behind this address (an external
 		 * address may use the Local list while the ClusterIP uses all). */
-		struct mnl_socket *nl = nft_socket_open();
 		bool np = !strncmp(via, "NodePort", 8);
 
-		if (nl) {
-			sp_nft_read_dispatch(nl, dst.family, np ? NULL : &dst, proto, (uint16_t)port,
-					     (struct sp_svc_port *)hit);
-			mnl_socket_close(nl);
+		e = live.be.ops->dispatch(&live.be, dst.family, np ? NULL : &dst, proto, (uint16_t)port,
+					  (struct sp_svc_port *)hit);
+		if (e < 0) {
+			fprintf(stderr, "svcplanectl: %s backend: the dispatch of %s: %s\n",
+				live.be.ops->name, to, strerror(-e));
+			ctl_backend_close(&live);
+			sp_inspect_fini(&in);
+			return 1;
 		}
 	}
+	ctl_backend_close(&live);
 	{
 		const struct sp_inspect_port *x = sp_hmap_get(in.extra, hit->key);
 		bool internal = !strcmp(via, "ClusterIP"), masq = false;

@@ -4,7 +4,6 @@
 #include "model_print.h"
 #include "../common/hmap.h"
 #include "../common/log.h"
-#include "../control/model_json.h"
 #include "../control/source_dir.h"
 #include "../control/store.h"
 
@@ -31,7 +30,6 @@ int cmd_model(int argc, char **argv)
 	struct sp_store st;
 	struct sp_model m;
 	struct sp_dir_source *src;
-	struct sp_hmap *dirty;
 	int opt, e, rc = 1;
 
 	optind = 1;
@@ -72,12 +70,10 @@ int cmd_model(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", dir, strerror(-e));
 		goto out_src;
 	}
-	if (!(dirty = sp_store_take_dirty(&st)) || sp_model_update(&m, &st, dirty)) {
+	if (sp_model_build(&m, &st)) {
 		fprintf(stderr, "svcplanectl model: out of memory\n");
-		sp_hmap_free(dirty);
 		goto out_src;
 	}
-	sp_hmap_free(dirty);
 	if (json) {
 		char *txt = sp_model_to_text(&m, true);
 

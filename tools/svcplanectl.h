@@ -16,4 +16,9 @@ int cmd_explain(int argc, char **argv);
  * go on (optind at the first operand), or the exit code to return now. */
 int ctl_json_flag(int argc, char **argv, const char *usage, bool *json);
 
+struct sp_model;
+/* What the backend with state here has programmed, into @m (cmd_dump.c).
+ * Returns 0, or the exit code after one line on stderr (3: no state here). */
+int ctl_read_back(struct sp_model *m);
+
 #endif

@@ -1,7 +1,7 @@
 /* dryrun_backend.c - prints {"sync":..,"full":..,"model":{...}} on stdout after
- * every sync (one line each) and remembers the last model for read_back. */
+ * every sync (one line each) and remembers the last model for read_back. It
+ * leaves no state on the node: tools never find it present. */
 #include "dryrun_backend.h"
-#include "../../control/model_json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,11 +16,13 @@ struct dryrun {
 	FILE *out;
 };
 
-static int dryrun_init(struct sp_backend *be, const struct sp_config *cfg)
+static int dryrun_open(struct sp_backend *be, const struct sp_backend_cfg *cfg,
+		       enum sp_open_mode mode)
 {
 	struct dryrun *d = calloc(1, sizeof(*d));
 
 	(void)cfg;
+	(void)mode;
 	if (!d)
 		return -ENOMEM;
 	d->out = stdout;
@@ -28,14 +30,20 @@ static int dryrun_init(struct sp_backend *be, const struct sp_config *cfg)
 	return 0;
 }
 
+static int dryrun_present(struct sp_backend *be)
+{
+	(void)be;
+	return 0;
+}
+
 static int dryrun_sync(struct sp_backend *be, const struct sp_model *m,
-		       const struct sp_dirty *dirty, bool full)
+		       const struct sp_change *chg, bool full)
 {
 	struct dryrun *d = be->priv;
 	cJSON *model = sp_model_to_json(m), *line;
 	char *txt;
 
-	(void)dirty;
+	(void)chg;
 	if (!model)
 		return -ENOMEM;
 	line = cJSON_CreateObject();
@@ -60,11 +68,14 @@ static int dryrun_sync(struct sp_backend *be, const struct sp_model *m,
 	return 0;
 }
 
-static int dryrun_read_back(struct sp_backend *be, struct sp_model *out)
+static int dryrun_read_back(struct sp_backend *be, struct sp_model *out, sp_external_list_fn ext,
+			    void *ctx)
 {
 	struct dryrun *d = be->priv;
 	struct sp_perr err;
 
+	(void)ext;
+	(void)ctx;
 	if (!d->last)
 		return 0;
 	return sp_model_from_json(out, d->last, &err);
@@ -84,7 +95,7 @@ static int dryrun_health(struct sp_backend *be, struct sp_health *out)
 	return 0;
 }
 
-static void dryrun_fini(struct sp_backend *be)
+static void dryrun_close(struct sp_backend *be)
 {
 	struct dryrun *d = be->priv;
 
@@ -97,10 +108,11 @@ static void dryrun_fini(struct sp_backend *be)
 
 const struct sp_backend_ops sp_dryrun_ops = {
 	.name = "dry-run",
-	.init = dryrun_init,
+	.open = dryrun_open,
+	.present = dryrun_present,
 	.sync = dryrun_sync,
 	.read_back = dryrun_read_back,
 	.cleanup = dryrun_cleanup,
 	.health = dryrun_health,
-	.fini = dryrun_fini,
+	.close = dryrun_close,
 };

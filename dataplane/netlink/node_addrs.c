@@ -38,13 +38,20 @@ static void add(struct sp_node_addrs *out, const struct sp_addr *a)
 		out->v[out->n++] = *a;
 }
 
-int sp_node_addrs_get(const struct sp_config *cfg, int family, struct sp_node_addrs *out)
+int sp_node_addrs_get(bool primary, const struct sp_cidrs *cidrs, const struct sp_addr_list *known,
+		      int family, struct sp_node_addrs *out)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_sock *sk;
 	struct nl_cache *addrs = NULL, *routes = NULL;
 	int oif = 0, e;
 
 	out->n = 0;
+	for (size_t i = 0; primary && known && i < known->n; i++)
+		if (known->v[i].family == family)
+			add(out, &known->v[i]);
+	if (out->n)
+		return 0;
+	sk = nl_socket_alloc();
 	if (!sk)
 		return -ENOMEM;
 	if ((e = nl_connect(sk, NETLINK_ROUTE)) < 0 ||
@@ -53,7 +60,7 @@ int sp_node_addrs_get(const struct sp_config *cfg, int family, struct sp_node_ad
 		e = -EIO;
 		goto out;
 	}
-	if (cfg->nodeport_primary)
+	if (primary)
 		oif = default_oif(routes, family);
 	for (int pass = 0; pass < 2 && out->n == 0; pass++) {
 		for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
@@ -68,10 +75,10 @@ int sp_node_addrs_get(const struct sp_config *cfg, int family, struct sp_node_ad
 			a.family = (uint8_t)family;
 			a.prefix_len = (uint8_t)sp_addr_bits(family);
 			memcpy(a.bytes, nl_addr_get_binary_addr(local), family == AF_INET6 ? 16 : 4);
-			if (!cfg->nodeport_primary) {
+			if (!primary) {
 				want = false;
-				for (int i = 0; i < cfg->nodeport_cidrs.n; i++)
-					want |= sp_cidr_contains(&cfg->nodeport_cidrs.v[i], &a);
+				for (int i = 0; i < cidrs->n; i++)
+					want |= sp_cidr_contains(&cidrs->v[i], &a);
 			} else {
 				/* First pass: the default route's interface; if that
 				 * gives nothing, every global address. */
@@ -80,7 +87,7 @@ int sp_node_addrs_get(const struct sp_config *cfg, int family, struct sp_node_ad
 			if (want)
 				add(out, &a);
 		}
-		if (!cfg->nodeport_primary)
+		if (!primary)
 			break;
 	}
 	e = 0;

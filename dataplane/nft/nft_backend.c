@@ -95,12 +95,15 @@ struct fam_state {
 
 struct nft_be {
 	struct mnl_socket *nl;
-	const struct sp_config *cfg;
+	const struct sp_backend_cfg *cfg;
 	const struct sp_log *log;
+	bool read_only;			/* opened by svcplanectl */
+	struct sp_nft_text *dump;	/* load_dump: read from this instead of the kernel */
 	struct fam_state fam[2];
 	bool have_state;		/* a full sync has succeeded: fam[] mirrors the kernel */
 	bool rebuild;			/* the last full sync failed: start from a new table */
 	bool last_ok;
+	bool committed;			/* some sync has committed: rules are in force */
 	struct sp_nft_stats stats;
 };
 
@@ -206,8 +209,7 @@ static void port_rec_free(struct port_rec *pr)
 }
 
 /* Render @p into a new record. NULL + errno. */
-static struct port_rec *port_rec_new(struct nft_be *be, const struct sp_model *m,
-				     const struct sp_svc_port *p)
+static struct port_rec *port_rec_new(const struct sp_svc_port *p)
 {
 	struct port_rec *pr = calloc(1, sizeof(*pr));
 
@@ -215,7 +217,7 @@ static struct port_rec *port_rec_new(struct nft_be *be, const struct sp_model *m
 		return NULL;
 	pr->proto = p->protocol;
 	pr->service = strdup(p->service);
-	if (!pr->service || nft_render_port(p, be->cfg, m->node_name, m->node_zone, &pr->r)) {
+	if (!pr->service || nft_render_port(p, &pr->r)) {
 		free(pr->service);
 		free(pr);
 		errno = ENOMEM;
@@ -938,7 +940,7 @@ static int render_all(struct nft_be *be, struct fam_state *fs, const struct sp_m
 
 		if (nft_family_of(p) != fs->family)
 			continue;
-		if (!(pr = port_rec_new(be, m, p)) || port_put(fs, p->key, pr))
+		if (!(pr = port_rec_new(p)) || port_put(fs, p->key, pr))
 			return -ENOMEM;
 		if ((e = claim(be, fs, p->key, &pr->r, ops)))
 			return e;
@@ -948,10 +950,12 @@ static int render_all(struct nft_be *be, struct fam_state *fs, const struct sp_m
 	return 0;
 }
 
-static int node_port_ips(struct nft_be *be, struct elem_ops *ops, int family)
+static int node_port_ips(struct nft_be *be, const struct sp_model *m, struct elem_ops *ops,
+			 int family)
 {
 	struct sp_node_addrs na;
-	int e = sp_node_addrs_get(be->cfg, family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, &na);
+	int e = sp_node_addrs_get(be->cfg->nodeport_primary, &be->cfg->nodeport_cidrs, &m->node.ips,
+				  family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, &na);
 
 	if (e) {
 		sp_log_warn(be->log, "nftables: node addresses for NodePorts: %s", strerror(-e));
@@ -979,7 +983,7 @@ static int full_sync_family(struct nft_be *be, struct fam_state *fs, const struc
 	int e;
 
 	fam_clear(fs);
-	if ((e = render_all(be, fs, m, &ops, ct)) || (e = node_port_ips(be, &ops, fs->family)))
+	if ((e = render_all(be, fs, m, &ops, ct)) || (e = node_port_ips(be, m, &ops, fs->family)))
 		goto out;
 	existing = kernel_names(be, fs->family, NFT_MSG_GETCHAIN);
 	{
@@ -1097,7 +1101,7 @@ static int cancel_pairs(int family, struct elem_ops *ops)
 /* Dirty services of one family: give back their old elements, claim new ones,
  * and write the difference as element operations. */
 static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const struct sp_model *m,
-			       const struct sp_dirty *dirty, struct ct_list *ct)
+			       const struct sp_hmap *dirty, struct ct_list *ct)
 {
 	struct elem_ops ops = {0};
 	struct sp_hmap_iter it = {0};
@@ -1110,7 +1114,7 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 
 	if (!olds)
 		return -ENOMEM;
-	while (sp_hmap_next(dirty->services, &it)) {
+	while (sp_hmap_next(dirty, &it)) {
 		struct sp_hmap *set = sp_hmap_get(fs->by_service, it.key);
 		const char **keys;
 		size_t nkeys;
@@ -1141,7 +1145,7 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 			goto out;
 	}
 	memset(&it, 0, sizeof(it));
-	while (sp_hmap_next(dirty->services, &it)) {
+	while (sp_hmap_next(dirty, &it)) {
 		struct sp_hmap *set = sp_hmap_get(m->by_service, it.key);
 		struct sp_hmap_iter pi = {0};
 
@@ -1151,7 +1155,7 @@ static int partial_sync_family(struct nft_be *be, struct fam_state *fs, const st
 
 			if (!p || nft_family_of(p) != fs->family)
 				continue;
-			if (!(pr = port_rec_new(be, m, p)) || port_put(fs, p->key, pr)) {
+			if (!(pr = port_rec_new(p)) || port_put(fs, p->key, pr)) {
 				e = -ENOMEM;
 				goto out;
 			}
@@ -1204,18 +1208,40 @@ out:
 	return e;
 }
 
-static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const struct sp_dirty *dirty,
+/* The services @chg touches, as the set partial syncs rewrite. */
+static struct sp_hmap *changed_services(const struct sp_change *chg)
+{
+	struct sp_hmap *d = sp_hmap_new();
+
+	for (size_t i = 0; d && i < chg->n; i++) {
+		const struct sp_svc_port *p = chg->v[i].new ? chg->v[i].new : chg->v[i].old;
+
+		if (p && sp_hmap_put(d, p->service, (void *)1, NULL)) {
+			sp_hmap_free(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const struct sp_change *chg,
 		    bool full)
 {
 	struct nft_be *be = be_->priv;
 	struct ct_list ct = {0};
+	struct sp_hmap *dirty = NULL;
 	int e = 0;
 
+	if (be->read_only)
+		return -EROFS;
 	memset(&be->stats, 0, sizeof(be->stats));
 	/* Our mirror of the kernel is only as good as the last commit: after a
-	 * failure (or before the first success) rebuild everything. */
-	if (!be->have_state || !dirty || !dirty->services)
+	 * failure (or before the first success) rebuild everything. A change of
+	 * the node's facts (its addresses) is a full sync too. */
+	if (!be->have_state || chg->node_changed)
 		full = true;
+	if (!full && !(dirty = changed_services(chg)))
+		return -ENOMEM;
 	for (int f = 0; f < 2 && !e; f++) {
 		struct fam_state *fs = &be->fam[f];
 
@@ -1226,6 +1252,7 @@ static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 	if (full)
 		be->rebuild = e != 0;
 	be->last_ok = e == 0;
+	be->committed |= e == 0;
 	if (!e && ct.n) {
 		int n = sp_ct_flush(ct.v, ct.n, be->log);
 
@@ -1235,6 +1262,7 @@ static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 			sp_log_info(be->log, "conntrack: removed %d stale flow(s)", n);
 	}
 	free(ct.v);
+	sp_hmap_free(dirty);
 	sp_log_debug(be->log, "nftables: %s sync: %lu element message(s) (%lu elements), %lu chain, "
 		     "%lu rule, %lu set, %lu table message(s)", full ? "full" : "partial",
 		     be->stats.elem_msgs, be->stats.elems, be->stats.chain_msgs, be->stats.rule_msgs,
@@ -1244,7 +1272,7 @@ static int nft_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
-static int nft_init(struct sp_backend *be_, const struct sp_config *cfg)
+static int nft_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enum sp_open_mode mode)
 {
 	struct nft_be *be = calloc(1, sizeof(*be));
 	int e;
@@ -1253,6 +1281,12 @@ static int nft_init(struct sp_backend *be_, const struct sp_config *cfg)
 		return -ENOMEM;
 	be->cfg = cfg;
 	be->log = cfg->log;
+	be->read_only = mode == SP_OPEN_READ;
+	if (be->read_only) {
+		/* The socket is opened on first live read: a saved dump needs none. */
+		be_->priv = be;
+		return 0;
+	}
 	be->nl = nft_socket_open();
 	if (!be->nl) {
 		e = -errno;
@@ -1275,6 +1309,8 @@ static int nft_cleanup(struct sp_backend *be_)
 	struct nft_be *be = be_->priv;
 	int err = 0;
 
+	if (be->read_only)
+		return -EROFS;
 	for (int f = 0; f < 2; f++) {
 		struct nft_tx tx;
 		int e;
@@ -1300,20 +1336,25 @@ static int nft_health(struct sp_backend *be_, struct sp_health *out)
 {
 	struct nft_be *be = be_->priv;
 
-	out->ok = be->last_ok;
-	snprintf(out->detail, sizeof(out->detail), "%s", be->last_ok ? "" : "last sync failed");
+	/* A failed sync leaves the previous rules serving: what makes this
+	 * backend unable to serve is never having committed its tables. */
+	out->ok = be->committed;
+	snprintf(out->detail, sizeof(out->detail), "%s",
+		 out->ok ? "" : "no nftables sync has committed yet");
 	return 0;
 }
 
-static void nft_fini(struct sp_backend *be_)
+static void nft_close(struct sp_backend *be_)
 {
 	struct nft_be *be = be_->priv;
 
 	if (!be)
 		return;
+	sp_nft_text_free(be->dump);
 	fam_fini(&be->fam[0]);
 	fam_fini(&be->fam[1]);
-	mnl_socket_close(be->nl);
+	if (be->nl)
+		mnl_socket_close(be->nl);
 	free(be);
 	be_->priv = NULL;
 }
@@ -1323,19 +1364,108 @@ const struct sp_nft_stats *sp_nft_last_stats(const struct sp_backend *be)
 	return &((const struct nft_be *)be->priv)->stats;
 }
 
-static int nft_read_back(struct sp_backend *be_, struct sp_model *out)
+/* --- reading: svcplanectl, through the ops ---------------------------------------- */
+
+/* The netlink socket of a read-only backend, opened on first use. */
+static int live(struct nft_be *be)
+{
+	if (!be->nl && !(be->nl = nft_socket_open()))
+		return -errno;
+	return 0;
+}
+
+/* Do our tables exist? A table of either family is our state. */
+static int nft_present(struct sp_backend *be_)
+{
+	struct nft_be *be = be_->priv;
+	int e;
+
+	if (be->dump)
+		return 1;
+	if ((e = live(be)))
+		return e;
+	for (int f = 0; f < 2; f++) {
+		int e = nft_table_exists(be->nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, SP_NFT_TABLE);
+
+		if (e != 0)
+			return e;	/* 1, or -errno (EPERM: not allowed to look) */
+	}
+	return 0;
+}
+
+static int nft_read_back(struct sp_backend *be_, struct sp_model *out, sp_external_list_fn ext,
+			 void *ctx)
 {
 	struct nft_be *be = be_->priv;
 
-	return sp_nft_read(be->nl, out, be->log);
+	int e;
+
+	if (be->dump)
+		return sp_nft_text_read(be->dump, out, be->log, ext, ctx);
+	if ((e = live(be)))
+		return e;
+	return sp_nft_read_ext(be->nl, out, be->log, ext, ctx);
+}
+
+static int nft_read_masq(struct sp_backend *be_, int family, struct sp_addr *keep, int max, bool *masq)
+{
+	struct nft_be *be = be_->priv;
+	int nf = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4, n;
+
+	if (be->dump)
+		return sp_nft_text_masq(be->dump, nf, keep, max, masq);
+	if ((n = live(be)))
+		return n;
+	n = sp_nft_read_masq(be->nl, nf, keep, max, masq);
+	if (n == -ENOENT) {	/* no table of this family: nothing masquerades */
+		*masq = false;
+		return 0;
+	}
+	return n;
+}
+
+static int nft_project(struct sp_backend *be_, const struct sp_model *in, struct sp_model *out)
+{
+	(void)be_;
+	return sp_nft_project(in, out);
+}
+
+static int nft_dispatch(struct sp_backend *be_, int family, const struct sp_addr *vip, uint8_t proto,
+			uint16_t port, struct sp_svc_port *p)
+{
+	struct nft_be *be = be_->priv;
+
+	int e;
+
+	if (be->dump)
+		return -EOPNOTSUPP;
+	if ((e = live(be)))
+		return e;
+	return sp_nft_read_dispatch(be->nl, family, vip, proto, port, p);
+}
+
+static int nft_load_dump(struct sp_backend *be_, const char *buf, size_t len, char *err, size_t errsz)
+{
+	struct nft_be *be = be_->priv;
+
+	sp_nft_text_free(be->dump);
+	be->dump = sp_nft_text_parse(buf, len, err, errsz);
+	if (!be->dump)
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	return 0;
 }
 
 const struct sp_backend_ops sp_nft_ops = {
 	.name = "nftables",
-	.init = nft_init,
+	.open = nft_open,
+	.present = nft_present,
 	.sync = nft_sync,
 	.read_back = nft_read_back,
+	.read_masq = nft_read_masq,
+	.project = nft_project,
+	.dispatch = nft_dispatch,
+	.load_dump = nft_load_dump,
 	.cleanup = nft_cleanup,
 	.health = nft_health,
-	.fini = nft_fini,
+	.close = nft_close,
 };

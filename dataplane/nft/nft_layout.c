@@ -395,7 +395,7 @@ static int cidrs_of_family(const struct sp_cidrs *c, int family)
 	} while (0)
 
 /* services: masquerade marks by destination class, then dispatch. */
-static int services_rules(int family, const struct sp_config *cfg,
+static int services_rules(int family, const struct sp_backend_cfg *cfg,
 			  int (*emit)(void *, struct nftnl_rule *), void *ctx)
 {
 	const struct sp_cidrs *pods = &cfg->cluster_cidrs;
@@ -513,7 +513,7 @@ static int jump_rule(int family, const char *from, uint32_t ct_bits, const char 
 	return 0;
 }
 
-int nft_fixed_rules(int family, const struct sp_config *cfg,
+int nft_fixed_rules(int family, const struct sp_backend_cfg *cfg,
 		    int (*emit)(void *ctx, struct nftnl_rule *r), void *ctx)
 {
 	const uint32_t new = NF_CT_STATE_BIT(IP_CT_NEW);

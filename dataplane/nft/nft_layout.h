@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../common/config.h"
+#include "../backend.h"
 
 struct nftnl_set;
 struct nftnl_rule;
@@ -101,7 +101,7 @@ struct nftnl_chain *nft_chain_build(int family, const char *name);
 
 /* Rules of the fixed chains, for @cfg (cluster CIDRs, masquerade-all) in
  * @family. Calls @emit once per rule, in order; stops on a non-zero return. */
-int nft_fixed_rules(int family, const struct sp_config *cfg,
+int nft_fixed_rules(int family, const struct sp_backend_cfg *cfg,
 		    int (*emit)(void *ctx, struct nftnl_rule *r), void *ctx);
 /* The one rule of group chain @g with @n endpoints. */
 struct nftnl_rule *nft_group_rule(int family, enum nft_group g, uint32_t n);

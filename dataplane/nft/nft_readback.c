@@ -6,8 +6,6 @@
 #include "nft_render.h"
 #include "../../common/hmap.h"
 #include "../../common/log.h"
-#include "../../control/k8s_field.h"
-#include "../../control/topology.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -651,7 +649,7 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 		size_t n;
 		bool ext_local = p->etp == SP_POLICY_LOCAL && sp_svc_port_external(p);
 
-		if (!q || sp_topology_categorize(p, in->node_name, in->node_zone, &sets)) {
+		if (!q || sp_svc_port_ep_sets(p, &sets)) {
 			sp_svc_port_free(q);
 			return -ENOMEM;
 		}

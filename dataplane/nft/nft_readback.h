@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../../common/config.h"
+#include "../../common/lists.h"
+#include "../backend.h"
 #include "../../control/model.h"
 
 struct mnl_socket;

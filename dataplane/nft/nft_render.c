@@ -1,7 +1,6 @@
 /* nft_render.c - service port → elements (see nft_render.h and nft_layout.h). */
 #include "nft_render.h"
 #include "../../common/khash.h"
-#include "../../control/topology.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -395,16 +394,14 @@ static int render(const struct sp_svc_port *p, const struct sp_ep_sets *sets,
 	return 0;
 }
 
-int nft_render_port(const struct sp_svc_port *p, const struct sp_config *cfg, const char *node,
-		    const char *zone, struct nft_render *out)
+int nft_render_port(const struct sp_svc_port *p, struct nft_render *out)
 {
 	struct sp_ep_sets sets;
 	int e;
 
-	(void)cfg;
 	memset(out, 0, sizeof(*out));
 	out->family = nft_family_of(p);
-	if ((e = sp_topology_categorize(p, node, zone, &sets)))
+	if ((e = sp_svc_port_ep_sets(p, &sets)))
 		return e;
 	e = render(p, &sets, out);
 	sp_ep_sets_fini(&sets);

@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../common/config.h"
 #include "../../control/model.h"
 #include "nft_layout.h"
 
@@ -58,9 +57,9 @@ struct nft_render {
 	uint32_t no_local_internal, no_local_external;	/* 1 when that policy has no local endpoint */
 };
 
-/* Render @p for this node into @out (initialised by this call). Returns 0 or -ENOMEM. */
-int nft_render_port(const struct sp_svc_port *p, const struct sp_config *cfg, const char *node,
-		    const char *zone, struct nft_render *out);
+/* Render @p (its endpoints as the model decided them for this node) into @out
+ * (initialised by this call). Returns 0 or -ENOMEM. */
+int nft_render_port(const struct sp_svc_port *p, struct nft_render *out);
 
 /* Name of the client set of endpoint @i of @a (kube-proxy's affinity set name,
  * its hash also covering the timeout so that a new timeout makes new sets). */

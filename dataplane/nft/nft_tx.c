@@ -212,3 +212,24 @@ int nft_tx_commit(struct nft_tx *tx)
 	nft_tx_abort(tx);
 	return first_err;
 }
+
+int nft_table_exists(struct mnl_socket *nl, int family, const char *name)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family, NLM_F_ACK, seq);
+	ssize_t n;
+	int ret;
+
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, name);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), NULL, NULL);
+		if (ret == -1)
+			return errno == ENOENT ? 0 : -errno;
+		if (ret <= MNL_CB_STOP)
+			return 1;
+	}
+	return n < 0 ? -errno : -EIO;
+}

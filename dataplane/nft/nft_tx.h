@@ -28,6 +28,9 @@ struct nft_tx {
 
 /* Open a socket for nf_tables with large buffers and extended acks. NULL + errno. */
 struct mnl_socket *nft_socket_open(void);
+/* Does table @name of @family exist? 1 yes, 0 no, -errno when the kernel
+ * would not say (EPERM without CAP_NET_ADMIN). */
+int nft_table_exists(struct mnl_socket *nl, int family, const char *name);
 
 /* Start a transaction. Returns 0 or -ENOMEM. */
 int nft_tx_begin(struct nft_tx *tx, struct mnl_socket *nl, int family, const struct sp_log *lg);

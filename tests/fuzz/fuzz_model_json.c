@@ -1,6 +1,5 @@
 /* fuzz_model_json.c - libFuzzer entry for the model's JSON form (what
  * svcplanectl reads from /model and dump files). */
-#include "../../control/model_json.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -43,7 +43,6 @@ size_t load_dir_model(const char *dir, const char *node, struct sp_store *st, st
 		      const struct sp_log *lg)
 {
 	struct sp_dir_source *src;
-	struct sp_hmap *dirty;
 	size_t errors;
 
 	ck_assert_int_eq(sp_store_init(st, node), 0);
@@ -51,10 +50,7 @@ size_t load_dir_model(const char *dir, const char *node, struct sp_store *st, st
 	src = sp_dir_source_new(dir, st, lg);
 	ck_assert_ptr_nonnull(src);
 	ck_assert_int_eq(sp_dir_source_load_all(src), 0);
-	dirty = sp_store_take_dirty(st);
-	ck_assert_ptr_nonnull(dirty);
-	ck_assert_int_eq(sp_model_update(m, st, dirty), 0);
-	sp_hmap_free(dirty);
+	ck_assert_int_eq(sp_model_build(m, st), 0);
 	errors = sp_dir_source_errors(src);
 	sp_dir_source_free(src);
 	return errors;

@@ -1,7 +1,6 @@
 /* test_inspect.c - kube-proxy iptables-save dumps read into the model, with
  * findings; broken dumps give one clear error. */
 #include "helpers.h"
-#include "../../control/model_json.h"
 #include "../../common/hmap.h"
 #include "../../tools/inspect/inspect.h"
 

@@ -2,7 +2,6 @@
  * table; endpoint merging; dirty tracking; the JSON form round-trips. */
 #include "helpers.h"
 #include "../../common/hmap.h"
-#include "../../control/model_json.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -82,7 +81,7 @@ START_TEST(test_model_fixture_fields)
 	ck_assert_uint_eq(api->n_eps, 3);
 	ck_assert(api->eps[1].ready);
 	ck_assert_str_eq(api->traffic_distribution, "PreferClose");
-	ck_assert_str_eq(m.node_zone, "zone-a");
+	ck_assert_str_eq(m.node.zone, "zone-a");
 	captured_log_close(&lg);
 	sp_model_fini(&m);
 	sp_store_fini(&st);
@@ -140,25 +139,98 @@ START_TEST(test_store_dirty_tracks_services_of_changed_slices)
 	struct captured_log lg;
 	struct sp_store st;
 	struct sp_model m;
+	struct sp_change chg;
 	struct sp_hmap *d;
+	const struct sp_svc_port *api;
+	uint32_t id;
 
 	captured_log_open(&lg);
 	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	ck_assert_int_eq(sp_change_init(&chg), 0);
 	ck_assert_uint_eq(sp_hmap_len(st.dirty), 0);
+	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	ck_assert_ptr_nonnull(api);
+	id = api->id;
+	ck_assert_uint_ne(id, 0);
 	sp_store_del_slice(&st, "shop/api-b");
 	sp_store_del_slice(&st, "shop/no-such-slice");
 	d = sp_store_take_dirty(&st);
 	ck_assert_uint_eq(sp_hmap_len(d), 1);
 	ck_assert_ptr_nonnull(sp_hmap_get(d, "shop/api"));
-	ck_assert_int_eq(sp_model_update(&m, &st, d), 0);
-	ck_assert_uint_eq(((struct sp_svc_port *)sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"))->n_eps, 2);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
+	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	ck_assert_uint_eq(api->n_eps, 2);
+	/* One change: the same id, old and new. */
+	ck_assert_uint_eq(chg.n, 1);
+	ck_assert_uint_eq(chg.v[0].id, id);
+	ck_assert_uint_eq(api->id, id);
+	ck_assert_ptr_eq(chg.v[0].new, api);
+	ck_assert_ptr_nonnull(chg.v[0].old);
+	ck_assert_uint_gt(chg.v[0].old->n_eps, 2);
 	sp_hmap_free(d);
-	/* Deleting the service removes its ports. */
+	/* Deleting the service removes its ports: a removal of that id, merged
+	 * with the unsynced change (old stays the first one). */
 	sp_store_del_service(&st, "shop/api");
 	d = sp_store_take_dirty(&st);
-	ck_assert_int_eq(sp_model_update(&m, &st, d), 0);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
 	ck_assert_ptr_null(sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"));
+	ck_assert_uint_eq(chg.n, 1);
+	ck_assert_uint_eq(chg.v[0].id, id);
+	ck_assert_ptr_null(chg.v[0].new);
+	ck_assert_uint_gt(chg.v[0].old->n_eps, 2);
 	sp_hmap_free(d);
+	sp_model_commit(&m, &chg);
+	ck_assert_uint_eq(chg.n, 0);
+	ck_assert_uint_eq(m.n_free_ids, 1);
+	ck_assert_uint_eq(m.free_ids[0], id);
+	sp_change_fini(&chg);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+	captured_log_close(&lg);
+}
+END_TEST
+
+/* A sync's change list: an untouched service is no change, an equal rebuild
+ * keeps the very same port, a new port takes a recycled id. */
+START_TEST(test_change_list_minimal_and_ids_recycled)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m;
+	struct sp_change chg;
+	struct sp_hmap *d;
+	const struct sp_svc_port *before, *after;
+	size_t nports;
+
+	captured_log_open(&lg);
+	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	ck_assert_int_eq(sp_change_init(&chg), 0);
+	nports = sp_hmap_len(m.ports);
+	before = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	/* Full rebuild from an unchanged store: nothing changed. */
+	ck_assert_int_eq(sp_store_mark_all(&st), 0);
+	d = sp_store_take_dirty(&st);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
+	sp_hmap_free(d);
+	ck_assert_uint_eq(chg.n, 0);
+	ck_assert(!chg.node_changed);
+	after = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	ck_assert_ptr_eq(before, after);
+	ck_assert_uint_eq(sp_hmap_len(m.ports), nports);
+	/* Remove a service, sync, and a port added later reuses its id. */
+	uint32_t gone = after->id;
+
+	sp_store_del_service(&st, "shop/api");
+	d = sp_store_take_dirty(&st);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
+	sp_hmap_free(d);
+	ck_assert_uint_ge(chg.n, 1);
+	for (size_t i = 0; i < chg.n; i++)
+		ck_assert_ptr_null(chg.v[i].new);
+	sp_model_commit(&m, &chg);
+	ck_assert_uint_ge(m.n_free_ids, 1);
+	ck_assert(m.free_ids[0] == gone || m.free_ids[m.n_free_ids - 1] == gone);
+	sp_change_fini(&chg);
 	sp_model_fini(&m);
 	sp_store_fini(&st);
 	captured_log_close(&lg);
@@ -175,6 +247,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, test_model_json_round_trip);
 	tcase_add_test(tc, test_model_from_json_bad_field_named);
 	tcase_add_test(tc, test_store_dirty_tracks_services_of_changed_slices);
+	tcase_add_test(tc, test_change_list_minimal_and_ids_recycled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -49,15 +49,13 @@ static const struct nft_elem *find(const struct nft_render *r, enum nft_set_id s
 	return NULL;
 }
 
-static struct sp_config cfg;
-
 START_TEST(test_render_clusterip_groups_by_endpoint_count)
 {
 	struct sp_svc_port *p = port("ns/web", "10.96.0.10", 80, 3);
 	struct nft_render r;
 	const struct nft_elem *e;
 
-	ck_assert_int_eq(nft_render_port(p, &cfg, "n1", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "n1", NULL) || nft_render_port(p, &r)), 0);
 	ck_assert_int_eq(count(&r, NS_CLUSTER_IPS), 1);
 	ck_assert_int_eq(count(&r, NS_BACKENDS), 3);
 	ck_assert_int_eq(count(&r, NS_HAIRPIN), 0);	/* derived per address by the backend */
@@ -87,7 +85,7 @@ START_TEST(test_render_no_endpoints_reject_local_drop)
 	struct nft_render r;
 	const struct nft_elem *e;
 
-	ck_assert_int_eq(nft_render_port(p, &cfg, "n1", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "n1", NULL) || nft_render_port(p, &r)), 0);
 	e = find(&r, NS_NO_EP_SERVICES);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->chain, "reject-chain");
@@ -101,7 +99,7 @@ START_TEST(test_render_no_endpoints_reject_local_drop)
 	p->node_port = 30080;
 	p->etp = SP_POLICY_LOCAL;
 	p->eps[0].local = p->eps[1].local = false;
-	ck_assert_int_eq(nft_render_port(p, &cfg, "other-node", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "other-node", NULL) || nft_render_port(p, &r)), 0);
 	e = find(&r, NS_NO_EP_NODEPORTS);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->chain);
@@ -122,7 +120,7 @@ START_TEST(test_render_nodeport_cluster_masquerades)
 	struct nft_render r;
 
 	p->node_port = 30013;
-	ck_assert_int_eq(nft_render_port(p, &cfg, "n1", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "n1", NULL) || nft_render_port(p, &r)), 0);
 	ck_assert_int_eq(count(&r, NS_MASQ_NODEPORTS), 1);
 	ck_assert_str_eq(find(&r, NS_SERVICE_NODEPORTS)->chain, "nodeport-dnat-n2");
 	ck_assert_int_eq(count(&r, NS_NP_BACKENDS), 2);
@@ -139,7 +137,7 @@ START_TEST(test_render_affinity_chain_not_group)
 
 	p->affinity_client_ip = true;
 	p->affinity_timeout = 300;
-	ck_assert_int_eq(nft_render_port(p, &cfg, "n1", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "n1", NULL) || nft_render_port(p, &r)), 0);
 	ck_assert_int_eq(r.naff, 1);
 	ck_assert_str_eq(find(&r, NS_SERVICE_IPS)->chain, r.aff[0].name);
 	ck_assert_int_eq(strncmp(r.aff[0].name, "affinity-", 9), 0);
@@ -164,7 +162,7 @@ START_TEST(test_render_firewall_ranges)
 	sp_addr_list_add(&p->lb_ips, &a);
 	sp_cidr_parse("203.0.113.0/24", true, &a);
 	sp_addr_list_add(&p->lb_source_ranges, &a);
-	ck_assert_int_eq(nft_render_port(p, &cfg, "n1", NULL, &r), 0);
+	ck_assert_int_eq((sp_svc_port_decide(p, "n1", NULL) || nft_render_port(p, &r)), 0);
 	ck_assert_int_eq(count(&r, NS_FIREWALL_IPS), 1);
 	e = find(&r, NS_FIREWALL_ALLOW);
 	ck_assert_ptr_nonnull(e);
@@ -187,7 +185,7 @@ START_TEST(test_project_matches_what_is_programmed)
 	p->eps[1].ready = false;		/* not programmed */
 	p->itp = SP_POLICY_LOCAL;		/* not readable back: reported Cluster */
 	ck_assert_int_eq(sp_model_add_port(&in, p), 0);
-	in.node_name = strdup("n1");
+	ck_assert_int_eq(sp_svc_port_decide(p, "n1", NULL), 0);
 	ck_assert_int_eq(sp_nft_project(&in, &out), 0);
 	q = sp_hmap_get(out.ports, "ns/web:http/TCP/IPv4");
 	ck_assert_ptr_nonnull(q);

@@ -53,7 +53,8 @@ static void expect(struct sp_svc_port *p, const char *zone, const char *cluster,
 	struct sp_ep_sets s;
 	char *c, *l;
 
-	ck_assert_int_eq(sp_topology_categorize(p, "node1", zone, &s), 0);
+	sp_topology_decide(p, "node1", zone);
+	ck_assert_int_eq(sp_svc_port_ep_sets(p, &s), 0);
 	c = ips(s.cluster, s.n_cluster);
 	l = ips(s.local, s.n_local);
 	ck_assert_str_eq(c, cluster);

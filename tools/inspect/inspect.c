@@ -2,7 +2,6 @@
 #include "inspect.h"
 #include "../../common/hmap.h"
 #include "../../control/k8s_field.h"
-#include "../../control/model_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

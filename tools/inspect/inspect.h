@@ -69,9 +69,10 @@ int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 
-/* svcplane's own tables in the current network namespace, with their
- * masquerade facts and findings. Returns 0 (also with no tables), or -errno. */
-int sp_inspect_svcplane_live(struct sp_inspect *in);
+struct sp_backend;
+/* svcplane's own state as backend @be (open, read-only) reads it back, with
+ * its masquerade facts and findings. Returns 0 or -errno. */
+int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be);
 /* The same from `nft list ruleset` text holding svcplane's tables. Returns 0,
  * -EINVAL with "line N: ..." in @err, or -ENOMEM. */
 int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);

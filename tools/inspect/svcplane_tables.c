@@ -1,20 +1,15 @@
-/* svcplane_tables.c - svcplane's own nftables tables read as an inspection:
- * the model the tables express, each port's masquerade facts and Local
- * external lists, and findings; live (this network namespace) or from an
- * `nft list ruleset` text dump. */
+/* svcplane_tables.c - svcplane's own state read as an inspection, through
+ * the backend's read-only ops: the model it expresses, each port's masquerade
+ * facts and Local external lists, and findings; live (this network
+ * namespace) or from a saved dump (`nft list ruleset` text). */
 #include "inspect.h"
+#include "../ctl_backend.h"
 #include "../../common/hmap.h"
-#include "../../common/log.h"
-#include "../../dataplane/nft/nft_readback.h"
-#include "../../dataplane/nft/nft_tx.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <linux/netfilter.h>
-
-#include <libmnl/libmnl.h>
 
 /* With Local policy, external traffic has its own list: the readback hands
  * it over as it passes the port's first external dispatch element. */
@@ -57,42 +52,32 @@ static int finish(struct sp_inspect *in, const bool masq[2], struct sp_addr keep
 	return 0;
 }
 
-int sp_inspect_svcplane_live(struct sp_inspect *in)
+int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be)
 {
-	struct sp_log lg = { .out = stderr, .level = SP_LOG_WARN };
 	struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS];
 	bool masq[2] = { false, false };
 	int nkeep[2] = { 0, 0 }, e;
-	struct mnl_socket *nl = nft_socket_open();
 
-	in->format = "svcplane nftables tables";
-	if (!nl)
-		return -errno;
-	e = sp_nft_read_ext(nl, &in->m, &lg, external_list, in);
-	for (int f = 0; !e && f < 2; f++)
-		nkeep[f] = sp_nft_read_masq(nl, f ? NFPROTO_IPV6 : NFPROTO_IPV4, keep[f],
-					    SP_INSPECT_MAX_CIDRS, &masq[f]);
-	mnl_socket_close(nl);
+	e = be->ops->read_back(be, &in->m, external_list, in);
+	for (int f = 0; !e && be->ops->read_masq && f < 2; f++) {
+		nkeep[f] = be->ops->read_masq(be, f ? AF_INET6 : AF_INET, keep[f], SP_INSPECT_MAX_CIDRS,
+					      &masq[f]);
+		if (nkeep[f] < 0)
+			e = nkeep[f];
+	}
 	return e ? e : finish(in, masq, keep, nkeep);
 }
 
 int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
-	struct sp_log lg = { .out = stderr, .level = SP_LOG_WARN };
-	struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS];
-	bool masq[2] = { false, false };
-	int nkeep[2] = { 0, 0 }, e;
-	struct sp_nft_text *t = sp_nft_text_parse(buf, len, err, errsz);
+	struct ctl_backend c;
+	int e;
 
 	in->format = "nft list ruleset (svcplane tables)";
-	if (!t)
-		return errno == ENOMEM ? -ENOMEM : -EINVAL;
-	e = sp_nft_text_read(t, &in->m, &lg, external_list, in);
-	for (int f = 0; !e && f < 2; f++)
-		nkeep[f] = sp_nft_text_masq(t, f ? NFPROTO_IPV6 : NFPROTO_IPV4, keep[f], SP_INSPECT_MAX_CIDRS,
-					    &masq[f]);
-	sp_nft_text_free(t);
-	if (e)
+	if ((e = ctl_backend_open_dump(&c, "nftables", buf, len, err, errsz)))
+		return e;
+	if ((e = sp_inspect_backend(in, &c.be)))
 		snprintf(err, errsz, "reading the svcplane tables: %s", strerror(-e));
-	return e ? e : finish(in, masq, keep, nkeep);
+	ctl_backend_close(&c);
+	return e;
 }

@@ -1,0 +1,61 @@
+/* ctl_backend.c - svcplanectl's read-only way into a dataplane: find the
+ * backend with state here, or read a backend's saved dump. */
+#include "ctl_backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void cfg_init(struct ctl_backend *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log = (struct sp_log){ .out = stderr, .level = SP_LOG_WARN };
+	c->cfg.log = &c->log;
+}
+
+int ctl_backend_open(struct ctl_backend *c)
+{
+	const char *failed = "?";
+	int e;
+
+	cfg_init(c);
+	e = sp_backend_open_present(&c->be, &c->cfg, &failed);
+	if (e == 1)
+		return 0;
+	if (e == 0) {
+		fprintf(stderr, "svcplanectl: no svcplane state in this network namespace "
+				"(looked for: %s)\n", sp_backend_names());
+		return CTL_EXIT_NO_STATE;
+	}
+	fprintf(stderr, "svcplanectl: reading the %s backend's state: %s%s\n", failed, strerror(-e),
+		e == -EPERM ? " (needs CAP_NET_ADMIN in this network namespace)" : "");
+	return 1;
+}
+
+int ctl_backend_open_dump(struct ctl_backend *c, const char *name, const char *buf, size_t len,
+			  char *err, size_t errsz)
+{
+	int e;
+
+	cfg_init(c);
+	c->be.ops = sp_backend_find(name);
+	c->be.cfg = &c->cfg;
+	if (!c->be.ops || !c->be.ops->load_dump) {
+		snprintf(err, errsz, "the %s backend has no dump form", name);
+		return -EOPNOTSUPP;
+	}
+	if ((e = c->be.ops->open(&c->be, &c->cfg, SP_OPEN_READ))) {
+		snprintf(err, errsz, "%s backend: %s", name, strerror(-e));
+		return e;
+	}
+	if ((e = c->be.ops->load_dump(&c->be, buf, len, err, errsz)))
+		ctl_backend_close(c);
+	return e;
+}
+
+void ctl_backend_close(struct ctl_backend *c)
+{
+	if (c->be.ops && c->be.priv)
+		c->be.ops->close(&c->be);
+	c->be.priv = NULL;
+}
