@@ -6,6 +6,11 @@
   gen.py kube-proxy N EPS FILE   the same services as kube-proxy v1.35's nftables
                                  ruleset (a chain per service and per endpoint),
                                  for `nft -f`
+  gen.py kube-proxy-136 N EPS FILE   the same services as kube-proxy 1.36's
+                                 nftables layout (a chain per service with an
+                                 inline `dnat … numgen random mod N map { … }`,
+                                 no chain per endpoint), as the transaction text
+                                 kube-proxy feeds `nft -f -` on a full sync
   gen.py own N EPS FILE          svcplane's own layout for the same services, as
                                  `nft -f` text
   gen.py minimal VIP PORT EP EPPORT FILE   the minimal NAT ruleset DESIGN.md
@@ -106,6 +111,114 @@ def kube_proxy(n, eps, path):
         f.write("\n".join(out) + "\n")
 
 
+POD_CIDR = "198.18.0.0/16"        # --cluster-cidr the bench gives the agent
+SERVICE_CIDR = "198.19.128.0/17"  # holds vip(i) up to 32k services
+
+
+def kube_proxy_136(n, eps, path):
+    """kube-proxy 1.36's nftables layout for the same services: what its full
+    sync writes through knftables (`nft -f -`), one command a line.
+
+    Taken from kubernetes/kubernetes pkg/proxy/nftables after the endpoint
+    chains went away (masquerading rework, PRs 135800 and 136499) and from a
+    `nft list table ip kube-proxy` of that code at 45k services:
+      - the masquerade decision for traffic from outside the cluster moved
+        out of the service chains into one rule in `services` (a lookup in
+        @cluster-ips); the mark-for-masquerade chain is gone;
+      - hairpin: `masquerading` masquerades DNATed connections found in the
+        set @hairpin-connections (endpoint . endpoint . proto . port, one
+        element per local endpoint; every bench endpoint is on node1);
+      - a service chain is one rule: `meta l4proto tcp dnat ip addr . port to
+        numgen random mod N map { 0 : ep . port, … }` (an anonymous map).
+    Chains are added and flushed (knftables' ensureChain), as in a full sync.
+    ClientIP affinity is not modelled: the bench services have none."""
+    t = "ip kube-proxy"
+    out = ['add table %s { comment "rules for kube-proxy" ; }' % t]
+    for name, typ, comment in (
+            ("cluster-ips", "ipv4_addr", "Active ClusterIPs"),
+            ("nodeport-ips", "ipv4_addr", "IPs that accept NodePort traffic"),
+            ("hairpin-connections", "ipv4_addr . ipv4_addr . inet_proto . inet_service",
+             "service hairpin connections")):
+        out.append('add set %s %s { type %s ; comment "%s" ; }' % (t, name, typ, comment))
+    for name, typ, comment in (
+            ("firewall-ips", "ipv4_addr . inet_proto . inet_service : verdict",
+             "destinations that are subject to LoadBalancerSourceRanges"),
+            ("no-endpoint-nodeports", "inet_proto . inet_service : verdict",
+             "vmap to drop or reject packets to service nodeports with no endpoints"),
+            ("no-endpoint-services", "ipv4_addr . inet_proto . inet_service : verdict",
+             "vmap to drop or reject packets to services with no endpoints"),
+            ("service-ips", "ipv4_addr . inet_proto . inet_service : verdict",
+             "ClusterIP, ExternalIP and LoadBalancer IP traffic"),
+            ("service-nodeports", "inet_proto . inet_service : verdict", "NodePort traffic")):
+        out.append('add map %s %s { type %s ; comment "%s" ; }' % (t, name, typ, comment))
+    base = (("filter-prerouting-pre-dnat", "filter", "prerouting", "-110"),
+            ("filter-output-pre-dnat", "filter", "output", "-110"),
+            ("filter-input", "filter", "input", "0"),
+            ("filter-forward", "filter", "forward", "0"),
+            ("filter-output", "filter", "output", "0"),
+            ("nat-prerouting", "nat", "prerouting", "-100"),
+            ("nat-output", "nat", "output", "-100"),
+            ("nat-postrouting", "nat", "postrouting", "100"))
+    for name, typ, hook, prio in base:
+        out.append("add chain %s %s { type %s hook %s priority %s ; }" % (t, name, typ, hook, prio))
+        out.append("flush chain %s %s" % (t, name))
+    for name in ("nodeport-endpoints-check", "service-endpoints-check", "firewall-check",
+                 "services", "masquerading", "cluster-ips-check"):
+        out.append("add chain %s %s" % (t, name))
+        out.append("flush chain %s %s" % (t, name))
+    out.append('add chain %s reject-chain { comment "helper for @no-endpoint-services / '
+               '@no-endpoint-nodeports" ; }' % t)
+    out.append("flush chain %s reject-chain" % t)
+    rules = (
+        ("filter-prerouting-pre-dnat", "ct state new jump firewall-check"),
+        ("filter-output-pre-dnat", "ct state new jump firewall-check"),
+        ("filter-input", "ct state new jump nodeport-endpoints-check"),
+        ("filter-input", "ct state new jump service-endpoints-check"),
+        ("filter-forward", "ct state new jump service-endpoints-check"),
+        ("filter-forward", "ct state new jump cluster-ips-check"),
+        ("filter-output", "ct state new jump service-endpoints-check"),
+        ("filter-output", "ct state new jump cluster-ips-check"),
+        ("nat-prerouting", "jump services"),
+        ("nat-output", "jump services"),
+        ("nat-postrouting", "jump masquerading"),
+        ("nodeport-endpoints-check",
+         "ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"),
+        ("service-endpoints-check", "ip daddr . meta l4proto . th dport vmap @no-endpoint-services"),
+        ("firewall-check", "ip daddr . meta l4proto . th dport vmap @firewall-ips"),
+        ("services", "ip daddr @cluster-ips ip saddr != %s mark set mark or 0x4000 "
+                     'comment "masquerade clusterIP traffic from outside cluster"' % POD_CIDR),
+        ("services", "ip daddr . meta l4proto . th dport vmap @service-ips"),
+        ("services", "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"),
+        ("masquerading", "mark and 0x4000 != 0 mark set mark xor 0x4000 masquerade fully-random"),
+        ("masquerading", "ct status dnat ip saddr . ip daddr . meta l4proto . th dport "
+                         "@hairpin-connections masquerade fully-random"),
+        ("cluster-ips-check",
+         'ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"'),
+        ("cluster-ips-check",
+         'ip daddr { %s } drop comment "Drop traffic to unallocated ClusterIPs"' % SERVICE_CIDR),
+        ("reject-chain", "reject"))
+    for chain, rule in rules:
+        out.append("add rule %s %s %s" % (t, chain, rule))
+    hairpin = set()                # one element per endpoint address and port
+    for i in range(n):
+        base_ = "bench/svc-%d/tcp/http" % i
+        svc = "service-%s-%s" % (h8(base_), base_)
+        m = " , ".join("%d : %s . 8080" % (j, ep(i, j, eps)) for j in range(eps))
+        out.append("add chain %s %s" % (t, svc))
+        out.append("flush chain %s %s" % (t, svc))
+        out.append("add rule %s %s meta l4proto tcp dnat ip addr . port to numgen random mod %d map { %s }"
+                   % (t, svc, eps, m))
+        out.append("add element %s cluster-ips { %s }" % (t, vip(i)))
+        out.append("add element %s service-ips { %s . tcp . 80 : goto %s }" % (t, vip(i), svc))
+        for j in range(eps):
+            e = ep(i, j, eps)
+            if e not in hairpin:
+                hairpin.add(e)
+                out.append("add element %s hairpin-connections { %s . %s . tcp . 8080 }" % (t, e, e))
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def own(n, eps, path):
     """svcplane's layout for the same services, as `nft -f` text (what the agent
     programs over netlink for ClusterIP-only services)."""
@@ -196,6 +309,8 @@ if __name__ == "__main__":
         manifests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "kube-proxy":
         kube_proxy(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif cmd == "kube-proxy-136":
+        kube_proxy_136(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "iptables":
         iptables(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif cmd == "own":

@@ -7,7 +7,9 @@ removes (also on failure); traffic stays inside them.
 Figures (issue: nftables backend):
   full sync at 1k, 10k (and 50k) services x 10 endpoints, agent's own duration
     and wall time to rules in place, against `nft -f` of kube-proxy's v1.35
-    layout (1k, 10k) and of svcplane's own ruleset as text
+    layout (1k, 10k), of its 1.36 layout (a chain per service with an inline
+    numgen map, no endpoint chains; 1k, 10k) and of svcplane's own ruleset as
+    text
   one endpoint change at 100 and 10k services (agent's partial sync duration)
   datapath at 1 and 10k services: new TCP connections/s (wrk, Connection: close,
     nginx in a pod), UDP round trip (sockperf ping-pong), TCP throughput
@@ -176,6 +178,12 @@ def bench_sync(n, eps, kube_proxy_ref):
             sh(sys.executable, GEN, "kube-proxy", str(n), str(eps), kp)
             ref_kp = nft_load_time(kp)
             record("full sync %s x %d (agent)" % (label, eps), own, "s", ref_kp, "nft -f kube-proxy v1.35")
+            # kube-proxy 1.36: no endpoint chains, the same services
+            kp136 = os.path.join(WORK, "kp136-%d.nft" % n)
+            sh(sys.executable, GEN, "kube-proxy-136", str(n), str(eps), kp136)
+            ref_kp136 = nft_load_time(kp136)
+            record("full sync %s x %d (agent) vs kube-proxy 1.36" % (label, eps), own, "s", ref_kp136,
+                   "nft -f kube-proxy v1.36")
         record("full sync %s x %d (agent) vs own text" % (label, eps), own, "s", ref_own,
                "nft -f svcplane ruleset")
         record("full sync %s x %d wall, start to rules" % (label, eps), wall, "s", ref_kp or ref_own,
