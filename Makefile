@@ -38,7 +38,7 @@ INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/iptable
 	       tools/inspect/nfttext.c tools/inspect/nfttext_kp.c tools/inspect/svcplane_tables.c
 CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c \
-	       tools/cmd_inspect.c tools/cmd_explain.c $(INSPECT_SRC)
+	       tools/cmd_inspect.c tools/cmd_explain.c
 
 LIB_SRC  := $(COMMON_SRC) $(CONTROL_SRC) $(DATAPLANE_SRC) $(AGENT_LIB_SRC)
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c)) $(INSPECT_SRC)
@@ -63,11 +63,27 @@ $(B)/asan/%.o: %.c
 
 $(B)/rel/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 
-svcplane: $(call obj,rel,$(LIB_SRC) $(AGENT_SRC))
+# One static library per layer, linked highest first: a lower layer that
+# called up into a higher one would not link (agent → dataplane → control →
+# common), and svcplanectl links no agent code at all.
+$(B)/libsp_%.a:
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/libsp_common.a: $(call obj,rel,$(COMMON_SRC))
+$(B)/libsp_control.a: $(call obj,rel,$(CONTROL_SRC))
+$(B)/libsp_dataplane.a: $(call obj,rel,$(DATAPLANE_SRC))
+$(B)/libsp_agent.a: $(call obj,rel,$(AGENT_LIB_SRC))
+
+LAYERS_AGENT := $(B)/libsp_agent.a $(B)/libsp_dataplane.a $(B)/libsp_control.a $(B)/libsp_common.a
+LAYERS_CTL   := $(B)/libsp_dataplane.a $(B)/libsp_control.a $(B)/libsp_common.a
+
+svcplane: $(call obj,rel,$(AGENT_SRC)) $(LAYERS_AGENT)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-svcplanectl: $(call obj,rel,$(LIB_SRC) $(CTL_SRC))
+svcplanectl: $(call obj,rel,$(CTL_SRC) $(INSPECT_SRC)) $(LAYERS_CTL)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -50,6 +50,7 @@ Suite *suite_topology(void);
 Suite *suite_source_dir(void);
 Suite *suite_config(void);
 Suite *suite_runner(void);
+Suite *suite_loop(void);
 Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);

@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, suite_source_dir());
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_runner());
+	srunner_add_suite(sr, suite_loop());
 	srunner_add_suite(sr, suite_health());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_nft_render());
