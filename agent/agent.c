@@ -111,7 +111,11 @@ int sp_agent_cleanup(struct sp_agent *a)
 	sp_agent_backend_cfg(&a->cfg, &a->log, NULL, &a->bcfg);
 	for (size_t i = 0; all[i]; i++) {
 		struct sp_backend be = { .ops = all[i], .cfg = &a->bcfg };
-		int e = be.ops->open(&be, &a->bcfg, SP_OPEN_AGENT);
+		int e;
+
+		if (!all[i]->state)
+			continue;	/* leaves nothing on the node */
+		e = be.ops->open(&be, &a->bcfg, SP_OPEN_AGENT);
 
 		if (!e) {
 			e = be.ops->cleanup(&be);

@@ -38,6 +38,8 @@ int sp_backend_open_present(struct sp_backend *be, const struct sp_backend_cfg *
 	for (size_t i = 0; backends[i]; i++) {
 		int e;
 
+		if (!backends[i]->state)
+			continue;	/* leaves nothing to find */
 		be->ops = backends[i];
 		be->cfg = cfg;
 		be->priv = NULL;

@@ -69,6 +69,9 @@ typedef void (*sp_external_list_fn)(void *ctx, const struct sp_svc_port *p,
  * no such thing (the dry-run printer has no tables to read). */
 struct sp_backend_ops {
 	const char *name;
+	/* What its state on a node is, for operators ("tables ip/ip6 svcplane");
+	 * NULL for a backend that leaves none (dry-run). */
+	const char *state;
 	/* Set up private state in be->priv. SP_OPEN_AGENT touches nothing in the
 	 * kernel that a failed start would have to undo; SP_OPEN_READ never
 	 * changes anything. Returns 0 or -errno (the caller logs it). */

@@ -23,8 +23,13 @@ int ctl_backend_open(struct ctl_backend *c)
 	if (e == 1)
 		return 0;
 	if (e == 0) {
-		fprintf(stderr, "svcplanectl: no svcplane state in this network namespace "
-				"(looked for: %s)\n", sp_backend_names());
+		const struct sp_backend_ops *const *all = sp_backend_all();
+
+		fprintf(stderr, "svcplanectl: no svcplane state in this network namespace (looked for:");
+		for (size_t i = 0, n = 0; all[i]; i++)
+			if (all[i]->state)
+				fprintf(stderr, "%s %s", n++ ? "," : "", all[i]->state);
+		fprintf(stderr, ")\n");
 		return CTL_EXIT_NO_STATE;
 	}
 	fprintf(stderr, "svcplanectl: reading the %s backend's state: %s%s\n", failed, strerror(-e),

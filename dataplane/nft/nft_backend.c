@@ -1457,6 +1457,7 @@ static int nft_load_dump(struct sp_backend *be_, const char *buf, size_t len, ch
 
 const struct sp_backend_ops sp_nft_ops = {
 	.name = "nftables",
+	.state = "nftables tables ip/ip6 " SP_NFT_TABLE,
 	.open = nft_open,
 	.present = nft_present,
 	.sync = nft_sync,

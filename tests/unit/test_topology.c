@@ -1,7 +1,6 @@
 /* test_topology.c - kube-proxy's endpoint categorisation, case by case. */
 #include "helpers.h"
 #include "../../control/k8s_field.h"
-#include "../../control/topology.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +52,7 @@ static void expect(struct sp_svc_port *p, const char *zone, const char *cluster,
 	struct sp_ep_sets s;
 	char *c, *l;
 
-	sp_topology_decide(p, "node1", zone);
+	ck_assert_int_eq(sp_svc_port_decide(p, "node1", zone), 0);
 	ck_assert_int_eq(sp_svc_port_ep_sets(p, &s), 0);
 	c = ips(s.cluster, s.n_cluster);
 	l = ips(s.local, s.n_local);
