@@ -19,13 +19,24 @@ programmed() {
 	wait_until 10 model_has "$R" 1 "$1" && wait_until 10 model_has "$R" 2 "$1" ||
 		fail "not in both agents' models within 10 s: $1"
 }
-# gone TEXT: neither model contains TEXT.
+# gone TEXT: both agents' models answer and neither contains TEXT.
 gone() {
 	local n
 	for n in 1 2; do
-		wait_until 10 sh -c "! ip netns exec sp-$R-node$n curl -sf http://127.0.0.1:10249/model | grep -qF -- '$1'" ||
+		wait_until 10 model_lacks "$R" "$n" "$1" ||
 			fail "still in node$n's model after 10 s: $1"
 	done
+}
+
+# no_answer MEMBER URL [SECONDS]: a request from MEMBER to URL gets no answer:
+# curl ran and could not connect (7: refused or unreachable) or timed out
+# (28). Anything else fails: an answer, and also curl or the namespace not
+# working (which `curl ... && fail` would take for "no answer").
+no_answer() {
+	local rc
+	inns "$R" "$1" curl -s -m "${3:-1}" -o /dev/null "$2"
+	rc=$?
+	[ "$rc" = 7 ] || [ "$rc" = 28 ] || { echo "curl $2 from $1: exit $rc" >&2; return 1; }
 }
 
 # svc NAME CLUSTER-IP [extra spec YAML lines...]: a Service with port http 80 → 8080.

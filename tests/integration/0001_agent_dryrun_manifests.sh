@@ -45,7 +45,7 @@ agent=$!
 
 model() { curl -sf "http://127.0.0.1:$mp/model"; }
 has() { model | grep -q "$1"; }
-lacks() { ! model | grep -q "$1"; }
+lacks() { out_lacks "$1" model; }	# fails too when /model does not answer
 deadline=2   # 10 × min-sync-period
 
 wait_until 5 curl -sf "http://127.0.0.1:$hz/healthz" || fail "healthz never became healthy: $(cat "$log")"

@@ -42,13 +42,17 @@ inns t3 node1 bridge -d link show dev vp0 | grep -q 'hairpin on' || fail "hairpi
 [ "$(inns t3 node2 cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || fail "ip_forward"
 "$SVCPLANECTL" rig status t3 | grep -q '^b3 sp-t3-b3 198.18.2.12 fd00:10:0:2::12$' || fail "rig status"
 "$SVCPLANECTL" rig exec t3 a1 -- ip -4 -o addr show dev eth0 | grep -q 198.18.1.10 || fail "rig exec"
+# the echo servers run, and the pattern that checks they are gone finds them
+echods='svcplanectl echod --name (a|b)[123] '
+[ "$(pgrep -fc "$echods")" -ge 6 ] || fail "want 6 echo servers: $(pgrep -fa "$echods")"
 # refuses to come up twice
-"$SVCPLANECTL" rig up "$dir/rig.yaml" 2>/dev/null && fail "second rig up succeeded"
+"$SVCPLANECTL" rig up "$dir/rig.yaml" >/dev/null 2>"$dir/up2.err" && fail "second rig up succeeded"
+grep -q '^rig t3 is already up' "$dir/up2.err" || fail "second rig up refused for another reason: $(cat "$dir/up2.err")"
 
 "$SVCPLANECTL" rig down t3 || fail "rig down"
 [ "$(ip netns list | sort)" = "$ns_before" ] || fail "namespaces left: $(ip netns list)"
 [ "$(ip -o link | awk -F': ' '{print $2}' | sort)" = "$links_before" ] || fail "links changed"
-pgrep -f 'svcplanectl echod --name (a|b)[123] ' && fail "echo servers left"
+pgrep -f "$echods"; [ $? -eq 1 ] || fail "echo servers left (or pgrep failed)"
 
 # A crash of `rig up` half way: down still removes everything it made.
 "$SVCPLANECTL" rig up "$dir/rig.yaml" >/dev/null &
@@ -58,5 +62,5 @@ rm -rf /run/svcplane/rig/t3      # and its state is gone too
 "$SVCPLANECTL" rig down t3 || fail "rig down after a crash"
 [ "$(ip netns list | sort)" = "$ns_before" ] || fail "namespaces left after crash: $(ip netns list)"
 [ "$(ip -o link | awk -F': ' '{print $2}' | sort)" = "$links_before" ] || fail "links changed after crash"
-pgrep -f 'svcplanectl echod --name (a|b)[123] ' && fail "echo servers left after crash"
+pgrep -f "$echods"; [ $? -eq 1 ] || fail "echo servers left after crash (or pgrep failed)"
 exit 0

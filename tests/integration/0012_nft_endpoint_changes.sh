@@ -81,7 +81,7 @@ sleep 0.7
 hold_yaml 198.18.1.10 198.18.2.10 | put "$dir/hold.yaml"      # 198.18.1.11 goes
 wait $flows
 grep -q '^ok' "$dir/tcp.out" || fail "established connections broke: $(cat "$dir/tcp.out")"
-wait_until 2 sh -c "! ip netns exec sp-$R-node1 nft list map ip svcplane backends | grep -q 198.18.1.11" ||
+wait_until 2 out_lacks 198.18.1.11 inns $R node1 nft list map ip svcplane backends ||
 	fail "removed endpoint still programmed"
 
 # A UDP flow moves off a removed endpoint.

@@ -15,7 +15,10 @@ bad=$(t_tmpdir)/bad
 mkdir "$bad"
 sed 's/maxUnavailable: 10%/maxUnavailable: 1/' "$D/daemonset.yaml" >"$bad/daemonset.yaml"
 cp "$D/rbac.yaml" "$bad/"
-python3 "$TOP/tests/integration/deploy_check.py" "$bad" 2>/dev/null && fail "a DaemonSet with maxUnavailable 1 passed"
+python3 "$TOP/tests/integration/deploy_check.py" "$bad" >/dev/null 2>"$bad/check.err" &&
+	fail "a DaemonSet with maxUnavailable 1 passed"
+grep -q '^deploy manifests: DaemonSet.spec.updateStrategy: ' "$bad/check.err" ||
+	fail "the broken DaemonSet was refused for another reason: $(cat "$bad/check.err")"
 if command -v dockerfilelint >/dev/null; then
 	dockerfilelint "$D/Dockerfile" >"$bad/lint.out" 2>&1 || fail "dockerfilelint: $(cat "$bad/lint.out")"
 elif [ "${CI:-}" = true ]; then

@@ -43,6 +43,24 @@ wait_until() {
 	done
 }
 
+# out_lacks TEXT CMD...: CMD succeeds and its output does not contain TEXT (a
+# fixed string). A CMD that fails is a failure, not an absence: never write
+# `! CMD | grep -q TEXT`, which passes when CMD itself is broken.
+out_lacks() {
+	local text=$1 out; shift
+	out=$("$@") || return 1
+	! grep -qF -- "$text" <<<"$out"
+}
+
+# file_lacks FILE TEXT...: FILE can be read and contains none of the TEXTs
+# (fixed strings); an unreadable FILE is a failure.
+file_lacks() {
+	local f=$1 t args=(); shift
+	for t in "$@"; do args+=(-e "$t"); done
+	grep -qF "${args[@]}" -- "$f"
+	[ $? -eq 1 ]
+}
+
 # rig_up FILE: bring a rig up and remember to take it down on exit.
 T_RIGS=()
 rig_up() {
@@ -139,6 +157,8 @@ agent_start() { local rig=$1 n=$2 dir=$3; shift 3; agent_exec "$rig" "$n" --mani
 
 # model_has RIG NODE TEXT: the agent's /model contains TEXT.
 model_has() { inns "$1" "node$2" curl -sf http://127.0.0.1:10249/model | grep -qF -- "$3"; }
+# model_lacks RIG NODE TEXT: the agent's /model answers and does not contain TEXT.
+model_lacks() { out_lacks "$3" inns "$1" "node$2" curl -sf http://127.0.0.1:10249/model; }
 
 # hits RIG MEMBER COUNT 'SHELL COMMAND': run it COUNT times inside the member's
 # namespace (one namespace entry for all), print "pod count" lines.

@@ -2,11 +2,14 @@
 #define _GNU_SOURCE
 #include "helpers.h"
 #include "../../common/hmap.h"
+#include "../../control/k8s_field.h"
 #include "../../control/source_dir.h"
 
 #include <ftw.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 void captured_log_open(struct captured_log *c)
@@ -99,4 +102,26 @@ void write_file(const char *dir, const char *name, const char *text)
 	ck_assert_ptr_nonnull(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+struct sp_svc_port *svc_port_eps(const char *svc, const char *cip, uint16_t port, int neps)
+{
+	struct sp_svc_port *p = sp_svc_port_new(svc, "http", IPPROTO_TCP, AF_INET);
+	struct sp_addr a;
+
+	sp_addr_parse(cip, &a);
+	sp_addr_list_add(&p->cluster_ips, &a);
+	p->port = port;
+	p->eps = calloc((size_t)neps + 1, sizeof(*p->eps));
+	for (int i = 0; i < neps; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.0.%d.%d", i % 2 + 1, 10 + i);
+		sp_addr_parse(ip, &p->eps[i].addr);
+		p->eps[i].port = 8080;
+		p->eps[i].ready = p->eps[i].serving = true;
+		p->eps[i].local = i % 2 == 0;
+		p->n_eps++;
+	}
+	return p;
 }

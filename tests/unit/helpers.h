@@ -35,6 +35,11 @@ size_t load_dir_model(const char *dir, const char *node, struct sp_store *st, st
 /* "key -> ip:port,ip:port" for one port (endpoints in model order), malloc'd. */
 char *describe_port(const struct sp_svc_port *p);
 
+/* Service port @svc:http/TCP/IPv4 on ClusterIP @cip:@port with @neps ready
+ * endpoints 10.0.{1,2}.(10+i):8080, the even ones local (for the renderer and
+ * readback suites). */
+struct sp_svc_port *svc_port_eps(const char *svc, const char *cip, uint16_t port, int neps);
+
 /* A fresh temporary directory (mkdtemp) in @buf; rm_tree removes it. */
 void make_temp_dir(char *buf, size_t sz);
 void rm_tree(const char *dir);
@@ -43,9 +48,13 @@ void write_file(const char *dir, const char *name, const char *text);
 Suite *suite_addr(void);
 Suite *suite_hmap(void);
 Suite *suite_yaml(void);
-Suite *suite_k8s(void);
+Suite *suite_k8s_service(void);
+Suite *suite_k8s_endpointslice(void);
+Suite *suite_k8s_node(void);
 Suite *suite_manifest(void);
 Suite *suite_model(void);
+Suite *suite_model_json(void);
+Suite *suite_store(void);
 Suite *suite_topology(void);
 Suite *suite_source_dir(void);
 Suite *suite_config(void);
@@ -54,7 +63,9 @@ Suite *suite_loop(void);
 Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
+Suite *suite_nft_readback(void);
 Suite *suite_inspect(void);
-Suite *suite_kube(void);
+Suite *suite_kubeconfig(void);
+Suite *suite_json_lines(void);
 
 #endif

@@ -11,9 +11,13 @@ int main(void)
 
 	srunner_add_suite(sr, suite_hmap());
 	srunner_add_suite(sr, suite_yaml());
-	srunner_add_suite(sr, suite_k8s());
+	srunner_add_suite(sr, suite_k8s_service());
+	srunner_add_suite(sr, suite_k8s_endpointslice());
+	srunner_add_suite(sr, suite_k8s_node());
 	srunner_add_suite(sr, suite_manifest());
 	srunner_add_suite(sr, suite_model());
+	srunner_add_suite(sr, suite_model_json());
+	srunner_add_suite(sr, suite_store());
 	srunner_add_suite(sr, suite_topology());
 	srunner_add_suite(sr, suite_source_dir());
 	srunner_add_suite(sr, suite_config());
@@ -22,8 +26,10 @@ int main(void)
 	srunner_add_suite(sr, suite_health());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_nft_render());
+	srunner_add_suite(sr, suite_nft_readback());
 	srunner_add_suite(sr, suite_inspect());
-	srunner_add_suite(sr, suite_kube());
+	srunner_add_suite(sr, suite_kubeconfig());
+	srunner_add_suite(sr, suite_json_lines());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -1,9 +1,8 @@
 /* test_model.c - the model built from the fixture cluster equals a hand-checked
- * table; endpoint merging; dirty tracking; the JSON form round-trips. */
+ * table; endpoint merging and fields. */
 #include "helpers.h"
 #include "../../common/hmap.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,108 +87,6 @@ START_TEST(test_model_fixture_fields)
 }
 END_TEST
 
-START_TEST(test_model_json_round_trip)
-{
-	struct captured_log lg;
-	struct sp_store st;
-	struct sp_model m, back;
-	struct sp_perr err;
-	char why[256];
-	char *txt;
-	cJSON *j;
-
-	captured_log_open(&lg);
-	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
-	txt = sp_model_to_text(&m, false);
-	ck_assert_ptr_nonnull(txt);
-	j = cJSON_Parse(txt);
-	ck_assert_int_eq(sp_model_init(&back), 0);
-	ck_assert_int_eq(sp_model_from_json(&back, j, &err), 0);
-	ck_assert_msg(sp_model_equal(&m, &back, why, sizeof(why)), "%s", why);
-	/* One change is noticed and named. */
-	((struct sp_svc_port *)sp_hmap_get(back.ports, "shop/web:http/TCP/IPv4"))->eps[0].port = 1;
-	ck_assert(!sp_model_equal(&m, &back, why, sizeof(why)));
-	ck_assert_str_eq(why, "shop/web:http/TCP/IPv4: endpoints differ");
-	cJSON_Delete(j);
-	free(txt);
-	sp_model_fini(&back);
-	sp_model_fini(&m);
-	sp_store_fini(&st);
-	captured_log_close(&lg);
-}
-END_TEST
-
-START_TEST(test_model_from_json_bad_field_named)
-{
-	struct sp_model m;
-	struct sp_perr err = {0};
-	cJSON *j = cJSON_Parse("{\"servicePorts\":[{\"service\":\"a/b\",\"port\":80,"
-			       "\"endpoints\":[{\"ip\":\"10.0.0.300\",\"port\":1}]}]}");
-
-	ck_assert_int_eq(sp_model_init(&m), 0);
-	ck_assert_int_eq(sp_model_from_json(&m, j, &err), -EINVAL);
-	ck_assert_str_eq(err.field, "servicePorts[0].endpoints[0].ip");
-	cJSON_Delete(j);
-	sp_model_fini(&m);
-}
-END_TEST
-
-START_TEST(test_store_dirty_tracks_services_of_changed_slices)
-{
-	struct captured_log lg;
-	struct sp_store st;
-	struct sp_model m;
-	struct sp_change chg;
-	struct sp_hmap *d;
-	const struct sp_svc_port *api;
-	uint32_t id;
-
-	captured_log_open(&lg);
-	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
-	ck_assert_int_eq(sp_change_init(&chg), 0);
-	ck_assert_uint_eq(sp_hmap_len(st.dirty), 0);
-	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
-	ck_assert_ptr_nonnull(api);
-	id = api->id;
-	ck_assert_uint_ne(id, 0);
-	sp_store_del_slice(&st, "shop/api-b");
-	sp_store_del_slice(&st, "shop/no-such-slice");
-	d = sp_store_take_dirty(&st);
-	ck_assert_uint_eq(sp_hmap_len(d), 1);
-	ck_assert_ptr_nonnull(sp_hmap_get(d, "shop/api"));
-	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
-	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
-	ck_assert_uint_eq(api->n_eps, 2);
-	/* One change: the same id, old and new. */
-	ck_assert_uint_eq(chg.n, 1);
-	ck_assert_uint_eq(chg.v[0].id, id);
-	ck_assert_uint_eq(api->id, id);
-	ck_assert_ptr_eq(chg.v[0].new, api);
-	ck_assert_ptr_nonnull(chg.v[0].old);
-	ck_assert_uint_gt(chg.v[0].old->n_eps, 2);
-	sp_hmap_free(d);
-	/* Deleting the service removes its ports: a removal of that id, merged
-	 * with the unsynced change (old stays the first one). */
-	sp_store_del_service(&st, "shop/api");
-	d = sp_store_take_dirty(&st);
-	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
-	ck_assert_ptr_null(sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"));
-	ck_assert_uint_eq(chg.n, 1);
-	ck_assert_uint_eq(chg.v[0].id, id);
-	ck_assert_ptr_null(chg.v[0].new);
-	ck_assert_uint_gt(chg.v[0].old->n_eps, 2);
-	sp_hmap_free(d);
-	sp_model_commit(&m, &chg);
-	ck_assert_uint_eq(chg.n, 0);
-	ck_assert_uint_eq(m.n_free_ids, 1);
-	ck_assert_uint_eq(m.free_ids[0], id);
-	sp_change_fini(&chg);
-	sp_model_fini(&m);
-	sp_store_fini(&st);
-	captured_log_close(&lg);
-}
-END_TEST
-
 /* A sync's change list: an untouched service is no change, an equal rebuild
  * keeps the very same port, a new port takes a recycled id. */
 START_TEST(test_change_list_minimal_and_ids_recycled)
@@ -244,9 +141,6 @@ Suite *suite_model(void)
 
 	tcase_add_test(tc, test_model_fixtures_equal_expected_table);
 	tcase_add_test(tc, test_model_fixture_fields);
-	tcase_add_test(tc, test_model_json_round_trip);
-	tcase_add_test(tc, test_model_from_json_bad_field_named);
-	tcase_add_test(tc, test_store_dirty_tracks_services_of_changed_slices);
 	tcase_add_test(tc, test_change_list_minimal_and_ids_recycled);
 	suite_add_tcase(s, tc);
 	return s;

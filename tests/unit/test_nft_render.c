@@ -10,28 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static struct sp_svc_port *port(const char *svc, const char *cip, uint16_t port, int neps)
-{
-	struct sp_svc_port *p = sp_svc_port_new(svc, "http", IPPROTO_TCP, AF_INET);
-	struct sp_addr a;
-
-	sp_addr_parse(cip, &a);
-	sp_addr_list_add(&p->cluster_ips, &a);
-	p->port = port;
-	p->eps = calloc((size_t)neps + 1, sizeof(*p->eps));
-	for (int i = 0; i < neps; i++) {
-		char ip[32];
-
-		snprintf(ip, sizeof(ip), "10.0.%d.%d", i % 2 + 1, 10 + i);
-		sp_addr_parse(ip, &p->eps[i].addr);
-		p->eps[i].port = 8080;
-		p->eps[i].ready = p->eps[i].serving = true;
-		p->eps[i].local = i % 2 == 0;
-		p->n_eps++;
-	}
-	return p;
-}
-
 static int count(const struct nft_render *r, enum nft_set_id set)
 {
 	int n = 0;
@@ -51,7 +29,7 @@ static const struct nft_elem *find(const struct nft_render *r, enum nft_set_id s
 
 START_TEST(test_render_clusterip_groups_by_endpoint_count)
 {
-	struct sp_svc_port *p = port("ns/web", "10.96.0.10", 80, 3);
+	struct sp_svc_port *p = svc_port_eps("ns/web", "10.96.0.10", 80, 3);
 	struct nft_render r;
 	const struct nft_elem *e;
 
@@ -81,7 +59,7 @@ END_TEST
 
 START_TEST(test_render_no_endpoints_reject_local_drop)
 {
-	struct sp_svc_port *p = port("ns/empty", "10.96.0.11", 80, 0);
+	struct sp_svc_port *p = svc_port_eps("ns/empty", "10.96.0.11", 80, 0);
 	struct nft_render r;
 	const struct nft_elem *e;
 
@@ -95,7 +73,7 @@ START_TEST(test_render_no_endpoints_reject_local_drop)
 
 	/* eTP Local, no endpoint on this node: external traffic dropped, the
 	 * ClusterIP still served, pods and the node short-circuited. */
-	p = port("ns/local", "10.96.0.12", 80, 2);
+	p = svc_port_eps("ns/local", "10.96.0.12", 80, 2);
 	p->node_port = 30080;
 	p->etp = SP_POLICY_LOCAL;
 	p->eps[0].local = p->eps[1].local = false;
@@ -116,7 +94,7 @@ END_TEST
 
 START_TEST(test_render_nodeport_cluster_masquerades)
 {
-	struct sp_svc_port *p = port("ns/np", "10.96.0.13", 80, 2);
+	struct sp_svc_port *p = svc_port_eps("ns/np", "10.96.0.13", 80, 2);
 	struct nft_render r;
 
 	p->node_port = 30013;
@@ -131,7 +109,7 @@ END_TEST
 
 START_TEST(test_render_affinity_chain_not_group)
 {
-	struct sp_svc_port *p = port("ns/sticky", "10.96.0.14", 80, 2);
+	struct sp_svc_port *p = svc_port_eps("ns/sticky", "10.96.0.14", 80, 2);
 	struct nft_render r;
 	char set[256];
 
@@ -153,7 +131,7 @@ END_TEST
 
 START_TEST(test_render_firewall_ranges)
 {
-	struct sp_svc_port *p = port("ns/lb", "10.96.0.15", 443, 1);
+	struct sp_svc_port *p = svc_port_eps("ns/lb", "10.96.0.15", 443, 1);
 	struct nft_render r;
 	struct sp_addr a;
 	const struct nft_elem *e;
@@ -175,28 +153,6 @@ START_TEST(test_render_firewall_ranges)
 }
 END_TEST
 
-START_TEST(test_project_matches_what_is_programmed)
-{
-	struct sp_model in, out;
-	struct sp_svc_port *p = port("ns/web", "10.96.0.10", 80, 3), *q;
-
-	ck_assert_int_eq(sp_model_init(&in), 0);
-	ck_assert_int_eq(sp_model_init(&out), 0);
-	p->eps[1].ready = false;		/* not programmed */
-	p->itp = SP_POLICY_LOCAL;		/* not readable back: reported Cluster */
-	ck_assert_int_eq(sp_model_add_port(&in, p), 0);
-	ck_assert_int_eq(sp_svc_port_decide(p, "n1", NULL), 0);
-	ck_assert_int_eq(sp_nft_project(&in, &out), 0);
-	q = sp_hmap_get(out.ports, "ns/web:http/TCP/IPv4");
-	ck_assert_ptr_nonnull(q);
-	ck_assert_int_eq(q->n_eps, 2);			/* local ones (iTP Local) */
-	ck_assert_int_eq(q->itp, SP_POLICY_CLUSTER);
-	ck_assert(q->eps[0].ready && !q->eps[0].local && !q->eps[0].node_name);
-	sp_model_fini(&in);
-	sp_model_fini(&out);
-}
-END_TEST
-
 Suite *suite_nft_render(void)
 {
 	Suite *s = suite_create("nft_render");
@@ -207,7 +163,6 @@ Suite *suite_nft_render(void)
 	tcase_add_test(tc, test_render_nodeport_cluster_masquerades);
 	tcase_add_test(tc, test_render_affinity_chain_not_group);
 	tcase_add_test(tc, test_render_firewall_ranges);
-	tcase_add_test(tc, test_project_matches_what_is_programmed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,12 +7,12 @@ sl() { printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmet
 { svc ports 198.19.128.111 "$one"; sl; } | apply ports
 programmed '"cf/ports","portName":"a"'
 expect_pods cl 5 http://198.19.128.111:80/ "a1"
-inns $R cl curl -s -m 2 http://198.19.128.111:81/ >/dev/null && fail "port 81 answers before it exists"
+no_answer cl http://198.19.128.111:81/ 2 || fail "port 81 answers before it exists"
 { svc ports 198.19.128.111 "$two"; sl; } | apply ports
 programmed '"cf/ports","portName":"b"'
 expect_pods cl 5 http://198.19.128.111:81/ "a1"
 { svc ports 198.19.128.111 "$one"; sl; } | apply ports
 gone '"cf/ports","portName":"b"'
 sleep 0.5
-inns $R cl curl -s -m 2 http://198.19.128.111:81/ >/dev/null && fail "port 81 still answers after its removal"
+no_answer cl http://198.19.128.111:81/ 2 || fail "port 81 still answers after its removal"
 expect_pods cl 5 http://198.19.128.111:80/ "a1"

@@ -9,6 +9,8 @@ out=$(t_tmpdir)/flow
 udp_flow cl 198.19.128.123 80 6 >"$out" &
 flow=$!
 sleep 2
+# The flow ran (several unanswered sends) and nothing answered.
+[ "$(grep -c '^-$' "$out")" -ge 3 ] || fail "the flow did not run: $(head -3 "$out")"
 grep -qv '^-$' "$out" && fail "answers while the only endpoint was not ready: $(grep -v '^-$' "$out" | head -2)"
 { sv; sl true; } | apply ur
 wait $flow

@@ -1,4 +1,4 @@
-/* test_k8s.c - Service, EndpointSlice and Node parsing and validation. */
+/* test_k8s_service.c - Service parsing and validation. */
 #include "helpers.h"
 #include "../../control/k8s.h"
 
@@ -15,18 +15,6 @@ static int svc(const char *json, struct sp_service **out, struct sp_perr *err)
 	ck_assert_ptr_nonnull(o);
 	memset(err, 0, sizeof(*err));
 	e = sp_service_parse(o, out, err);
-	cJSON_Delete(o);
-	return e;
-}
-
-static int slice(const char *json, struct sp_slice **out, struct sp_perr *err)
-{
-	cJSON *o = cJSON_Parse(json);
-	int e;
-
-	ck_assert_ptr_nonnull(o);
-	memset(err, 0, sizeof(*err));
-	e = sp_slice_parse(o, out, err);
 	cJSON_Delete(o);
 	return e;
 }
@@ -132,67 +120,9 @@ START_TEST(test_svc_parse_bad_name)
 }
 END_TEST
 
-START_TEST(test_slice_parse_conditions_defaults)
+Suite *suite_k8s_service(void)
 {
-	struct sp_slice *s;
-	struct sp_perr err;
-
-	ck_assert_int_eq(slice("{\"metadata\":{\"name\":\"s\",\"namespace\":\"n\",\"labels\":"
-			       "{\"kubernetes.io/service-name\":\"svc\"},\"annotations\":{"
-			       "\"endpoints.kubernetes.io/last-change-trigger-time\":\"2026-01-02T03:04:05.5+01:00\"}},"
-			       "\"addressType\":\"IPv4\",\"endpoints\":["
-			       "{\"addresses\":[\"10.0.0.1\",\"10.0.0.9\"]},"
-			       "{\"addresses\":[\"10.0.0.2\"],\"conditions\":{\"ready\":false}},"
-			       "{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true},"
-			       "\"hints\":{\"forZones\":[{\"name\":\"z\"}],\"forNodes\":[{\"name\":\"n1\"}]}}],"
-			       "\"ports\":[{\"name\":\"http\",\"port\":8080}]}", &s, &err), 0);
-	ck_assert_str_eq(s->service_key, "n/svc");
-	ck_assert(s->trigger_time == 1767319445.5);
-	ck_assert(s->endpoints[0].ready && s->endpoints[0].serving && !s->endpoints[0].terminating);
-	ck_assert(!s->endpoints[1].ready && !s->endpoints[1].serving);
-	ck_assert(s->endpoints[2].serving && s->endpoints[2].terminating);
-	ck_assert_str_eq(s->endpoints[2].for_zones.v[0], "z");
-	ck_assert_str_eq(s->endpoints[2].for_nodes.v[0], "n1");
-	ck_assert_int_eq(s->ports[0].protocol, IPPROTO_TCP);
-	sp_slice_free(s);
-}
-END_TEST
-
-START_TEST(test_slice_parse_fqdn_ignored)
-{
-	struct sp_slice *s;
-	struct sp_perr err;
-
-	ck_assert_int_eq(slice("{\"metadata\":{\"name\":\"s\",\"labels\":{\"kubernetes.io/service-name\":\"x\"}},"
-			       "\"addressType\":\"FQDN\",\"endpoints\":[{\"addresses\":[\"example.com\"]}]}",
-			       &s, &err), 0);
-	ck_assert_int_eq(s->family, 0);
-	ck_assert_uint_eq(s->n_endpoints, 0);
-	sp_slice_free(s);
-}
-END_TEST
-
-START_TEST(test_node_parse_zone_and_deleting)
-{
-	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"topology.kubernetes.io/zone\":\"z1\"}},"
-			       "\"spec\":{\"taints\":[{\"key\":\"ToBeDeletedByClusterAutoscaler\"}]},"
-			       "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"10.1.1.1\"},"
-			       "{\"type\":\"InternalIP\",\"address\":\"fd00::1\"},{\"type\":\"Hostname\",\"address\":\"n1\"}]}}");
-	struct sp_node *n;
-	struct sp_perr err;
-
-	ck_assert_int_eq(sp_node_parse(o, &n, &err), 0);
-	ck_assert_str_eq(n->zone, "z1");
-	ck_assert_uint_eq(n->internal_ips.n, 2);
-	ck_assert(n->deleting);
-	sp_node_free(n);
-	cJSON_Delete(o);
-}
-END_TEST
-
-Suite *suite_k8s(void)
-{
-	Suite *s = suite_create("k8s");
+	Suite *s = suite_create("k8s_service");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_svc_parse_defaults);
@@ -201,9 +131,6 @@ Suite *suite_k8s(void)
 	tcase_add_test(tc, test_svc_parse_target_port_forms);
 	tcase_add_test(tc, test_svc_parse_duplicate_ports);
 	tcase_add_test(tc, test_svc_parse_bad_name);
-	tcase_add_test(tc, test_slice_parse_conditions_defaults);
-	tcase_add_test(tc, test_slice_parse_fqdn_ignored);
-	tcase_add_test(tc, test_node_parse_zone_and_deleting);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,78 @@
+/* test_json_lines.c - watch streams cut into events, each bounded in size. */
+#include "helpers.h"
+#include "../../control/json_lines.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct got {
+	char lines[8][64];
+	int n, oversize;
+};
+
+static int got_line(void *ctx, char *line, size_t len)
+{
+	struct got *g = ctx;
+
+	ck_assert_uint_eq(strlen(line), len);
+	if (g->n < 8)
+		snprintf(g->lines[g->n++], sizeof(g->lines[0]), "%s", line);
+	return 0;
+}
+
+static void got_oversize(void *ctx, size_t max)
+{
+	(void)max;
+	((struct got *)ctx)->oversize++;
+}
+
+START_TEST(test_json_lines_split_anywhere_and_bounded)
+{
+	static const char stream[] = "{\"type\":\"ADDED\"}\n\n{\"type\":\"MODIFIED\"}\n{\"type\":\"DEL";
+	size_t n = strlen(stream);
+
+	/* Cut in two at every byte: the same events come out. */
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct sp_json_lines l;
+		struct got g = {0};
+
+		sp_json_lines_init(&l, 64);
+		ck_assert_int_eq(sp_json_lines_feed(&l, stream, cut, got_line, got_oversize, &g), 0);
+		ck_assert_int_eq(sp_json_lines_feed(&l, stream + cut, n - cut, got_line, got_oversize, &g), 0);
+		ck_assert_int_eq(g.n, 2);
+		ck_assert_str_eq(g.lines[0], "{\"type\":\"ADDED\"}");
+		ck_assert_str_eq(g.lines[1], "{\"type\":\"MODIFIED\"}");
+		ck_assert_uint_eq(sp_json_lines_pending(&l), strlen("{\"type\":\"DEL"));
+		sp_json_lines_fini(&l);
+	}
+	/* An event over the bound is reported once and skipped; the next is read. */
+	{
+		struct sp_json_lines l;
+		struct got g = {0};
+		char big[300];
+
+		memset(big, 'x', sizeof(big));
+		sp_json_lines_init(&l, 64);
+		for (int i = 0; i < 3; i++)	/* the big one arrives in pieces */
+			sp_json_lines_feed(&l, big, sizeof(big), got_line, got_oversize, &g);
+		ck_assert_uint_le(sp_json_lines_pending(&l), 64);
+		sp_json_lines_feed(&l, "\n{\"ok\":1}\n", 10, got_line, got_oversize, &g);
+		ck_assert_int_eq(g.oversize, 1);
+		ck_assert_int_eq(g.n, 1);
+		ck_assert_str_eq(g.lines[0], "{\"ok\":1}");
+		sp_json_lines_reset(&l);
+		ck_assert_uint_eq(sp_json_lines_pending(&l), 0);
+		sp_json_lines_fini(&l);
+	}
+}
+END_TEST
+
+Suite *suite_json_lines(void)
+{
+	Suite *s = suite_create("json_lines");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_json_lines_split_anywhere_and_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}
