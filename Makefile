@@ -8,7 +8,7 @@
 CC       ?= gcc
 CLANG    ?= clang
 PKGS     := libcjson yaml-0.1 libmicrohttpd libnftnl libmnl libnl-3.0 libnl-route-3.0 libcrypto libcurl \
-	    libnetfilter_conntrack
+	    libnetfilter_conntrack libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -30,7 +30,9 @@ CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointsli
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
 		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
-		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c
+		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
+		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
+		 dataplane/bpf/bpf_backend.c
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
@@ -46,6 +48,25 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+
+# eBPF programs: CO-RE objects and their skeletons, generated into build/ (the
+# loader includes the skeleton; nothing generated is committed).
+BPF_PROGS := bpf/sock_lb.bpf.c
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
+CFLAGS += -I$(B)/bpf
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h
+	@mkdir -p $(dir $@)
+	@echo "  BPF     $<"
+	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	@echo "  SKEL    $@"
+	@bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+# The loader's objects need the skeletons first.
+$(call obj,rel,dataplane/bpf/bpf_loader.c) $(call obj,asan,dataplane/bpf/bpf_loader.c): $(BPF_SKELS)
 
 .PHONY: all deps check test demo bench conformance clean unit unit-asan fuzz integration format
 all: svcplane svcplanectl
@@ -97,10 +118,10 @@ $(B)/unit_tests_asan: $(call obj,asan,$(LIB_SRC) $(UNIT_SRC))
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers' sources compiled in.
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC) \
-		$(INSPECT_SRC)
+		$(INSPECT_SRC) | $(BPF_SKELS)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	@$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -I$(B)/bpf -fsanitize=fuzzer,address,undefined \
 		-o $@ $^ $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

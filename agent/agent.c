@@ -115,7 +115,7 @@ int sp_agent_cleanup(struct sp_agent *a)
 
 		if (!all[i]->state)
 			continue;	/* leaves nothing on the node */
-		e = be.ops->open(&be, &a->bcfg, SP_OPEN_AGENT);
+		e = be.ops->open(&be, &a->bcfg, SP_OPEN_CLEANUP);
 
 		if (!e) {
 			e = be.ops->cleanup(&be);
@@ -223,8 +223,9 @@ int sp_agent_start(struct sp_agent *a)
 	a->be.ops = ops;
 	a->be.cfg = &a->bcfg;
 	if ((e = ops->open(&a->be, &a->bcfg, SP_OPEN_AGENT))) {
-		sp_log_err(&a->log, "%s backend: %s", ops->name, strerror(-e));
-		return e;
+		/* The backend named what is missing; it cannot work here. */
+		sp_log_err(&a->log, "--mode %s: cannot start: %s", ops->name, strerror(-e));
+		return -ENOTSUP;
 	}
 	a->be_ready = true;
 	if (!a->cfg.manifests[0] && (e = start_kube(a)))

@@ -4,12 +4,14 @@
 
 #include <string.h>
 
+#include "bpf/bpf_backend.h"
 #include "dryrun/dryrun_backend.h"
 #include "nft/nft_backend.h"
 
 /* Order matters to tools: the first backend with state here is the one read. */
 static const struct sp_backend_ops *const backends[] = {
 	&sp_nft_ops,
+	&sp_bpf_ops,
 	&sp_dryrun_ops,
 	NULL,
 };
@@ -29,7 +31,7 @@ const struct sp_backend_ops *const *sp_backend_all(void)
 
 const char *sp_backend_names(void)
 {
-	return "nftables, dry-run";
+	return "nftables, bpf, dry-run";
 }
 
 int sp_backend_open_present(struct sp_backend *be, const struct sp_backend_cfg *cfg,

@@ -50,8 +50,10 @@ struct sp_backend_cfg {
 };
 
 enum sp_open_mode {
-	SP_OPEN_AGENT,	/* the agent: may attach, change and register with the loop */
-	SP_OPEN_READ,	/* svcplanectl: reads only, attaches and changes nothing */
+	SP_OPEN_AGENT,	 /* the agent: loads, attaches, changes, registers with the loop;
+			  * a backend that cannot work here fails its open */
+	SP_OPEN_READ,	 /* svcplanectl: reads only, attaches and changes nothing */
+	SP_OPEN_CLEANUP, /* --cleanup: removes state, loads and attaches nothing */
 };
 
 struct sp_health {

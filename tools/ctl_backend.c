@@ -4,13 +4,17 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* Where a bpf-mode agent pinned its maps: SVCPLANE_BPF_PIN_PATH, as the
+ * agent's --bpf-pin-path (default /sys/fs/bpf/svcplane). */
 static void cfg_init(struct ctl_backend *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->log = (struct sp_log){ .out = stderr, .level = SP_LOG_WARN };
 	c->cfg.log = &c->log;
+	c->cfg.bpf_pin_path = getenv("SVCPLANE_BPF_PIN_PATH");
 }
 
 int ctl_backend_open(struct ctl_backend *c)

@@ -1,0 +1,351 @@
+/* sock_lb.bpf.c - socket-level load balancing: cgroup hooks that send a
+ * connection (or an unconnected UDP datagram) for a Service address straight
+ * to one of its endpoints at connect/sendmsg time, and show the application
+ * the Service address again in getpeername and recvmsg. No per-packet NAT.
+ * Helpers return an action code; only the SEC() entry points return verdicts. */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "maps.h"
+
+#define ECONNREFUSED 111
+#define NSEC_PER_SEC 1000000000ull
+
+/* Sizes are set by the loader before load (--bpf-lb-map-max). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sp_svc_key);
+	__type(value, struct sp_svc_val);
+	__uint(max_entries, 65536);
+} sp_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sp_slot_key);
+	__type(value, struct sp_slot_val);
+	__uint(max_entries, 262144);
+} sp_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sp_ep_val);
+	__uint(max_entries, 65536);
+} sp_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sp_aff_key);
+	__type(value, struct sp_aff_val);
+	__uint(max_entries, 65536);
+} sp_affinity SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sp_aff_match_key);
+	__type(value, __u8);
+	__uint(max_entries, 262144);
+} sp_aff_match SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sp_rev_key);
+	__type(value, struct sp_rev_val);
+	__uint(max_entries, 262144);
+} sp_reverse SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sp_node_addr_key);
+	__type(value, __u8);
+	__uint(max_entries, 256);
+} sp_node_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct sp_port_info);
+	__uint(max_entries, 65536);
+} sp_port_info SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct sp_meta_val);
+	__uint(max_entries, 1);
+} sp_meta SEC(".maps");
+
+enum action {
+	PASS,		/* not a service address: leave the socket alone */
+	REWRITTEN,	/* destination replaced by an endpoint */
+	REFUSE,		/* a service with no endpoint, or a port it does not serve */
+};
+
+/* One destination, the same for both families. */
+struct dest {
+	__u8 addr[16];
+	__u16 port_be;
+	__u8 family;
+	__u8 proto;
+};
+
+static __always_inline const struct sp_svc_val *find_service(struct dest *d)
+{
+	struct sp_svc_key k = {};
+	struct sp_node_addr_key nk = {};
+	const struct sp_svc_val *v;
+
+	__builtin_memcpy(k.addr, d->addr, 16);
+	k.port_be = d->port_be;
+	k.proto = d->proto;
+	k.family = d->family;
+	k.scope = SP_SCOPE_VIP;
+	v = bpf_map_lookup_elem(&sp_services, &k);
+	if (v)
+		return v;
+	/* A ClusterIP on a port it does not serve. */
+	k.port_be = 0;
+	k.proto = 0;
+	k.scope = SP_SCOPE_ANY_PORT;
+	v = bpf_map_lookup_elem(&sp_services, &k);
+	if (v)
+		return v;
+	/* A NodePort on one of this node's addresses. */
+	__builtin_memcpy(nk.addr, d->addr, 16);
+	nk.family = d->family;
+	if (!bpf_map_lookup_elem(&sp_node_addrs, &nk))
+		return 0;
+	__builtin_memset(k.addr, 0, 16);
+	k.port_be = d->port_be;
+	k.proto = d->proto;
+	k.scope = SP_SCOPE_NODEPORT;
+	return bpf_map_lookup_elem(&sp_services, &k);
+}
+
+/* The endpoint this client had for the service, if it is still one of its
+ * endpoints and the timeout has not passed. */
+static __always_inline __u32 affinity_get(const struct sp_aff_key *ak, const struct sp_svc_val *svc,
+					  __u64 now)
+{
+	struct sp_aff_match_key mk = { .svc_id = svc->id };
+	struct sp_aff_val *av = bpf_map_lookup_elem(&sp_affinity, ak);
+
+	if (!av || now - av->last_ns > (__u64)svc->affinity_timeout * NSEC_PER_SEC)
+		return 0;
+	mk.ep_id = av->ep_id;
+	if (!bpf_map_lookup_elem(&sp_aff_match, &mk))
+		return 0;
+	av->last_ns = now;
+	return av->ep_id;
+}
+
+static __always_inline int pick(void *ctx, struct dest *d, struct dest *vip)
+{
+	const struct sp_svc_val *svc = find_service(d);
+	struct sp_slot_key sk = {};
+	struct sp_aff_key ak = {};
+	const struct sp_slot_val *slot;
+	const struct sp_ep_val *ep;
+	__u32 ep_id = 0;
+	__u64 now = 0;
+
+	if (!svc)
+		return PASS;
+	if (!svc->count)
+		return REFUSE;
+	if (svc->flags & SP_SVC_AFFINITY) {
+		ak.netns_cookie = bpf_get_netns_cookie(ctx);
+		ak.svc_id = svc->id;
+		now = bpf_ktime_get_ns();
+		ep_id = affinity_get(&ak, svc, now);
+	}
+	if (!ep_id) {
+		sk.svc_id = svc->id;
+		sk.rev = (__u16)svc->rev;
+		sk.slot = (__u16)(bpf_get_prandom_u32() % svc->count);
+		slot = bpf_map_lookup_elem(&sp_slots, &sk);
+		if (!slot)
+			return REFUSE;	/* (a slot is always written before its count) */
+		ep_id = slot->ep_id;
+		if (svc->flags & SP_SVC_AFFINITY) {
+			struct sp_aff_val av = { .ep_id = ep_id, .last_ns = now };
+
+			bpf_map_update_elem(&sp_affinity, &ak, &av, BPF_ANY);
+		}
+	}
+	ep = bpf_map_lookup_elem(&sp_endpoints, &ep_id);
+	if (!ep || ep->family != d->family)
+		return REFUSE;
+	*vip = *d;
+	__builtin_memcpy(d->addr, ep->addr, 16);
+	d->port_be = ep->port_be;
+	return REWRITTEN;
+}
+
+/* Remember, for this socket, that peer @ep stands for service address @vip. */
+static __always_inline void remember(void *ctx, const struct dest *ep, const struct dest *vip)
+{
+	struct sp_rev_key rk = {};
+	struct sp_rev_val rv = {};
+
+	rk.cookie = bpf_get_socket_cookie(ctx);
+	__builtin_memcpy(rk.addr, ep->addr, 16);
+	rk.port_be = ep->port_be;
+	rk.family = ep->family;
+	__builtin_memcpy(rv.addr, vip->addr, 16);
+	rv.port_be = vip->port_be;
+	bpf_map_update_elem(&sp_reverse, &rk, &rv, BPF_ANY);
+}
+
+static __always_inline void load4(struct bpf_sock_addr *ctx, struct dest *d)
+{
+	__u32 ip = ctx->user_ip4;
+
+	__builtin_memset(d, 0, sizeof(*d));
+	__builtin_memcpy(d->addr, &ip, 4);
+	d->port_be = (__u16)ctx->user_port;
+	d->family = 4;
+	d->proto = (__u8)ctx->protocol;
+}
+
+static __always_inline void store4(struct bpf_sock_addr *ctx, const struct dest *d)
+{
+	__u32 ip;
+
+	__builtin_memcpy(&ip, d->addr, 4);
+	ctx->user_ip4 = ip;
+	ctx->user_port = d->port_be;
+}
+
+static __always_inline void load6(struct bpf_sock_addr *ctx, struct dest *d)
+{
+	__u32 w[4];
+
+	__builtin_memset(d, 0, sizeof(*d));
+	w[0] = ctx->user_ip6[0];
+	w[1] = ctx->user_ip6[1];
+	w[2] = ctx->user_ip6[2];
+	w[3] = ctx->user_ip6[3];
+	__builtin_memcpy(d->addr, w, 16);
+	d->port_be = (__u16)ctx->user_port;
+	d->family = 6;
+	d->proto = (__u8)ctx->protocol;
+}
+
+static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest *d)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, d->addr, 16);
+	ctx->user_ip6[0] = w[0];
+	ctx->user_ip6[1] = w[1];
+	ctx->user_ip6[2] = w[2];
+	ctx->user_ip6[3] = w[3];
+	ctx->user_port = d->port_be;
+}
+
+/* connect and unconnected sendmsg: pick an endpoint, or refuse. */
+static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct dest d, vip;
+	int act;
+
+	if (v6)
+		load6(ctx, &d);
+	else
+		load4(ctx, &d);
+	act = pick(ctx, &d, &vip);
+	if (act == REFUSE) {
+		bpf_set_retval(-ECONNREFUSED);
+		return 0;
+	}
+	if (act == REWRITTEN) {
+		if (v6)
+			store6(ctx, &d);
+		else
+			store4(ctx, &d);
+		remember(ctx, &d, &vip);
+	}
+	return 1;
+}
+
+/* getpeername and recvmsg: an endpoint this socket was sent to shows as the
+ * service address it dialled. */
+static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct sp_rev_key rk = {};
+	const struct sp_rev_val *rv;
+	struct dest d;
+
+	if (v6)
+		load6(ctx, &d);
+	else
+		load4(ctx, &d);
+	rk.cookie = bpf_get_socket_cookie(ctx);
+	__builtin_memcpy(rk.addr, d.addr, 16);
+	rk.port_be = d.port_be;
+	rk.family = d.family;
+	rv = bpf_map_lookup_elem(&sp_reverse, &rk);
+	if (!rv)
+		return 1;
+	__builtin_memcpy(d.addr, rv->addr, 16);
+	d.port_be = rv->port_be;
+	if (v6)
+		store6(ctx, &d);
+	else
+		store4(ctx, &d);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int sp_connect4(struct bpf_sock_addr *ctx)
+{
+	return balance(ctx, false);
+}
+
+SEC("cgroup/connect6")
+int sp_connect6(struct bpf_sock_addr *ctx)
+{
+	return balance(ctx, true);
+}
+
+SEC("cgroup/sendmsg4")
+int sp_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return balance(ctx, false);
+}
+
+SEC("cgroup/sendmsg6")
+int sp_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return balance(ctx, true);
+}
+
+SEC("cgroup/recvmsg4")
+int sp_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return unbalance(ctx, false);
+}
+
+SEC("cgroup/recvmsg6")
+int sp_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return unbalance(ctx, true);
+}
+
+SEC("cgroup/getpeername4")
+int sp_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return unbalance(ctx, false);
+}
+
+SEC("cgroup/getpeername6")
+int sp_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return unbalance(ctx, true);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,227 @@
+/* bpf_backend.c - the eBPF backend's ops: load and attach at open (agent),
+ * pinned maps only (svcplanectl), a sync as map writes (one port at a time,
+ * each port switched whole), read-back, cleanup and health. */
+#include "bpf_backend.h"
+#include "bpf_loader.h"
+#include "bpf_maps.h"
+#include "bpf_readback.h"
+#include "../netlink/node_addrs.h"
+#include "../../common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+#define DEFAULT_PIN_PATH "/sys/fs/bpf/svcplane"
+
+struct bpf_be {
+	const struct sp_backend_cfg *cfg;
+	struct sp_bpf_kernel k;
+	struct sp_bpf_writer *w;	/* agent only */
+	bool read_only, open;		/* open: maps are there */
+	bool synced;			/* a full sync has completed */
+	char pin_dir[4096];
+};
+
+static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
+{
+	return cfg->bpf_pin_path && *cfg->bpf_pin_path ? cfg->bpf_pin_path : DEFAULT_PIN_PATH;
+}
+
+/* Load and attach (the agent's open), once. */
+static int ensure_loaded(struct bpf_be *be)
+{
+	struct sp_bpf_sizes z = { .lb_max = 65536, .slots_max = 262144, .sock_max = 262144 };
+	char err[512];
+	int e;
+
+	if (be->open)
+		return 0;
+	if ((e = sp_bpf_kernel_load(&be->k, be->pin_dir, be->cfg->cgroup_path, &z, be->cfg->log, err,
+				    sizeof(err)))) {
+		sp_log_err(be->cfg->log, "%s", err);
+		return e;
+	}
+	if (!(be->w = sp_bpf_writer_new(&be->k, be->cfg->log))) {
+		e = -errno;
+		sp_bpf_kernel_close(&be->k);
+		return e;
+	}
+	be->open = true;
+	sp_log_info(be->cfg->log, "bpf: socket hooks on %s, maps under %s (services %u, slots %u, "
+				  "endpoints %u entries at most)",
+		    be->cfg->cgroup_path && *be->cfg->cgroup_path ? be->cfg->cgroup_path : "the cgroup v2 root",
+		    be->pin_dir, be->k.map_max[SPM_SERVICES], be->k.map_max[SPM_SLOTS],
+		    be->k.map_max[SPM_ENDPOINTS]);
+	return 0;
+}
+
+static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enum sp_open_mode mode)
+{
+	struct bpf_be *be = calloc(1, sizeof(*be));
+
+	if (!be)
+		return -ENOMEM;
+	be->cfg = cfg;
+	be->read_only = mode == SP_OPEN_READ;
+	be->k.cgroup_fd = -1;
+	for (int m = 0; m < SPM_COUNT; m++)
+		be->k.map_fd[m] = -1;
+	snprintf(be->pin_dir, sizeof(be->pin_dir), "%s", pin_dir_of(cfg));
+	be_->priv = be;
+	if (mode == SP_OPEN_AGENT) {
+		int e = ensure_loaded(be);
+
+		if (e) {
+			free(be);
+			be_->priv = NULL;
+			return e;
+		}
+	}
+	return 0;
+}
+
+static int pinned(struct bpf_be *be)
+{
+	int e;
+
+	if (be->open)
+		return 1;
+	e = sp_bpf_kernel_open_pinned(&be->k, be->pin_dir);
+	be->open = e == 1;
+	return e;
+}
+
+static int bpf_present(struct sp_backend *be_)
+{
+	return pinned(be_->priv);
+}
+
+static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct sp_addr *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int f = 0; f < 2; f++) {
+		struct sp_node_addrs na;
+
+		if (sp_node_addrs_get(be->cfg->nodeport_primary, &be->cfg->nodeport_cidrs, &m->node.ips,
+				      f ? AF_INET6 : AF_INET, &na))
+			continue;
+		for (int i = 0; i < na.n && n < max; i++)
+			out[n++] = na.v[i];
+	}
+	return (int)n;
+}
+
+static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const struct sp_change *chg,
+		    bool full)
+{
+	struct bpf_be *be = be_->priv;
+	int e = 0;
+
+	if (be->read_only)
+		return -EROFS;
+	if ((e = ensure_loaded(be)))
+		return e;
+	if (!be->synced || chg->node_changed)
+		full = true;
+	if (full) {
+		struct sp_addr addrs[2 * SP_MAX_NODE_ADDRS];
+		int n = node_addrs(be, m, addrs, 2 * SP_MAX_NODE_ADDRS);
+
+		e = sp_bpf_write_full(be->w, m, addrs, (size_t)n);
+		/* Ports left out (a map full) are logged; the rest is in force. */
+		if (e == -E2BIG || e == -ENOSPC)
+			e = 0;
+	} else {
+		for (size_t i = 0; i < chg->n && !e; i++)
+			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
+	}
+	if (!e && full)
+		be->synced = true;
+	if (e)
+		be->synced = false;	/* the next sync rebuilds from the model */
+	return e;
+}
+
+static int bpf_read_back(struct sp_backend *be_, struct sp_model *out, sp_external_list_fn ext, void *ctx)
+{
+	struct bpf_be *be = be_->priv;
+	int e = pinned(be);
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	return sp_bpf_read(&be->k, out, ext, ctx);
+}
+
+static int bpf_project(struct sp_backend *be_, const struct sp_model *in, struct sp_model *out)
+{
+	(void)be_;
+	return sp_bpf_project(in, out);
+}
+
+static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr *vip, uint8_t proto,
+			uint16_t port, struct sp_svc_port *p)
+{
+	struct bpf_be *be = be_->priv;
+	int e = pinned(be);
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	return sp_bpf_dispatch(&be->k, family, vip, proto, port, p);
+}
+
+static int bpf_cleanup(struct sp_backend *be_)
+{
+	struct bpf_be *be = be_->priv;
+
+	if (be->read_only)
+		return -EROFS;
+	sp_bpf_writer_free(be->w);
+	be->w = NULL;
+	if (be->open)
+		sp_bpf_kernel_close(&be->k);
+	be->open = false;
+	return sp_bpf_kernel_remove(be->pin_dir, be->cfg->log);
+}
+
+static int bpf_health(struct sp_backend *be_, struct sp_health *out)
+{
+	struct bpf_be *be = be_->priv;
+
+	out->ok = be->open && be->synced;
+	snprintf(out->detail, sizeof(out->detail), "%s",
+		 out->ok ? "" : !be->open ? "programs not loaded" : "maps not synced");
+	return 0;
+}
+
+static void bpf_close(struct sp_backend *be_)
+{
+	struct bpf_be *be = be_->priv;
+
+	if (!be)
+		return;
+	sp_bpf_writer_free(be->w);
+	if (be->open)
+		sp_bpf_kernel_close(&be->k);
+	free(be);
+	be_->priv = NULL;
+}
+
+const struct sp_backend_ops sp_bpf_ops = {
+	.name = "bpf",
+	.state = "bpf maps pinned under the --bpf-pin-path (default " DEFAULT_PIN_PATH ")",
+	.open = bpf_open,
+	.present = bpf_present,
+	.sync = bpf_sync,
+	.read_back = bpf_read_back,
+	.project = bpf_project,
+	.dispatch = bpf_dispatch,
+	.cleanup = bpf_cleanup,
+	.health = bpf_health,
+	.close = bpf_close,
+};

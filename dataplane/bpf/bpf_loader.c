@@ -1,0 +1,419 @@
+/* bpf_loader.c - skeleton open → size → pin/adopt maps → load → attach as
+ * pinned cgroup links (replacing the programs of links found pinned), and the
+ * way back out. Every failure is one line naming the missing piece. */
+#include "bpf_loader.h"
+#include "sock_lb.skel.h"
+#include "../../bpf/maps.h"
+#include "../../common/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+static const char *const map_names[SPM_COUNT] = {
+	[SPM_SERVICES] = "sp_services",	 [SPM_SLOTS] = "sp_slots",
+	[SPM_ENDPOINTS] = "sp_endpoints", [SPM_AFFINITY] = "sp_affinity",
+	[SPM_AFF_MATCH] = "sp_aff_match", [SPM_REVERSE] = "sp_reverse",
+	[SPM_NODE_ADDRS] = "sp_node_addrs", [SPM_PORT_INFO] = "sp_port_info",
+	[SPM_META] = "sp_meta",
+};
+
+const char *sp_bpf_map_name(enum sp_bpf_map m)
+{
+	return map_names[m];
+}
+
+static struct bpf_map *skel_map(struct sock_lb *s, enum sp_bpf_map m)
+{
+	return bpf_object__find_map_by_name(s->obj, map_names[m]);
+}
+
+int sp_bpf_cgroup2_root(char *buf, size_t sz)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char dev[256], dir[4096], type[64];
+	int e = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, sz, "%s", dir);
+			e = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return e;
+}
+
+static bool is_fs(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+/* @pin_dir on a bpffs: mount one at its parent when none is there (as a
+ * DaemonSet's host path needs), then make the directories. */
+static int ensure_pin_dir(const char *pin_dir, const struct sp_log *log, char *err, size_t errsz)
+{
+	char parent[4096], links[4200];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		snprintf(err, errsz, "--bpf-pin-path %s: want a directory below a bpffs mount", pin_dir);
+		return -EINVAL;
+	}
+	*slash = '\0';
+	if (mkdir(parent, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errsz, "--bpf-pin-path %s: %s: %s", pin_dir, parent, strerror(errno));
+		return -errno;
+	}
+	if (!is_fs(parent, BPF_FS_MAGIC)) {
+		if (mount("bpffs", parent, "bpf", 0, "mode=0700") == -1) {
+			int e = -errno;
+
+			snprintf(err, errsz, "--bpf-pin-path %s: no bpffs at %s and mounting one failed: %s",
+				 pin_dir, parent, strerror(-e));
+			return e;
+		}
+		sp_log_info(log, "bpf: mounted a bpffs at %s", parent);
+	}
+	snprintf(links, sizeof(links), "%s/links", pin_dir);
+	if ((mkdir(pin_dir, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(links, 0700) == -1 && errno != EEXIST)) {
+		snprintf(err, errsz, "--bpf-pin-path %s: %s", pin_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void pin_path(const char *dir, const char *name, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/%s", dir, name);
+}
+
+/* The layout of the maps pinned in @dir: SP_BPF_LAYOUT's value, 0 when none
+ * are pinned, or -errno. */
+static int pinned_layout(const char *dir)
+{
+	char p[4200];
+	struct sp_meta_val v = { 0 };
+	uint32_t key = 0;
+	int fd, e;
+
+	pin_path(dir, map_names[SPM_META], p, sizeof(p));
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	e = bpf_map_lookup_elem(fd, &key, &v) ? -errno : (int)v.layout;
+	close(fd);
+	return e;
+}
+
+/* Does the pinned map @m have the sizes this agent wants? */
+static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	char p[4200];
+	int fd;
+	bool ok;
+
+	pin_path(dir, map_names[m], p, sizeof(p));
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return errno == ENOENT;
+	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(want) &&
+	     info.key_size == bpf_map__key_size(want) && info.value_size == bpf_map__value_size(want) &&
+	     info.max_entries == bpf_map__max_entries(want);
+	close(fd);
+	return ok;
+}
+
+static void unpin_maps(const char *dir)
+{
+	char p[4200];
+
+	for (int m = 0; m < SPM_COUNT; m++) {
+		pin_path(dir, map_names[m], p, sizeof(p));
+		unlink(p);
+	}
+}
+
+/* Maps of another layout or size are replaced, never read as ours. */
+static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_log *log)
+{
+	int layout = pinned_layout(dir);
+	bool fits = true;
+
+	for (int m = 0; m < SPM_COUNT; m++)
+		fits &= pinned_fits(dir, m, skel_map(s, m));
+	if (layout == SP_BPF_LAYOUT && fits)
+		return;
+	if (layout == 0 && fits)
+		return;	/* nothing pinned yet */
+	sp_log_warn(log, "bpf: maps pinned under %s are of %s (layout %d, this agent's %d): replaced",
+		    dir, layout == SP_BPF_LAYOUT ? "other sizes" : "another layout", layout, SP_BPF_LAYOUT);
+	unpin_maps(dir);
+}
+
+static int set_sizes(struct sock_lb *s, const struct sp_bpf_sizes *z)
+{
+	static const enum sp_bpf_map lb[] = { SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY, SPM_PORT_INFO };
+	int e = 0;
+
+	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]) && !e; i++)
+		e = bpf_map__set_max_entries(skel_map(s, lb[i]), z->lb_max);
+	if (!e)
+		e = bpf_map__set_max_entries(skel_map(s, SPM_SLOTS), z->slots_max);
+	if (!e)
+		e = bpf_map__set_max_entries(skel_map(s, SPM_AFF_MATCH), z->slots_max);
+	if (!e)
+		e = bpf_map__set_max_entries(skel_map(s, SPM_REVERSE), z->sock_max);
+	return e;
+}
+
+/* Is pinned link @l attached to the cgroup @cg_fd? */
+static bool link_on_cgroup(struct bpf_link *l, int cg_fd)
+{
+	struct bpf_link_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct stat st;
+
+	return !bpf_obj_get_info_by_fd(bpf_link__fd(l), &info, &len) && !fstat(cg_fd, &st) &&
+	       info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == (uint64_t)st.st_ino;
+}
+
+/* One hook: replace the program of the link pinned for it (atomic: the hook
+ * never runs without a program), or attach and pin a new link. */
+static int attach_one(struct bpf_program *prog, int cg_fd, const char *dir, const struct sp_log *log,
+		      char *err, size_t errsz)
+{
+	char p[4200];
+	struct bpf_link *l;
+	int e;
+
+	snprintf(p, sizeof(p), "%s/links/%s", dir, bpf_program__name(prog));
+	l = access(p, F_OK) ? NULL : bpf_link__open(p);
+	if (l) {
+		if (link_on_cgroup(l, cg_fd) && !bpf_link__update_program(l, prog)) {
+			bpf_link__destroy(l);	/* (closes our fd; the pin keeps it) */
+			return 0;
+		}
+		/* Another cgroup, or a link the kernel will not update: a new one
+		 * below replaces it. */
+		sp_log_warn(log, "bpf: link %s not reusable: replaced", p);
+		bpf_link__detach(l);
+		bpf_link__destroy(l);
+		unlink(p);
+	}
+	l = bpf_program__attach_cgroup(prog, cg_fd);
+	if (!l) {
+		e = -errno;
+		snprintf(err, errsz, "cgroup hook %s: the kernel refused to attach it: %s",
+			 bpf_program__section_name(prog), strerror(-e));
+		return e;
+	}
+	if ((e = bpf_link__pin(l, p))) {
+		snprintf(err, errsz, "bpf: pinning link %s: %s", p, strerror(-e));
+		bpf_link__detach(l);
+		bpf_link__destroy(l);
+		return e;
+	}
+	bpf_link__destroy(l);
+	return 0;
+}
+
+static int open_cgroup(const char *path, char *err, size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errsz, "--cgroup-path %s: %s", path, strerror(-e));
+		return e;
+	}
+	if (!is_fs(path, CGROUP2_SUPER_MAGIC)) {
+		close(fd);
+		snprintf(err, errsz, "--cgroup-path %s: not a cgroup v2 directory", path);
+		return -ENOTDIR;
+	}
+	return fd;
+}
+
+int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
+		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
+		       size_t errsz)
+{
+	struct sp_meta_val meta = { .layout = SP_BPF_LAYOUT };
+	struct bpf_program *prog;
+	struct sock_lb *s;
+	char cg[4096], p[4200];
+	uint32_t key = 0;
+	int e;
+
+	memset(k, 0, sizeof(*k));
+	k->cgroup_fd = -1;
+	for (int m = 0; m < SPM_COUNT; m++)
+		k->map_fd[m] = -1;
+	snprintf(k->pin_dir, sizeof(k->pin_dir), "%s", pin_dir);
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) != 1) {
+		e = errno ? -errno : -EOPNOTSUPP;
+		snprintf(err, errsz, "bpf: this kernel (or this process) cannot load cgroup socket "
+				     "programs: %s (needs CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF, CAP_BPF "
+				     "and CAP_NET_ADMIN)", strerror(-e));
+		return e;
+	}
+	if (!cgroup_path || !*cgroup_path) {
+		if (sp_bpf_cgroup2_root(cg, sizeof(cg))) {
+			snprintf(err, errsz, "--cgroup-path: no cgroup v2 mount in /proc/mounts");
+			return -ENOENT;
+		}
+		cgroup_path = cg;
+	}
+	if ((e = open_cgroup(cgroup_path, err, errsz)) < 0)
+		return e;
+	k->cgroup_fd = e;
+	if ((e = ensure_pin_dir(pin_dir, log, err, errsz)))
+		goto err_close;
+	s = sock_lb__open();
+	if (!s) {
+		e = -errno;
+		snprintf(err, errsz, "bpf: opening the programs: %s", strerror(-e));
+		goto err_close;
+	}
+	k->skel = s;
+	if ((e = set_sizes(s, sizes))) {
+		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
+		goto err_close;
+	}
+	check_pinned(s, pin_dir, log);
+	for (int m = 0; m < SPM_COUNT; m++) {
+		pin_path(pin_dir, map_names[m], p, sizeof(p));
+		if ((e = bpf_map__set_pin_path(skel_map(s, m), p))) {
+			snprintf(err, errsz, "bpf: pin path %s: %s", p, strerror(-e));
+			goto err_close;
+		}
+	}
+	if ((e = sock_lb__load(s))) {
+		snprintf(err, errsz, "bpf: loading the socket programs: %s (the kernel's verifier "
+				     "log is above)", strerror(-e));
+		goto err_close;
+	}
+	for (int m = 0; m < SPM_COUNT; m++) {
+		k->map_fd[m] = bpf_map__fd(skel_map(s, m));
+		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
+	}
+	if (bpf_map_update_elem(k->map_fd[SPM_META], &key, &meta, BPF_ANY)) {
+		e = -errno;
+		snprintf(err, errsz, "bpf: writing %s: %s", map_names[SPM_META], strerror(-e));
+		goto err_close;
+	}
+	bpf_object__for_each_program(prog, s->obj) {
+		if ((e = attach_one(prog, k->cgroup_fd, pin_dir, log, err, errsz)))
+			goto err_close;
+	}
+	return 0;
+
+err_close:
+	sp_bpf_kernel_close(k);
+	return e;
+}
+
+int sp_bpf_kernel_open_pinned(struct sp_bpf_kernel *k, const char *pin_dir)
+{
+	char p[4200];
+	int layout;
+
+	memset(k, 0, sizeof(*k));
+	k->cgroup_fd = -1;
+	for (int m = 0; m < SPM_COUNT; m++)
+		k->map_fd[m] = -1;
+	snprintf(k->pin_dir, sizeof(k->pin_dir), "%s", pin_dir);
+	layout = pinned_layout(pin_dir);
+	if (layout <= 0)
+		return layout;	/* 0: nothing of ours; -errno */
+	if (layout != SP_BPF_LAYOUT)
+		return -EPROTO;
+	for (int m = 0; m < SPM_COUNT; m++) {
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		pin_path(pin_dir, map_names[m], p, sizeof(p));
+		k->map_fd[m] = bpf_obj_get(p);
+		if (k->map_fd[m] < 0 || bpf_obj_get_info_by_fd(k->map_fd[m], &info, &len)) {
+			int e = -errno;
+
+			sp_bpf_kernel_close(k);
+			return e;
+		}
+		k->map_max[m] = info.max_entries;
+	}
+	return 1;
+}
+
+int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
+{
+	char p[4200];
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	snprintf(p, sizeof(p), "%s/links", pin_dir);
+	if ((d = opendir(p))) {
+		while ((de = readdir(d))) {
+			struct bpf_link *l;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/links/%s", pin_dir, de->d_name);
+			if ((l = bpf_link__open(p))) {
+				if (bpf_link__detach(l) && !err)
+					err = -errno;
+				bpf_link__destroy(l);
+			}
+			unlink(p);
+		}
+		closedir(d);
+		snprintf(p, sizeof(p), "%s/links", pin_dir);
+		rmdir(p);
+	}
+	unpin_maps(pin_dir);
+	if (rmdir(pin_dir) == -1 && errno != ENOENT && errno != ENOTEMPTY && !err)
+		err = -errno;
+	if (!err)
+		sp_log_debug(log, "bpf: removed what was pinned under %s", pin_dir);
+	return err;
+}
+
+void sp_bpf_kernel_close(struct sp_bpf_kernel *k)
+{
+	if (k->skel) {
+		sock_lb__destroy(k->skel);	/* closes the map fds it owns */
+	} else {
+		for (int m = 0; m < SPM_COUNT; m++)
+			if (k->map_fd[m] >= 0)
+				close(k->map_fd[m]);
+	}
+	for (int m = 0; m < SPM_COUNT; m++)
+		k->map_fd[m] = -1;
+	if (k->cgroup_fd >= 0)
+		close(k->cgroup_fd);
+	k->cgroup_fd = -1;
+	k->skel = NULL;
+}

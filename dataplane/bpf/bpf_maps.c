@@ -1,0 +1,805 @@
+/* bpf_maps.c - model → eBPF maps. Order of writes per service port: its
+ * endpoints, then the slots of a new revision, then the service entries that
+ * switch to that revision, then the old revision's slots and endpoints go: a
+ * program never reads a half-written list. */
+#include "bpf_maps.h"
+#include "../../bpf/maps.h"
+#include "../../common/hmap.h"
+#include "../../common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <bpf/bpf.h>
+
+struct ep_rec {
+	uint32_t id;
+	uint32_t refs;		/* list occurrences that use it */
+};
+
+struct sp_bpf_writer {
+	const struct sp_bpf_kernel *k;
+	const struct sp_log *log;
+	struct sp_hmap *eps;		/* "addr|port" → struct ep_rec */
+	struct sp_hmap *sets;		/* slot set id → SET(rev, n) */
+	struct sp_hmap *anyport;	/* ClusterIP "addr" → (uintptr_t) ports using it */
+	uint32_t next_ep_id;
+	uint32_t *free_ids;
+	size_t n_free, cap_free;
+	size_t left_out;
+};
+
+#define SET(rev, n) ((void *)(uintptr_t)((1ull << 40) | ((uint64_t)(rev) << 20) | (n)))
+#define SET_REV(v) ((uint16_t)(((uintptr_t)(v) >> 20) & 0xffff))
+#define SET_N(v) ((uint32_t)((uintptr_t)(v) & 0xfffff))
+
+/* One endpoint list of a port, as a slot set. */
+struct plist {
+	bool used;
+	uint32_t set_id;
+	const struct sp_endpoint **eps;
+	uint32_t n;
+	uint16_t count;		/* what the service entry says: n, or 0 to refuse */
+};
+
+static void set_name(uint32_t id, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%u", id);
+}
+
+static void ep_name(const struct sp_endpoint *ep, char *buf, size_t sz)
+{
+	char a[SP_ADDRSTRLEN];
+
+	snprintf(buf, sz, "%s|%u", sp_addr_str(&ep->addr, a), ep->port);
+}
+
+static uint8_t fam_byte(int family)
+{
+	return family == AF_INET6 ? 6 : 4;
+}
+
+static void copy_addr(uint8_t out[16], const struct sp_addr *a)
+{
+	memset(out, 0, 16);
+	memcpy(out, a->bytes, a->family == AF_INET6 ? 16 : 4);
+}
+
+static int fd_of(const struct sp_bpf_writer *w, enum sp_bpf_map m)
+{
+	return w->k->map_fd[m];
+}
+
+/* --- endpoint ids ------------------------------------------------------------ */
+
+static uint32_t take_ep_id(struct sp_bpf_writer *w)
+{
+	return w->n_free ? w->free_ids[--w->n_free] : w->next_ep_id++;
+}
+
+static void give_ep_id(struct sp_bpf_writer *w, uint32_t id)
+{
+	if (w->n_free == w->cap_free) {
+		size_t cap = w->cap_free ? w->cap_free * 2 : 256;
+		uint32_t *v = realloc(w->free_ids, cap * sizeof(*v));
+
+		if (!v)
+			return;	/* the id is simply not reused */
+		w->free_ids = v;
+		w->cap_free = cap;
+	}
+	w->free_ids[w->n_free++] = id;
+}
+
+/* The id of @ep, written to the endpoints map on first use; one reference. */
+static int ep_ref(struct sp_bpf_writer *w, const struct sp_endpoint *ep, uint32_t *id)
+{
+	char name[SP_ADDRSTRLEN + 8];
+	struct ep_rec *r;
+
+	ep_name(ep, name, sizeof(name));
+	r = sp_hmap_get(w->eps, name);
+	if (!r || r->refs == 0) {
+		struct sp_ep_val v = { .port_be = htons(ep->port), .family = fam_byte(ep->addr.family) };
+
+		if (!r) {
+			if (!(r = calloc(1, sizeof(*r))))
+				return -ENOMEM;
+			r->id = take_ep_id(w);
+			if (sp_hmap_put(w->eps, name, r, NULL)) {
+				give_ep_id(w, r->id);
+				free(r);
+				return -ENOMEM;
+			}
+		}
+		copy_addr(v.addr, &ep->addr);
+		if (bpf_map_update_elem(fd_of(w, SPM_ENDPOINTS), &r->id, &v, BPF_ANY))
+			return -errno;
+	}
+	r->refs++;
+	*id = r->id;
+	return 0;
+}
+
+static void ep_unref(struct sp_bpf_writer *w, const struct sp_endpoint *ep)
+{
+	char name[SP_ADDRSTRLEN + 8];
+	struct ep_rec *r;
+
+	ep_name(ep, name, sizeof(name));
+	r = sp_hmap_get(w->eps, name);
+	if (!r || !r->refs || --r->refs)
+		return;
+	bpf_map_delete_elem(fd_of(w, SPM_ENDPOINTS), &r->id);
+	give_ep_id(w, r->id);
+	free(sp_hmap_del(w->eps, name));
+}
+
+static uint32_t ep_id_of(const struct sp_bpf_writer *w, const struct sp_endpoint *ep)
+{
+	char name[SP_ADDRSTRLEN + 8];
+	const struct ep_rec *r;
+
+	ep_name(ep, name, sizeof(name));
+	r = sp_hmap_get(w->eps, name);
+	return r ? r->id : 0;
+}
+
+/* --- a port's lists and keys --------------------------------------------------- */
+
+/* @p's lists: ClusterIP traffic follows internalTrafficPolicy; NodePorts,
+ * external and LB IPs dialled from this node go to every endpoint (as
+ * kube-proxy short-circuits the node's own traffic), else the local ones. */
+static int port_lists(const struct sp_svc_port *p, struct sp_ep_sets *sets, struct plist l[2])
+{
+	int e = sp_svc_port_ep_sets(p, sets);
+	bool itp_local = p->itp == SP_POLICY_LOCAL;
+
+	memset(l, 0, 2 * sizeof(*l));
+	if (e)
+		return e;
+	l[SP_LIST_INTERNAL] = (struct plist){
+		.used = p->cluster_ips.n > 0,
+		.set_id = p->id * 2 + SP_LIST_INTERNAL,
+		.eps = itp_local ? sets->local : sets->cluster,
+		.n = (uint32_t)(itp_local ? sets->n_local : sets->n_cluster),
+	};
+	l[SP_LIST_EXTERNAL] = (struct plist){
+		.used = sp_svc_port_external(p),
+		.set_id = p->id * 2 + SP_LIST_EXTERNAL,
+		.eps = sets->n_cluster ? sets->cluster : sets->local,
+		.n = (uint32_t)(sets->n_cluster ? sets->n_cluster : sets->n_local),
+	};
+	for (int i = 0; i < 2; i++)
+		l[i].count = sets->has_any ? (uint16_t)l[i].n : 0;
+	return 0;
+}
+
+typedef int (*key_fn)(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_svc_list list,
+		      uint16_t kind, void *ctx);
+
+/* Call @fn for each service entry of @p. */
+static int each_key(struct sp_bpf_writer *w, const struct sp_svc_port *p, key_fn fn, void *ctx)
+{
+	struct sp_svc_key k = { .port_be = htons(p->port), .proto = p->protocol,
+				.family = fam_byte(p->family), .scope = SP_SCOPE_VIP };
+	const struct { const struct sp_addr_list *l; enum sp_svc_list list; uint16_t kind; } vips[] = {
+		{ &p->cluster_ips, SP_LIST_INTERNAL, SP_SVC_CLUSTER_IP },
+		{ &p->external_ips, SP_LIST_EXTERNAL, SP_SVC_EXTERNAL_IP },
+		{ &p->lb_ips, SP_LIST_EXTERNAL, SP_SVC_LB_IP },
+	};
+	int e;
+
+	for (size_t v = 0; v < 3; v++) {
+		for (size_t i = 0; i < vips[v].l->n; i++) {
+			copy_addr(k.addr, &vips[v].l->v[i]);
+			if ((e = fn(w, &k, vips[v].list, vips[v].kind, ctx)))
+				return e;
+		}
+	}
+	if (p->node_port) {
+		memset(k.addr, 0, sizeof(k.addr));
+		k.port_be = htons(p->node_port);
+		k.scope = SP_SCOPE_NODEPORT;
+		if ((e = fn(w, &k, SP_LIST_EXTERNAL, SP_SVC_NODEPORT, ctx)))
+			return e;
+	}
+	return 0;
+}
+
+/* --- writing ------------------------------------------------------------------ */
+
+struct write_ctx {
+	const struct sp_svc_port *p;
+	struct plist *l;
+	uint16_t rev[2];
+	struct sp_hmap *seen;	/* full sync: every key written (hex) */
+};
+
+static void key_hex(const void *k, size_t len, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *b = k;
+
+	for (size_t i = 0; i < len; i++) {
+		buf[2 * i] = hex[b[i] >> 4];
+		buf[2 * i + 1] = hex[b[i] & 15];
+	}
+	buf[2 * len] = '\0';
+}
+
+static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_svc_list list,
+		   uint16_t kind, void *arg)
+{
+	struct write_ctx *c = arg;
+	struct sp_svc_val v = {
+		.id = c->l[list].set_id,
+		.rev = c->rev[list],
+		.count = c->l[list].count,
+		.flags = kind | (c->p->affinity_client_ip ? SP_SVC_AFFINITY : 0),
+		.affinity_timeout = c->p->affinity_timeout,
+	};
+	char hex[2 * sizeof(*k) + 1];
+
+	if (bpf_map_update_elem(fd_of(w, SPM_SERVICES), k, &v, BPF_ANY))
+		return -errno;
+	if (c->seen) {
+		key_hex(k, sizeof(*k), hex);
+		if (sp_hmap_put(c->seen, hex, (void *)1, NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The ClusterIP's any-port entry (refuse the ports it does not serve), one
+ * per address however many ports use it. */
+static int anyport_ref(struct sp_bpf_writer *w, const struct sp_addr *a, int delta,
+		       struct sp_hmap *seen)
+{
+	struct sp_svc_key k = { .family = fam_byte(a->family), .scope = SP_SCOPE_ANY_PORT };
+	struct sp_svc_val v = { 0 };
+	char name[SP_ADDRSTRLEN], hex[2 * sizeof(k) + 1];
+	uintptr_t refs;
+
+	sp_addr_str(a, name);
+	refs = (uintptr_t)sp_hmap_get(w->anyport, name);
+	copy_addr(k.addr, a);
+	if (delta > 0) {
+		if (!refs && bpf_map_update_elem(fd_of(w, SPM_SERVICES), &k, &v, BPF_ANY))
+			return -errno;
+		if (seen) {
+			key_hex(&k, sizeof(k), hex);
+			if (sp_hmap_put(seen, hex, (void *)1, NULL))
+				return -ENOMEM;
+		}
+		return sp_hmap_put(w->anyport, name, (void *)(refs + 1), NULL);
+	}
+	if (refs > 1)
+		return sp_hmap_put(w->anyport, name, (void *)(refs - 1), NULL);
+	sp_hmap_del(w->anyport, name);
+	if (refs)
+		bpf_map_delete_elem(fd_of(w, SPM_SERVICES), &k);
+	return 0;
+}
+
+static void del_slots(struct sp_bpf_writer *w, uint32_t set_id, uint16_t rev, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct sp_slot_key sk = { .svc_id = set_id, .rev = rev, .slot = (uint16_t)i };
+
+		bpf_map_delete_elem(fd_of(w, SPM_SLOTS), &sk);
+	}
+}
+
+static void del_matches(struct sp_bpf_writer *w, uint32_t set_id, const struct plist *l,
+			const struct plist *keep)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		struct sp_aff_match_key mk = { .svc_id = set_id, .ep_id = ep_id_of(w, l->eps[i]) };
+		bool kept = false;
+
+		for (uint32_t j = 0; keep && j < keep->n && !kept; j++)
+			kept = keep->eps[j] == l->eps[i] ||
+			       (keep->eps[j]->port == l->eps[i]->port &&
+				!sp_addr_cmp(&keep->eps[j]->addr, &l->eps[i]->addr));
+		if (!kept)
+			bpf_map_delete_elem(fd_of(w, SPM_AFF_MATCH), &mk);
+	}
+}
+
+/* Slots of a new revision of list @l (endpoints referenced). On error what
+ * was written is taken back. */
+static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, const struct plist *l,
+		       uint16_t rev)
+{
+	uint32_t i;
+	int e = 0;
+
+	for (i = 0; i < l->n && !e; i++) {
+		struct sp_slot_key sk = { .svc_id = l->set_id, .rev = rev, .slot = (uint16_t)i };
+		struct sp_slot_val sv;
+
+		if ((e = ep_ref(w, l->eps[i], &sv.ep_id)))
+			break;
+		if (bpf_map_update_elem(fd_of(w, SPM_SLOTS), &sk, &sv, BPF_ANY))
+			e = -errno;
+		else if (p->affinity_client_ip) {
+			struct sp_aff_match_key mk = { .svc_id = l->set_id, .ep_id = sv.ep_id };
+			uint8_t one = 1;
+
+			if (bpf_map_update_elem(fd_of(w, SPM_AFF_MATCH), &mk, &one, BPF_ANY))
+				e = -errno;
+		}
+		if (e)
+			ep_unref(w, l->eps[i]);
+	}
+	if (e) {
+		del_slots(w, l->set_id, rev, i);
+		while (i-- > 0)
+			ep_unref(w, l->eps[i]);
+	}
+	return e;
+}
+
+static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p)
+{
+	struct sp_port_info info = {
+		.port = p->port,
+		.node_port = p->node_port,
+		.proto = p->protocol,
+		.family = fam_byte(p->family),
+		.flags = (p->etp == SP_POLICY_LOCAL ? SP_PORT_ETP_LOCAL : 0) |
+			 (p->itp == SP_POLICY_LOCAL ? SP_PORT_ITP_LOCAL : 0) |
+			 (p->affinity_client_ip ? SP_PORT_AFFINITY : 0),
+		.affinity_timeout = p->affinity_timeout,
+	};
+
+	snprintf(info.service, sizeof(info.service), "%s", p->service);
+	snprintf(info.port_name, sizeof(info.port_name), "%s", p->port_name);
+	return bpf_map_update_elem(fd_of(w, SPM_PORT_INFO), &p->id, &info, BPF_ANY) ? -errno : 0;
+}
+
+static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e)
+{
+	if (e == -E2BIG || e == -ENOSPC)
+		sp_log_err(w->log, "bpf: service port %s left out: a map is full (--bpf-lb-map-max "
+				   "%u sizes them; raise it)", p->key, w->k->map_max[SPM_SERVICES]);
+	else
+		sp_log_err(w->log, "bpf: service port %s: %s", p->key, strerror(-e));
+	w->left_out++;
+}
+
+/* Write @p: slots of new revisions, then its entries switch to them. On
+ * error nothing of @p's new version is in force. @prev gets the revisions
+ * that were in force (to remove after). */
+static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct plist l[2],
+		      uint32_t prev[2][2], struct sp_hmap *seen)
+{
+	struct write_ctx c = { .p = p, .l = l, .seen = seen };
+	char name[16];
+	int e = 0, i;
+
+	for (i = 0; i < 2 && !e; i++) {
+		void *cur;
+
+		set_name(l[i].set_id, name, sizeof(name));
+		cur = sp_hmap_get(w->sets, name);
+		prev[i][0] = cur ? SET_REV(cur) : 0;
+		prev[i][1] = cur ? SET_N(cur) : 0;
+		if (!l[i].used)
+			continue;
+		c.rev[i] = (uint16_t)(prev[i][0] % 65535 + 1);
+		e = write_slots(w, p, &l[i], c.rev[i]);
+	}
+	if (e) {
+		/* Nothing points at the new slots yet: take them back. */
+		while (--i > 0) {
+			if (!l[i - 1].used)
+				continue;
+			del_slots(w, l[i - 1].set_id, c.rev[i - 1], l[i - 1].n);
+			for (uint32_t j = 0; j < l[i - 1].n; j++)
+				ep_unref(w, l[i - 1].eps[j]);
+		}
+		return e;
+	}
+	for (i = 0; i < 2; i++) {
+		set_name(l[i].set_id, name, sizeof(name));
+		if (l[i].used && sp_hmap_put(w->sets, name, SET(c.rev[i], l[i].n), NULL))
+			return -ENOMEM;
+	}
+	/* Entries switch to the new slots one by one (each switch whole). A
+	 * failure here leaves the old revision's slots in place until the next
+	 * full sync sweeps them. */
+	if ((e = write_info(w, p)) || (e = each_key(w, p, put_key, &c)))
+		return e;
+	for (size_t k = 0; !e && k < p->cluster_ips.n; k++)
+		e = anyport_ref(w, &p->cluster_ips.v[k], +1, seen);
+	return e;
+}
+
+static int del_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_svc_list list,
+		   uint16_t kind, void *arg)
+{
+	const struct sp_svc_port *keep = arg;
+	const struct sp_svc_val *unused = NULL;
+
+	(void)list;
+	(void)kind;
+	(void)unused;
+	if (keep) {
+		/* Still one of the new version's entries? Then it was rewritten. */
+		struct sp_svc_key kk;
+		bool found = false;
+		struct sp_addr_list const *lists[] = { &keep->cluster_ips, &keep->external_ips,
+						       &keep->lb_ips };
+
+		if (k->scope == SP_SCOPE_NODEPORT)
+			found = keep->node_port && htons(keep->node_port) == k->port_be &&
+				keep->protocol == k->proto;
+		for (size_t l = 0; !found && l < 3; l++)
+			for (size_t i = 0; !found && i < lists[l]->n; i++) {
+				memset(&kk, 0, sizeof(kk));
+				copy_addr(kk.addr, &lists[l]->v[i]);
+				found = k->scope == SP_SCOPE_VIP && !memcmp(kk.addr, k->addr, 16) &&
+					htons(keep->port) == k->port_be && keep->protocol == k->proto;
+			}
+		if (found)
+			return 0;
+	}
+	bpf_map_delete_elem(fd_of(w, SPM_SERVICES), k);
+	return 0;
+}
+
+/* What @old had and @new (may be NULL) no longer has goes. */
+static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
+		       const struct sp_svc_port *new, struct plist ol[2], struct plist nl[2],
+		       uint32_t prev[2][2])
+{
+	char name[16];
+
+	each_key(w, old, del_key, (void *)new);
+	for (size_t k = 0; k < old->cluster_ips.n; k++)
+		anyport_ref(w, &old->cluster_ips.v[k], -1, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (prev[i][1] || prev[i][0])
+			del_slots(w, ol[i].set_id, (uint16_t)prev[i][0], prev[i][1]);
+		if (old->affinity_client_ip && ol[i].used)
+			del_matches(w, ol[i].set_id, &ol[i],
+				    new && new->affinity_client_ip && nl && nl[i].used ? &nl[i] : NULL);
+		if (ol[i].used)
+			for (uint32_t j = 0; j < ol[i].n; j++)
+				ep_unref(w, ol[i].eps[j]);
+		if (!new || !nl || !nl[i].used) {
+			set_name(ol[i].set_id, name, sizeof(name));
+			sp_hmap_del(w->sets, name);
+		}
+	}
+	if (!new)
+		bpf_map_delete_elem(fd_of(w, SPM_PORT_INFO), &old->id);
+}
+
+int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
+			const struct sp_svc_port *new)
+{
+	struct sp_ep_sets os = { 0 }, ns = { 0 };
+	struct plist ol[2], nl[2];
+	uint32_t prev[2][2] = { { 0 } };
+	char name[16];
+	int e = 0;
+
+	if ((old && (e = port_lists(old, &os, ol))) || (new && (e = port_lists(new, &ns, nl))))
+		goto out;
+	if (new && (e = write_port(w, new, nl, prev, NULL))) {
+		if (e != -ENOMEM) {
+			log_full(w, new, e);	/* left out; the others go on */
+			e = 0;
+		}
+		goto out;
+	}
+	if (old) {
+		if (!new) {	/* the revisions in force are the old port's */
+			for (int i = 0; i < 2; i++) {
+				void *cur;
+
+				set_name(ol[i].set_id, name, sizeof(name));
+				cur = sp_hmap_get(w->sets, name);
+				prev[i][0] = cur ? SET_REV(cur) : 0;
+				prev[i][1] = cur ? SET_N(cur) : 0;
+			}
+		}
+		remove_old(w, old, new, ol, new ? nl : NULL, prev);
+	}
+out:
+	sp_ep_sets_fini(&os);
+	sp_ep_sets_fini(&ns);
+	return e;
+}
+
+/* --- full sync ----------------------------------------------------------------- */
+
+/* Every key of map @m not accepted by @keep (or all, with @keep NULL) is
+ * deleted: collected first, then removed. */
+static int sweep(struct sp_bpf_writer *w, enum sp_bpf_map m, size_t klen,
+		 bool (*keep)(struct sp_bpf_writer *, const void *, void *), void *ctx)
+{
+	int fd = fd_of(w, m);
+	uint8_t *keys = NULL, cur[64], next[64];
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(cur, next, klen);
+		prev = cur;
+		if (keep && keep(w, cur, ctx))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			uint8_t *v = realloc(keys, nc * klen);
+
+			if (!v) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = v;
+			cap = nc;
+		}
+		memcpy(keys + n++ * klen, cur, klen);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * klen);
+	free(keys);
+	return 0;
+}
+
+static bool keep_seen(struct sp_bpf_writer *w, const void *k, void *seen)
+{
+	char hex[2 * sizeof(struct sp_svc_key) + 1];
+
+	(void)w;
+	key_hex(k, sizeof(struct sp_svc_key), hex);
+	return sp_hmap_get(seen, hex) != NULL;
+}
+
+static bool keep_slot(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	const struct sp_slot_key *sk = k;
+	char name[16];
+	void *cur;
+
+	(void)ctx;
+	set_name(sk->svc_id, name, sizeof(name));
+	cur = sp_hmap_get(w->sets, name);
+	return cur && SET_REV(cur) == sk->rev && sk->slot < SET_N(cur);
+}
+
+static bool keep_ep(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	struct sp_hmap *live = ctx;
+	char name[16];
+
+	(void)w;
+	set_name(*(const uint32_t *)k, name, sizeof(name));
+	return sp_hmap_get(live, name) != NULL;
+}
+
+static bool keep_info(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	const struct sp_model *m = ctx;
+	char name[16];
+
+	set_name(*(const uint32_t *)k * 2, name, sizeof(name));
+	if (sp_hmap_get(w->sets, name))
+		return true;
+	set_name(*(const uint32_t *)k * 2 + 1, name, sizeof(name));
+	(void)m;
+	return sp_hmap_get(w->sets, name) != NULL;
+}
+
+static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	const struct sp_aff_match_key *mk = k;
+	struct sp_slot_key sk = { .svc_id = mk->svc_id };
+	struct sp_slot_val sv;
+	char name[16];
+	void *cur;
+
+	(void)ctx;
+	set_name(mk->svc_id, name, sizeof(name));
+	if (!(cur = sp_hmap_get(w->sets, name)))
+		return false;
+	sk.rev = SET_REV(cur);
+	for (uint32_t i = 0; i < SET_N(cur); i++) {
+		sk.slot = (uint16_t)i;
+		if (!bpf_map_lookup_elem(fd_of(w, SPM_SLOTS), &sk, &sv) && sv.ep_id == mk->ep_id)
+			return true;
+	}
+	return false;
+}
+
+static int write_node_addrs(struct sp_bpf_writer *w, const struct sp_addr *a, size_t n)
+{
+	int e = sweep(w, SPM_NODE_ADDRS, sizeof(struct sp_node_addr_key), NULL, NULL);
+	uint8_t one = 1;
+
+	for (size_t i = 0; !e && i < n; i++) {
+		struct sp_node_addr_key k = { .family = fam_byte(a[i].family) };
+
+		copy_addr(k.addr, &a[i]);
+		if (bpf_map_update_elem(fd_of(w, SPM_NODE_ADDRS), &k, &one, BPF_ANY))
+			e = -errno;
+	}
+	return e;
+}
+
+int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
+		      const struct sp_addr *node_addrs, size_t n_node_addrs)
+{
+	struct sp_hmap *seen = sp_hmap_new(), *live = sp_hmap_new(), *written = sp_hmap_new();
+	struct sp_hmap_iter it = { 0 };
+	int e = 0, first = 0;
+
+	if (!seen || !live || !written) {
+		e = -ENOMEM;
+		goto out;
+	}
+	w->left_out = 0;
+	/* References are counted again from nothing; ids and revisions stay. */
+	while (sp_hmap_next(w->eps, &it))
+		((struct ep_rec *)it.value)->refs = 0;
+	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->anyport, &it))
+		sp_hmap_del(w->anyport, it.key);
+	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(m->ports, &it)) {
+		const struct sp_svc_port *p = it.value;
+		struct sp_ep_sets s;
+		struct plist l[2];
+		uint32_t prev[2][2];
+		char name[16];
+
+		if ((e = port_lists(p, &s, l)))
+			break;
+		e = write_port(w, p, l, prev, seen);
+		if (e == -ENOMEM) {
+			sp_ep_sets_fini(&s);
+			break;
+		}
+		if (e) {
+			log_full(w, p, e);
+			first = first ? first : e;
+			e = 0;
+		}
+		for (int i = 0; i < 2 && !e; i++) {
+			set_name(l[i].set_id, name, sizeof(name));
+			if (l[i].used)
+				e = sp_hmap_put(written, name, (void *)1, NULL);
+		}
+		sp_ep_sets_fini(&s);
+	}
+	if (e)
+		goto out;
+	/* Slot sets of ports gone are forgotten; then everything not written
+	 * now leaves the maps. */
+	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->sets, &it))
+		if (!sp_hmap_get(written, it.key))
+			sp_hmap_del(w->sets, it.key);
+	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->eps, &it)) {
+		struct ep_rec *r = it.value;
+		char name[16];
+
+		if (r->refs) {
+			set_name(r->id, name, sizeof(name));
+			if ((e = sp_hmap_put(live, name, (void *)1, NULL)))
+				goto out;
+		} else {
+			give_ep_id(w, r->id);
+			free(sp_hmap_del(w->eps, it.key));
+		}
+	}
+	if ((e = sweep(w, SPM_SERVICES, sizeof(struct sp_svc_key), keep_seen, seen)) ||
+	    (e = sweep(w, SPM_SLOTS, sizeof(struct sp_slot_key), keep_slot, NULL)) ||
+	    (e = sweep(w, SPM_ENDPOINTS, sizeof(uint32_t), keep_ep, live)) ||
+	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match, NULL)) ||
+	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)))
+		goto out;
+	e = write_node_addrs(w, node_addrs, n_node_addrs);
+out:
+	sp_hmap_free(seen);
+	sp_hmap_free(live);
+	sp_hmap_free(written);
+	return e ? e : first;
+}
+
+size_t sp_bpf_writer_left_out(const struct sp_bpf_writer *w)
+{
+	return w->left_out;
+}
+
+/* --- adoption ------------------------------------------------------------------ */
+
+/* Endpoint ids and slot revisions already in the maps (a restarted agent). */
+static int adopt(struct sp_bpf_writer *w)
+{
+	uint32_t id, cur, *prev = NULL;
+	struct sp_svc_key sk, scur, *sprev = NULL;
+
+	while (!bpf_map_get_next_key(fd_of(w, SPM_ENDPOINTS), prev, &id)) {
+		struct sp_ep_val v;
+		struct sp_endpoint ep = { 0 };
+		struct ep_rec *r;
+		char name[SP_ADDRSTRLEN + 8];
+
+		cur = id;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd_of(w, SPM_ENDPOINTS), &id, &v))
+			continue;
+		ep.addr.family = v.family == 6 ? AF_INET6 : AF_INET;
+		ep.addr.prefix_len = v.family == 6 ? 128 : 32;
+		memcpy(ep.addr.bytes, v.addr, v.family == 6 ? 16 : 4);
+		ep.port = ntohs(v.port_be);
+		ep_name(&ep, name, sizeof(name));
+		if (!(r = calloc(1, sizeof(*r))))
+			return -ENOMEM;
+		r->id = id;
+		if (sp_hmap_put(w->eps, name, r, NULL)) {
+			free(r);
+			return -ENOMEM;
+		}
+		if (id >= w->next_ep_id)
+			w->next_ep_id = id + 1;
+	}
+	while (!bpf_map_get_next_key(fd_of(w, SPM_SERVICES), sprev, &sk)) {
+		struct sp_svc_val v;
+		char name[16];
+
+		scur = sk;
+		sprev = &scur;
+		if (sk.scope == SP_SCOPE_ANY_PORT || bpf_map_lookup_elem(fd_of(w, SPM_SERVICES), &sk, &v))
+			continue;
+		set_name(v.id, name, sizeof(name));
+		if (sp_hmap_put(w->sets, name, SET(v.rev, v.count), NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const struct sp_log *log)
+{
+	struct sp_bpf_writer *w = calloc(1, sizeof(*w));
+	int e;
+
+	if (!w)
+		return NULL;
+	w->k = k;
+	w->log = log;
+	w->next_ep_id = 1;	/* 0 means "none" to the affinity lookup */
+	w->eps = sp_hmap_new();
+	w->sets = sp_hmap_new();
+	w->anyport = sp_hmap_new();
+	if (!w->eps || !w->sets || !w->anyport || (e = adopt(w))) {
+		sp_bpf_writer_free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return w;
+}
+
+void sp_bpf_writer_free(struct sp_bpf_writer *w)
+{
+	struct sp_hmap_iter it = { 0 };
+
+	if (!w)
+		return;
+	while (w->eps && sp_hmap_next(w->eps, &it))
+		free(it.value);
+	sp_hmap_free(w->eps);
+	sp_hmap_free(w->sets);
+	sp_hmap_free(w->anyport);
+	free(w->free_ids);
+	free(w);
+}
