@@ -54,6 +54,7 @@ Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
 Suite *suite_inspect(void);
+Suite *suite_nft_lex(void);
 Suite *suite_kube(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* svcplane_tables.c - svcplane's own nftables tables read as an inspection:
+/* svcplane_nft.c - svcplane's own nftables tables read as an inspection:
  * the model the tables express, each port's masquerade facts and Local
  * external lists, and findings; live (this network namespace) or from an
  * `nft list ruleset` text dump. */
@@ -76,7 +76,7 @@ int sp_inspect_svcplane_live(struct sp_inspect *in)
 	return e ? e : finish(in, masq, keep, nkeep);
 }
 
-int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
 	struct sp_log lg = { .out = stderr, .level = SP_LOG_WARN };
 	struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS];
