@@ -20,7 +20,7 @@ static bool control(unsigned char c)
 
 static bool word_byte(unsigned char c)
 {
-	return c > 0x20 && c != 0x7f && !strchr("{},;\"", c);
+	return c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != ',' && c != ';' && c != '"';
 }
 
 /* Make @t the error token (@what, with the offending @byte unless it is -1);
@@ -63,13 +63,30 @@ static enum sp_nft_tok_kind string(struct sp_nft_lex *lx, struct sp_nft_tok *t)
 	return t->kind;
 }
 
+/* A word from lx->pos, @t's start. */
+static enum sp_nft_tok_kind word(struct sp_nft_lex *lx, struct sp_nft_tok *t)
+{
+	const char *b = lx->buf;
+	size_t s;
+
+	if (!word_byte((unsigned char)b[lx->pos]))
+		return error(lx, t, "unexpected byte", (unsigned char)b[lx->pos]);
+	s = lx->pos;
+	while (lx->pos < lx->len && word_byte((unsigned char)b[lx->pos]))
+		lx->pos++;
+	if (lx->pos - s > SP_NFT_TOK_MAX)
+		return error(lx, t, "a word is too long", -1);
+	t->len = lx->pos - s;
+	t->end = t->p + t->len;
+	t->kind = SP_NFT_WORD;
+	if (t->len == 1 && (*t->p == ':' || *t->p == '.'))
+		t->kind = *t->p == ':' ? SP_NFT_COLON : SP_NFT_DOT;
+	return t->kind;
+}
+
 enum sp_nft_tok_kind sp_nft_lex_next(struct sp_nft_lex *lx, struct sp_nft_tok *t)
 {
-	static const char single[] = "\n{},;";
-	static const enum sp_nft_tok_kind kinds[] = { SP_NFT_NL, SP_NFT_LBRACE, SP_NFT_RBRACE,
-						      SP_NFT_COMMA, SP_NFT_SEMI };
-	const char *b = lx->buf, *at;
-	size_t s;
+	const char *b = lx->buf;
 
 	for (;;) {
 		while (lx->pos < lx->len &&
@@ -91,34 +108,32 @@ enum sp_nft_tok_kind sp_nft_lex_next(struct sp_nft_lex *lx, struct sp_nft_tok *t
 		t->end = t->p;
 		return t->kind = SP_NFT_END;
 	}
-	if (b[lx->pos] && (at = strchr(single, b[lx->pos]))) {
-		t->kind = kinds[at - single];
-		t->len = 1;
-		t->end = t->p + 1;
-		lx->line += t->kind == SP_NFT_NL;
-		lx->pos++;
-		return t->kind;
-	}
-	if (b[lx->pos] == '"')
+	switch (b[lx->pos]) {
+	case '\n':
+		t->kind = SP_NFT_NL;
+		lx->line++;
+		break;
+	case '{':
+		t->kind = SP_NFT_LBRACE;
+		break;
+	case '}':
+		t->kind = SP_NFT_RBRACE;
+		break;
+	case ',':
+		t->kind = SP_NFT_COMMA;
+		break;
+	case ';':
+		t->kind = SP_NFT_SEMI;
+		break;
+	case '"':
 		return string(lx, t);
-	if (!word_byte((unsigned char)b[lx->pos]))
-		return error(lx, t, "unexpected byte", (unsigned char)b[lx->pos]);
-	s = lx->pos;
-	while (lx->pos < lx->len && word_byte((unsigned char)b[lx->pos]))
-		lx->pos++;
-	if (lx->pos - s > SP_NFT_TOK_MAX)
-		return error(lx, t, "a word is too long", -1);
-	t->len = lx->pos - s;
-	t->end = t->p + t->len;
-	t->kind = SP_NFT_WORD;
-	if (t->len == 1 && (*t->p == ':' || *t->p == '.'))
-		t->kind = *t->p == ':' ? SP_NFT_COLON : SP_NFT_DOT;
+	default:
+		return word(lx, t);
+	}
+	t->len = 1;
+	t->end = t->p + 1;
+	lx->pos++;
 	return t->kind;
-}
-
-bool sp_nft_tok_is(const struct sp_nft_tok *t, const char *w)
-{
-	return t->kind == SP_NFT_WORD && t->len == strlen(w) && !memcmp(t->p, w, t->len);
 }
 
 size_t sp_nft_tok_copy(const struct sp_nft_tok *t, char *buf, size_t sz)

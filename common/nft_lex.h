@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The longest word or quoted string taken (nft's names and comments are at
  * most 256 bytes); a longer one is an error, not a truncation. */
@@ -50,8 +51,12 @@ void sp_nft_lex_init(struct sp_nft_lex *lx, const char *buf, size_t len);
  * @t->line where it is. */
 enum sp_nft_tok_kind sp_nft_lex_next(struct sp_nft_lex *lx, struct sp_nft_tok *t);
 
-/* Is @t the word @w? */
-bool sp_nft_tok_is(const struct sp_nft_tok *t, const char *w);
+/* Is @t the word @w? Inline: readers ask it of every token, many times, and
+ * with a literal @w the length folds away. */
+static inline bool sp_nft_tok_is(const struct sp_nft_tok *t, const char *w)
+{
+	return t->kind == SP_NFT_WORD && t->len == strlen(w) && !memcmp(t->p, w, t->len);
+}
 
 /* @t's text into @buf as a C string, a string's escapes ("\x") decoded, cut
  * to @sz - 1 bytes. Returns the length the whole text needs (as snprintf). */
