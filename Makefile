@@ -22,7 +22,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 B := build
 
-COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/khash.c common/clock.c
+COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/khash.c common/clock.c \
+	       common/nft_lex.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
@@ -36,8 +37,9 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
-INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c \
-	       tools/inspect/nfttext.c tools/inspect/nfttext_kp.c tools/inspect/svcplane_tables.c
+INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \
+	       tools/inspect/kp_nft_json.c tools/inspect/kp_nft_text.c tools/inspect/nft_text.c \
+	       tools/inspect/svcplane_nft.c
 CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c \
 	       tools/cmd_inspect.c tools/cmd_explain.c

@@ -69,9 +69,9 @@ int sp_inspect_dump(const char *path, struct sp_inspect *in)
 	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
 		i++;
 	if (i < len && (buf[i] == '#' || buf[i] == '*')) {
-		e = sp_inspect_iptables(buf, len, in, err, sizeof(err));
+		e = sp_inspect_kp_iptables_save(buf, len, in, err, sizeof(err));
 	} else if (i < len && buf[i] == '{') {
-		e = sp_inspect_nft_json(buf, len, in, err, sizeof(err));
+		e = sp_inspect_kp_nft_json(buf, len, in, err, sizeof(err));
 	} else if (i < len && !strncmp(buf + i, "table ", 6)) {
 		e = sp_inspect_nft_text(buf, len, in, err, sizeof(err));
 	} else {

@@ -1,13 +1,15 @@
 /* nft_readtext.c - svcplane's own tables from `nft list ruleset` text, as a
  * source for the readback (nft_readsrc.h): each set's elements turned back
  * into the bytes the kernel holds (the layout's field list says how), the
- * affinity chains' dnat targets and timeouts, and the masquerade rule. No nft
- * and no namespace are needed; other tables in the dump are skipped. */
+ * affinity chains' dnat targets and timeouts, and the masquerade rule. Tokens
+ * come from common/nft_lex.c. No nft and no namespace are needed; other tables
+ * in the dump are skipped. */
 #define _GNU_SOURCE
 #include "nft_readback.h"
 #include "nft_layout.h"
 #include "nft_readsrc.h"
 #include "../../common/hmap.h"
+#include "../../common/nft_lex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -43,31 +45,40 @@ struct sp_nft_text {
 	bool any;			/* a table svcplane was seen */
 };
 
-/* --- words ------------------------------------------------------------------- */
+/* --- tokens ------------------------------------------------------------------ */
 
-/* Next word of @s from *@i: a quoted string (without quotes), or a run of
- * non-blank bytes; NULL at the end. The word is copied into @w. */
-static const char *word(const char *s, size_t len, size_t *i, char *w, size_t wsz)
+/* The longest element svcplane writes is 19 tokens (five key fields, their
+ * dots, comment, timeout, expires, ":" and an address . port). */
+#define ELEM_TOKS 32
+
+/* The next token of @lx, while there is one (not at the end, nor an error). */
+static bool more(struct sp_nft_lex *lx, struct sp_nft_tok *t)
 {
-	size_t n = 0;
+	enum sp_nft_tok_kind k = sp_nft_lex_next(lx, t);
 
-	while (*i < len && isspace((unsigned char)s[*i]))
-		(*i)++;
-	if (*i >= len)
-		return NULL;
-	if (s[*i] == '"') {
-		for ((*i)++; *i < len && s[*i] != '"'; (*i)++)
-			if (n + 1 < wsz)
-				w[n++] = s[*i];
-		if (*i < len)
-			(*i)++;
-	} else {
-		for (; *i < len && !isspace((unsigned char)s[*i]); (*i)++)
-			if (n + 1 < wsz)
-				w[n++] = s[*i];
+	return k != SP_NFT_END && k != SP_NFT_ERROR;
+}
+
+/* From the current token @t to the line's end (the newline, the end or an
+ * error is left current): the braces opened minus those closed. */
+static int to_line_end(struct sp_nft_lex *lx, struct sp_nft_tok *t)
+{
+	int d = 0;
+
+	while (t->kind != SP_NFT_NL && t->kind != SP_NFT_END && t->kind != SP_NFT_ERROR) {
+		d += (t->kind == SP_NFT_LBRACE) - (t->kind == SP_NFT_RBRACE);
+		sp_nft_lex_next(lx, t);
 	}
-	w[n] = '\0';
-	return w;
+	return d;
+}
+
+/* The next token of this line into @w; false (nothing copied) at its end. */
+static bool line_word(struct sp_nft_lex *lx, struct sp_nft_tok *t, char *w, size_t wsz)
+{
+	if (!more(lx, t) || t->kind == SP_NFT_NL)
+		return false;
+	sp_nft_tok_copy(t, w, wsz);
+	return true;
 }
 
 static int proto_number(const char *w)
@@ -148,51 +159,60 @@ static const struct nft_set_def *set_def(const char *name)
 	return NULL;
 }
 
-/* One element "k1 . k2 [comment "c"] [: verdict | a . p]". */
-static int element(const struct nft_set_def *d, int family, const char *s, size_t len, struct telem *e)
+/* One element "k1 . k2 [comment "c"] [: verdict | a . p]", as its @n tokens @v. */
+static int element(const struct nft_set_def *d, int family, const struct sp_nft_tok *v, size_t n,
+		   struct telem *e)
 {
 	char w[320];
-	size_t i = 0;
-	int f = 0, n;
+	size_t i;
+	int f = 0, k;
 	uint32_t alen = family == NFPROTO_IPV6 ? 16 : 4;
 
 	memset(e, 0, sizeof(*e));
-	while (word(s, len, &i, w, sizeof(w))) {
-		if (!strcmp(w, "."))
+	for (i = 0; i < n && v[i].kind != SP_NFT_COLON; i++) {
+		if (v[i].kind == SP_NFT_DOT)
 			continue;
-		if (!strcmp(w, "comment")) {
+		if (sp_nft_tok_is(&v[i], "comment")) {
 			free(e->comment);
-			if (!word(s, len, &i, w, sizeof(w)) || !(e->comment = strdup(w)))
+			e->comment = NULL;
+			if (++i >= n)
+				return -1;
+			sp_nft_tok_copy(&v[i], w, sizeof(w));
+			if (!(e->comment = strdup(w)))
 				return -1;
 			continue;
 		}
-		if (!strcmp(w, ":"))
-			break;
-		if (!strcmp(w, "timeout") || !strcmp(w, "expires")) {
-			word(s, len, &i, w, sizeof(w));
+		if (sp_nft_tok_is(&v[i], "timeout") || sp_nft_tok_is(&v[i], "expires")) {
+			i++;
 			continue;
 		}
 		if (f >= 5 || !d->key[f] || (size_t)e->klen + 16 > sizeof(e->key))
 			return -1;
-		n = field(d->key[f], family, w, e->key + e->klen, d->interval ? e->end + e->klen : NULL);
-		if (n < 0)
+		sp_nft_tok_copy(&v[i], w, sizeof(w));
+		k = field(d->key[f], family, w, e->key + e->klen, d->interval ? e->end + e->klen : NULL);
+		if (k < 0)
 			return -1;
-		e->klen = (uint8_t)(e->klen + n);
+		e->klen = (uint8_t)(e->klen + k);
 		f++;
 	}
 	e->has_end = d->interval;
-	if (!word(s, len, &i, w, sizeof(w)))
+	if (++i >= n)
 		return 0;	/* a set, no data */
+	sp_nft_tok_copy(&v[i], w, sizeof(w));
 	if (!strcmp(w, "goto") || !strcmp(w, "jump")) {
 		e->verdict = w[0] == 'g' ? NFT_GOTO : NFT_JUMP;
-		if (!word(s, len, &i, w, sizeof(w)) || !(e->chain = strdup(w)))
+		if (++i >= n)
+			return -1;
+		sp_nft_tok_copy(&v[i], w, sizeof(w));
+		if (!(e->chain = strdup(w)))
 			return -1;
 	} else if (!strcmp(w, "drop") || !strcmp(w, "accept")) {
 		e->verdict = w[0] == 'd' ? NF_DROP : NF_ACCEPT;
 	} else if (d->data == D_ENDPOINT) {
-		if (field(F_ADDR, family, w, e->data, NULL) < 0 || !word(s, len, &i, w, sizeof(w)) ||
-		    strcmp(w, ".") || !word(s, len, &i, w, sizeof(w)) ||
-		    field(F_PORT, family, w, e->data + alen, NULL) < 0)
+		if (field(F_ADDR, family, w, e->data, NULL) < 0 || i + 2 >= n || v[i + 1].kind != SP_NFT_DOT)
+			return -1;
+		sp_nft_tok_copy(&v[i + 2], w, sizeof(w));
+		if (field(F_PORT, family, w, e->data + alen, NULL) < 0)
 			return -1;
 		e->dlen = (uint8_t)(alen + 4);
 	}
@@ -233,64 +253,35 @@ static struct tset *tset_get(struct sp_hmap *h, const char *name)
 	return t;
 }
 
-/* The elements between "elements = {" and its "}", split at commas outside quotes. */
-static int elements(struct sp_nft_text *x, int fi, const char *set, const char *s, size_t len, unsigned line,
-		    char *err, size_t errsz)
+/* One element of set @set of the text, as its @n tokens @v (@n beyond
+ * ELEM_TOKS: too many to be one svcplane writes); @line is where its list
+ * starts. */
+static int elements(struct sp_nft_text *x, int fi, const char *set, const struct sp_nft_tok *v,
+		    size_t n, unsigned line, char *err, size_t errsz)
 {
 	const struct nft_set_def *d = set_def(set);
 	struct tset *t;
-	size_t start = 0;
-	bool q = false;
+	struct telem e = {0};
 
-	if (!d)
+	if (!d || !n)
 		return 0;	/* affinity sets and the like: the rules say what matters */
 	if (!(t = tset_get(x->t[fi].sets, set)))
 		return -ENOMEM;
-	for (size_t i = 0; i <= len; i++) {
-		struct telem e;
+	if (n > ELEM_TOKS || element(d, fi ? NFPROTO_IPV6 : NFPROTO_IPV4, v, n, &e)) {
+		size_t len = (size_t)(v[(n < ELEM_TOKS ? n : ELEM_TOKS) - 1].end - v[0].start);
 
-		if (i < len && s[i] == '"')
-			q = !q;
-		if (i < len && (q || s[i] != ','))
-			continue;
-		if (element(d, fi ? NFPROTO_IPV6 : NFPROTO_IPV4, s + start, i - start, &e)) {
-			size_t a = start, b = i;
-
-			while (a < b && isspace((unsigned char)s[a]))
-				a++;
-			while (b > a && isspace((unsigned char)s[b - 1]))
-				b--;
-			telem_fini(&e);
-			snprintf(err, errsz, "line %u: set %s: element \"%.*s\" is not one svcplane writes", line, set,
-				 (int)((b - a) < 80 ? (b - a) : 80), s + a);
-			return -EINVAL;
-		}
-		if (e.klen && tset_add(t, &e)) {
-			telem_fini(&e);
-			return -ENOMEM;
-		}
-		if (!e.klen)
-			telem_fini(&e);
-		start = i + 1;
+		telem_fini(&e);
+		snprintf(err, errsz, "line %u: set %s: element \"%.*s\" is not one svcplane writes", line, set,
+			 (int)(len < 80 ? len : 80), v[0].start);
+		return -EINVAL;
 	}
+	if (e.klen && tset_add(t, &e)) {
+		telem_fini(&e);
+		return -ENOMEM;
+	}
+	if (!e.klen)
+		telem_fini(&e);
 	return 0;
-}
-
-/* Braces opened minus closed in @s, outside quotes. */
-static int brace_delta(const char *s, size_t len)
-{
-	int d = 0;
-	bool q = false;
-
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '"')
-			q = !q;
-		else if (!q && s[i] == '{')
-			d++;
-		else if (!q && s[i] == '}')
-			d--;
-	}
-	return d;
 }
 
 void sp_nft_text_free(struct sp_nft_text *x)
@@ -340,122 +331,117 @@ struct sp_nft_text *sp_nft_text_parse(const char *buf, size_t len, char *err, si
 	enum { TOP, SKIP, TABLE, SET, CHAIN, ELEMS } st = TOP;
 	char name[256] = "", w[256];
 	int fi = 0, depth = 0, e = 0;
-	size_t pos = 0;
-	unsigned line = 0, el_line = 0;
-	struct { char *v; size_t n, cap; } el = {0};
+	unsigned el_line = 0;
+	struct sp_nft_lex lx;
+	struct sp_nft_tok t, el[ELEM_TOKS];
+	size_t nel = 0;
 
 	for (int f = 0; x && f < 2; f++)
 		if (!(x->t[f].sets = sp_hmap_new()) || !(x->t[f].chains = sp_hmap_new()))
 			e = -ENOMEM;
 	if (!x || e)
 		goto nomem;
-	while (pos < len && !e) {
-		const char *l = buf + pos, *nl = memchr(l, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - l) : len - pos, i = 0;
-		const char *w1;
-
-		pos += n + 1;
-		line++;
-		for (size_t k = 0; k < n; k++)
-			if ((unsigned char)l[k] < 0x20 && l[k] != '\t' && l[k] != '\r') {
-				snprintf(err, errsz, "line %u: unexpected byte 0x%02x", line, (unsigned char)l[k]);
-				goto fail;
-			}
-		if (st == ELEMS) {	/* an element list over several lines */
-			int d = brace_delta(l, n);
-			size_t take = n;
-
-			if (depth + d <= 0) {	/* its last line: up to the closing brace */
-				const char *close = memrchr(l, '}', n);
-
-				take = close ? (size_t)(close - l) : n;
-			}
-			if (el.n + take + 2 > el.cap) {
-				char *v = realloc(el.v, el.cap = (el.n + take + 2) * 2);
-
-				if (!v)
-					goto nomem;
-				el.v = v;
-			}
-			memcpy(el.v + el.n, l, take);
-			el.n += take;
-			el.v[el.n++] = ' ';
-			depth += d;
-			if (depth <= 0) {
-				if ((e = elements(x, fi, name, el.v, el.n, el_line, err, errsz)))
-					goto out;
-				el.n = 0;
-				st = SET;
+	sp_nft_lex_init(&lx, buf, len);
+	while (!e && sp_nft_lex_next(&lx, &t) != SP_NFT_END) {
+		if (t.kind == SP_NFT_ERROR) {
+			snprintf(err, errsz, "line %u: %s", t.line, lx.what);
+			goto fail;
+		}
+		if (t.kind == SP_NFT_NL)
+			continue;
+		if (st == ELEMS) {	/* an element list, over as many lines as it takes */
+			if (t.kind == SP_NFT_LBRACE)
+				depth++;
+			if (t.kind == SP_NFT_COMMA || (t.kind == SP_NFT_RBRACE && --depth <= 0)) {
+				e = elements(x, fi, name, el, nel, el_line, err, errsz);
+				nel = 0;
+				if (t.kind == SP_NFT_RBRACE) {
+					st = SET;
+					to_line_end(&lx, &t);
+				}
+			} else if (nel++ < ELEM_TOKS) {
+				el[nel - 1] = t;
 			}
 			continue;
 		}
-		w1 = word(l, n, &i, w, sizeof(w));
-		if (!w1)
-			continue;
+		/* t is a line's first token */
+		sp_nft_tok_copy(&t, w, sizeof(w));
 		switch (st) {
 		case TOP:
-			if (strcmp(w, "table")) {
-				snprintf(err, errsz, "line %u: expected table, found '%.40s'", line, w);
+			if (!sp_nft_tok_is(&t, "table")) {
+				snprintf(err, errsz, "line %u: expected table, found '%.40s'", t.line, w);
 				goto fail;
 			}
-			word(l, n, &i, w, sizeof(w));
+			line_word(&lx, &t, w, sizeof(w));
 			fi = !strcmp(w, "ip6");
-			if ((strcmp(w, "ip") && strcmp(w, "ip6")) || !word(l, n, &i, w, sizeof(w)) ||
+			if ((strcmp(w, "ip") && strcmp(w, "ip6")) || !line_word(&lx, &t, w, sizeof(w)) ||
 			    strcmp(w, SP_NFT_TABLE)) {
 				st = SKIP;
-				depth = brace_delta(l, n);
+				depth = to_line_end(&lx, &t);
 				break;
 			}
 			x->any = true;
 			st = TABLE;
 			break;
 		case SKIP:
-			depth += brace_delta(l, n);
+			depth += to_line_end(&lx, &t);
 			if (depth <= 0)
 				st = TOP;
 			break;
 		case TABLE:
-			if (!strcmp(w, "}")) {
+			if (t.kind == SP_NFT_RBRACE) {
 				st = TOP;
 			} else if (!strcmp(w, "set") || !strcmp(w, "map") || !strcmp(w, "chain")) {
 				bool chain = w[0] == 'c';
 
-				if (!word(l, n, &i, name, sizeof(name))) {
-					snprintf(err, errsz, "line %u: a %s without a name", line, chain ? "chain" : "set");
+				if (!line_word(&lx, &t, name, sizeof(name))) {
+					if (t.kind == SP_NFT_ERROR)
+						break;	/* the lexer's error is the one to tell */
+					snprintf(err, errsz, "line %u: a %s without a name", t.line,
+						 chain ? "chain" : "set");
 					goto fail;
 				}
 				st = chain ? CHAIN : SET;
 			}
 			break;
 		case SET:
-			if (!strcmp(w, "}")) {
+			if (t.kind == SP_NFT_RBRACE) {
 				st = TABLE;
 			} else if (!strcmp(w, "elements")) {
-				const char *open = memchr(l, '{', n);
-
-				if (!open) {
-					snprintf(err, errsz, "line %u: elements without {", line);
+				el_line = t.line;
+				while (t.kind != SP_NFT_LBRACE && more(&lx, &t) && t.kind != SP_NFT_NL)
+					;
+				if (t.kind == SP_NFT_ERROR)
+					break;
+				if (t.kind != SP_NFT_LBRACE) {
+					snprintf(err, errsz, "line %u: elements without {", el_line);
 					goto fail;
 				}
-				el_line = line;
 				st = ELEMS;
-				pos -= n + 1 - (size_t)(open + 1 - l);	/* read on from after the brace */
-				line--;
 				depth = 1;
+				continue;	/* the list starts after the brace */
 			}
 			break;
 		case CHAIN:
-			if (!strcmp(w, "}"))
+			if (t.kind == SP_NFT_RBRACE) {
 				st = TABLE;
-			else if (strcmp(w, "type") && strcmp(w, "policy") && strcmp(w, "comment"))
-				e = keep_rule(x, fi, name, l, n);
+			} else if (strcmp(w, "type") && strcmp(w, "policy") && strcmp(w, "comment")) {
+				const char *start = t.start, *end = t.end;
+
+				for (; more(&lx, &t) && t.kind != SP_NFT_NL; end = t.end)
+					;
+				e = keep_rule(x, fi, name, start, (size_t)(end - start));
+			}
 			break;
 		default:
 			break;
 		}
+		to_line_end(&lx, &t);
 	}
 	if (!e && st != TOP) {
-		snprintf(err, errsz, "line %u: the dump ends inside a %s", line,
+		unsigned last = lx.line - (len && buf[len - 1] == '\n');	/* the last line's number */
+
+		snprintf(err, errsz, "line %u: the dump ends inside a %s", last,
 			 st == CHAIN ? "chain" : st == TABLE ? "table" : "set");
 		goto fail;
 	}
@@ -463,22 +449,19 @@ struct sp_nft_text *sp_nft_text_parse(const char *buf, size_t len, char *err, si
 		snprintf(err, errsz, "no table ip or ip6 svcplane in the dump");
 		goto fail;
 	}
-out:
-	free(el.v);
 	if (e == -ENOMEM)
 		goto nomem;
 	if (e) {
 		sp_nft_text_free(x);
+		errno = -e;
 		return NULL;
 	}
 	return x;
 fail:
-	free(el.v);
 	sp_nft_text_free(x);
 	errno = EINVAL;
 	return NULL;
 nomem:
-	free(el.v);
 	sp_nft_text_free(x);
 	snprintf(err, errsz, "out of memory");
 	errno = ENOMEM;
@@ -516,13 +499,16 @@ static void text_affinity(const struct nft_src *src, int family, struct sp_hmap 
 		for (size_t r = 0; r < t->n; r++) {
 			const char *s = t->v[r].chain;
 			struct sp_endpoint ep = { .ready = true, .serving = true };
-			char w[256], prev[256] = "";
-			size_t i = 0, len = strlen(s);
+			struct sp_nft_lex lx;
+			struct sp_nft_tok tok, prev = { .kind = SP_NFT_END };
+			char w[256];
 			unsigned timeout;
 			bool have_ep = false, have_timeout = false;
 
-			while (word(s, len, &i, w, sizeof(w))) {
-				if (!strcmp(prev, "to")) {
+			sp_nft_lex_init(&lx, s, strlen(s));
+			for (; more(&lx, &tok); prev = tok) {
+				sp_nft_tok_copy(&tok, w, sizeof(w));
+				if (sp_nft_tok_is(&prev, "to")) {
 					char *colon = strrchr(w, ':'), *addr = w;
 
 					if (colon) {
@@ -533,10 +519,9 @@ static void text_affinity(const struct nft_src *src, int family, struct sp_hmap 
 						}
 						have_ep = !sp_addr_parse(addr, &ep.addr) && (ep.port = (uint16_t)atoi(colon + 1));
 					}
-				} else if (!strcmp(prev, "comment")) {
+				} else if (sp_nft_tok_is(&prev, "comment")) {
 					have_timeout = sscanf(w, NFT_AFFINITY_NOTE, &timeout) == 1;
 				}
-				snprintf(prev, sizeof(prev), "%s", w);
 			}
 			nft_affinity_record(aff, it.key, have_ep ? &ep : NULL, have_timeout ? &timeout : NULL);
 		}
@@ -559,16 +544,18 @@ int sp_nft_text_masq(const struct sp_nft_text *x, int family, struct sp_addr *ke
 	*masq = false;
 	for (size_t r = 0; t && r < t->n && !*masq; r++) {
 		const char *s = t->v[r].chain;
-		char w[256], prev[256] = "";
-		size_t i = 0, len = strlen(s);
+		struct sp_nft_lex lx;
+		struct sp_nft_tok tok, prev = { .kind = SP_NFT_END };
+		char w[256];
 
 		if (!strstr(s, "@cluster-ips") || !strstr(s, "jump mark-for-masquerade"))
 			continue;
 		*masq = true;
-		while (word(s, len, &i, w, sizeof(w))) {
-			if (!strcmp(prev, "!=") && n < max && !sp_cidr_parse(w, false, &keep[n]))
+		sp_nft_lex_init(&lx, s, strlen(s));
+		for (; more(&lx, &tok); prev = tok) {
+			sp_nft_tok_copy(&tok, w, sizeof(w));
+			if (sp_nft_tok_is(&prev, "!=") && n < max && !sp_cidr_parse(w, false, &keep[n]))
 				n++;
-			snprintf(prev, sizeof(prev), "%s", w);
 		}
 	}
 	return n;

@@ -1,7 +1,10 @@
 /* fuzz_model_json.c - libFuzzer entry for the model's JSON form (what
  * svcplanectl reads from /model and dump files). */
 
+#include "../../control/model.h"
+
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

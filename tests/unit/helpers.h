@@ -67,5 +67,6 @@ Suite *suite_nft_readback(void);
 Suite *suite_inspect(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
+Suite *suite_nft_lex(void);
 
 #endif

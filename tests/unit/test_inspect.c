@@ -35,7 +35,7 @@ static void inspect_fixture(const char *name, struct sp_inspect *in)
 	snprintf(path, sizeof(path), FIXTURES "/dumps/%s", name);
 	buf = slurp(path, &len);
 	ck_assert_int_eq(sp_inspect_init(in), 0);
-	ck_assert_msg((strstr(name, ".json") ? sp_inspect_nft_json(buf, len, in, err, sizeof(err))
+	ck_assert_msg((strstr(name, ".json") ? sp_inspect_kp_nft_json(buf, len, in, err, sizeof(err))
 					     : sp_inspect_nft_text(buf, len, in, err, sizeof(err))) == 0,
 		      "%s: %s", name, err);
 	free(buf);
@@ -72,7 +72,7 @@ START_TEST(test_inspect_iptables_kube_proxy_dump)
 	const struct sp_svc_port *web, *dns, *sticky, *local;
 
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_iptables(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sp_inspect_kp_iptables_save(buf, len, &in, err, sizeof(err)) == 0, "%s", err);
 	web = sp_hmap_get(in.m.ports, "shop/web:http/TCP/IPv4");
 	dns = sp_hmap_get(in.m.ports, "kube-system/kube-dns:dns/UDP/IPv4");
 	sticky = sp_hmap_get(in.m.ports, "shop/sticky:http/TCP/IPv4");
@@ -124,7 +124,7 @@ static int inspect_text(const char *text, size_t len, char *err, size_t errsz)
 
 	memcpy(copy, text, len);
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	e = sp_inspect_iptables(copy, len, &in, err, errsz);
+	e = sp_inspect_kp_iptables_save(copy, len, &in, err, errsz);
 	sp_inspect_fini(&in);
 	free(copy);
 	return e;
@@ -170,13 +170,13 @@ START_TEST(test_inspect_iptables_repeated_rule)
 	size_t len;
 
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_iptables(copy, strlen(text), &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sp_inspect_kp_iptables_save(copy, strlen(text), &in, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(finding(&in, "line 5 repeats line 4 in chain KUBE-SERVICES"));
 	sp_inspect_fini(&in);
 	free(copy);
 	fx = slurp(FIXTURES "/dumps/kube-proxy-iptables.save", &len);
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_int_eq(sp_inspect_iptables(fx, len, &in, err, sizeof(err)), 0);
+	ck_assert_int_eq(sp_inspect_kp_iptables_save(fx, len, &in, err, sizeof(err)), 0);
 	ck_assert(!finding(&in, "repeats"));
 	sp_inspect_fini(&in);
 	free(fx);
@@ -269,14 +269,14 @@ START_TEST(test_inspect_nft_json_duplicate_and_shadowed_rules)
 	size_t len;
 
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_msg(sp_inspect_nft_json(dump, strlen(dump), &in, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(sp_inspect_kp_nft_json(dump, strlen(dump), &in, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(finding(&in, "ip chain service-AAAAAAAA-ns/a/tcp/http: rule 2 repeats rule 1"));
 	ck_assert(finding(&in, "ip chain service-AAAAAAAA-ns/a/tcp/http: rule 4 is never reached (rule 3 before it"));
 	sp_inspect_fini(&in);
 
 	buf = slurp(FIXTURES "/dumps/kube-proxy-nft-dual.json", &len);
 	ck_assert_int_eq(sp_inspect_init(&in), 0);
-	ck_assert_int_eq(sp_inspect_nft_json(buf, len, &in, err, sizeof(err)), 0);
+	ck_assert_int_eq(sp_inspect_kp_nft_json(buf, len, &in, err, sizeof(err)), 0);
 	ck_assert(!finding(&in, "repeats"));
 	ck_assert(!finding(&in, "never reached"));
 	sp_inspect_fini(&in);
@@ -301,7 +301,7 @@ START_TEST(test_inspect_nft_text_equals_json)
 		ck_assert_int_eq(sp_inspect_init(&a), 0);
 		ck_assert_int_eq(sp_inspect_init(&b), 0);
 		ck_assert_msg(sp_inspect_nft_text(text, la, &a, err, sizeof(err)) == 0, "%s", err);
-		ck_assert_msg(sp_inspect_nft_json(json, lb, &b, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(sp_inspect_kp_nft_json(json, lb, &b, err, sizeof(err)) == 0, "%s", err);
 		ta = sp_model_to_text(&a.m, false);
 		tb = sp_model_to_text(&b.m, false);
 		ck_assert_str_eq(ta, tb);
@@ -337,6 +337,10 @@ START_TEST(test_inspect_nft_text_broken)
 		{ "table ip svcplane {\n\tmap service-ips {\n\t\telements = { 1.2.3.4 . bogus . 80 : goto x }\n\t}\n}\n",
 		  "line 3: set service-ips: element \"1.2.3.4 . bogus . 80 : goto x\" is not one svcplane writes" },
 		{ "table ip svcplane {\n\tchain services {\n\t\tjump \x01x\n\t}\n}\n", "line 3: unexpected byte 0x01" },
+		{ "table ip svcplane {\n\tchain services {\n\t\tjump x comment \"open\n\t}\n}\n",
+		  "line 3: a quoted string is not closed" },
+		{ "table ip svcplane {\n\tset cluster-ips {\n\t\telements = { 1.2.3.4 }\n\t}\n\tchain \x7f {\n",
+		  "line 5: unexpected byte 0x7f" },
 		{ "table ip svcplane {\n\tmap backends {\n\t\telements = { 1.2.3.4 . tcp . 80 . 0x0 : 10.0.0.1 }\n\t}\n}\n",
 		  "is not one svcplane writes" },
 	};
@@ -417,7 +421,7 @@ START_TEST(test_inspect_nft_json_broken)
 
 		err[0] = '\0';
 		ck_assert_int_eq(sp_inspect_init(&in), 0);
-		e = sp_inspect_nft_json(cases[i].text, strlen(cases[i].text), &in, err, sizeof(err));
+		e = sp_inspect_kp_nft_json(cases[i].text, strlen(cases[i].text), &in, err, sizeof(err));
 		if (cases[i].want) {
 			ck_assert_int_eq(e, -EINVAL);
 			ck_assert_msg(strstr(err, cases[i].want), "case %zu: '%s' lacks '%s'", i, err, cases[i].want);

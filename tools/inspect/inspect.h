@@ -1,7 +1,8 @@
-/* inspect.h - a rule dump from any node (kube-proxy's iptables-save, or
- * svcplane's own tables) read into the model, with findings: services without
- * endpoints, endpoint chains nothing reaches, shadowed rules, VIP:port
- * collisions, uneven probability chains. Also what explain needs per port. */
+/* inspect.h - a rule dump from any node (kube-proxy's iptables-save, nft text
+ * or nft JSON, or svcplane's own tables) read into the model, with findings:
+ * services without endpoints, endpoint chains nothing reaches, shadowed rules,
+ * VIP:port collisions, uneven probability chains. Also what explain needs per
+ * port. */
 #ifndef SP_TOOLS_INSPECT_H
 #define SP_TOOLS_INSPECT_H
 
@@ -53,19 +54,29 @@ int sp_inspect_external_add(struct sp_inspect_port *x, const struct sp_addr *a, 
 /* Add @a to @l unless it is there already. */
 void sp_inspect_add_addr(struct sp_addr_list *l, const struct sp_addr *a);
 
-/* Parse @len bytes of `iptables-save` output (kube-proxy's iptables mode).
- * @buf is cut into tokens in place (no copy of a large dump is made), so it
- * must hold @len + 1 writable bytes; it is garbage afterwards. Returns 0, or
- * -EINVAL with a one-line reason in @err (line number and what), or -ENOMEM. */
-int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+/* The readers, one a dump (each file is named for the dump it reads). */
 
-/* Parse `nft -j list ruleset` output holding kube-proxy's nftables tables.
- * Returns 0, or -EINVAL with a one-line reason in @err, or -ENOMEM. */
-int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err,
-			size_t errsz);
+/* kp_iptables_save.c: @len bytes of `iptables-save` output (kube-proxy's
+ * iptables mode). @buf is cut into tokens in place (no copy of a large dump is
+ * made), so it must hold @len + 1 writable bytes; it is garbage afterwards.
+ * Returns 0, or -EINVAL with a one-line reason in @err (line number and
+ * what), or -ENOMEM. */
+int sp_inspect_kp_iptables_save(char *buf, size_t len, struct sp_inspect *in, char *err,
+				size_t errsz);
 
-/* Parse `nft list ruleset` text holding kube-proxy's nftables tables, or
- * svcplane's own. Returns as sp_inspect_nft_json. */
+/* kp_nft_json.c: `nft -j list ruleset` output holding kube-proxy's nftables
+ * tables. Returns 0, or -EINVAL with a one-line reason in @err, or -ENOMEM. */
+int sp_inspect_kp_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			   size_t errsz);
+
+/* kp_nft_text.c: `nft list ruleset` text holding kube-proxy's nftables
+ * tables. Returns 0, -EINVAL with "line N: ..." in @err, or -ENOMEM. */
+int sp_inspect_kp_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			   size_t errsz);
+
+/* nft_text.c: `nft list ruleset` text holding kube-proxy's tables or
+ * svcplane's own, handed to the reader for whichever it holds. Returns as
+ * that reader does. */
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 
@@ -75,7 +86,8 @@ struct sp_backend;
 int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be);
 /* The same from `nft list ruleset` text holding svcplane's tables. Returns 0,
  * -EINVAL with "line N: ..." in @err, or -ENOMEM. */
-int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
+				 size_t errsz);
 
 /* The inspection as JSON: format, model, findings. */
 struct cJSON *sp_inspect_to_json(const struct sp_inspect *in);

@@ -1,4 +1,4 @@
-/* fuzz_nftown.c - libFuzzer entry for svcplane's own tables in `nft list
+/* fuzz_svcplane_nft_text.c - libFuzzer entry for svcplane's own tables in `nft list
  * ruleset` text (svcplanectl inspect of a dump taken on a svcplane node). */
 #include "../../tools/inspect/inspect.h"
 
@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (sp_inspect_init(&in))
 		return 0;
-	sp_inspect_svcplane_text((const char *)data, size, &in, err, sizeof(err));
+	sp_inspect_svcplane_nft_text((const char *)data, size, &in, err, sizeof(err));
 	sp_inspect_fini(&in);
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* nftjson.c - kube-proxy's nftables mode, from `nft -j list ruleset`: the
+/* kp_nft_json.c - kube-proxy's nftables mode, from `nft -j list ruleset`: the
  * service-ips / service-nodeports / no-endpoint-* maps, and the chains they
  * lead to, read as kube-proxy writes them (service-H8-ns/svc/proto/port with a
  * numgen vmap to endpoint chains, or, from 1.36, an inline dnat map; local-
@@ -634,7 +634,7 @@ static int scan(struct nj j[2], const char *buf, size_t len, size_t pos, bool *o
 	return 0;
 }
 
-int sp_inspect_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+int sp_inspect_kp_nft_json(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
 	static const char key[] = "\"nftables\"";
 	struct nj j[2] = { { .in = in, .buf = buf, .af = AF_INET }, { .in = in, .buf = buf, .af = AF_INET6 } };

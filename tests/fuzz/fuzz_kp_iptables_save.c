@@ -1,4 +1,4 @@
-/* fuzz_iptables.c - libFuzzer entry for svcplanectl inspect's iptables-save reader. */
+/* fuzz_kp_iptables_save.c - libFuzzer entry for svcplanectl inspect's iptables-save reader. */
 #include "../../tools/inspect/inspect.h"
 
 #include <stdint.h>
@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	memcpy(buf, data, size);
-	sp_inspect_iptables(buf, size, &in, err, sizeof(err));
+	sp_inspect_kp_iptables_save(buf, size, &in, err, sizeof(err));
 	sp_inspect_fini(&in);
 	free(buf);
 	return 0;

@@ -1,4 +1,4 @@
-/* iptables.c - kube-proxy's iptables mode, from `iptables-save` text: tables
+/* kp_iptables_save.c - kube-proxy's iptables mode, from `iptables-save` text: tables
  * and chains parsed in place (tokens NUL-terminated inside one copy of the
  * input, each rule reduced to the matches kube-proxy writes), then read as
  * kube-proxy builds them: KUBE-SERVICES → KUBE-SVC/SVL/EXT/FW → KUBE-SEP. */
@@ -617,7 +617,7 @@ static void table_free(struct table *t)
 	sp_hmap_free(t->chains);
 }
 
-int sp_inspect_iptables(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+int sp_inspect_kp_iptables_save(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
 	struct ipt p = { .in = in, .buf = buf };
 	int e = -ENOMEM;

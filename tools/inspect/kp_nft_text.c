@@ -1,10 +1,12 @@
-/* nfttext_kp.c - kube-proxy's tables in `nft list ruleset` text, rewritten as
- * the `nft -j` objects nftjson.c reads (only what it reads: the table, its
- * sets' timeouts, the four dispatch maps' elements, chains and their rules'
- * matches, jumps, gotos, numgen vmaps and dnats). A dump of 10k services is
- * read in a second, where loading it with nft -f takes a minute. Other
- * tables are skipped. */
-#include "nfttext_kp.h"
+/* kp_nft_text.c - kube-proxy's tables in `nft list ruleset` text (tokens from
+ * common/nft_lex.c), rewritten as the `nft -j` objects kp_nft_json.c reads
+ * (only what it reads: the table, its sets' timeouts, the four dispatch maps'
+ * elements, chains and their rules' matches, jumps, gotos, numgen vmaps and
+ * dnats), then handed to that reader. A dump of 10k services is read in a
+ * second, where loading it with nft -f takes a minute. Other tables are
+ * skipped. */
+#include "inspect.h"
+#include "../../common/nft_lex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,15 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum tok_kind { T_WORD, T_STRING, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_NL, T_END };
-
-struct tok {
-	enum tok_kind kind;
-	const char *p;		/* T_WORD, T_STRING (without quotes) */
-	size_t len;
-	unsigned line;
-};
-
 /* JSON text being written. */
 struct out {
 	char *buf;
@@ -30,16 +23,10 @@ struct out {
 	bool oom;
 };
 
-struct lex {
-	const char *b;
-	size_t len, i;
-	unsigned line;
-	struct tok cur;
-	int depth;		/* braces open inside a rule (newlines are spaces there) */
-};
-
 struct rd {
-	struct lex lx;
+	struct sp_nft_lex lx;
+	struct sp_nft_tok cur;
+	int depth;		/* braces open inside a rule (newlines are spaces there) */
 	struct out o;
 	const char *family;	/* "ip" / "ip6" of the kube-proxy table being read */
 	char *err;
@@ -126,88 +113,28 @@ static void fail(struct rd *r, unsigned line, const char *fmt, ...)
 
 /* --- tokens ------------------------------------------------------------------ */
 
-static bool word_char(char c)
-{
-	return (unsigned char)c > 0x20 && c != 0x7f && c != '{' && c != '}' && c != ',' && c != ';' &&
-	       c != '"';
-}
-
+/* The next token; inside braces that span lines, newlines are blanks. A
+ * lexing error fails the read and reads as the end. */
 static void next(struct rd *r)
 {
-	struct lex *l = &r->lx;
-	struct tok *t = &l->cur;
-
-	for (;;) {
-		while (l->i < l->len && (l->b[l->i] == ' ' || l->b[l->i] == '\t' || l->b[l->i] == '\r'))
-			l->i++;
-		if (l->i < l->len && l->b[l->i] == '#') {	/* a comment line */
-			while (l->i < l->len && l->b[l->i] != '\n')
-				l->i++;
-			continue;
-		}
-		if (l->i < l->len && l->b[l->i] == '\n' && l->depth > 0) {
-			l->i++;
-			l->line++;
-			continue;
-		}
-		break;
+	do
+		sp_nft_lex_next(&r->lx, &r->cur);
+	while (r->cur.kind == SP_NFT_NL && r->depth > 0);
+	if (r->cur.kind == SP_NFT_ERROR) {
+		fail(r, r->cur.line, "%s", r->lx.what);
+		r->cur.kind = SP_NFT_END;
 	}
-	t->line = l->line;
-	t->p = l->b + l->i;
-	t->len = 1;
-	if (l->i >= l->len) {
-		t->kind = T_END;
-		t->len = 0;
-		return;
-	}
-	{
-		static const char single[] = "\n{},;";
-		static const enum tok_kind kinds[] = { T_NL, T_LBRACE, T_RBRACE, T_COMMA, T_SEMI };
-		const char *at = l->b[l->i] ? strchr(single, l->b[l->i]) : NULL;
-
-		if (at) {
-			t->kind = kinds[at - single];
-			l->line += t->kind == T_NL;
-			l->i++;
-			return;
-		}
-	}
-	switch (l->b[l->i]) {
-	case '"': {
-		size_t s = ++l->i;
-
-		while (l->i < l->len && l->b[l->i] != '"' && l->b[l->i] != '\n')
-			l->i += l->b[l->i] == '\\' && l->i + 1 < l->len ? 2 : 1;
-		if (l->i >= l->len || l->b[l->i] != '"') {
-			t->kind = T_END;
-			t->len = 0;
-			fail(r, l->line, "a quoted string is not closed");
-			return;
-		}
-		t->kind = T_STRING;
-		t->p = l->b + s;
-		t->len = l->i - s;
-		l->i++;
-		return;
-	}
-	default:
-		break;
-	}
-	if (!word_char(l->b[l->i])) {	/* a control byte, say */
-		t->kind = T_END;
-		t->len = 0;
-		fail(r, l->line, "unexpected byte 0x%02x", (unsigned char)l->b[l->i]);
-		return;
-	}
-	t->kind = T_WORD;
-	while (l->i < l->len && word_char(l->b[l->i]))
-		l->i++;
-	t->len = (size_t)(l->b + l->i - t->p);
 }
 
-static bool is(const struct tok *t, const char *w)
+static bool is(const struct sp_nft_tok *t, const char *w)
 {
-	return t->kind == T_WORD && t->len == strlen(w) && !memcmp(t->p, w, t->len);
+	return sp_nft_tok_is(t, w);
+}
+
+/* A word, or the lone "." and ":" that nft writes between words. */
+static bool wordish(const struct sp_nft_tok *t)
+{
+	return t->kind == SP_NFT_WORD || t->kind == SP_NFT_DOT || t->kind == SP_NFT_COLON;
 }
 
 /* Skip to the end of the line (or of the block the line opens). */
@@ -215,12 +142,12 @@ static void skip_line(struct rd *r)
 {
 	int depth = 0;
 
-	while (r->lx.cur.kind != T_END && !r->failed) {
-		if (r->lx.cur.kind == T_LBRACE)
+	while (r->cur.kind != SP_NFT_END && !r->failed) {
+		if (r->cur.kind == SP_NFT_LBRACE)
 			depth++;
-		else if (r->lx.cur.kind == T_RBRACE && depth-- == 0)
+		else if (r->cur.kind == SP_NFT_RBRACE && depth-- == 0)
 			return;	/* the enclosing block's end: not ours */
-		else if (r->lx.cur.kind == T_NL && depth == 0)
+		else if (r->cur.kind == SP_NFT_NL && depth == 0)
 			return;
 		next(r);
 	}
@@ -230,26 +157,26 @@ static void skip_line(struct rd *r)
 static void skip_block(struct rd *r)
 {
 	int depth = 1;
-	unsigned line = r->lx.cur.line;
+	unsigned line = r->cur.line;
 
 	while (depth && !r->failed) {
 		next(r);
-		if (r->lx.cur.kind == T_END) {
+		if (r->cur.kind == SP_NFT_END) {
 			fail(r, line, "a block opened here is not closed");
 			return;
 		}
-		if (r->lx.cur.kind == T_LBRACE)
+		if (r->cur.kind == SP_NFT_LBRACE)
 			depth++;
-		else if (r->lx.cur.kind == T_RBRACE)
+		else if (r->cur.kind == SP_NFT_RBRACE)
 			depth--;
 	}
 	next(r);
 }
 
-static void expect(struct rd *r, enum tok_kind k, const char *what)
+static void expect(struct rd *r, enum sp_nft_tok_kind k, const char *what)
 {
-	if (r->lx.cur.kind != k)
-		fail(r, r->lx.cur.line, "expected %s", what);
+	if (r->cur.kind != k)
+		fail(r, r->cur.line, "expected %s", what);
 	else
 		next(r);
 }
@@ -257,7 +184,7 @@ static void expect(struct rd *r, enum tok_kind k, const char *what)
 /* --- objects -------------------------------------------------------------------- */
 
 /* ',{"KIND":{"family":F,"table":"kube-proxy","KEY":NAME' (left open). */
-static void obj_head(struct rd *r, const char *kind, const char *key, const struct tok *name)
+static void obj_head(struct rd *r, const char *kind, const char *key, const struct sp_nft_tok *name)
 {
 	if (r->o.len > 1)
 		puts_(&r->o, ",");
@@ -272,7 +199,7 @@ static void obj_head(struct rd *r, const char *kind, const char *key, const stru
 }
 
 /* "3h", "10800s", "1d2h3m4s", "500ms": seconds. */
-static double duration(const struct tok *t)
+static double duration(const struct sp_nft_tok *t)
 {
 	double total = 0, v = 0;
 	size_t i = 0;
@@ -306,7 +233,7 @@ static double duration(const struct tok *t)
  * Returns false (nothing consumed) for anything else. */
 static bool put_verdict(struct rd *r)
 {
-	const struct tok *t = &r->lx.cur;
+	const struct sp_nft_tok *t = &r->cur;
 	bool g = is(t, "goto");
 
 	if (!g && !is(t, "jump"))
@@ -322,8 +249,8 @@ static bool put_verdict(struct rd *r)
 /* One element "k1 . k2 [comment \"c\"] [: verdict | data]" up to "," or "}". */
 static void element(struct rd *r, bool verdict_map)
 {
-	const struct tok *t = &r->lx.cur;
-	struct tok comment = { .kind = T_END };
+	const struct sp_nft_tok *t = &r->cur;
+	struct sp_nft_tok comment = { .kind = SP_NFT_END };
 	int nkey = 0;
 
 	puts_(&r->o, "[");
@@ -332,32 +259,32 @@ static void element(struct rd *r, bool verdict_map)
 		size_t mark = r->o.len;
 		struct out key = {0};
 
-		while (t->kind == T_WORD && !is(t, ":") && !is(t, "comment") && !is(t, "timeout") &&
+		while (wordish(t) && t->kind != SP_NFT_COLON && !is(t, "comment") && !is(t, "timeout") &&
 		       !is(t, "expires")) {
-			if (!is(t, ".")) {
+			if (t->kind != SP_NFT_DOT) {
 				if (nkey++)
 					puts_(&key, ",");
 				put_value(&key, t->p, t->len);
 			}
 			next(r);
 		}
-		while (t->kind == T_WORD && (is(t, "comment") || is(t, "timeout") || is(t, "expires"))) {
+		while (t->kind == SP_NFT_WORD && (is(t, "comment") || is(t, "timeout") || is(t, "expires"))) {
 			bool c = is(t, "comment");
 
 			next(r);
-			if (c && t->kind == T_STRING)
+			if (c && t->kind == SP_NFT_STRING)
 				comment = *t;
 			next(r);
 		}
 		r->o.len = mark;
-		if (comment.kind == T_STRING)
+		if (comment.kind == SP_NFT_STRING)
 			puts_(&r->o, "{\"elem\":{\"val\":");
 		if (nkey > 1)
 			puts_(&r->o, "{\"concat\":[");
 		put(&r->o, key.buf ? key.buf : "\"\"", key.buf ? key.len : 2);
 		if (nkey > 1)
 			puts_(&r->o, "]}");
-		if (comment.kind == T_STRING) {
+		if (comment.kind == SP_NFT_STRING) {
 			puts_(&r->o, ",\"comment\":");
 			put_str(&r->o, comment.p, comment.len);
 			puts_(&r->o, "}}");
@@ -367,11 +294,11 @@ static void element(struct rd *r, bool verdict_map)
 			r->o.oom = true;
 	}
 	puts_(&r->o, ",");
-	if (is(t, ":")) {
+	if (t->kind == SP_NFT_COLON) {
 		next(r);
 		if (verdict_map && put_verdict(r)) {
 			;
-		} else if (t->kind == T_WORD) {
+		} else if (wordish(t)) {
 			puts_(&r->o, "{");
 			put_str(&r->o, t->p, t->len);
 			puts_(&r->o, ":null}");
@@ -381,32 +308,32 @@ static void element(struct rd *r, bool verdict_map)
 		puts_(&r->o, "null");
 	}
 	puts_(&r->o, "]");
-	while (t->kind == T_WORD)	/* anything else in the element */
+	while (wordish(t))	/* anything else in the element */
 		next(r);
 }
 
 /* "set NAME {" or "map NAME {" body. Maps keep their elements; sets their timeout. */
 static void set_block(struct rd *r, bool map)
 {
-	struct tok name = r->lx.cur;
-	const struct tok *t = &r->lx.cur;
+	struct sp_nft_tok name = r->cur;
+	const struct sp_nft_tok *t = &r->cur;
 	double timeout = -1;
 	bool dispatch = false, any = false;
 	static const char *const kept[] = { "service-ips", "service-nodeports", "no-endpoint-services",
 					    "no-endpoint-nodeports" };
 
-	if (name.kind != T_WORD) {
+	if (!wordish(&name)) {
 		fail(r, name.line, "expected a name after %s", map ? "map" : "set");
 		return;
 	}
 	next(r);
-	expect(r, T_LBRACE, "{ after the set's name");
+	expect(r, SP_NFT_LBRACE, "{ after the set's name");
 	for (size_t i = 0; map && i < sizeof(kept) / sizeof(kept[0]); i++)
 		if (name.len == strlen(kept[i]) && !memcmp(name.p, kept[i], name.len))
 			dispatch = true;
 	obj_head(r, map ? "map" : "set", "name", &name);
-	while (!r->failed && t->kind != T_RBRACE) {
-		if (t->kind == T_END) {
+	while (!r->failed && t->kind != SP_NFT_RBRACE) {
+		if (t->kind == SP_NFT_END) {
 			fail(r, name.line, "set %.*s is not closed", (int)name.len, name.p);
 			return;
 		}
@@ -419,32 +346,32 @@ static void set_block(struct rd *r, bool map)
 			if (!is(t, "="))
 				fail(r, t->line, "expected = after elements");
 			next(r);
-			r->lx.depth++;
-			expect(r, T_LBRACE, "{ after elements =");
+			r->depth++;
+			expect(r, SP_NFT_LBRACE, "{ after elements =");
 			puts_(&r->o, ",\"elem\":[");
-			while (!r->failed && t->kind != T_RBRACE && t->kind != T_END) {
+			while (!r->failed && t->kind != SP_NFT_RBRACE && t->kind != SP_NFT_END) {
 				if (any)
 					puts_(&r->o, ",");
 				any = true;
 				element(r, true);
-				if (t->kind == T_COMMA)
+				if (t->kind == SP_NFT_COMMA)
 					next(r);
-				else if (t->kind != T_RBRACE)
+				else if (t->kind != SP_NFT_RBRACE)
 					fail(r, t->line, "expected , or } in the elements of %.*s", (int)name.len, name.p);
 			}
-			r->lx.depth--;
-			expect(r, T_RBRACE, "} closing the elements");
+			r->depth--;
+			expect(r, SP_NFT_RBRACE, "} closing the elements");
 			puts_(&r->o, "]");
 		} else {
 			bool elements = is(t, "elements");
 
 			if (elements)
-				r->lx.depth++;	/* big element lists span lines */
+				r->depth++;	/* big element lists span lines */
 			skip_line(r);
 			if (elements)
-				r->lx.depth--;
+				r->depth--;
 		}
-		if (t->kind == T_NL || t->kind == T_SEMI)
+		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI)
 			next(r);
 	}
 	if (timeout >= 0) {
@@ -460,7 +387,7 @@ static void set_block(struct rd *r, bool map)
 /* --- rules ---------------------------------------------------------------------- */
 
 /* Words that start a match's left side ("ip daddr", "meta l4proto", ...). */
-static bool selector(const struct tok *t)
+static bool selector(const struct sp_nft_tok *t)
 {
 	static const char *const w[] = { "ip", "ip6", "tcp", "udp", "sctp", "th", "meta", "fib", "ct", "iif",
 					 "oif", "iifname", "oifname", "ether", "icmp", "icmpv6", "numgen",
@@ -482,23 +409,23 @@ static void put_expr_sep(struct rd *r, int *n)
  * after map: the anonymous set as [[k, v], ...]. */
 static void anon_map(struct rd *r, bool verdicts)
 {
-	const struct tok *t = &r->lx.cur;
+	const struct sp_nft_tok *t = &r->cur;
 	bool any = false;
 
-	r->lx.depth++;
-	expect(r, T_LBRACE, "{ opening an anonymous map");
+	r->depth++;
+	expect(r, SP_NFT_LBRACE, "{ opening an anonymous map");
 	puts_(&r->o, "[");
-	while (!r->failed && t->kind != T_RBRACE && t->kind != T_END) {
+	while (!r->failed && t->kind != SP_NFT_RBRACE && t->kind != SP_NFT_END) {
 		int n = 0;
 
 		if (any)
 			puts_(&r->o, ",");
 		any = true;
 		puts_(&r->o, "[");
-		if (t->kind == T_WORD)
+		if (wordish(t))
 			put_value(&r->o, t->p, t->len);
 		next(r);
-		if (!is(t, ":"))
+		if (t->kind != SP_NFT_COLON)
 			fail(r, t->line, "expected : in an anonymous map");
 		next(r);
 		puts_(&r->o, ",");
@@ -506,8 +433,8 @@ static void anon_map(struct rd *r, bool verdicts)
 			;
 		} else {
 			puts_(&r->o, "{\"concat\":[");
-			while (t->kind == T_WORD) {
-				if (!is(t, ".")) {
+			while (wordish(t)) {
+				if (t->kind != SP_NFT_DOT) {
 					if (n++)
 						puts_(&r->o, ",");
 					put_value(&r->o, t->p, t->len);
@@ -517,27 +444,27 @@ static void anon_map(struct rd *r, bool verdicts)
 			puts_(&r->o, "]}");
 		}
 		puts_(&r->o, "]");
-		if (t->kind == T_COMMA)
+		if (t->kind == SP_NFT_COMMA)
 			next(r);
 	}
-	r->lx.depth--;
-	expect(r, T_RBRACE, "} closing an anonymous map");
+	r->depth--;
+	expect(r, SP_NFT_RBRACE, "} closing an anonymous map");
 	puts_(&r->o, "]");
 }
 
 /* "numgen random mod N": the numgen expression; the current token is "numgen". */
 static void numgen(struct rd *r)
 {
-	const struct tok *t = &r->lx.cur;
+	const struct sp_nft_tok *t = &r->cur;
 	char b[64];
 	long mod = 0;
 
 	next(r);		/* random / inc */
-	if (t->kind == T_WORD)
+	if (wordish(t))
 		next(r);
 	if (is(t, "mod")) {
 		next(r);
-		if (t->kind == T_WORD)
+		if (wordish(t))
 			mod = strtol(t->p, NULL, 10);
 		next(r);
 	}
@@ -548,7 +475,7 @@ static void numgen(struct rd *r)
 /* "dnat [ip|ip6] to ADDR:PORT", "to [V6]:PORT", or "to numgen ... map { ... }". */
 static void dnat(struct rd *r)
 {
-	const struct tok *t = &r->lx.cur;
+	const struct sp_nft_tok *t = &r->cur;
 
 	next(r);
 	if (is(t, "ip") || is(t, "ip6"))
@@ -569,7 +496,7 @@ static void dnat(struct rd *r)
 		puts_(&r->o, "}}}}}");
 		return;
 	}
-	if (t->kind != T_WORD) {
+	if (!wordish(t)) {
 		fail(r, t->line, "expected an address after dnat to");
 		return;
 	}
@@ -604,13 +531,13 @@ static void dnat(struct rd *r)
  * {"prefix": {"addr", "len"}} and "@set" kept as a string. */
 static void match(struct rd *r)
 {
-	const struct tok *t = &r->lx.cur;
-	struct tok right = { .kind = T_END };
+	const struct sp_nft_tok *t = &r->cur;
+	struct sp_nft_tok right = { .kind = SP_NFT_END };
 	char left[128] = "";
 	const char *op = "==";
 	size_t ll = 0;
 
-	while (t->kind == T_WORD && !r->failed) {
+	while (wordish(t) && !r->failed) {
 		if (is(t, "!=") || is(t, "==") || is(t, "<") || is(t, ">") || is(t, "<=") || is(t, ">=")) {
 			op = is(t, "!=") ? "!=" : "==";
 			next(r);
@@ -621,9 +548,9 @@ static void match(struct rd *r)
 		    is(t, "return") || is(t, "reject") || is(t, "masquerade") || is(t, "set") ||
 		    is(t, "log") || is(t, "snat") || is(t, "map"))
 			break;
-		if (right.kind == T_WORD && selector(t))
+		if (wordish(&right) && selector(t))
 			break;	/* the next match starts */
-		if (right.kind == T_WORD && ll + right.len + 2 < sizeof(left)) {
+		if (wordish(&right) && ll + right.len + 2 < sizeof(left)) {
 			memcpy(left + ll, right.p, right.len);	/* that word was part of the left side */
 			ll += right.len;
 			left[ll++] = ' ';
@@ -632,8 +559,8 @@ static void match(struct rd *r)
 		right = *t;
 		next(r);
 	}
-	if (t->kind == T_LBRACE) {	/* an anonymous set "{ a, b }": one value is enough here */
-		right.kind = T_END;
+	if (t->kind == SP_NFT_LBRACE) {	/* an anonymous set "{ a, b }": one value is enough here */
+		right.kind = SP_NFT_END;
 		skip_block(r);
 	}
 	puts_(&r->o, "{\"match\":{\"op\":\"");
@@ -641,7 +568,7 @@ static void match(struct rd *r)
 	puts_(&r->o, "\",\"left\":");
 	put_str(&r->o, left, ll ? ll - 1 : 0);
 	puts_(&r->o, ",\"right\":");
-	if (right.kind != T_WORD) {
+	if (!wordish(&right)) {
 		puts_(&r->o, "null");
 	} else {
 		const char *slash = memchr(right.p, '/', right.len);
@@ -660,17 +587,17 @@ static void match(struct rd *r)
 }
 
 /* One rule, to the end of its line, as {"rule": {..., "expr": [...]}}. */
-static void rule(struct rd *r, const struct tok *chain)
+static void rule(struct rd *r, const struct sp_nft_tok *chain)
 {
-	const struct tok *t = &r->lx.cur;
+	const struct sp_nft_tok *t = &r->cur;
 	int n = 0;
 
 	obj_head(r, "rule", "chain", chain);
 	puts_(&r->o, ",\"expr\":[");
-	while (!r->failed && t->kind != T_NL && t->kind != T_RBRACE && t->kind != T_END) {
-		size_t at = r->lx.i;
+	while (!r->failed && t->kind != SP_NFT_NL && t->kind != SP_NFT_RBRACE && t->kind != SP_NFT_END) {
+		size_t at = r->lx.pos;
 
-		if (t->kind != T_WORD) {
+		if (!wordish(t)) {
 			next(r);
 			continue;
 		}
@@ -697,15 +624,15 @@ static void rule(struct rd *r, const struct tok *chain)
 		} else if (is(t, "update") || is(t, "add") || is(t, "delete")) {
 			put_expr_sep(r, &n);
 			puts_(&r->o, "{\"set\":null}");
-			while (t->kind == T_WORD)
+			while (wordish(t))
 				next(r);
-			if (t->kind == T_LBRACE)
+			if (t->kind == SP_NFT_LBRACE)
 				skip_block(r);
 		} else if (is(t, "vmap")) {	/* a vmap on a concatenation: not followed here */
 			put_expr_sep(r, &n);
 			puts_(&r->o, "{\"vmap\":{\"key\":null}}");
 			next(r);
-			if (t->kind == T_LBRACE)
+			if (t->kind == SP_NFT_LBRACE)
 				skip_block(r);
 			else
 				next(r);
@@ -716,24 +643,26 @@ static void rule(struct rd *r, const struct tok *chain)
 			put_str(&r->o, t->p, t->len);
 			puts_(&r->o, ":null}");
 			next(r);
-			while (t->kind == T_WORD && !selector(t) && !is(t, "jump") && !is(t, "goto") &&
+			while (wordish(t) && !selector(t) && !is(t, "jump") && !is(t, "goto") &&
 			       !is(t, "comment"))
 				next(r);	/* "reject with icmp type ...", "masquerade fully-random" */
 		} else if (is(t, "meta") || is(t, "ct")) {
 			/* "meta mark set ..." is a statement; "meta l4proto tcp" a match */
-			struct lex save = r->lx;
+			struct sp_nft_lex save = r->lx;
+			struct sp_nft_tok cur = r->cur;
 			bool stmt = false;
 
-			for (int i = 0; i < 3 && t->kind == T_WORD; i++) {
+			for (int i = 0; i < 3 && wordish(t); i++) {
 				next(r);
 				if (is(t, "set"))
 					stmt = true;
 			}
 			r->lx = save;
+			r->cur = cur;
 			put_expr_sep(r, &n);
 			if (stmt) {
 				puts_(&r->o, "{\"mangle\":null}");
-				while (t->kind == T_WORD && !is(t, "comment"))
+				while (wordish(t) && !is(t, "comment"))
 					next(r);
 			} else {
 				match(r);
@@ -742,7 +671,7 @@ static void rule(struct rd *r, const struct tok *chain)
 			put_expr_sep(r, &n);
 			match(r);
 		}
-		if (r->lx.i == at)	/* a word nothing above takes: step over it */
+		if (r->lx.pos == at)	/* a word nothing above takes: step over it */
 			next(r);
 	}
 	puts_(&r->o, "]}}");
@@ -751,23 +680,23 @@ static void rule(struct rd *r, const struct tok *chain)
 /* "chain NAME {": header lines skipped, each other line a rule. */
 static void chain_block(struct rd *r)
 {
-	struct tok name = r->lx.cur;
-	const struct tok *t = &r->lx.cur;
+	struct sp_nft_tok name = r->cur;
+	const struct sp_nft_tok *t = &r->cur;
 
-	if (name.kind != T_WORD) {
+	if (!wordish(&name)) {
 		fail(r, name.line, "expected a name after chain");
 		return;
 	}
 	next(r);
-	expect(r, T_LBRACE, "{ after the chain's name");
+	expect(r, SP_NFT_LBRACE, "{ after the chain's name");
 	obj_head(r, "chain", "name", &name);
 	puts_(&r->o, "}}");
-	while (!r->failed && t->kind != T_RBRACE) {
-		if (t->kind == T_END) {
+	while (!r->failed && t->kind != SP_NFT_RBRACE) {
+		if (t->kind == SP_NFT_END) {
 			fail(r, name.line, "chain %.*s is not closed", (int)name.len, name.p);
 			return;
 		}
-		if (t->kind == T_NL || t->kind == T_SEMI) {
+		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI) {
 			next(r);
 		} else if (is(t, "type") || is(t, "policy") || is(t, "comment") || is(t, "devices")) {
 			skip_line(r);
@@ -781,8 +710,8 @@ static void chain_block(struct rd *r)
 /* "table FAMILY NAME {": kube-proxy's tables are read, others skipped. */
 static void table(struct rd *r)
 {
-	const struct tok *t = &r->lx.cur;
-	struct tok fam, name;
+	const struct sp_nft_tok *t = &r->cur;
+	struct sp_nft_tok fam, name;
 	bool ours;
 
 	next(r);
@@ -790,7 +719,7 @@ static void table(struct rd *r)
 	next(r);
 	name = *t;
 	next(r);
-	if (fam.kind != T_WORD || name.kind != T_WORD || t->kind != T_LBRACE) {
+	if (!wordish(&fam) || !wordish(&name) || t->kind != SP_NFT_LBRACE) {
 		fail(r, fam.line, "expected table FAMILY NAME {");
 		return;
 	}
@@ -806,12 +735,12 @@ static void table(struct rd *r)
 	puts_(&r->o, "{\"table\":{\"family\":\"");
 	puts_(&r->o, r->family);
 	puts_(&r->o, "\",\"name\":\"kube-proxy\"}}");
-	while (!r->failed && t->kind != T_RBRACE) {
-		if (t->kind == T_END) {
+	while (!r->failed && t->kind != SP_NFT_RBRACE) {
+		if (t->kind == SP_NFT_END) {
 			fail(r, fam.line, "table %s kube-proxy is not closed", r->family);
 			return;
 		}
-		if (t->kind == T_NL || t->kind == T_SEMI) {
+		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI) {
 			next(r);
 		} else if (is(t, "set") || is(t, "map")) {
 			bool map = is(t, "map");
@@ -822,8 +751,8 @@ static void table(struct rd *r)
 			next(r);
 			chain_block(r);
 		} else {	/* comment, flags, counters, flowtables, ... */
-			while (t->kind != T_NL && t->kind != T_END && t->kind != T_RBRACE && !r->failed) {
-				if (t->kind == T_LBRACE) {
+			while (t->kind != SP_NFT_NL && t->kind != SP_NFT_END && t->kind != SP_NFT_RBRACE && !r->failed) {
+				if (t->kind == SP_NFT_LBRACE) {
 					skip_block(r);
 					break;
 				}
@@ -834,16 +763,19 @@ static void table(struct rd *r)
 	next(r);
 }
 
-int sp_nft_text_to_json(const char *buf, size_t len, char **json, size_t *jlen, char *err, size_t errsz)
+/* Rewrite @len bytes of nft text into a new JSON document in *@json (free
+ * it). Returns 0, -EINVAL with "line N: what" in @err, or -ENOMEM. */
+static int to_json(const char *buf, size_t len, char **json, size_t *jlen, char *err, size_t errsz)
 {
-	struct rd r = { .lx = { .b = buf, .len = len, .line = 1 }, .err = err, .errsz = errsz };
-	const struct tok *t = &r.lx.cur;
+	struct rd r = { .err = err, .errsz = errsz };
+	const struct sp_nft_tok *t = &r.cur;
 
+	sp_nft_lex_init(&r.lx, buf, len);
 	*json = NULL;
 	puts_(&r.o, "{\"nftables\":[");
 	next(&r);
-	while (!r.failed && t->kind != T_END) {
-		if (t->kind == T_NL || t->kind == T_SEMI) {
+	while (!r.failed && t->kind != SP_NFT_END) {
+		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI) {
 			next(&r);
 		} else if (is(t, "table")) {
 			table(&r);
@@ -859,4 +791,18 @@ int sp_nft_text_to_json(const char *buf, size_t len, char **json, size_t *jlen, 
 	*json = r.o.buf;
 	*jlen = r.o.len;
 	return 0;
+}
+
+int sp_inspect_kp_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+{
+	char *json;
+	size_t jlen;
+	int e = to_json(buf, len, &json, &jlen, err, errsz);
+
+	if (e)
+		return e;
+	e = sp_inspect_kp_nft_json(json, jlen, in, err, errsz);
+	free(json);
+	in->format = "nft list ruleset (kube-proxy nftables mode)";
+	return e;
 }

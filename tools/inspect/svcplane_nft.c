@@ -1,7 +1,8 @@
-/* svcplane_tables.c - svcplane's own state read as an inspection, through
- * the backend's read-only ops: the model it expresses, each port's masquerade
- * facts and Local external lists, and findings; live (this network
- * namespace) or from a saved dump (`nft list ruleset` text). */
+/* svcplane_nft.c - svcplane's own state read as an inspection through the
+ * backend's read-only ops: the model it expresses, each port's masquerade
+ * facts and Local external lists, and findings; live (whichever backend has
+ * state in this network namespace) or from an `nft list ruleset` text dump
+ * of svcplane's tables. */
 #include "inspect.h"
 #include "../ctl_backend.h"
 #include "../../common/hmap.h"
@@ -68,7 +69,7 @@ int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be)
 	return e ? e : finish(in, masq, keep, nkeep);
 }
 
-int sp_inspect_svcplane_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
+int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
 	struct ctl_backend c;
 	int e;
