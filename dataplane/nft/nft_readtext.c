@@ -5,6 +5,7 @@
  * and no namespace are needed; other tables in the dump are skipped. */
 #define _GNU_SOURCE
 #include "nft_readback.h"
+#include "nft_codec.h"
 #include "nft_layout.h"
 #include "nft_readsrc.h"
 #include "../../common/hmap.h"
@@ -70,74 +71,15 @@ static const char *word(const char *s, size_t len, size_t *i, char *w, size_t ws
 	return w;
 }
 
-static int proto_number(const char *w)
-{
-	if (!strcmp(w, "tcp"))
-		return IPPROTO_TCP;
-	if (!strcmp(w, "udp"))
-		return IPPROTO_UDP;
-	if (!strcmp(w, "sctp"))
-		return IPPROTO_SCTP;
-	return isdigit((unsigned char)*w) ? atoi(w) : -1;
-}
-
-/* One key field @w of type @f at @out; for an interval's address, also the
- * range's last address at @end. Returns the bytes written, or -1. */
+/* One field @w of kind @f at @out (and, in an interval set, its range end
+ * at @end), through the codec. Returns the bytes written, or -1. */
 static int field(enum nft_field f, int family, const char *w, uint8_t *out, uint8_t *end)
 {
-	uint32_t alen = family == NFPROTO_IPV6 ? 16 : 4;
-	char buf[64];
-	const char *sep;
-	unsigned long v;
+	struct nft_value v;
 
-	memset(out, 0, 4);
-	switch (f) {
-	case F_ADDR:
-		snprintf(buf, sizeof(buf), "%s", w);
-		if ((sep = strchr(buf, '/')) && end) {
-			int plen = atoi(sep + 1);
-
-			buf[sep - buf] = '\0';
-			if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, buf, out) != 1 || plen < 0 ||
-			    plen > (int)alen * 8)
-				return -1;
-			memcpy(end, out, alen);
-			for (int b = plen; b < (int)alen * 8; b++)
-				end[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-			return (int)alen;
-		}
-		if ((sep = strchr(buf, '-')) && end) {
-			buf[sep - buf] = '\0';
-			if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, sep + 1, end) != 1)
-				return -1;
-		}
-		if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, buf, out) != 1)
-			return -1;
-		if (end && !sep)
-			memcpy(end, out, alen);
-		return (int)alen;
-	case F_PROTO:
-		if (proto_number(w) < 0 || proto_number(w) > 255)
-			return -1;
-		out[0] = (uint8_t)proto_number(w);
-		break;
-	case F_PORT:
-		v = strtoul(w, NULL, 10);
-		if (!isdigit((unsigned char)*w) || v > 65535)
-			return -1;
-		out[0] = (uint8_t)(v >> 8);
-		out[1] = (uint8_t)v;
-		break;
-	default: {	/* slot: a host-order integer, printed 0x... */
-		uint32_t u = (uint32_t)strtoul(w, NULL, 0);
-
-		memcpy(out, &u, 4);
-		break;
-	}
-	}
-	if (end)
-		memcpy(end, out, 4);
-	return 4;
+	if (nft_field_parse(f, family, w, &v))
+		return -1;
+	return (int)nft_field_encode(f, family, &v, out, end);
 }
 
 static const struct nft_set_def *set_def(const char *name)
@@ -154,7 +96,7 @@ static int element(const struct nft_set_def *d, int family, const char *s, size_
 	char w[320];
 	size_t i = 0;
 	int f = 0, n;
-	uint32_t alen = family == NFPROTO_IPV6 ? 16 : 4;
+	uint32_t alen = nft_field_len(F_ADDR, family);
 
 	memset(e, 0, sizeof(*e));
 	while (word(s, len, &i, w, sizeof(w))) {
@@ -183,12 +125,10 @@ static int element(const struct nft_set_def *d, int family, const char *s, size_
 	e->has_end = d->interval;
 	if (!word(s, len, &i, w, sizeof(w)))
 		return 0;	/* a set, no data */
-	if (!strcmp(w, "goto") || !strcmp(w, "jump")) {
-		e->verdict = w[0] == 'g' ? NFT_GOTO : NFT_JUMP;
-		if (!word(s, len, &i, w, sizeof(w)) || !(e->chain = strdup(w)))
+	if (!nft_verdict_parse(w, &e->verdict)) {
+		if (nft_verdict_has_chain(e->verdict) &&
+		    (!word(s, len, &i, w, sizeof(w)) || !(e->chain = strdup(w))))
 			return -1;
-	} else if (!strcmp(w, "drop") || !strcmp(w, "accept")) {
-		e->verdict = w[0] == 'd' ? NF_DROP : NF_ACCEPT;
 	} else if (d->data == D_ENDPOINT) {
 		if (field(F_ADDR, family, w, e->data, NULL) < 0 || !word(s, len, &i, w, sizeof(w)) ||
 		    strcmp(w, ".") || !word(s, len, &i, w, sizeof(w)) ||
@@ -487,33 +427,37 @@ nomem:
 
 /* --- the source ----------------------------------------------------------------- */
 
-static void text_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
+/* A set the dump does not show has no elements (nft omits empty ones). */
+static int text_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
 {
 	const struct tset *t = sp_hmap_get(src->text->t[family == NFPROTO_IPV6].sets, name);
+	int err = 0;
 
-	for (size_t i = 0; t && i < t->n; i++) {
+	for (size_t i = 0; t && i < t->n && !err; i++) {
 		const struct telem *e = &t->v[i];
 		struct elem_view v = { .key = e->key, .klen = e->klen, .key_end = e->has_end ? e->end : NULL,
 				       .data = e->dlen ? e->data : NULL, .dlen = e->dlen, .chain = e->chain,
 				       .verdict = e->verdict };
 
 		snprintf(v.comment, sizeof(v.comment), "%s", e->comment ? e->comment : "");
-		fn(ctx, &v);
+		err = fn(ctx, &v);
 	}
+	return err;
 }
 
 /* "... dnat [ip|ip6] to ADDR:PORT ... comment "ClientIP affinity, timeout Ns"" */
-static void text_affinity(const struct nft_src *src, int family, struct sp_hmap *aff)
+static int text_affinity(const struct nft_src *src, int family, struct sp_hmap *aff)
 {
 	struct sp_hmap_iter it = {0};
 	const struct sp_hmap *chains = src->text->t[family == NFPROTO_IPV6].chains;
+	int err = 0;
 
-	while (sp_hmap_next(chains, &it)) {
+	while (!err && sp_hmap_next(chains, &it)) {
 		const struct tset *t = it.value;
 
 		if (strncmp(it.key, "affinity-", 9))
 			continue;
-		for (size_t r = 0; r < t->n; r++) {
+		for (size_t r = 0; r < t->n && !err; r++) {
 			const char *s = t->v[r].chain;
 			struct sp_endpoint ep = { .ready = true, .serving = true };
 			char w[256], prev[256] = "";
@@ -538,13 +482,15 @@ static void text_affinity(const struct nft_src *src, int family, struct sp_hmap 
 				}
 				snprintf(prev, sizeof(prev), "%s", w);
 			}
-			nft_affinity_record(aff, it.key, have_ep ? &ep : NULL, have_timeout ? &timeout : NULL);
+			err = nft_affinity_record(aff, it.key, have_ep ? &ep : NULL,
+						  have_timeout ? &timeout : NULL);
 		}
 	}
+	return err;
 }
 
 int sp_nft_text_read(const struct sp_nft_text *t, struct sp_model *out, const struct sp_log *lg,
-		     sp_nft_external_fn ext, void *ctx)
+		     sp_external_list_fn ext, void *ctx)
 {
 	const struct nft_src src = { .each = text_each, .affinity = text_affinity, .text = t };
 
