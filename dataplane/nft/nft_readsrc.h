@@ -64,6 +64,11 @@ int nft_affinity_record(struct sp_hmap *aff, const char *chain, const struct sp_
  * until the map is freed. Returns their number. */
 size_t nft_affinity_eps(const struct sp_hmap *aff, const char *chain, const struct sp_endpoint **eps);
 
+/* --- the text source (nft_readtext.c) --------------------------------------------- */
+
+/* @t (parsed by sp_nft_text_parse, borrowed) as @src. */
+void nft_text_source(struct nft_src *src, const struct sp_nft_text *t);
+
 /* --- the netlink source (nft_readsrc_nl.c) ---------------------------------------- */
 
 /* A consistent snapshot of sets @sets (@n of them) of table svcplane in

@@ -489,11 +489,17 @@ static int text_affinity(const struct nft_src *src, int family, struct sp_hmap *
 	return err;
 }
 
+void nft_text_source(struct nft_src *src, const struct sp_nft_text *t)
+{
+	*src = (struct nft_src){ .each = text_each, .affinity = text_affinity, .text = t };
+}
+
 int sp_nft_text_read(const struct sp_nft_text *t, struct sp_model *out, const struct sp_log *lg,
 		     sp_external_list_fn ext, void *ctx)
 {
-	const struct nft_src src = { .each = text_each, .affinity = text_affinity, .text = t };
+	struct nft_src src;
 
+	nft_text_source(&src, t);
 	return nft_read_source(&src, out, lg, ext, ctx);
 }
 
