@@ -62,7 +62,6 @@ static struct sp_svc_port *port_for(struct rb *c, const char *comment, uint8_t p
 	struct sp_svc_port *p;
 	size_t n = sp ? (size_t)(sp - comment) : strlen(comment);
 
-	*err = 0;
 	snprintf(kind, ksz, "%s", sp ? sp + 1 : "");
 	snprintf(svc, sizeof(svc), "%.*s", (int)n, comment);
 	colon = strchr(svc, ':');
@@ -238,11 +237,26 @@ static bool is_local(struct rb *c, const struct elem_view *v)
 	return sp_hmap_get(c->local_vips, hk) != NULL;
 }
 
-/* service-ips and no-endpoint-services: address . l4proto . port, with the
- * port's comment. */
+/* The port dispatch element @v of @set ([address .] l4proto . port, with the
+ * port's comment) names, its key into @k; NULL with *@err 0 when the element
+ * is not one svcplane writes. */
+static struct sp_svc_port *dispatch_port(struct rb *c, const struct elem_view *v, enum nft_set_id set,
+					 struct nft_value *k, char *kind, size_t ksz, int *err)
+{
+	const enum nft_field *fields = sp_nft_sets[set].key;
+	uint32_t n = 0;
+
+	*err = 0;
+	while (n < 5 && fields[n])
+		n++;
+	if (!v->comment[0] || nft_fields_decode(fields, c->family, v->key, NULL, v->klen, k))
+		return NULL;
+	return port_for(c, v->comment, (uint8_t)k[n - 2].num, kind, ksz, err);
+}
+
+/* service-ips and no-endpoint-services. */
 static int on_service_ip(void *ctx, const struct elem_view *v)
 {
-	const enum nft_field *fields = sp_nft_sets[NS_SERVICE_IPS].key;
 	struct rb *c = ctx;
 	struct nft_value k[3];
 	struct sp_svc_port *p;
@@ -250,13 +264,11 @@ static int on_service_ip(void *ctx, const struct elem_view *v)
 	bool external;
 	int e;
 
-	if (!v->comment[0] || nft_fields_decode(fields, c->family, v->key, NULL, v->klen, k))
-		return 0;
 	/* ClusterIPs first: their endpoint list stands for the port. */
 	external = strstr(v->comment, " " NFT_COMMENT_EXTERNAL) || strstr(v->comment, " " NFT_COMMENT_LB);
 	if (external != (c->pass == 1))
 		return 0;
-	if (!(p = port_for(c, v->comment, (uint8_t)k[1].num, kind, sizeof(kind), &e)))
+	if (!(p = dispatch_port(c, v, NS_SERVICE_IPS, k, kind, sizeof(kind), &e)))
 		return e;
 	p->port = (uint16_t)k[2].num;
 	if (!strcmp(kind, NFT_COMMENT_EXTERNAL) || !strcmp(kind, NFT_COMMENT_LB)) {
@@ -273,19 +285,16 @@ static int on_service_ip(void *ctx, const struct elem_view *v)
 	return endpoints_of(c, p, v, c->backends, false);
 }
 
-/* service-nodeports and no-endpoint-nodeports: l4proto . port. */
+/* service-nodeports and no-endpoint-nodeports. */
 static int on_nodeport(void *ctx, const struct elem_view *v)
 {
-	const enum nft_field *fields = sp_nft_sets[NS_SERVICE_NODEPORTS].key;
 	struct rb *c = ctx;
 	struct nft_value k[2];
 	struct sp_svc_port *p;
 	char kind[64];
 	int e;
 
-	if (!v->comment[0] || nft_fields_decode(fields, c->family, v->key, NULL, v->klen, k))
-		return 0;
-	if (!(p = port_for(c, v->comment, (uint8_t)k[0].num, kind, sizeof(kind), &e)))
+	if (!(p = dispatch_port(c, v, NS_SERVICE_NODEPORTS, k, kind, sizeof(kind), &e)))
 		return e;
 	p->node_port = (uint16_t)k[1].num;
 	if (is_local(c, v))

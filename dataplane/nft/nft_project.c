@@ -65,7 +65,11 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 			q->n_eps++;
 		}
 		sp_ep_sets_fini(&sets);
-		if (!q->eps || sp_model_add_port(out, q))
+		if (!q->eps) {
+			sp_svc_port_free(q);
+			return -ENOMEM;
+		}
+		if (sp_model_add_port(out, q))	/* frees @q on failure */
 			return -ENOMEM;
 	}
 	return 0;
