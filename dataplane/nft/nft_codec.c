@@ -14,8 +14,8 @@
 #include <linux/netfilter/nf_tables.h>
 
 struct field_ops {
-	uint32_t bytes;		/* exact width; 0: the family's address length */
-	uint32_t type;		/* nft datatype; 0: the family's address type */
+	uint32_t bytes; /* exact width; 0: the family's address length */
+	uint32_t type;	/* nft datatype; 0: the family's address type */
 	void (*encode)(int family, const struct nft_value *v, uint8_t *out, uint8_t *end);
 	void (*decode)(int family, const uint8_t *b, const uint8_t *end, struct nft_value *v);
 	int (*print)(int family, const struct nft_value *v, char *buf, size_t sz);
@@ -123,7 +123,7 @@ static void range_encode(int family, const struct nft_value *v, uint8_t *out, ui
 {
 	struct sp_addr last = v->last;
 
-	if (!last.family)	/* no last address given: the prefix's */
+	if (!last.family) /* no last address given: the prefix's */
 		prefix_last(&v->addr, &last);
 	memcpy(out, v->addr.bytes, alen_of(family));
 	if (end)
@@ -143,7 +143,7 @@ static int is_prefix(const struct nft_value *v)
 	struct sp_addr first = v->addr, last;
 
 	for (int b = first.prefix_len; b < sp_addr_bits(first.family); b++)
-		first.bytes[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+		first.bytes[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
 	prefix_last(&v->addr, &last);
 	return !memcmp(first.bytes, v->addr.bytes, sizeof(first.bytes)) &&
 	       !memcmp(last.bytes, v->last.bytes, sizeof(last.bytes));
@@ -213,7 +213,7 @@ static void proto_decode(int family, const uint8_t *b, const uint8_t *end, struc
 static const struct {
 	const char *name;
 	uint8_t proto;
-} protos[] = { { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "sctp", IPPROTO_SCTP } };
+} protos[] = {{"tcp", IPPROTO_TCP}, {"udp", IPPROTO_UDP}, {"sctp", IPPROTO_SCTP}};
 
 static int proto_print(int family, const struct nft_value *v, char *buf, size_t sz)
 {
@@ -239,7 +239,7 @@ static void port_encode(int family, const struct nft_value *v, uint8_t *out, uin
 {
 	(void)family;
 	memset(out, 0, 4);
-	out[0] = (uint8_t)(v->num >> 8);	/* network order */
+	out[0] = (uint8_t)(v->num >> 8); /* network order */
 	out[1] = (uint8_t)v->num;
 	if (end)
 		memcpy(end, out, 4);
@@ -266,7 +266,7 @@ static int port_parse(int family, const char *text, struct nft_value *v)
 static void u32_encode(int family, const struct nft_value *v, uint8_t *out, uint8_t *end)
 {
 	(void)family;
-	memcpy(out, &v->num, 4);	/* numgen and ids are host order */
+	memcpy(out, &v->num, 4); /* numgen and ids are host order */
 	if (end)
 		memcpy(end, out, 4);
 }
@@ -280,18 +280,18 @@ static void u32_decode(int family, const uint8_t *b, const uint8_t *end, struct 
 static int u32_parse(int family, const char *text, struct nft_value *v)
 {
 	(void)family;
-	return number(text, 0, 0xffffffffUL, &v->num);	/* nft prints 0x… for some types */
+	return number(text, 0, 0xffffffffUL, &v->num); /* nft prints 0x… for some types */
 }
 
 /* Datatype numbers: ipv4_addr 7, ipv6_addr 8, inet_proto 12, inet_service 13,
  * mark 19 (a host-order integer: numgen slots and ids). */
 static const struct field_ops ops[] = {
-	[F_ADDR] = { 0, 0, addr_encode, addr_decode, addr_print, addr_field_parse },
-	[F_PROTO] = { 1, 12, proto_encode, proto_decode, proto_print, proto_parse },
-	[F_PORT] = { 2, 13, port_encode, port_decode, num_print, port_parse },
-	[F_SLOT] = { 4, 19, u32_encode, u32_decode, num_print, u32_parse },
-	[F_ID] = { 4, 19, u32_encode, u32_decode, num_print, u32_parse },
-	[F_RANGE] = { 0, 0, range_encode, range_decode, range_print, range_parse },
+    [F_ADDR] = {0, 0, addr_encode, addr_decode, addr_print, addr_field_parse},
+    [F_PROTO] = {1, 12, proto_encode, proto_decode, proto_print, proto_parse},
+    [F_PORT] = {2, 13, port_encode, port_decode, num_print, port_parse},
+    [F_SLOT] = {4, 19, u32_encode, u32_decode, num_print, u32_parse},
+    [F_ID] = {4, 19, u32_encode, u32_decode, num_print, u32_parse},
+    [F_RANGE] = {0, 0, range_encode, range_decode, range_print, range_parse},
 };
 
 static const struct field_ops *ops_of(enum nft_field f)
@@ -340,7 +340,7 @@ int nft_field_parse(enum nft_field f, int family, const char *text, struct nft_v
 
 /* --- concatenations ------------------------------------------------------------- */
 
-const enum nft_field nft_endpoint_fields[3] = { F_ADDR, F_PORT, 0 };
+const enum nft_field nft_endpoint_fields[3] = {F_ADDR, F_PORT, 0};
 
 uint32_t nft_fields_len(const enum nft_field *fields, int family)
 {
@@ -361,8 +361,8 @@ uint32_t nft_fields_encode(const enum nft_field *fields, int family, const struc
 	return n;
 }
 
-int nft_fields_decode(const enum nft_field *fields, int family, const uint8_t *b, const uint8_t *end,
-		      uint32_t len, struct nft_value *v)
+int nft_fields_decode(const enum nft_field *fields, int family, const uint8_t *b,
+		      const uint8_t *end, uint32_t len, struct nft_value *v)
 {
 	uint32_t n = 0;
 
@@ -385,9 +385,10 @@ int nft_fields_print(const enum nft_field *fields, int family, const struct nft_
 		buf[0] = '\0';
 	for (int i = 0; i < 5 && fields[i]; i++) {
 		if (i)
-			off += (size_t)snprintf(buf + (off < sz ? off : sz), off < sz ? sz - off : 0, " . ");
-		off += (size_t)nft_field_print(fields[i], family, &v[i], buf + (off < sz ? off : sz),
-					       off < sz ? sz - off : 0);
+			off += (size_t)snprintf(buf + (off < sz ? off : sz),
+						off < sz ? sz - off : 0, " . ");
+		off += (size_t)nft_field_print(
+		    fields[i], family, &v[i], buf + (off < sz ? off : sz), off < sz ? sz - off : 0);
 	}
 	return (int)off;
 }
@@ -397,7 +398,7 @@ int nft_fields_print(const enum nft_field *fields, int family, const struct nft_
 static const struct {
 	const char *word;
 	int code;
-} verdicts[] = { { "goto", NFT_GOTO }, { "jump", NFT_JUMP }, { "drop", NF_DROP }, { "accept", NF_ACCEPT } };
+} verdicts[] = {{"goto", NFT_GOTO}, {"jump", NFT_JUMP}, {"drop", NF_DROP}, {"accept", NF_ACCEPT}};
 
 int nft_verdict_from_elem(uint8_t elem_verdict)
 {
@@ -421,8 +422,9 @@ int nft_verdict_print(int code, const char *chain, char *buf, size_t sz)
 	for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
 		if (verdicts[i].code == code)
 			return nft_verdict_has_chain(code)
-				       ? snprintf(buf, sz, "%s %s", verdicts[i].word, chain ? chain : "?")
-				       : snprintf(buf, sz, "%s", verdicts[i].word);
+				   ? snprintf(buf, sz, "%s %s", verdicts[i].word,
+					      chain ? chain : "?")
+				   : snprintf(buf, sz, "%s", verdicts[i].word);
 	return snprintf(buf, sz, "verdict %d", code);
 }
 

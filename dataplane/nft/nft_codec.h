@@ -14,21 +14,21 @@
 
 /* Key and data field kinds, in concatenation order in a set's key. */
 enum nft_field {
-	F_ADDR = 1,	/* ip/ip6 daddr: network order, 4 or 16 bytes */
-	F_PROTO,	/* meta l4proto: one byte, padded to 4 */
-	F_PORT,		/* th dport: network order, 2 bytes padded to 4 */
-	F_SLOT,		/* numgen random: host-order u32 */
-	F_ID,		/* a port id: host-order u32 */
-	F_RANGE,	/* an interval set's address: first address in the key, last
-			 * in the key end; a prefix ("10.0.0.0/8") in text */
+	F_ADDR = 1, /* ip/ip6 daddr: network order, 4 or 16 bytes */
+	F_PROTO,    /* meta l4proto: one byte, padded to 4 */
+	F_PORT,	    /* th dport: network order, 2 bytes padded to 4 */
+	F_SLOT,	    /* numgen random: host-order u32 */
+	F_ID,	    /* a port id: host-order u32 */
+	F_RANGE,    /* an interval set's address: first address in the key, last
+		     * in the key end; a prefix ("10.0.0.0/8") in text */
 };
 
 /* One field's value, whichever its kind. */
 struct nft_value {
-	struct sp_addr addr;	/* F_ADDR; F_RANGE: first address, prefix_len its
-				 * prefix length (the longest prefix of first..last) */
-	struct sp_addr last;	/* F_RANGE: last address */
-	uint32_t num;		/* F_PROTO (IPPROTO_*), F_PORT, F_SLOT, F_ID */
+	struct sp_addr addr; /* F_ADDR; F_RANGE: first address, prefix_len its
+			      * prefix length (the longest prefix of first..last) */
+	struct sp_addr last; /* F_RANGE: last address */
+	uint32_t num;	     /* F_PROTO (IPPROTO_*), F_PORT, F_SLOT, F_ID */
 };
 
 /* Bytes field @f takes in a key (padded to the kernel's 4-byte registers). */
@@ -60,8 +60,8 @@ uint32_t nft_fields_encode(const enum nft_field *fields, int family, const struc
 			   uint8_t *out, uint8_t *end);
 /* @len bytes at @b (and @end) into one value per field. 0, or -EINVAL when
  * @len is not the concatenation's length in @family. */
-int nft_fields_decode(const enum nft_field *fields, int family, const uint8_t *b, const uint8_t *end,
-		      uint32_t len, struct nft_value *v);
+int nft_fields_decode(const enum nft_field *fields, int family, const uint8_t *b,
+		      const uint8_t *end, uint32_t len, struct nft_value *v);
 /* "f1 . f2 . f3". Returns the length snprintf would write. */
 int nft_fields_print(const enum nft_field *fields, int family, const struct nft_value *v, char *buf,
 		     size_t sz);

@@ -17,8 +17,8 @@
 #include <linux/netfilter.h>
 
 const enum nft_set_id nft_decode_sets[] = {
-	NS_BACKENDS, NS_NP_BACKENDS, NS_LOCAL_VIPS, NS_LOCAL_NODEPORTS, NS_SERVICE_IPS,
-	NS_NO_EP_SERVICES, NS_SERVICE_NODEPORTS, NS_NO_EP_NODEPORTS, NS_FIREWALL_ALLOW,
+    NS_BACKENDS,       NS_NP_BACKENDS,	     NS_LOCAL_VIPS,	 NS_LOCAL_NODEPORTS, NS_SERVICE_IPS,
+    NS_NO_EP_SERVICES, NS_SERVICE_NODEPORTS, NS_NO_EP_NODEPORTS, NS_FIREWALL_ALLOW,
 };
 const size_t nft_decode_nsets = sizeof(nft_decode_sets) / sizeof(nft_decode_sets[0]);
 
@@ -26,12 +26,12 @@ struct rb {
 	const struct nft_src *src;
 	int family;
 	struct sp_model *m;
-	struct sp_hmap *backends;	/* hex key without the slot → struct ep_list */
+	struct sp_hmap *backends; /* hex key without the slot → struct ep_list */
 	struct sp_hmap *np_backends;
-	struct sp_hmap *local_vips;	/* hex keys of local-vips, local-nodeports */
-	struct sp_hmap *aff;		/* affinity chain → struct aff_info */
-	int pass;		/* service-ips: 0 ClusterIPs, 1 external addresses */
-	sp_external_list_fn external;	/* optional: each Local port's external list */
+	struct sp_hmap *local_vips;   /* hex keys of local-vips, local-nodeports */
+	struct sp_hmap *aff;	      /* affinity chain → struct aff_info */
+	int pass;		      /* service-ips: 0 ClusterIPs, 1 external addresses */
+	sp_external_list_fn external; /* optional: each Local port's external list */
 	void *external_ctx;
 };
 
@@ -143,7 +143,7 @@ static int index_ep(void *ctx, const struct elem_view *v)
 	char hk[128];
 
 	if (v->klen < slot || v->klen - slot > 60 || endpoint_of(x->c->family, v, &ep))
-		return 0;	/* not an element svcplane writes */
+		return 0; /* not an element svcplane writes */
 	hexkey(v->key, v->klen - slot, hk);
 	if (!(l = sp_hmap_get(x->idx, hk))) {
 		if (!(l = calloc(1, sizeof(*l))) || sp_hmap_put(x->idx, hk, l, NULL)) {
@@ -170,7 +170,7 @@ static void index_free(struct sp_hmap *idx)
 /* Map @name of @family as an index by dispatch key into *@out. */
 static int index_backends(struct rb *c, const char *name, struct sp_hmap **out)
 {
-	struct index_ctx x = { c, sp_hmap_new() };
+	struct index_ctx x = {c, sp_hmap_new()};
 	int e;
 
 	if (!x.idx)
@@ -184,8 +184,8 @@ static int index_backends(struct rb *c, const char *name, struct sp_hmap **out)
 }
 
 /* The list a dispatch element leads to: its backends, or its affinity chain's. */
-static const struct ep_list *list_of(struct rb *c, const struct elem_view *v, struct sp_hmap *backends,
-				     const struct aff_info **aff)
+static const struct ep_list *list_of(struct rb *c, const struct elem_view *v,
+				     struct sp_hmap *backends, const struct aff_info **aff)
 {
 	static const struct ep_list none;
 	char hk[128];
@@ -240,8 +240,9 @@ static bool is_local(struct rb *c, const struct elem_view *v)
 /* The port dispatch element @v of @set ([address .] l4proto . port, with the
  * port's comment) names, its key into @k; NULL with *@err 0 when the element
  * is not one svcplane writes. */
-static struct sp_svc_port *dispatch_port(struct rb *c, const struct elem_view *v, enum nft_set_id set,
-					 struct nft_value *k, char *kind, size_t ksz, int *err)
+static struct sp_svc_port *dispatch_port(struct rb *c, const struct elem_view *v,
+					 enum nft_set_id set, struct nft_value *k, char *kind,
+					 size_t ksz, int *err)
 {
 	const enum nft_field *fields = sp_nft_sets[set].key;
 	uint32_t n = 0;
@@ -265,7 +266,8 @@ static int on_service_ip(void *ctx, const struct elem_view *v)
 	int e;
 
 	/* ClusterIPs first: their endpoint list stands for the port. */
-	external = strstr(v->comment, " " NFT_COMMENT_EXTERNAL) || strstr(v->comment, " " NFT_COMMENT_LB);
+	external =
+	    strstr(v->comment, " " NFT_COMMENT_EXTERNAL) || strstr(v->comment, " " NFT_COMMENT_LB);
 	if (external != (c->pass == 1))
 		return 0;
 	if (!(p = dispatch_port(c, v, NS_SERVICE_IPS, k, kind, sizeof(kind), &e)))
@@ -274,7 +276,8 @@ static int on_service_ip(void *ctx, const struct elem_view *v)
 	if (!strcmp(kind, NFT_COMMENT_EXTERNAL) || !strcmp(kind, NFT_COMMENT_LB)) {
 		bool first = !p->external_ips.n && !p->lb_ips.n;
 
-		if ((e = add_unique(!strcmp(kind, NFT_COMMENT_LB) ? &p->lb_ips : &p->external_ips, &k[0].addr)))
+		if ((e = add_unique(!strcmp(kind, NFT_COMMENT_LB) ? &p->lb_ips : &p->external_ips,
+				    &k[0].addr)))
 			return e;
 		if (is_local(c, v))
 			p->etp = SP_POLICY_LOCAL;
@@ -330,7 +333,8 @@ static int on_firewall(void *ctx, const struct elem_view *v)
 	while (sp_hmap_next(c->m->ports, &it)) {
 		struct sp_svc_port *p = it.value;
 
-		if (p->family != sp_family(c->family) || p->port != k[2].num || p->protocol != k[1].num)
+		if (p->family != sp_family(c->family) || p->port != k[2].num ||
+		    p->protocol != k[1].num)
 			continue;
 		for (size_t i = 0; i < p->lb_ips.n; i++)
 			if (!sp_addr_cmp(&p->lb_ips.v[i], &k[0].addr) &&
@@ -375,7 +379,8 @@ int nft_affinity_record(struct sp_hmap *aff, const char *chain, const struct sp_
 	return ep ? list_add(&a->eps, ep) : 0;
 }
 
-size_t nft_affinity_eps(const struct sp_hmap *aff, const char *chain, const struct sp_endpoint **eps)
+size_t nft_affinity_eps(const struct sp_hmap *aff, const char *chain,
+			const struct sp_endpoint **eps)
 {
 	const struct aff_info *a = sp_hmap_get(aff, chain);
 
@@ -391,7 +396,8 @@ static int each(struct rb *c, enum nft_set_id set, elem_fn fn)
 static int read_family(const struct nft_src *src, int family, struct sp_model *out,
 		       sp_external_list_fn ext, void *ext_ctx)
 {
-	struct rb c = { .src = src, .family = family, .m = out, .external = ext, .external_ctx = ext_ctx };
+	struct rb c = {
+	    .src = src, .family = family, .m = out, .external = ext, .external_ctx = ext_ctx};
 	int e = -ENOMEM;
 
 	c.local_vips = sp_hmap_new();

@@ -39,18 +39,20 @@ static int masq_rule(void *ctx, struct nftnl_rule *r)
 	uint32_t len;
 
 	if (c->masq)
-		return 0;	/* the first such rule is the one */
+		return 0; /* the first such rule is the one */
 	if (!(it = nftnl_expr_iter_create(r)))
 		return -ENOMEM;
 	while ((e = nftnl_expr_iter_next(it))) {
 		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 
-		if (!strcmp(name, "lookup") && !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "cluster-ips")) {
+		if (!strcmp(name, "lookup") &&
+		    !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "cluster-ips")) {
 			cluster = true;
 		} else if (cluster && !strcmp(name, "bitwise")) {
 			mask = nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
 		} else if (cluster && !strcmp(name, "cmp") &&
-			   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_NEQ && c->n < c->max) {
+			   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_NEQ &&
+			   c->n < c->max) {
 			/* nft itself loads only the prefix's bytes, and leaves the
 			 * mask out when the prefix ends on a byte boundary. */
 			const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
@@ -69,19 +71,20 @@ static int masq_rule(void *ctx, struct nftnl_rule *r)
 			mask = NULL;
 		} else if (cluster && !strcmp(name, "immediate") &&
 			   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
-			   !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "mark-for-masquerade")) {
+			   !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN),
+				   "mark-for-masquerade")) {
 			c->masq = true;
 		}
 	}
 	nftnl_expr_iter_destroy(it);
 	if (!c->masq)
-		c->n = 0;	/* not the masquerade rule: its comparisons are not ours */
+		c->n = 0; /* not the masquerade rule: its comparisons are not ours */
 	return 0;
 }
 
 int sp_nft_read_masq(struct mnl_socket *nl, int family, struct sp_addr *keep, int max, bool *masq)
 {
-	struct masq_ctx c = { family, keep, max, 0, false };
+	struct masq_ctx c = {family, keep, max, 0, false};
 	int e = nft_nl_each_rule(nl, family, "services", masq_rule, &c);
 
 	*masq = c.masq;
@@ -116,8 +119,9 @@ static int add_ep(void *ctx, const struct elem_view *v)
 	struct nft_value d[2];
 	struct sp_endpoint *eps, *ep;
 
-	if (v->klen != f->d->klen + nft_field_len(F_SLOT, f->family) || memcmp(v->key, f->d->key, f->d->klen) ||
-	    !v->data || nft_fields_decode(nft_endpoint_fields, f->family, v->data, NULL, v->dlen, d))
+	if (v->klen != f->d->klen + nft_field_len(F_SLOT, f->family) ||
+	    memcmp(v->key, f->d->key, f->d->klen) || !v->data ||
+	    nft_fields_decode(nft_endpoint_fields, f->family, v->data, NULL, v->dlen, d))
 		return 0;
 	for (size_t i = 0; i < f->p->n_eps; i++)
 		if (!sp_addr_cmp(&f->p->eps[i].addr, &d[0].addr) && f->p->eps[i].port == d[1].num)
@@ -134,7 +138,8 @@ static int add_ep(void *ctx, const struct elem_view *v)
 }
 
 /* The endpoints of affinity chain @chain into @p. */
-static int affinity_eps(const struct nft_src *src, int nfam, const char *chain, struct sp_svc_port *p)
+static int affinity_eps(const struct nft_src *src, int nfam, const char *chain,
+			struct sp_svc_port *p)
 {
 	struct sp_hmap *aff = nft_affinity_map_new();
 	const struct sp_endpoint *eps;
@@ -161,17 +166,17 @@ int sp_nft_read_dispatch(struct mnl_socket *nl, int family, const struct sp_addr
 	int nfam = family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
 	enum nft_set_id map = vip ? NS_SERVICE_IPS : NS_SERVICE_NODEPORTS;
 	enum nft_set_id backends = vip ? NS_BACKENDS : NS_NP_BACKENDS;
-	const enum nft_set_id sets[] = { map, backends };
-	struct nft_value k[3] = { { .num = proto }, { .num = port } };
+	const enum nft_set_id sets[] = {map, backends};
+	struct nft_value k[3] = {{.num = proto}, {.num = port}};
 	struct dispatch_find d = {0};
-	struct ep_find f = { &d, p, nfam };
+	struct ep_find f = {&d, p, nfam};
 	struct nft_src src;
 	int e;
 
 	if (vip) {
 		k[2] = k[1];
 		k[1] = k[0];
-		k[0] = (struct nft_value){ .addr = *vip };
+		k[0] = (struct nft_value){.addr = *vip};
 	}
 	d.klen = nft_fields_encode(sp_nft_sets[map].key, nfam, k, d.key, NULL);
 	if ((e = nft_nl_source_init(&src, nl, nfam, sets, 2, true, NULL)))
@@ -180,7 +185,7 @@ int sp_nft_read_dispatch(struct mnl_socket *nl, int family, const struct sp_addr
 		sp_endpoint_fini(&p->eps[i]);
 	p->n_eps = 0;
 	if (!nft_nl_source_present(&src, nfam))
-		e = -ENOENT;	/* no table of this family */
+		e = -ENOENT; /* no table of this family */
 	else
 		e = src.each(&src, nfam, sp_nft_sets[map].name, on_dispatch, &d);
 	if (!e && d.chain[0] && !strncmp(d.chain, "affinity-", 9))

@@ -21,7 +21,8 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 
 	while (sp_hmap_next(in->ports, &it)) {
 		const struct sp_svc_port *p = it.value;
-		struct sp_svc_port *q = sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
+		struct sp_svc_port *q =
+		    sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
 		struct sp_ep_sets sets;
 		const struct sp_endpoint **list;
 		size_t n;
@@ -69,7 +70,7 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 			sp_svc_port_free(q);
 			return -ENOMEM;
 		}
-		if (sp_model_add_port(out, q))	/* frees @q on failure */
+		if (sp_model_add_port(out, q)) /* frees @q on failure */
 			return -ENOMEM;
 	}
 	return 0;

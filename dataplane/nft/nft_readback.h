@@ -33,7 +33,8 @@ void sp_nft_text_free(struct sp_nft_text *t);
 int sp_nft_text_read(const struct sp_nft_text *t, struct sp_model *out, const struct sp_log *lg,
 		     sp_external_list_fn ext, void *ctx);
 /* As sp_nft_read_masq, from the text's services chain. */
-int sp_nft_text_masq(const struct sp_nft_text *t, int family, struct sp_addr *keep, int max, bool *masq);
+int sp_nft_text_masq(const struct sp_nft_text *t, int family, struct sp_addr *keep, int max,
+		     bool *masq);
 
 /* The masquerade rule for ClusterIP traffic in @family's services chain: the
  * source prefixes it exempts (the cluster CIDRs) into @keep (up to @max), and

@@ -24,8 +24,8 @@ struct nft_nl_snap;
 struct elem_view {
 	const uint8_t *key, *key_end, *data;
 	uint32_t klen, dlen;
-	const char *chain;	/* goto target or NULL */
-	int verdict;		/* NFT_GOTO, NF_DROP, ... when the set is a vmap */
+	const char *chain; /* goto target or NULL */
+	int verdict;	   /* NFT_GOTO, NF_DROP, ... when the set is a vmap */
 	char comment[300];
 };
 
@@ -39,8 +39,8 @@ struct nft_src {
 	/* Each affinity chain's endpoints and timeout, through nft_affinity_record.
 	 * Returns 0 or -errno. */
 	int (*affinity)(const struct nft_src *src, int family, struct sp_hmap *aff);
-	struct nft_nl_snap *snap;		/* the netlink source */
-	const struct sp_nft_text *text;		/* the text source */
+	struct nft_nl_snap *snap;	/* the netlink source */
+	const struct sp_nft_text *text; /* the text source */
 };
 
 /* --- decoding (nft_decode.c) ----------------------------------------------------- */
@@ -62,7 +62,8 @@ int nft_affinity_record(struct sp_hmap *aff, const char *chain, const struct sp_
 			const unsigned *timeout);
 /* The endpoints recorded for @chain (none when unknown): borrowed, valid
  * until the map is freed. Returns their number. */
-size_t nft_affinity_eps(const struct sp_hmap *aff, const char *chain, const struct sp_endpoint **eps);
+size_t nft_affinity_eps(const struct sp_hmap *aff, const char *chain,
+			const struct sp_endpoint **eps);
 
 /* --- the text source (nft_readtext.c) --------------------------------------------- */
 
@@ -89,6 +90,7 @@ typedef int (*nft_rule_fn)(void *ctx, struct nftnl_rule *r);
 /* Every rule of chain @chain of @family's table svcplane, from one dump that
  * was not interrupted (retried as above). Returns 0 or -errno (-ENOENT: no
  * such table or chain). */
-int nft_nl_each_rule(struct mnl_socket *nl, int family, const char *chain, nft_rule_fn fn, void *ctx);
+int nft_nl_each_rule(struct mnl_socket *nl, int family, const char *chain, nft_rule_fn fn,
+		     void *ctx);
 
 #endif

@@ -25,7 +25,7 @@
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 
-#define READ_TRIES 10	/* snapshots tried while the tables keep changing */
+#define READ_TRIES 10 /* snapshots tried while the tables keep changing */
 
 /* One affinity rule: the endpoint it sends to and the chain's timeout. */
 struct aff_rule {
@@ -36,8 +36,8 @@ struct aff_rule {
 };
 
 struct nft_nl_snap {
-	bool present[2];			/* table ip / ip6 svcplane exists */
-	struct nftnl_set *sets[2][NS_COUNT];	/* the sets asked for, elements filled */
+	bool present[2];		     /* table ip / ip6 svcplane exists */
+	struct nftnl_set *sets[2][NS_COUNT]; /* the sets asked for, elements filled */
 	struct aff_rule *aff[2];
 	size_t naff[2], capaff[2];
 };
@@ -69,9 +69,10 @@ static int nl_talk(struct nl_reader *r, struct nlmsghdr *nlh,
 			return -errno;
 		if (n == 0)
 			return -EIO;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
-				continue;	/* left over from an earlier request */
+				continue; /* left over from an earlier request */
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 				intr = true;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -96,9 +97,10 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-		if (mnl_attr_get_type(a) == NFTA_GEN_ID && !mnl_attr_validate(a, MNL_TYPE_U32))
-			*(uint32_t *)data = ntohl(mnl_attr_get_u32(a));
+	mnl_attr_for_each(a, nlh,
+			  sizeof(struct nfgenmsg)) if (mnl_attr_get_type(a) == NFTA_GEN_ID &&
+						       !mnl_attr_validate(a, MNL_TYPE_U32)) *
+	    (uint32_t *)data = ntohl(mnl_attr_get_u32(a));
 	return 0;
 }
 
@@ -106,7 +108,8 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 static int genid(struct nl_reader *r, uint32_t *gen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, ++r->seq);
+	struct nlmsghdr *nlh =
+	    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, ++r->seq);
 
 	*gen = 0;
 	return nl_talk(r, nlh, gen_cb, gen);
@@ -127,7 +130,7 @@ static int consistent(struct nl_reader *r, int (*load)(struct nl_reader *r, void
 		if ((g = genid(r, &after)))
 			e = e ? e : g;
 		else if (e == -EINTR || before != after)
-			e = -EAGAIN;	/* changed under us: the errors may be its */
+			e = -EAGAIN; /* changed under us: the errors may be its */
 		if (e != -EAGAIN)
 			return e;
 		reset(ctx);
@@ -154,7 +157,8 @@ static int dump_set(struct nl_reader *r, int family, const char *name, struct nf
 		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, SP_NFT_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP, ++r->seq);
+	nlh =
+	    nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP, ++r->seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	if ((e = nl_talk(r, nlh, set_cb, s))) {
 		nftnl_set_free(s);
@@ -183,7 +187,8 @@ static void view(struct nftnl_set_elem *se, struct elem_view *v)
 		ud = nftnl_set_elem_get(se, NFTNL_SET_ELEM_USERDATA, &len);
 		/* TLV: type, length, NUL-terminated text */
 		if (len > 2 && ud[0] == NFTNL_UDATA_SET_ELEM_COMMENT)
-			snprintf(v->comment, sizeof(v->comment), "%.*s", (int)(len - 2), (const char *)ud + 2);
+			snprintf(v->comment, sizeof(v->comment), "%.*s", (int)(len - 2),
+				 (const char *)ud + 2);
 	}
 }
 
@@ -205,7 +210,7 @@ static int snap_each(const struct nft_src *src, int family, const char *name, el
 	if (!s->present[f])
 		return 0;
 	if (id < 0 || !s->sets[f][id])
-		return -ENOENT;		/* not in the snapshot: a caller's mistake */
+		return -ENOENT; /* not in the snapshot: a caller's mistake */
 	if (!(it = nftnl_set_elems_iter_create(s->sets[f][id])))
 		return -ENOMEM;
 	while (!e && (se = nftnl_set_elems_iter_next(it))) {
@@ -291,10 +296,11 @@ static int load_chain(struct nl_reader *r, void *ctx)
 	return dump_rules(r, c->family, c->chain, &c->rules);
 }
 
-int nft_nl_each_rule(struct mnl_socket *nl, int family, const char *chain, nft_rule_fn fn, void *ctx)
+int nft_nl_each_rule(struct mnl_socket *nl, int family, const char *chain, nft_rule_fn fn,
+		     void *ctx)
 {
-	struct nl_reader r = { nl, (uint32_t)time(NULL) << 8 };
-	struct one_chain c = { family, chain, {0} };
+	struct nl_reader r = {nl, (uint32_t)time(NULL) << 8};
+	struct one_chain c = {family, chain, {0}};
 	int e = consistent(&r, load_chain, rules_reset, &c);
 
 	for (size_t i = 0; !e && i < c.rules.n; i++)
@@ -310,7 +316,7 @@ static int affinity_rule(struct nft_nl_snap *s, int f, struct nftnl_rule *r)
 {
 	const char *chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	uint32_t alen = f ? 16 : 4, len;
-	struct aff_rule a = { .ep = { .ready = true, .serving = true } };
+	struct aff_rule a = {.ep = {.ready = true, .serving = true}};
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *e;
 	bool have_addr = false;
@@ -380,12 +386,12 @@ static int snap_affinity(const struct nft_src *src, int family, struct sp_hmap *
 
 struct snap_req {
 	struct nft_nl_snap *snap;
-	int family;			/* 0: both */
+	int family; /* 0: both */
 	const enum nft_set_id *sets;
 	size_t n;
 	bool rules;
 	const struct sp_log *lg;
-	char what[128];			/* the object a failure concerns */
+	char what[128]; /* the object a failure concerns */
 };
 
 static void snap_reset(void *ctx)
@@ -411,12 +417,13 @@ static int load_family(struct nl_reader *r, struct snap_req *q, int f)
 	snprintf(q->what, sizeof(q->what), "table %s %s", fam, SP_NFT_TABLE);
 	e = nft_table_exists(r->nl, family, SP_NFT_TABLE);
 	if (e <= 0)
-		return e;	/* 0: no table, an empty family (the only absence allowed) */
+		return e; /* 0: no table, an empty family (the only absence allowed) */
 	q->snap->present[f] = true;
 	for (size_t i = 0; i < q->n; i++) {
-		snprintf(q->what, sizeof(q->what), "set %s of table %s %s", sp_nft_sets[q->sets[i]].name,
-			 fam, SP_NFT_TABLE);
-		if ((e = dump_set(r, family, sp_nft_sets[q->sets[i]].name, &q->snap->sets[f][q->sets[i]])))
+		snprintf(q->what, sizeof(q->what), "set %s of table %s %s",
+			 sp_nft_sets[q->sets[i]].name, fam, SP_NFT_TABLE);
+		if ((e = dump_set(r, family, sp_nft_sets[q->sets[i]].name,
+				  &q->snap->sets[f][q->sets[i]])))
 			return e;
 	}
 	if (q->rules) {
@@ -446,9 +453,13 @@ static int snap_load(struct nl_reader *r, void *ctx)
 int nft_nl_source_init(struct nft_src *src, struct mnl_socket *nl, int family,
 		       const enum nft_set_id *sets, size_t n, bool rules, const struct sp_log *lg)
 {
-	struct nl_reader r = { nl, (uint32_t)time(NULL) << 8 };
-	struct snap_req q = { .family = family, .sets = sets, .n = n, .rules = rules, .lg = lg,
-			      .what = "the ruleset generation" };
+	struct nl_reader r = {nl, (uint32_t)time(NULL) << 8};
+	struct snap_req q = {.family = family,
+			     .sets = sets,
+			     .n = n,
+			     .rules = rules,
+			     .lg = lg,
+			     .what = "the ruleset generation"};
 	int e;
 
 	memset(src, 0, sizeof(*src));
@@ -457,7 +468,8 @@ int nft_nl_source_init(struct nft_src *src, struct mnl_socket *nl, int family,
 	e = consistent(&r, snap_load, snap_reset, &q);
 	if (e) {
 		if (e == -EAGAIN)
-			sp_log_err(lg, "nftables: the tables changed during each of %d reads", READ_TRIES);
+			sp_log_err(lg, "nftables: the tables changed during each of %d reads",
+				   READ_TRIES);
 		else
 			sp_log_err(lg, "nftables: reading %s: %s", q.what, strerror(-e));
 		snap_reset(&q);
@@ -472,7 +484,7 @@ int nft_nl_source_init(struct nft_src *src, struct mnl_socket *nl, int family,
 
 void nft_nl_source_fini(struct nft_src *src)
 {
-	struct snap_req q = { .snap = src->snap };
+	struct snap_req q = {.snap = src->snap};
 
 	if (src->snap) {
 		snap_reset(&q);

@@ -468,6 +468,7 @@ static int text_affinity(const struct nft_src *src, int family, struct sp_hmap *
 			while (word(s, len, &i, w, sizeof(w))) {
 				if (!strcmp(prev, "to")) {
 					char *colon = strrchr(w, ':'), *addr = w;
+					struct nft_value a, port;
 
 					if (colon) {
 						*colon = '\0';
@@ -475,7 +476,10 @@ static int text_affinity(const struct nft_src *src, int family, struct sp_hmap *
 							addr++;
 							addr[strlen(addr) - 1] = '\0';
 						}
-						have_ep = !sp_addr_parse(addr, &ep.addr) && (ep.port = (uint16_t)atoi(colon + 1));
+						have_ep = !nft_field_parse(F_ADDR, family, addr, &a) &&
+							  !nft_field_parse(F_PORT, family, colon + 1, &port) && port.num;
+						ep.addr = a.addr;
+						ep.port = (uint16_t)port.num;
 					}
 				} else if (!strcmp(prev, "comment")) {
 					have_timeout = sscanf(w, NFT_AFFINITY_NOTE, &timeout) == 1;

@@ -37,9 +37,11 @@ static void round_trip(enum nft_field f, int family, const struct nft_value *v, 
 	nft_field_print(f, family, &d1, text, sizeof(text));
 	if (want)
 		ck_assert_str_eq(text, want);
-	ck_assert_msg(!nft_field_parse(f, family, text, &p), "field %d: '%s' does not parse back", f, text);
+	ck_assert_msg(!nft_field_parse(f, family, text, &p), "field %d: '%s' does not parse back",
+		      f, text);
 	ck_assert_uint_eq(nft_field_encode(f, family, &p, b2, e2), n);
-	ck_assert_msg(!memcmp(b1, b2, n) && !memcmp(e1, e2, n), "field %d: '%s' encodes differently", f, text);
+	ck_assert_msg(!memcmp(b1, b2, n) && !memcmp(e1, e2, n),
+		      "field %d: '%s' encodes differently", f, text);
 	memset(&d2, 0, sizeof(d2));
 	nft_field_decode(f, family, b2, e2, &d2);
 	ck_assert(!memcmp(&d1, &d2, sizeof(d1)));
@@ -53,22 +55,32 @@ START_TEST(test_nft_codec_every_field_both_families)
 {
 	static const struct {
 		const char *v4, *v6;
-	} addrs[] = { { "198.19.128.10", "fd00:198:19::a" }, { "0.0.0.0", "::" },
-		      { "255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" } };
+	} addrs[] = {{"198.19.128.10", "fd00:198:19::a"},
+		     {"0.0.0.0", "::"},
+		     {"255.255.255.255", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}};
 	static const struct {
 		const char *v4, *v6;
-	} ranges[] = { { "10.0.0.0/8", "fd00::/8" }, { "198.51.100.7", "2001:db8::7" },
-		       { "0.0.0.0/0", "::/0" }, { "10.1.2.0/23", "2001:db8:0:2::/63" } };
+	} ranges[] = {{"10.0.0.0/8", "fd00::/8"},
+		      {"198.51.100.7", "2001:db8::7"},
+		      {"0.0.0.0/0", "::/0"},
+		      {"10.1.2.0/23", "2001:db8:0:2::/63"}};
 	static const struct {
 		enum nft_field f;
 		uint32_t num;
 		const char *text;
 	} nums[] = {
-		{ F_PROTO, IPPROTO_TCP, "tcp" }, { F_PROTO, IPPROTO_UDP, "udp" },
-		{ F_PROTO, IPPROTO_SCTP, "sctp" }, { F_PROTO, 47, "47" },
-		{ F_PORT, 80, "80" }, { F_PORT, 0, "0" }, { F_PORT, 65535, "65535" },
-		{ F_SLOT, 0, "0" }, { F_SLOT, 7, "7" }, { F_SLOT, 0xffffffffu, "4294967295" },
-		{ F_ID, 1, "1" }, { F_ID, 123456, "123456" },
+	    {F_PROTO, IPPROTO_TCP, "tcp"},
+	    {F_PROTO, IPPROTO_UDP, "udp"},
+	    {F_PROTO, IPPROTO_SCTP, "sctp"},
+	    {F_PROTO, 47, "47"},
+	    {F_PORT, 80, "80"},
+	    {F_PORT, 0, "0"},
+	    {F_PORT, 65535, "65535"},
+	    {F_SLOT, 0, "0"},
+	    {F_SLOT, 7, "7"},
+	    {F_SLOT, 0xffffffffu, "4294967295"},
+	    {F_ID, 1, "1"},
+	    {F_ID, 123456, "123456"},
 	};
 
 	for (int fam = 0; fam < 2; fam++) {
@@ -87,7 +99,7 @@ START_TEST(test_nft_codec_every_field_both_families)
 			round_trip(F_RANGE, family, &v, t);
 		}
 		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-			struct nft_value v = { .num = nums[i].num };
+			struct nft_value v = {.num = nums[i].num};
 
 			round_trip(nums[i].f, family, &v, nums[i].text);
 		}
@@ -99,10 +111,10 @@ END_TEST
  * slots and ids host order, every field padded to 4 bytes. */
 START_TEST(test_nft_codec_kernel_bytes)
 {
-	struct nft_value v[4] = { addr_value("198.19.128.10"), { .num = IPPROTO_UDP }, { .num = 53 },
-				  { .num = 3 } };
-	const enum nft_field key[] = { F_ADDR, F_PROTO, F_PORT, F_SLOT, 0 };
-	const uint8_t want[] = { 198, 19, 128, 10, IPPROTO_UDP, 0, 0, 0, 0, 53, 0, 0 };
+	struct nft_value v[4] = {
+	    addr_value("198.19.128.10"), {.num = IPPROTO_UDP}, {.num = 53}, {.num = 3}};
+	const enum nft_field key[] = {F_ADDR, F_PROTO, F_PORT, F_SLOT, 0};
+	const uint8_t want[] = {198, 19, 128, 10, IPPROTO_UDP, 0, 0, 0, 0, 53, 0, 0};
 	struct nft_value back[4];
 	uint8_t b[32];
 	uint32_t slot = 3;
@@ -123,7 +135,7 @@ END_TEST
 /* The endpoint maps' data, a range that is no prefix, and what does not parse. */
 START_TEST(test_nft_codec_endpoint_range_and_bad_text)
 {
-	const char *eps[2] = { "198.18.1.10 . 8080", "fd00:198:18:1::10 . 8080" };
+	const char *eps[2] = {"198.18.1.10 . 8080", "fd00:198:18:1::10 . 8080"};
 	struct nft_value v[2], r;
 	uint8_t b[20], e[16];
 	char text[128];
@@ -138,13 +150,14 @@ START_TEST(test_nft_codec_endpoint_range_and_bad_text)
 		ck_assert_uint_eq(nft_fields_encode(nft_endpoint_fields, family, v, b, NULL),
 				  nft_data_len(D_ENDPOINT, family));
 		ck_assert_int_eq(nft_fields_decode(nft_endpoint_fields, family, b, NULL,
-						   nft_data_len(D_ENDPOINT, family), v), 0);
+						   nft_data_len(D_ENDPOINT, family), v),
+				 0);
 		nft_fields_print(nft_endpoint_fields, family, v, text, sizeof(text));
 		ck_assert_str_eq(text, eps[fam]);
 	}
 	ck_assert_int_eq(nft_field_parse(F_RANGE, NFPROTO_IPV4, "10.0.0.1-10.0.0.5", &r), 0);
 	nft_field_encode(F_RANGE, NFPROTO_IPV4, &r, b, e);
-	ck_assert(!memcmp(e, (uint8_t[]){ 10, 0, 0, 5 }, 4));
+	ck_assert(!memcmp(e, (uint8_t[]){10, 0, 0, 5}, 4));
 	memset(&r, 0, sizeof(r));
 	nft_field_decode(F_RANGE, NFPROTO_IPV4, b, e, &r);
 	nft_field_print(F_RANGE, NFPROTO_IPV4, &r, text, sizeof(text));
@@ -166,8 +179,10 @@ START_TEST(test_nft_codec_verdicts)
 	static const struct {
 		int code;
 		const char *chain, *text;
-	} cases[] = { { NFT_GOTO, "dnat-n2", "goto dnat-n2" }, { NFT_JUMP, "x", "jump x" },
-		      { NF_DROP, NULL, "drop" }, { NF_ACCEPT, NULL, "accept" } };
+	} cases[] = {{NFT_GOTO, "dnat-n2", "goto dnat-n2"},
+		     {NFT_JUMP, "x", "jump x"},
+		     {NF_DROP, NULL, "drop"},
+		     {NF_ACCEPT, NULL, "accept"}};
 	char text[64], word[16];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -184,7 +199,7 @@ START_TEST(test_nft_codec_verdicts)
 	ck_assert_int_eq(nft_verdict_from_elem(NFT_ELEM_DROP), NF_DROP);
 	ck_assert_uint_eq(nft_verdict_to_elem(NFT_GOTO), NFT_ELEM_GOTO);
 	ck_assert_uint_eq(nft_verdict_to_elem(NF_DROP), NFT_ELEM_DROP);
-	ck_assert_int_eq(nft_verdict_parse("return", &(int){ 0 }), -EINVAL);
+	ck_assert_int_eq(nft_verdict_parse("return", &(int){0}), -EINVAL);
 }
 END_TEST
 
@@ -213,7 +228,8 @@ START_TEST(test_nft_codec_render_describe_parse)
 		int f = 0;
 
 		nft_elem_describe(e, NFPROTO_IPV4, desc, sizeof(desc));
-		ck_assert_int_eq(nft_fields_decode(d->key, NFPROTO_IPV4, e->key, end, e->klen, v), 0);
+		ck_assert_int_eq(nft_fields_decode(d->key, NFPROTO_IPV4, e->key, end, e->klen, v),
+				 0);
 		/* "set NAME element f1 . f2 ... (comment)" */
 		strtok_r(desc, " ", &save);
 		strtok_r(NULL, " ", &save);
@@ -236,7 +252,8 @@ START_TEST(test_nft_codec_render_describe_parse)
 END_TEST
 
 /* A source that fails the way the kernel does without CAP_NET_ADMIN. */
-static int failing_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
+static int failing_each(const struct nft_src *src, int family, const char *name, elem_fn fn,
+			void *ctx)
 {
 	(void)src, (void)fn, (void)ctx;
 	return family == NFPROTO_IPV6 && !strcmp(name, "service-nodeports") ? -EPERM : 0;
@@ -256,7 +273,7 @@ static int failing_affinity(const struct nft_src *src, int family, struct sp_hma
 
 START_TEST(test_nft_read_source_errors_are_errors)
 {
-	struct nft_src src = { .each = failing_each, .affinity = no_affinity };
+	struct nft_src src = {.each = failing_each, .affinity = no_affinity};
 	struct captured_log log;
 	struct sp_model m;
 
@@ -281,9 +298,10 @@ static int refuse(void *ctx, const struct elem_view *v)
 
 START_TEST(test_nft_text_source_callback_error)
 {
-	static const char dump[] = "table ip svcplane {\n\tmap service-ips {\n"
-				   "\t\telements = { 198.19.0.1 . tcp . 80 comment \"a/b:http\" : goto dnat-n1,\n"
-				   "\t\t\t     198.19.0.2 . tcp . 80 comment \"a/c:http\" : drop }\n\t}\n}\n";
+	static const char dump[] =
+	    "table ip svcplane {\n\tmap service-ips {\n"
+	    "\t\telements = { 198.19.0.1 . tcp . 80 comment \"a/b:http\" : goto dnat-n1,\n"
+	    "\t\t\t     198.19.0.2 . tcp . 80 comment \"a/c:http\" : drop }\n\t}\n}\n";
 	char err[128];
 	struct sp_nft_text *t = sp_nft_text_parse(dump, strlen(dump), err, sizeof(err));
 	struct nft_src src;
