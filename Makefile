@@ -30,7 +30,9 @@ CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointsli
 	       control/kubeconfig.c control/json_lines.c control/kube_events.c control/source_kube.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
-		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
+		 dataplane/nft/nft_render.c dataplane/nft/nft_codec.c \
+		 dataplane/nft/nft_readsrc_nl.c dataplane/nft/nft_decode.c dataplane/nft/nft_project.c \
+		 dataplane/nft/nft_dispatch.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
 		 dataplane/bpf/bpf_backend.c

@@ -52,46 +52,18 @@ const struct nft_set_def sp_nft_sets[NS_COUNT] = {
 				 "vmap to drop or reject packets to service nodeports with no endpoints" },
 	[NS_FIREWALL_IPS] = { "firewall-ips", K3, D_NONE, false,
 			      "destinations that are subject to LoadBalancerSourceRanges" },
-	[NS_FIREWALL_ALLOW] = { "firewall-allow", { F_ADDR, F_PROTO, F_PORT, F_ADDR }, D_NONE, true,
+	[NS_FIREWALL_ALLOW] = { "firewall-allow", { F_ADDR, F_PROTO, F_PORT, F_RANGE }, D_NONE, true,
 				"destination . allowed source range" },
 };
 
-uint32_t nft_field_len(enum nft_field f, int family)
-{
-	if (f == F_ADDR)
-		return family == NFPROTO_IPV6 ? 16 : 4;
-	return 4;
-}
-
 uint32_t nft_key_len(const struct nft_set_def *d, int family)
 {
-	uint32_t n = 0;
-
-	for (int i = 0; i < 5 && d->key[i]; i++)
-		n += nft_field_len(d->key[i], family);
-	return n;
+	return nft_fields_len(d->key, family);
 }
 
 uint32_t nft_data_len(enum nft_data_kind k, int family)
 {
-	if (k == D_ENDPOINT)
-		return (family == NFPROTO_IPV6 ? 16 : 4) + 4;
-	return 0;
-}
-
-/* nft's datatype numbers, so that `nft list` prints our sets with their types. */
-static uint32_t field_type(enum nft_field f, int family)
-{
-	switch (f) {
-	case F_ADDR:
-		return family == NFPROTO_IPV6 ? 8 : 7;	/* ipv6_addr, ipv4_addr */
-	case F_PROTO:
-		return 12;				/* inet_proto */
-	case F_PORT:
-		return 13;				/* inet_service */
-	default:
-		return 19;				/* mark: a host-order integer */
-	}
+	return k == D_ENDPOINT ? nft_fields_len(nft_endpoint_fields, family) : 0;
 }
 
 static uint32_t concat_type(const enum nft_field *fields, int family)
@@ -99,23 +71,8 @@ static uint32_t concat_type(const enum nft_field *fields, int family)
 	uint32_t t = 0;
 
 	for (int i = 0; i < 5 && fields[i]; i++)
-		t = t << 6 | field_type(fields[i], family);
+		t = t << 6 | nft_field_type(fields[i], family);
 	return t;
-}
-
-/* Exact field widths, for a concatenated interval set's description. */
-static uint8_t field_bytes(enum nft_field f, int family)
-{
-	switch (f) {
-	case F_ADDR:
-		return family == NFPROTO_IPV6 ? 16 : 4;
-	case F_PROTO:
-		return 1;
-	case F_PORT:
-		return 2;
-	default:
-		return 4;
-	}
 }
 
 /* nft's expression numbers, as its typeof userdata names them (nft 1.0). */
@@ -184,7 +141,6 @@ static bool typeof_concat(struct nftnl_udata_buf *u, uint8_t type, const enum nf
 static void set_userdata(struct nftnl_set *s, const struct nft_set_def *d, int family,
 			 const char *comment)
 {
-	static const enum nft_field endpoint[] = { F_ADDR, F_PORT, 0 };
 	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(1024);
 	bool ok = u != NULL;
 
@@ -192,7 +148,7 @@ static void set_userdata(struct nftnl_set *s, const struct nft_set_def *d, int f
 		ok = nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 0) &&
 		     nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, 0) &&
 		     typeof_concat(u, NFTNL_UDATA_SET_KEY_TYPEOF, d->key, family) &&
-		     typeof_concat(u, NFTNL_UDATA_SET_DATA_TYPEOF, endpoint, family);
+		     typeof_concat(u, NFTNL_UDATA_SET_DATA_TYPEOF, nft_endpoint_fields, family);
 	if (ok && nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, comment))
 		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
 				   nftnl_udata_buf_len(u));
@@ -231,10 +187,8 @@ struct nftnl_set *nft_set_build(int family, enum nft_set_id id)
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
 	} else if (d->data == D_ENDPOINT) {
-		enum nft_field ep[] = { F_ADDR, F_PORT, 0 };
-
 		flags |= NFT_SET_MAP;
-		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat_type(ep, family));
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, concat_type(nft_endpoint_fields, family));
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, nft_data_len(D_ENDPOINT, family));
 	}
 	if (d->interval) {
@@ -242,7 +196,7 @@ struct nftnl_set *nft_set_build(int family, enum nft_set_id id)
 
 		flags |= NFT_SET_INTERVAL | NFT_SET_CONCAT;
 		for (int i = 0; i < 5 && d->key[i]; i++)
-			lens[i] = field_bytes(d->key[i], family);
+			lens[i] = (uint8_t)nft_field_bytes(d->key[i], family);
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, lens, (uint32_t)strlen((char *)lens));
 	}
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "../backend.h"
+#include "nft_codec.h"
 
 struct nftnl_set;
 struct nftnl_rule;
@@ -38,9 +39,6 @@ struct nftnl_chain;
 #define SP_MASQ_MARK 0x4000u
 /* Comment on affinity rules: the timeout, for read-back. */
 #define NFT_AFFINITY_NOTE "ClientIP affinity, timeout %us"
-
-/* Key field kinds, in concatenation order. */
-enum nft_field { F_ADDR = 1, F_PROTO, F_PORT, F_SLOT, F_ID };
 
 enum nft_set_id {
 	NS_CLUSTER_IPS,
@@ -77,8 +75,8 @@ struct nft_set_def {
 
 extern const struct nft_set_def sp_nft_sets[NS_COUNT];
 
-/* Byte length of one field / of a whole key (fields padded to 4 bytes). */
-uint32_t nft_field_len(enum nft_field f, int family);
+/* Byte length of a whole key / of the data (fields padded to 4 bytes; the
+ * fields themselves are nft_codec.h's). */
 uint32_t nft_key_len(const struct nft_set_def *d, int family);
 uint32_t nft_data_len(enum nft_data_kind k, int family);
 

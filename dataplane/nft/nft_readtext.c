@@ -6,6 +6,7 @@
  * in the dump are skipped. */
 #define _GNU_SOURCE
 #include "nft_readback.h"
+#include "nft_codec.h"
 #include "nft_layout.h"
 #include "nft_readsrc.h"
 #include "../../common/hmap.h"
@@ -81,74 +82,15 @@ static bool line_word(struct sp_nft_lex *lx, struct sp_nft_tok *t, char *w, size
 	return true;
 }
 
-static int proto_number(const char *w)
-{
-	if (!strcmp(w, "tcp"))
-		return IPPROTO_TCP;
-	if (!strcmp(w, "udp"))
-		return IPPROTO_UDP;
-	if (!strcmp(w, "sctp"))
-		return IPPROTO_SCTP;
-	return isdigit((unsigned char)*w) ? atoi(w) : -1;
-}
-
-/* One key field @w of type @f at @out; for an interval's address, also the
- * range's last address at @end. Returns the bytes written, or -1. */
+/* One field @w of kind @f at @out (and, in an interval set, its range end
+ * at @end), through the codec. Returns the bytes written, or -1. */
 static int field(enum nft_field f, int family, const char *w, uint8_t *out, uint8_t *end)
 {
-	uint32_t alen = family == NFPROTO_IPV6 ? 16 : 4;
-	char buf[64];
-	const char *sep;
-	unsigned long v;
+	struct nft_value v;
 
-	memset(out, 0, 4);
-	switch (f) {
-	case F_ADDR:
-		snprintf(buf, sizeof(buf), "%s", w);
-		if ((sep = strchr(buf, '/')) && end) {
-			int plen = atoi(sep + 1);
-
-			buf[sep - buf] = '\0';
-			if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, buf, out) != 1 || plen < 0 ||
-			    plen > (int)alen * 8)
-				return -1;
-			memcpy(end, out, alen);
-			for (int b = plen; b < (int)alen * 8; b++)
-				end[b / 8] |= (uint8_t)(0x80 >> (b % 8));
-			return (int)alen;
-		}
-		if ((sep = strchr(buf, '-')) && end) {
-			buf[sep - buf] = '\0';
-			if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, sep + 1, end) != 1)
-				return -1;
-		}
-		if (inet_pton(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, buf, out) != 1)
-			return -1;
-		if (end && !sep)
-			memcpy(end, out, alen);
-		return (int)alen;
-	case F_PROTO:
-		if (proto_number(w) < 0 || proto_number(w) > 255)
-			return -1;
-		out[0] = (uint8_t)proto_number(w);
-		break;
-	case F_PORT:
-		v = strtoul(w, NULL, 10);
-		if (!isdigit((unsigned char)*w) || v > 65535)
-			return -1;
-		out[0] = (uint8_t)(v >> 8);
-		out[1] = (uint8_t)v;
-		break;
-	default: {	/* slot: a host-order integer, printed 0x... */
-		uint32_t u = (uint32_t)strtoul(w, NULL, 0);
-
-		memcpy(out, &u, 4);
-		break;
-	}
-	}
-	if (end)
-		memcpy(end, out, 4);
-	return 4;
+	if (nft_field_parse(f, family, w, &v))
+		return -1;
+	return (int)nft_field_encode(f, family, &v, out, end);
 }
 
 static const struct nft_set_def *set_def(const char *name)
@@ -166,7 +108,7 @@ static int element(const struct nft_set_def *d, int family, const struct sp_nft_
 	char w[320];
 	size_t i;
 	int f = 0, k;
-	uint32_t alen = family == NFPROTO_IPV6 ? 16 : 4;
+	uint32_t alen = nft_field_len(F_ADDR, family);
 
 	memset(e, 0, sizeof(*e));
 	for (i = 0; i < n && v[i].kind != SP_NFT_COLON; i++) {
@@ -199,15 +141,14 @@ static int element(const struct nft_set_def *d, int family, const struct sp_nft_
 	if (++i >= n)
 		return 0;	/* a set, no data */
 	sp_nft_tok_copy(&v[i], w, sizeof(w));
-	if (!strcmp(w, "goto") || !strcmp(w, "jump")) {
-		e->verdict = w[0] == 'g' ? NFT_GOTO : NFT_JUMP;
+	if (!nft_verdict_parse(w, &e->verdict)) {
+		if (!nft_verdict_has_chain(e->verdict))
+			return 0;
 		if (++i >= n)
 			return -1;
 		sp_nft_tok_copy(&v[i], w, sizeof(w));
 		if (!(e->chain = strdup(w)))
 			return -1;
-	} else if (!strcmp(w, "drop") || !strcmp(w, "accept")) {
-		e->verdict = w[0] == 'd' ? NF_DROP : NF_ACCEPT;
 	} else if (d->data == D_ENDPOINT) {
 		if (field(F_ADDR, family, w, e->data, NULL) < 0 || i + 2 >= n || v[i + 1].kind != SP_NFT_DOT)
 			return -1;
@@ -470,33 +411,37 @@ nomem:
 
 /* --- the source ----------------------------------------------------------------- */
 
-static void text_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
+/* A set the dump does not show has no elements (nft omits empty ones). */
+static int text_each(const struct nft_src *src, int family, const char *name, elem_fn fn, void *ctx)
 {
 	const struct tset *t = sp_hmap_get(src->text->t[family == NFPROTO_IPV6].sets, name);
+	int err = 0;
 
-	for (size_t i = 0; t && i < t->n; i++) {
+	for (size_t i = 0; t && i < t->n && !err; i++) {
 		const struct telem *e = &t->v[i];
 		struct elem_view v = { .key = e->key, .klen = e->klen, .key_end = e->has_end ? e->end : NULL,
 				       .data = e->dlen ? e->data : NULL, .dlen = e->dlen, .chain = e->chain,
 				       .verdict = e->verdict };
 
 		snprintf(v.comment, sizeof(v.comment), "%s", e->comment ? e->comment : "");
-		fn(ctx, &v);
+		err = fn(ctx, &v);
 	}
+	return err;
 }
 
 /* "... dnat [ip|ip6] to ADDR:PORT ... comment "ClientIP affinity, timeout Ns"" */
-static void text_affinity(const struct nft_src *src, int family, struct sp_hmap *aff)
+static int text_affinity(const struct nft_src *src, int family, struct sp_hmap *aff)
 {
 	struct sp_hmap_iter it = {0};
 	const struct sp_hmap *chains = src->text->t[family == NFPROTO_IPV6].chains;
+	int err = 0;
 
-	while (sp_hmap_next(chains, &it)) {
+	while (!err && sp_hmap_next(chains, &it)) {
 		const struct tset *t = it.value;
 
 		if (strncmp(it.key, "affinity-", 9))
 			continue;
-		for (size_t r = 0; r < t->n; r++) {
+		for (size_t r = 0; r < t->n && !err; r++) {
 			const char *s = t->v[r].chain;
 			struct sp_endpoint ep = { .ready = true, .serving = true };
 			struct sp_nft_lex lx;
@@ -510,6 +455,7 @@ static void text_affinity(const struct nft_src *src, int family, struct sp_hmap 
 				sp_nft_tok_copy(&tok, w, sizeof(w));
 				if (sp_nft_tok_is(&prev, "to")) {
 					char *colon = strrchr(w, ':'), *addr = w;
+					struct nft_value a, port;
 
 					if (colon) {
 						*colon = '\0';
@@ -517,22 +463,33 @@ static void text_affinity(const struct nft_src *src, int family, struct sp_hmap 
 							addr++;
 							addr[strlen(addr) - 1] = '\0';
 						}
-						have_ep = !sp_addr_parse(addr, &ep.addr) && (ep.port = (uint16_t)atoi(colon + 1));
+						have_ep = !nft_field_parse(F_ADDR, family, addr, &a) &&
+							  !nft_field_parse(F_PORT, family, colon + 1, &port) && port.num;
+						ep.addr = a.addr;
+						ep.port = (uint16_t)port.num;
 					}
 				} else if (sp_nft_tok_is(&prev, "comment")) {
 					have_timeout = sscanf(w, NFT_AFFINITY_NOTE, &timeout) == 1;
 				}
 			}
-			nft_affinity_record(aff, it.key, have_ep ? &ep : NULL, have_timeout ? &timeout : NULL);
+			err = nft_affinity_record(aff, it.key, have_ep ? &ep : NULL,
+						  have_timeout ? &timeout : NULL);
 		}
 	}
+	return err;
+}
+
+void nft_text_source(struct nft_src *src, const struct sp_nft_text *t)
+{
+	*src = (struct nft_src){ .each = text_each, .affinity = text_affinity, .text = t };
 }
 
 int sp_nft_text_read(const struct sp_nft_text *t, struct sp_model *out, const struct sp_log *lg,
-		     sp_nft_external_fn ext, void *ctx)
+		     sp_external_list_fn ext, void *ctx)
 {
-	const struct nft_src src = { .each = text_each, .affinity = text_affinity, .text = t };
+	struct nft_src src;
 
+	nft_text_source(&src, t);
 	return nft_read_source(&src, out, lg, ext, ctx);
 }
 

@@ -107,38 +107,35 @@ static size_t intern(struct nft_render *r, const char *s)
 	return off + 1;
 }
 
-struct kb {	/* a key being built */
+struct kb {	/* a key being built, field by field through the codec */
 	uint8_t b[NFT_KEY_MAX];
 	uint8_t n;
 };
 
+static void k_field(struct kb *k, enum nft_field f, int family, const struct nft_value *v)
+{
+	k->n = (uint8_t)(k->n + nft_field_encode(f, family, v, k->b + k->n, NULL));
+}
+
 static void k_addr(struct kb *k, const struct sp_addr *a)
 {
-	uint8_t len = a->family == AF_INET6 ? 16 : 4;
-
-	memcpy(k->b + k->n, a->bytes, len);
-	k->n += len;
+	k_field(k, F_ADDR, a->family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4,
+		&(struct nft_value){ .addr = *a });
 }
 
 static void k_proto(struct kb *k, uint8_t proto)
 {
-	memset(k->b + k->n, 0, 4);
-	k->b[k->n] = proto;
-	k->n += 4;
+	k_field(k, F_PROTO, NFPROTO_IPV4, &(struct nft_value){ .num = proto });
 }
 
 static void k_port(struct kb *k, uint16_t port)
 {
-	memset(k->b + k->n, 0, 4);
-	k->b[k->n] = (uint8_t)(port >> 8);
-	k->b[k->n + 1] = (uint8_t)port;
-	k->n += 4;
+	k_field(k, F_PORT, NFPROTO_IPV4, &(struct nft_value){ .num = port });
 }
 
-static void k_u32(struct kb *k, uint32_t v)
+static void k_slot(struct kb *k, uint32_t slot)
 {
-	memcpy(k->b + k->n, &v, 4);	/* numgen and ids are host order */
-	k->n += 4;
+	k_field(k, F_SLOT, NFPROTO_IPV4, &(struct nft_value){ .num = slot });
 }
 
 /* Pending strings are stored as offsets during rendering (the pool may move);
@@ -193,14 +190,11 @@ static int add_endpoint(struct nft_render *r, enum nft_set_id set, const struct 
 			const struct sp_endpoint *ep)
 {
 	struct nft_elem *e = push(r, set, k);
-	struct kb d = {0};
+	const struct nft_value v[2] = { { .addr = ep->addr }, { .num = ep->port } };
 
 	if (!e)
 		return -ENOMEM;
-	k_addr(&d, &ep->addr);
-	k_port(&d, ep->port);
-	memcpy(e->data, d.b, d.n);
-	e->dlen = d.n;
+	e->dlen = (uint8_t)nft_fields_encode(nft_endpoint_fields, r->family, v, e->data, NULL);
 	return 0;
 }
 
@@ -239,7 +233,7 @@ static int dispatch(struct nft_render *r, enum nft_set_id map, enum nft_group g,
 	for (size_t i = 0; i < l->n; i++) {
 		struct kb k = *base;
 
-		k_u32(&k, (uint32_t)i);
+		k_slot(&k, (uint32_t)i);
 		if ((e = add_endpoint(r, backends[g], &k, l->v[i])))
 			return e;
 	}
@@ -274,22 +268,21 @@ static int firewall(struct nft_render *r, const struct sp_svc_port *p, const str
 	if ((e = add_key(r, NS_FIREWALL_IPS, vip)))
 		return e;
 	for (size_t i = 0; i < p->lb_source_ranges.n; i++) {
-		const struct sp_addr *c = &p->lb_source_ranges.v[i];
-		struct sp_addr last = *c;
-		struct kb k = *vip, end = *vip;
-		int bits = sp_addr_bits(c->family);
+		const struct nft_value range = { .addr = p->lb_source_ranges.v[i] };
+		uint8_t end[16];
+		struct kb k = *vip;
 		struct nft_elem *el;
 
-		if (c->family != p->family)
+		if (range.addr.family != p->family)
 			continue;
-		for (int b = c->prefix_len; b < bits; b++)
-			last.bytes[b / 8] |= (uint8_t)(0x80u >> (b % 8));
-		k_addr(&k, c);
-		k_addr(&end, &last);
+		/* The key end repeats the key's exact fields and ends on the
+		 * range's last address; it follows the key in the element. */
+		k.n = (uint8_t)(k.n + nft_field_encode(F_RANGE, r->family, &range, k.b + k.n, end));
 		el = push(r, NS_FIREWALL_ALLOW, &k);
 		if (!el)
 			return -ENOMEM;
-		memcpy(el->key + k.n, end.b, end.n);	/* key end follows the key */
+		memcpy(el->key + k.n, vip->b, vip->n);
+		memcpy(el->key + k.n + vip->n, end, k.n - vip->n);
 	}
 	return 0;
 }
@@ -443,31 +436,12 @@ void nft_render_fini(struct nft_render *r)
 void nft_elem_describe(const struct nft_elem *e, int family, char *buf, size_t sz)
 {
 	const struct nft_set_def *d = &sp_nft_sets[e->set];
-	size_t off = (size_t)snprintf(buf, sz, "set %s element ", d->name), k = 0;
+	const uint8_t *end = d->interval ? e->key + e->klen : NULL;
+	struct nft_value v[5];
+	size_t off = (size_t)snprintf(buf, sz, "set %s element ", d->name);
 
-	for (int i = 0; i < 5 && d->key[i] && off < sz; i++) {
-		char a[INET6_ADDRSTRLEN];
-		uint32_t v;
-
-		if (i)
-			off += (size_t)snprintf(buf + off, sz - off, " . ");
-		switch (d->key[i]) {
-		case F_ADDR:
-			inet_ntop(family == NFPROTO_IPV6 ? AF_INET6 : AF_INET, e->key + k, a, sizeof(a));
-			off += (size_t)snprintf(buf + off, sz - off, "%s", a);
-			break;
-		case F_PROTO:
-			off += (size_t)snprintf(buf + off, sz - off, "%s", proto_lc(e->key[k]));
-			break;
-		case F_PORT:
-			off += (size_t)snprintf(buf + off, sz - off, "%u", e->key[k] << 8 | e->key[k + 1]);
-			break;
-		default:
-			memcpy(&v, e->key + k, 4);
-			off += (size_t)snprintf(buf + off, sz - off, "%u", v);
-		}
-		k += nft_field_len(d->key[i], family);
-	}
+	if (off < sz && !nft_fields_decode(d->key, family, e->key, end, e->klen, v))
+		off += (size_t)nft_fields_print(d->key, family, v, buf + off, sz - off);
 	if (e->comment && off < sz)
 		snprintf(buf + off, sz - off, " (%s)", e->comment);
 }

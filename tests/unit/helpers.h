@@ -64,6 +64,7 @@ Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
 Suite *suite_nft_readback(void);
+Suite *suite_nft_codec(void);
 Suite *suite_inspect(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
