@@ -35,7 +35,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_dispatch.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
-		 dataplane/bpf/bpf_backend.c
+		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
@@ -55,12 +55,12 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
 # eBPF programs: CO-RE objects and their skeletons, generated into build/ (the
 # loader includes the skeleton; nothing generated is committed).
-BPF_PROGS := bpf/sock_lb.bpf.c
+BPF_PROGS := bpf/sock_lb.bpf.c bpf/udp_destroy.bpf.c
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -69,8 +69,9 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	@echo "  SKEL    $@"
 	@bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
-# The loader's objects need the skeletons first.
-$(call obj,rel,dataplane/bpf/bpf_loader.c) $(call obj,asan,dataplane/bpf/bpf_loader.c): $(BPF_SKELS)
+# The loaders' objects need the skeletons first.
+$(call obj,rel,dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_udp.c) \
+	$(call obj,asan,dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_udp.c): $(BPF_SKELS)
 
 .PHONY: all deps check test demo bench conformance clean unit unit-asan fuzz integration format
 all: svcplane svcplanectl

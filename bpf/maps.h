@@ -136,6 +136,14 @@ struct sp_port_info {
 	__u32 affinity_timeout;
 };
 
+/* gone (the UDP socket iterator's input): endpoints just removed. */
+struct sp_gone_key {
+	__u8 addr[16];
+	__u16 port_be;
+	__u8 family;
+	__u8 pad;
+};
+
 /* meta: one entry, the layout of the maps pinned beside it. */
 struct sp_meta_val {
 	__u32 layout;		/* SP_BPF_LAYOUT */

@@ -5,6 +5,7 @@
 #include "bpf_loader.h"
 #include "bpf_maps.h"
 #include "bpf_readback.h"
+#include "bpf_udp.h"
 #include "../netlink/node_addrs.h"
 #include "../../common/log.h"
 
@@ -22,6 +23,7 @@ struct bpf_be {
 	const struct sp_backend_cfg *cfg;
 	struct sp_bpf_kernel k;
 	struct sp_bpf_writer *w;	/* agent only */
+	struct sp_bpf_udp *udp;		/* agent only; NULL when the kernel cannot */
 	bool read_only, open;		/* open: maps are there */
 	bool synced;			/* a full sync has completed */
 	char pin_dir[4096];
@@ -52,6 +54,9 @@ static int ensure_loaded(struct bpf_be *be)
 		return e;
 	}
 	be->open = true;
+	if (!(be->udp = sp_bpf_udp_new(be->k.cgroup_path, be->cfg->log)))
+		sp_log_warn(be->cfg->log, "bpf: no UDP socket iterator (%s): a connected UDP client keeps "
+					  "an endpoint that went away until it reconnects", strerror(errno));
 	sp_log_info(be->cfg->log, "bpf: socket hooks on %s, maps under %s (services %u, slots %u, "
 				  "endpoints %u entries at most)",
 		    be->cfg->cgroup_path && *be->cfg->cgroup_path ? be->cfg->cgroup_path : "the cgroup v2 root",
@@ -141,6 +146,18 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		for (size_t i = 0; i < chg->n && !e; i++)
 			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
 	}
+	/* After the maps no longer send anyone there: connected UDP sockets to
+	 * endpoints that went away are disconnected. */
+	for (size_t i = 0; !e && be->udp && i < chg->n; i++)
+		if (sp_bpf_udp_note(be->udp, chg->v[i].old, chg->v[i].new))
+			break;
+	if (!e && be->udp) {
+		int n = sp_bpf_udp_flush(be->udp);
+
+		if (n < 0)
+			sp_log_warn(be->cfg->log, "bpf: disconnecting UDP sockets of removed endpoints: %s",
+				    strerror(-n));
+	}
 	if (!e && full)
 		be->synced = true;
 	if (e)
@@ -206,6 +223,7 @@ static void bpf_close(struct sp_backend *be_)
 	if (!be)
 		return;
 	sp_bpf_writer_free(be->w);
+	sp_bpf_udp_free(be->udp);
 	if (be->open)
 		sp_bpf_kernel_close(&be->k);
 	free(be);

@@ -288,6 +288,7 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	}
 	if ((e = open_cgroup(cgroup_path, err, errsz)) < 0)
 		return e;
+	snprintf(k->cgroup_path, sizeof(k->cgroup_path), "%s", cgroup_path);
 	k->cgroup_fd = e;
 	if ((e = ensure_pin_dir(pin_dir, log, err, errsz)))
 		goto err_close;

@@ -38,6 +38,7 @@ struct sp_bpf_kernel {
 	uint32_t map_max[SPM_COUNT];
 	void *skel;		/* struct sock_lb (agent opens only) */
 	int cgroup_fd;
+	char cgroup_path[4096];	/* where the hooks are attached */
 	char pin_dir[4096];
 };
 

@@ -1,0 +1,237 @@
+/* bpf_udp.c - the UDP socket iterator: load, and run it in every network
+ * namespace that has a process in the socket hooks' cgroup (an iterator sees
+ * the namespace it is created in; setns there and back, on this thread). */
+#define _GNU_SOURCE
+#include "bpf_udp.h"
+#include "udp_destroy.skel.h"
+#include "../../bpf/maps.h"
+#include "../../common/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+struct sp_bpf_udp {
+	struct udp_destroy *skel;
+	struct bpf_link *link;
+	char cgroup[4096];
+	const struct sp_log *log;
+	struct sp_gone_key *gone;
+	size_t n, cap;
+};
+
+struct sp_bpf_udp *sp_bpf_udp_new(const char *cgroup_path, const struct sp_log *log)
+{
+	struct sp_bpf_udp *u = calloc(1, sizeof(*u));
+	int e;
+
+	if (!u)
+		return NULL;
+	u->log = log;
+	snprintf(u->cgroup, sizeof(u->cgroup), "%s", cgroup_path);
+	if (!(u->skel = udp_destroy__open_and_load())) {
+		e = errno;
+		free(u);
+		errno = e;
+		return NULL;
+	}
+	if (!(u->link = bpf_program__attach_iter(u->skel->progs.sp_udp_destroy, NULL))) {
+		e = errno;
+		udp_destroy__destroy(u->skel);
+		free(u);
+		errno = e;
+		return NULL;
+	}
+	return u;
+}
+
+void sp_bpf_udp_free(struct sp_bpf_udp *u)
+{
+	if (!u)
+		return;
+	bpf_link__destroy(u->link);
+	udp_destroy__destroy(u->skel);
+	free(u->gone);
+	free(u);
+}
+
+static bool serves(const struct sp_endpoint *ep)
+{
+	return ep->for_cluster || ep->for_local;
+}
+
+static bool still_served(const struct sp_svc_port *p, const struct sp_endpoint *ep)
+{
+	for (size_t i = 0; p && i < p->n_eps; i++)
+		if (serves(&p->eps[i]) && p->eps[i].port == ep->port &&
+		    !sp_addr_cmp(&p->eps[i].addr, &ep->addr))
+			return true;
+	return false;
+}
+
+int sp_bpf_udp_note(struct sp_bpf_udp *u, const struct sp_svc_port *old, const struct sp_svc_port *new)
+{
+	if (!old || old->protocol != IPPROTO_UDP)
+		return 0;
+	for (size_t i = 0; i < old->n_eps; i++) {
+		const struct sp_endpoint *ep = &old->eps[i];
+		struct sp_gone_key k = { .port_be = htons(ep->port),
+					 .family = ep->addr.family == AF_INET6 ? 6 : 4 };
+
+		if (!serves(ep) || still_served(new, ep))
+			continue;
+		if (u->n == u->cap) {
+			size_t cap = u->cap ? u->cap * 2 : 64;
+			struct sp_gone_key *v = realloc(u->gone, cap * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			u->gone = v;
+			u->cap = cap;
+		}
+		memcpy(k.addr, ep->addr.bytes, ep->addr.family == AF_INET6 ? 16 : 4);
+		u->gone[u->n++] = k;
+	}
+	return 0;
+}
+
+/* Read the iterator once in the current network namespace. */
+static int run_here(struct sp_bpf_udp *u)
+{
+	char buf[256];
+	int fd = bpf_iter_create(bpf_link__fd(u->link));
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Network namespaces (by inode) of the processes in cgroup @dir and below. */
+static int collect_netns(const char *dir, ino_t *seen, size_t *n, size_t max, int depth)
+{
+	char p[4400];
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
+	long pid;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	if ((f = fopen(p, "re"))) {
+		while (fscanf(f, "%ld", &pid) == 1) {
+			struct stat st;
+			size_t i;
+
+			snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
+			if (stat(p, &st))
+				continue;
+			for (i = 0; i < *n && seen[i] != st.st_ino; i++)
+				;
+			if (i == *n && *n < max)
+				seen[(*n)++] = st.st_ino;
+		}
+		fclose(f);
+	}
+	if (depth > 16 || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			collect_netns(p, seen, n, max, depth + 1);
+		}
+	closedir(d);
+	return 0;
+}
+
+/* An fd of a network namespace with inode @ino, found through a process. */
+static int open_netns(const char *dir, ino_t ino)
+{
+	char p[4400];
+	FILE *f;
+	long pid;
+	int fd = -1;
+
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	if ((f = fopen(p, "re"))) {
+		while (fd < 0 && fscanf(f, "%ld", &pid) == 1) {
+			struct stat st;
+
+			snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
+			if (!stat(p, &st) && st.st_ino == ino)
+				fd = open(p, O_RDONLY | O_CLOEXEC);
+		}
+		fclose(f);
+	}
+	if (fd < 0) {
+		DIR *d = opendir(dir);
+		struct dirent *de;
+
+		while (d && fd < 0 && (de = readdir(d)))
+			if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+				snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+				fd = open_netns(p, ino);
+			}
+		if (d)
+			closedir(d);
+	}
+	return fd;
+}
+
+int sp_bpf_udp_flush(struct sp_bpf_udp *u)
+{
+	int map = bpf_map__fd(u->skel->maps.sp_gone), self, e = 0, visited = 0;
+	uint8_t one = 1;
+	ino_t seen[1024];
+	size_t n = 0;
+
+	if (!u->n)
+		return 0;
+	for (size_t i = 0; i < u->n; i++)
+		bpf_map_update_elem(map, &u->gone[i], &one, BPF_ANY);
+	collect_netns(u->cgroup, seen, &n, 1024, 0);
+	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		e = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int fd = open_netns(u->cgroup, seen[i]);
+
+		if (fd < 0)
+			continue;	/* (its processes left meanwhile) */
+		if (!setns(fd, CLONE_NEWNET)) {
+			int r = run_here(u);
+
+			if (r && !e)
+				e = r;
+			visited++;
+		}
+		close(fd);
+	}
+	if (setns(self, CLONE_NEWNET)) {
+		/* Cannot happen for our own namespace; if it did, every later
+		 * netlink call would go to the wrong place: say so loudly. */
+		sp_log_err(u->log, "bpf: back to the agent's network namespace: %s", strerror(errno));
+		e = -errno;
+	}
+	close(self);
+out:
+	for (size_t i = 0; i < u->n; i++)
+		bpf_map_delete_elem(map, &u->gone[i]);
+	u->n = 0;
+	return e ? e : visited;
+}
