@@ -461,6 +461,50 @@ static void count_no_local(struct sp_agent *a)
 	}
 }
 
+/* @text with the backend's gauges appended (Prometheus text; a family's HELP
+ * and TYPE once, before its first sample). Frees @text; NULL on failure. */
+static char *backend_gauges(struct sp_agent *a, char *text)
+{
+	struct sp_gauge g[64];
+	int n = a->be.ops->gauges(&a->be, g, 64);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (n <= 0)
+		return text;
+	if (!(f = open_memstream(&out, &len))) {
+		free(text);
+		return NULL;
+	}
+	fputs(text, f);
+	free(text);
+	/* Each family's samples together, after its HELP and TYPE. */
+	for (int i = 0; i < n; i++) {
+		bool first = true;
+
+		for (int j = 0; j < i && first; j++)
+			first = strcmp(g[j].name, g[i].name) != 0;
+		if (!first)
+			continue;
+		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", g[i].name, g[i].help, g[i].name);
+		for (int j = i; j < n; j++) {
+			if (strcmp(g[j].name, g[i].name))
+				continue;
+			if (g[j].label)
+				fprintf(f, "%s{%s=\"%s\"} %.17g\n", g[j].name, g[j].label,
+					g[j].label_value, g[j].value);
+			else
+				fprintf(f, "%s %.17g\n", g[j].name, g[j].value);
+		}
+	}
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int sp_agent_metrics(void *ctx, const char *path, struct sp_http_reply *r)
 {
 	struct sp_agent *a = ctx;
@@ -469,6 +513,8 @@ int sp_agent_metrics(void *ctx, const char *path, struct sp_http_reply *r)
 		count_no_local(a);
 		r->body = sp_metrics_render(&a->metrics, &a->store, a->be.ops->name);
 		r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+		if (r->body && a->be.ops->gauges)
+			r->body = backend_gauges(a, r->body);
 	} else if (!strcmp(path, "/proxyMode")) {
 		r->body = strdup(a->be.ops->name);
 	} else if (!strcmp(path, "/model")) {

@@ -67,7 +67,17 @@ struct sp_health {
 typedef void (*sp_external_list_fn)(void *ctx, const struct sp_svc_port *p,
 				    const struct sp_endpoint *eps, size_t n);
 
-/* read_masq, project, dispatch and load_dump may be NULL: that backend has
+/* One gauge a backend exports on /metrics, e.g. svcplane_bpf_map_entries
+ * {map="sp_services"} 12. Strings are the backend's, valid until its next call. */
+struct sp_gauge {
+	const char *name;
+	const char *help;
+	const char *label;	/* NULL: no label */
+	const char *label_value;
+	double value;
+};
+
+/* read_masq, project, dispatch, load_dump and gauges may be NULL: that backend has
  * no such thing (the dry-run printer has no tables to read). */
 struct sp_backend_ops {
 	const char *name;
@@ -115,6 +125,9 @@ struct sp_backend_ops {
 			 size_t errsz);
 	/* Remove everything svcplane ever installed with this backend here. */
 	int (*cleanup)(struct sp_backend *be);
+	/* Its own gauges for /metrics (map fill levels …), up to @max into @out.
+	 * Returns how many, or -errno. */
+	int (*gauges)(struct sp_backend *be, struct sp_gauge *out, size_t max);
 	/* Can this backend serve traffic now (/healthz, health-check node ports)? */
 	int (*health)(struct sp_backend *be, struct sp_health *out);
 	void (*close)(struct sp_backend *be);

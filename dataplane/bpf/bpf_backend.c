@@ -192,6 +192,45 @@ static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr
 	return sp_bpf_dispatch(&be->k, family, vip, proto, port, p);
 }
 
+/* Entries of map @fd, counted key by key (a scrape's cost: ~0.5 µs a key). */
+static uint32_t count_entries(int fd)
+{
+	uint8_t key[64], next[64];
+	uint32_t n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, sizeof(key));
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
+{
+	struct bpf_be *be = be_->priv;
+	size_t n = 0;
+
+	if (!be->open)
+		return 0;
+	for (int m = 0; m < SPM_COUNT && n + 2 <= max; m++) {
+		if (m == SPM_META)
+			continue;
+		out[n++] = (struct sp_gauge){ "svcplane_bpf_map_entries",
+					      "Entries in each eBPF map of the bpf backend", "map",
+					      sp_bpf_map_name(m), count_entries(be->k.map_fd[m]) };
+		out[n++] = (struct sp_gauge){ "svcplane_bpf_map_capacity",
+					      "Capacity (max_entries) of each eBPF map of the bpf backend",
+					      "map", sp_bpf_map_name(m), be->k.map_max[m] };
+	}
+	if (n < max && be->w)
+		out[n++] = (struct sp_gauge){ "svcplane_bpf_service_ports_left_out",
+					      "Service ports the last sync left out because a map was full",
+					      NULL, NULL, (double)sp_bpf_writer_left_out(be->w) };
+	return (int)n;
+}
+
 static int bpf_cleanup(struct sp_backend *be_)
 {
 	struct bpf_be *be = be_->priv;
@@ -239,6 +278,7 @@ const struct sp_backend_ops sp_bpf_ops = {
 	.read_back = bpf_read_back,
 	.project = bpf_project,
 	.dispatch = bpf_dispatch,
+	.gauges = bpf_gauges,
 	.cleanup = bpf_cleanup,
 	.health = bpf_health,
 	.close = bpf_close,
