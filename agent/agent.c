@@ -98,6 +98,7 @@ void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
 		.masquerade_all = cfg->masquerade_all,
 		.bpf_pin_path = cfg->bpf_pin_path,
 		.cgroup_path = cfg->cgroup_path,
+		.bpf_lb_map_max = cfg->bpf_lb_map_max,
 		.log = log,
 		.loop = loop,
 	};

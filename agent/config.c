@@ -19,7 +19,7 @@
 enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
-	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT,
+	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
 };
 
 static const struct option options[] = {
@@ -41,6 +41,7 @@ static const struct option options[] = {
 	{ "cgroup-path", required_argument, NULL, F_CGROUP },
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
 	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
+	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -67,6 +68,8 @@ static const char usage[] =
 	"  --log-format FORMAT          text (default) or json\n"
 	"  --cgroup-path PATH           bpf mode: cgroup for socket hooks (default: v2 root)\n"
 	"  --bpf-pin-path PATH          bpf mode: pin path (default /sys/fs/bpf/svcplane)\n"
+	"  --bpf-lb-map-max N           bpf mode: entries of the service and endpoint maps\n"
+	"                               (default 65536; slots and sockets get 4 × N)\n"
 	"  --v N                        log verbosity: 0-1 info, 2+ debug\n";
 
 int sp_duration_parse(const char *s, double *out)
@@ -234,6 +237,7 @@ static void defaults(struct sp_config *cfg)
 	strcpy(cfg->healthz_bind, "0.0.0.0:10256");
 	strcpy(cfg->metrics_bind, "127.0.0.1:10249");
 	strcpy(cfg->bpf_pin_path, "/sys/fs/bpf/svcplane");
+	cfg->bpf_lb_map_max = 65536;	/* Cilium's bpf-lb-map-max default */
 }
 
 /* One flag's value into @cfg. @name is used in the error line. */
@@ -291,6 +295,15 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 			return -EINVAL;
 		cfg->api_watch_timeout = d;
 		return 0;
+	case F_BPF_MAP_MAX: {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (!*v || *end || n < 16 || n > 4194304)	/* 4 × N slots must fit a u32 */
+			return -EINVAL;
+		cfg->bpf_lb_map_max = (uint32_t)n;
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -325,6 +338,7 @@ static const struct key_map file_keys[] = {
 	{ "svcplane.manifests", F_MANIFESTS },
 	{ "svcplane.cgroupPath", F_CGROUP },
 	{ "svcplane.bpfPinPath", F_PIN },
+	{ "svcplane.bpfLBMapMax", F_BPF_MAP_MAX },
 	{ "svcplane.logFormat", F_LOG_FORMAT },
 };
 

@@ -29,6 +29,7 @@ struct sp_config {
 	int verbosity;			/* --v: 2 and above log debug events */
 	char cgroup_path[4096];
 	char bpf_pin_path[4096];
+	uint32_t bpf_lb_map_max;	/* --bpf-lb-map-max */
 };
 
 #endif

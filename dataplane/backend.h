@@ -45,6 +45,7 @@ struct sp_backend_cfg {
 	bool masquerade_all;
 	const char *bpf_pin_path;	/* bpf mode */
 	const char *cgroup_path;	/* bpf mode */
+	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
 };

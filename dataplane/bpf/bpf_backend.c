@@ -37,7 +37,8 @@ static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
 /* Load and attach (the agent's open), once. */
 static int ensure_loaded(struct bpf_be *be)
 {
-	struct sp_bpf_sizes z = { .lb_max = 65536, .slots_max = 262144, .sock_max = 262144 };
+	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
+	struct sp_bpf_sizes z = { .lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max };
 	char err[512];
 	int e;
 
