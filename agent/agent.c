@@ -126,7 +126,7 @@ int sp_agent_cleanup(struct sp_agent *a)
 			sp_log_err(&a->log, "cleanup: %s backend: %s", all[i]->name, strerror(-e));
 			err = err ? err : e;
 		} else {
-			sp_log_info(&a->log, "cleanup: %s backend: done", all[i]->name);
+			sp_log_debug(&a->log, "cleanup: %s backend: done", all[i]->name);
 		}
 	}
 	return err;

@@ -4,11 +4,15 @@
 # passes dockerfilelint.
 . "$(dirname "$0")/lib.sh"
 D=$TOP/agent/deploy
-python3 "$TOP/tests/integration/deploy_check.py" "$D" >/dev/null || fail "structure (above)"
+python3 "$TOP/tests/integration/deploy_check.py" "$D" "$D/bpf/daemonset.yaml" >/dev/null ||
+	fail "structure (above)"
 conf=$(t_tmpdir)/config.conf
 python3 -c 'import sys,yaml; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"]=="ConfigMap"][0]; print(d["data"]["config.conf"])' \
 	"$D/daemonset.yaml" >"$conf"
-out=$("$SVCPLANE" --config "$conf" --mode dry-run --cleanup 2>&1) || fail "the agent refuses the ConfigMap's config: $out"
+# (--cleanup runs every backend's cleanup: in a namespace of its own, with a
+# pin path of its own, so that nothing of this machine's is touched.)
+out=$(unshare -n "$SVCPLANE" --config "$conf" --mode dry-run --cleanup \
+	--bpf-pin-path "$(t_tmpdir)/bpf/svcplane" 2>&1) || fail "the agent refuses the ConfigMap's config: $out"
 [ -z "$out" ] || fail "the agent warns about the ConfigMap's config: $out"
 # A broken copy is caught (the check can fail).
 bad=$(t_tmpdir)/bad
@@ -19,6 +23,13 @@ python3 "$TOP/tests/integration/deploy_check.py" "$bad" >/dev/null 2>"$bad/check
 	fail "a DaemonSet with maxUnavailable 1 passed"
 grep -q '^deploy manifests: DaemonSet.spec.updateStrategy: ' "$bad/check.err" ||
 	fail "the broken DaemonSet was refused for another reason: $(cat "$bad/check.err")"
+# A bpf DaemonSet that grants more than bpf mode needs is caught.
+sed 's/add: \[NET_ADMIN, BPF, PERFMON, SYS_ADMIN, SYS_PTRACE\]/add: [NET_ADMIN, BPF, PERFMON, SYS_ADMIN, SYS_PTRACE, SYS_MODULE]/' \
+	"$D/bpf/daemonset.yaml" >"$bad/bpf.yaml"
+python3 "$TOP/tests/integration/deploy_check.py" "$D" "$bad/bpf.yaml" >/dev/null 2>"$bad/check.err" &&
+	fail "a bpf DaemonSet adding SYS_MODULE passed"
+grep -q '^deploy manifests: bpf DaemonSet: drop ALL, add exactly' "$bad/check.err" ||
+	fail "the broken bpf DaemonSet was refused for another reason: $(cat "$bad/check.err")"
 if command -v dockerfilelint >/dev/null; then
 	dockerfilelint "$D/Dockerfile" >"$bad/lint.out" 2>&1 || fail "dockerfilelint: $(cat "$bad/lint.out")"
 elif [ "${CI:-}" = true ]; then

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""deploy_check.py DIR: the deploy manifests parse as Kubernetes objects that
+"""deploy_check.py DIR [BPF_DAEMONSET]: the deploy manifests parse as Kubernetes objects that
 fit together: every document has apiVersion, kind and metadata.name; the
 DaemonSet selects its own pods, runs hostNetwork as system-node-critical with
 kube-proxy's tolerations, probes /livez and /healthz on 10256, rolls 10% at a
 time, adds only NET_ADMIN, mounts only its ConfigMap, and names a
 ServiceAccount that a ClusterRoleBinding grants get/list/watch on services,
-endpointslices and nodes and create/patch on events."""
+endpointslices and nodes and create/patch on events. With BPF_DAEMONSET, that
+bpf-mode DaemonSet must be the same but for what bpf mode needs, each named:
+--mode=bpf, hostPID, the capabilities NET_ADMIN, BPF, PERFMON, SYS_ADMIN and
+SYS_PTRACE, /sys/fs/bpf read-write and /sys/fs/cgroup read-only, with
+--bpf-pin-path below the one and --cgroup-path at the other."""
 import glob
 import os
 import sys
@@ -107,7 +111,68 @@ def main():
     conf = yaml.safe_load(cm["data"]["config.conf"])
     if conf.get("kind") != "KubeProxyConfiguration":
         fail("ConfigMap config.conf is not a KubeProxyConfiguration")
+    if len(sys.argv) > 2:
+        check_bpf(ds, sys.argv[2])
     print("deploy manifests: %d objects fit together" % len(objs))
+
+
+BPF_CAPS = {"NET_ADMIN", "BPF", "PERFMON", "SYS_ADMIN", "SYS_PTRACE"}
+BPF_HOST = {"/sys/fs/bpf": False, "/sys/fs/cgroup": True}   # path: read-only
+
+
+def check_bpf(nft_ds, path):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    ds = [d for d in docs if d["kind"] == "DaemonSet"]
+    if len(ds) != 1:
+        fail("%s: want one DaemonSet" % path)
+    ds = ds[0]
+    pod, npod = ds["spec"]["template"]["spec"], nft_ds["spec"]["template"]["spec"]
+    c, nc = pod["containers"][0], npod["containers"][0]
+    if pod.get("hostPID") is not True:
+        fail("bpf DaemonSet: hostPID: true (pods' network namespaces by pid)")
+    caps = c["securityContext"]["capabilities"]
+    if caps.get("drop") != ["ALL"] or set(caps.get("add", [])) != BPF_CAPS:
+        fail("bpf DaemonSet: drop ALL, add exactly %s" % sorted(BPF_CAPS))
+    if c["securityContext"].get("privileged") or c["securityContext"].get("allowPrivilegeEscalation"):
+        fail("bpf DaemonSet: not privileged, no privilege escalation")
+    vols = {v["name"]: v for v in pod["volumes"]}
+    mounts = {}
+    for m in c["volumeMounts"]:
+        v = vols.get(m["name"])
+        if v is None:
+            fail("bpf DaemonSet: volumeMount %s has no volume" % m["name"])
+        if "hostPath" in v:
+            hp = v["hostPath"]["path"]
+            if hp not in BPF_HOST:
+                fail("bpf DaemonSet: host path %s is not one bpf mode needs" % hp)
+            if bool(m.get("readOnly")) != BPF_HOST[hp]:
+                fail("bpf DaemonSet: %s must be %s" % (hp, "read-only" if BPF_HOST[hp] else "read-write"))
+            mounts[hp] = m["mountPath"]
+        elif not m.get("readOnly"):
+            fail("bpf DaemonSet: volumeMount %s is not read-only" % m["name"])
+    if set(mounts) != set(BPF_HOST):
+        fail("bpf DaemonSet: wants host paths %s" % sorted(BPF_HOST))
+    args = c["args"]
+    pin = [a.split("=", 1)[1] for a in args if a.startswith("--bpf-pin-path=")]
+    cg = [a.split("=", 1)[1] for a in args if a.startswith("--cgroup-path=")]
+    if "--mode=bpf" not in args:
+        fail("bpf DaemonSet: --mode=bpf")
+    if len(pin) != 1 or not pin[0].startswith(mounts["/sys/fs/bpf"] + "/"):
+        fail("bpf DaemonSet: --bpf-pin-path below the bpffs mount %s" % mounts["/sys/fs/bpf"])
+    if cg != [mounts["/sys/fs/cgroup"]]:
+        fail("bpf DaemonSet: --cgroup-path at the cgroup mount %s" % mounts["/sys/fs/cgroup"])
+    # Everything else as the nftables DaemonSet says.
+    for k in ("selector", "updateStrategy"):
+        if ds["spec"][k] != nft_ds["spec"][k]:
+            fail("bpf DaemonSet: spec.%s differs from the nftables one" % k)
+    for k in ("hostNetwork", "serviceAccountName", "priorityClassName", "tolerations"):
+        if pod.get(k) != npod.get(k):
+            fail("bpf DaemonSet: pod %s differs from the nftables one" % k)
+    for k in ("livenessProbe", "readinessProbe", "image", "command"):
+        if c.get(k) != nc.get(k):
+            fail("bpf DaemonSet: container %s differs from the nftables one" % k)
+    if [a for a in args if a not in nc["args"]] != ["--mode=bpf"] + ["--cgroup-path=" + cg[0], "--bpf-pin-path=" + pin[0]]:
+        fail("bpf DaemonSet: args beyond the nftables ones other than the bpf flags")
 
 
 if __name__ == "__main__":
