@@ -23,7 +23,7 @@ for cmd in "dump" "dump --json" "diff --manifests $dir --hostname-override node1
 	expect_exit 3 "$dir/out" "$dir/err" "$SVCPLANECTL" $cmd
 	[ ! -s "$dir/out" ] || fail "$cmd with no state printed: $(cat "$dir/out")"
 	[ "$(wc -l <"$dir/err")" = 1 ] || fail "$cmd with no state: want one line, got: $(cat "$dir/err")"
-	grep -q "no svcplane state in this network namespace (looked for: nftables tables ip/ip6 svcplane)" \
+	grep -q "no svcplane state in this network namespace (looked for: nftables tables ip/ip6 svcplane, bpf maps" \
 		"$dir/err" || fail "$cmd with no state: $(cat "$dir/err")"
 done
 # Without CAP_NET_ADMIN the kernel refuses to say: an error, not "no state".
