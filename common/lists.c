@@ -18,6 +18,14 @@ int sp_addr_list_add(struct sp_addr_list *l, const struct sp_addr *a)
 	return 0;
 }
 
+int sp_addr_list_append(struct sp_addr_list *dst, const struct sp_addr_list *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (sp_addr_list_add(dst, &src->v[i]))
+			return -ENOMEM;
+	return 0;
+}
+
 void sp_addr_list_fini(struct sp_addr_list *l)
 {
 	free(l->v);

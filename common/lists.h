@@ -29,6 +29,8 @@ struct sp_cidrs {
 /* Append @a to @l (copied). Returns 0 or -ENOMEM. */
 int sp_addr_list_add(struct sp_addr_list *l, const struct sp_addr *a);
 void sp_addr_list_fini(struct sp_addr_list *l);
+/* Append every address of @src to @dst. Returns 0 or -ENOMEM. */
+int sp_addr_list_append(struct sp_addr_list *dst, const struct sp_addr_list *src);
 /* Append a copy of @s to @l. Returns 0 or -ENOMEM. */
 int sp_str_list_add(struct sp_str_list *l, const char *s);
 void sp_str_list_fini(struct sp_str_list *l);

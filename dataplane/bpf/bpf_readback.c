@@ -180,14 +180,6 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 	return e;
 }
 
-static int copy_addrs(struct sp_addr_list *dst, const struct sp_addr_list *src)
-{
-	for (size_t i = 0; i < src->n; i++)
-		if (sp_addr_list_add(dst, &src->v[i]))
-			return -ENOMEM;
-	return 0;
-}
-
 int sp_bpf_project(const struct sp_model *in, struct sp_model *out)
 {
 	struct sp_hmap_iter it = { 0 };
@@ -207,8 +199,8 @@ int sp_bpf_project(const struct sp_model *in, struct sp_model *out)
 		q->affinity_client_ip = p->affinity_client_ip;
 		q->affinity_timeout = p->affinity_client_ip ? p->affinity_timeout : 0;
 		q->eps = calloc(p->n_eps + 1, sizeof(*q->eps));
-		if (!q->eps || copy_addrs(&q->cluster_ips, &p->cluster_ips) ||
-		    copy_addrs(&q->external_ips, &p->external_ips) || copy_addrs(&q->lb_ips, &p->lb_ips)) {
+		if (!q->eps || sp_addr_list_append(&q->cluster_ips, &p->cluster_ips) ||
+		    sp_addr_list_append(&q->external_ips, &p->external_ips) || sp_addr_list_append(&q->lb_ips, &p->lb_ips)) {
 			sp_svc_port_free(q);
 			return -ENOMEM;
 		}

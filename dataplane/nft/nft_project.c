@@ -7,14 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static int copy_addrs(struct sp_addr_list *dst, const struct sp_addr_list *src)
-{
-	for (size_t i = 0; i < src->n; i++)
-		if (sp_addr_list_add(dst, &src->v[i]))
-			return -ENOMEM;
-	return 0;
-}
-
 int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 {
 	struct sp_hmap_iter it = {0};
@@ -35,10 +27,10 @@ int sp_nft_project(const struct sp_model *in, struct sp_model *out)
 		q->port = p->port;
 		q->node_port = p->node_port;
 		q->etp = ext_local ? SP_POLICY_LOCAL : SP_POLICY_CLUSTER;
-		if (copy_addrs(&q->cluster_ips, &p->cluster_ips) ||
-		    copy_addrs(&q->external_ips, &p->external_ips) ||
-		    copy_addrs(&q->lb_ips, &p->lb_ips) ||
-		    (p->lb_ips.n && copy_addrs(&q->lb_source_ranges, &p->lb_source_ranges))) {
+		if (sp_addr_list_append(&q->cluster_ips, &p->cluster_ips) ||
+		    sp_addr_list_append(&q->external_ips, &p->external_ips) ||
+		    sp_addr_list_append(&q->lb_ips, &p->lb_ips) ||
+		    (p->lb_ips.n && sp_addr_list_append(&q->lb_source_ranges, &p->lb_source_ranges))) {
 			sp_ep_sets_fini(&sets);
 			sp_svc_port_free(q);
 			return -ENOMEM;
