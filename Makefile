@@ -36,7 +36,7 @@ AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/iptables.c tools/inspect/nftjson.c \
 	       tools/inspect/nfttext.c tools/inspect/nfttext_kp.c tools/inspect/svcplane_tables.c
-CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c \
+CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c tools/rig_cgroup.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c \
 	       tools/cmd_inspect.c tools/cmd_explain.c
 
