@@ -134,6 +134,10 @@ int cmd_rig(int argc, char **argv)
 	}
 	if (rig_name(argv[2], name, sizeof(name)))
 		return 2;
+	if (!rig_name_ok(name)) {
+		fprintf(stderr, "rig: bad rig name '%s'\n", name);
+		return 2;
+	}
 	if (!strcmp(argv[1], "down"))
 		return rig_down(name) ? 1 : 0;
 	if (!strcmp(argv[1], "status"))

@@ -32,7 +32,7 @@ void rig_ns_name(const char *rig, const char *member, char *buf, size_t sz)
 	snprintf(buf, sz, "sp-%s-%s", rig, member);
 }
 
-static bool good_name(const char *s)
+bool rig_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -80,7 +80,7 @@ static int parse_pod(const char *path, const cJSON *p, int node, int index, stru
 
 	if (r->npods == RIG_MAX_PODS)
 		return perr(err, sz, "%s: more than %d pods", path, RIG_MAX_PODS);
-	if (!cJSON_IsString(name) || !good_name(name->valuestring) || taken(r, name->valuestring))
+	if (!cJSON_IsString(name) || !rig_name_ok(name->valuestring) || taken(r, name->valuestring))
 		return perr(err, sz, "%s: nodes[%d].pods[%d].name: missing, invalid or not unique",
 			    path, node - 1, index);
 	snprintf(pod->name, sizeof(pod->name), "%s", name->valuestring);
@@ -123,7 +123,7 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 	name = cJSON_GetObjectItem(root, "name");
 	nodes = cJSON_GetObjectItem(root, "nodes");
 	clients = cJSON_GetObjectItem(root, "clients");
-	if (!cJSON_IsString(name) || !good_name(name->valuestring) || strlen(name->valuestring) > 8) {
+	if (!cJSON_IsString(name) || !rig_name_ok(name->valuestring) || strlen(name->valuestring) > 8) {
 		perr(err, sz, "%s: name: want 1-8 characters of [a-z0-9-]", path);
 		goto out;
 	}
@@ -138,7 +138,7 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 		int idx = 0;
 
 		/* "clients" is the cgroup of clients and the fabric (rig_cgroup.h). */
-		if (!cJSON_IsString(nn) || !good_name(nn->valuestring) || taken(r, nn->valuestring) ||
+		if (!cJSON_IsString(nn) || !rig_name_ok(nn->valuestring) || taken(r, nn->valuestring) ||
 		    !strcmp(nn->valuestring, RIG_CG_CLIENTS)) {
 			perr(err, sz, "%s: nodes[%d].name: missing, invalid, \"" RIG_CG_CLIENTS
 				      "\" or not unique", path, r->nnodes);
@@ -156,7 +156,7 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 		e = -EINVAL;
 	}
 	cJSON_ArrayForEach(it, clients) {
-		if (!cJSON_IsString(it) || !good_name(it->valuestring) || taken(r, it->valuestring) ||
+		if (!cJSON_IsString(it) || !rig_name_ok(it->valuestring) || taken(r, it->valuestring) ||
 		    r->nclients == RIG_MAX_CLIENTS) {
 			perr(err, sz, "%s: clients[%d]: invalid or not unique", path, r->nclients);
 			goto out;
@@ -603,8 +603,13 @@ int rig_down(const char *name)
 	DIR *d;
 	struct dirent *de;
 	char list[256][64];
-	int n = 0, e = 0, ce;
+	int n = 0, e = 0, ce, ve;
 
+	/* An empty or odd name would make the state dir every rig's. */
+	if (!rig_name_ok(name)) {
+		fprintf(stderr, "rig: bad rig name '%s'\n", name);
+		return -EINVAL;
+	}
 	snprintf(prefix, sizeof(prefix), "sp-%s-", name);
 	d = opendir(NETNS_DIR);
 	if (d) {
@@ -615,7 +620,7 @@ int rig_down(const char *name)
 	}
 	/* The rig's cgroups are seen through its view; after a crash that may
 	 * be gone: mount it again (teardown removes it). */
-	if ((ce = rig_cg_view(name)))
+	if ((ce = ve = rig_cg_view(name)))
 		fprintf(stderr, "rig: %s: no cgroup view (%s); its cgroups are not checked\n", name,
 			strerror(-ce));
 	/* Processes first (echod, agents, servers a test started there, anything
@@ -650,5 +655,5 @@ int rig_down(const char *name)
 	}
 	/* cgroups, mounts, state files and dirs */
 	ce = rig_cg_teardown(name);
-	return e ? e : ce;
+	return e ? e : ce ? ce : ve;
 }
