@@ -56,7 +56,7 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
 def sh(*args, ns=None, check=True, **kw):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    cmd = (in_member(ns) if ns else []) + list(args)
     if "stdout" in kw:
         r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, **kw)
     else:
@@ -100,13 +100,35 @@ def nft_load_time(path):
         drop_netns(ns)
 
 
+def rig_member(ns):
+    """The member name when ns is a namespace of the bench rig, else None."""
+    return ns[len("sp-bench-"):] if ns.startswith("sp-bench-") and os.path.exists(
+        "/run/svcplane/rig/bench/members") and ns[len("sp-bench-"):] in RIG_MEMBERS else None
+
+
+def node_flags(member):
+    """--cgroup-path and --bpf-pin-path of a rig member's node (rig path)."""
+    return ["--cgroup-path", sh(CTL, "rig", "path", "bench", member, "cgroup").stdout.strip(),
+            "--bpf-pin-path", sh(CTL, "rig", "path", "bench", member, "bpf-pin").stdout.strip()]
+
+
+def in_member(ns):
+    """The command prefix that runs in namespace ns: a rig member's namespace and
+    cgroup (rig exec), or a bench namespace of its own (ip netns exec)."""
+    m = rig_member(ns)
+    return [CTL, "rig", "exec", "bench", m, "--"] if m else ["ip", "netns", "exec", ns]
+
+
 class Agent:
     def __init__(self, ns, manifests, *flags):
-        """manifests: a directory, or a list of source flags (--kubeconfig ...)."""
+        """manifests: a directory, or a list of source flags (--kubeconfig ...).
+        In a rig node, the agent runs in its cgroup with its cgroup and pin dir."""
         self.log = os.path.join(WORK, "agent-%s.log" % ns)
         self.start = time.monotonic()
         source = ["--manifests", manifests] if isinstance(manifests, str) else manifests
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns, SVCPLANE] + source + [
+        if rig_member(ns):
+            source = node_flags(rig_member(ns)) + source
+        self.p = subprocess.Popen(in_member(ns) + [SVCPLANE] + source + [
                                    "--hostname-override", "node1", "--cluster-cidr", "198.18.0.0/16",
                                    "--min-sync-period", "0", "--sync-period", "600s"] + list(flags),
                                   stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
@@ -141,7 +163,7 @@ class Agent:
         raise RuntimeError("source never synced: " + open(self.log).read()[-2000:])
 
     def pid(self):
-        # the agent is the child of `ip netns exec` (exec'd: same pid)
+        # rig exec and ip netns exec exec the agent: same pid
         return self.p.pid
 
     def rss_mib(self):
@@ -292,6 +314,7 @@ nodes:
     pods: [{name: srv, ports: []}]
 clients: [cl]
 """
+RIG_MEMBERS = ("node1", "srv", "cl", "fabric")
 SRV = "198.18.1.10"
 VIP = "198.19.128.1"          # svc-0 in the generated manifests
 MIN_VIP = "198.19.143.250"    # the hand-written ruleset's address
@@ -373,7 +396,7 @@ def bench_datapath(sizes):
     for cmd in (["nginx", "-c", os.path.join(ngx, "nginx.conf"), "-p", ngx],
                 ["sockperf", "server", "-i", "0.0.0.0", "-p", "11111"],
                 ["iperf3", "-s", "-p", "5201"]):
-        p = subprocess.Popen(["ip", "netns", "exec", "sp-bench-srv"] + cmd,
+        p = subprocess.Popen(in_member("sp-bench-srv") + cmd,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         PROCS.append(p)
     time.sleep(0.5)
@@ -410,8 +433,7 @@ def bench_datapath(sizes):
             record("%s via VIP, %s" % (name, label), v, unit, minimal[name], "minimal NAT ruleset")
             record("%s via VIP, %s vs direct" % (name, label), v, unit, direct[name], "direct to pod")
         a.stop()
-        inns("node1", CTL, "rig", "exec", "bench", "node1", "--", SVCPLANE, "--cleanup", check=False)
-        inns("node1", SVCPLANE, "--cleanup", check=False)
+        inns("node1", SVCPLANE, *node_flags("node1"), "--cleanup", check=False)
 
 
 def inspect_cost(path):

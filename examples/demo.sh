@@ -16,7 +16,8 @@ teardown() {
 }
 trap teardown EXIT
 
-in_ns() { local m=$1; shift; ip netns exec "sp-$RIG-$m" "$@"; }
+# A member's namespace and cgroup (a pod's: its node's), as the rig runs them.
+in_ns() { local m=$1; shift; ./svcplanectl rig exec "$RIG" "$m" -- "$@"; }
 say() { printf '\n\033[1m%s\033[0m\n' "$*" 2>/dev/null || printf '\n%s\n' "$*"; }
 show() { printf '  $ %s\n' "$*"; }
 
@@ -30,7 +31,10 @@ say "1. A rig: two nodes with four echo pods and a DNS-less client outside them"
 
 say "2. An svcplane agent in each node's namespace, on examples/manifests"
 for n in 1 2; do
-	in_ns node$n ./svcplane --manifests examples/manifests --hostname-override node$n \
+	# the node's own cgroup and pin dir, never the machine's (bpf mode)
+	./svcplanectl rig exec "$RIG" node$n -- ./svcplane --manifests examples/manifests \
+		--cgroup-path "$(./svcplanectl rig path "$RIG" node$n cgroup)" \
+		--bpf-pin-path "$(./svcplanectl rig path "$RIG" node$n bpf-pin)" --hostname-override node$n \
 		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --metrics-bind-address 127.0.0.1:10249 \
 		>"/tmp/svcplane-demo-node$n.log" 2>&1 &
 	AGENT_PIDS+=($!)

@@ -5,6 +5,7 @@
  * 198.19.0.N and fd00:19::N, clients from .100, the router at .254 / ::fe. */
 #define _GNU_SOURCE
 #include "rig.h"
+#include "rig_cgroup.h"
 #include "../control/k8s.h"
 #include "../control/yaml.h"
 
@@ -24,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATE_DIR "/run/svcplane/rig"
 #define NETNS_DIR "/run/netns"
 
 void rig_ns_name(const char *rig, const char *member, char *buf, size_t sz)
@@ -32,7 +32,7 @@ void rig_ns_name(const char *rig, const char *member, char *buf, size_t sz)
 	snprintf(buf, sz, "sp-%s-%s", rig, member);
 }
 
-static bool good_name(const char *s)
+bool rig_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -80,7 +80,7 @@ static int parse_pod(const char *path, const cJSON *p, int node, int index, stru
 
 	if (r->npods == RIG_MAX_PODS)
 		return perr(err, sz, "%s: more than %d pods", path, RIG_MAX_PODS);
-	if (!cJSON_IsString(name) || !good_name(name->valuestring) || taken(r, name->valuestring))
+	if (!cJSON_IsString(name) || !rig_name_ok(name->valuestring) || taken(r, name->valuestring))
 		return perr(err, sz, "%s: nodes[%d].pods[%d].name: missing, invalid or not unique",
 			    path, node - 1, index);
 	snprintf(pod->name, sizeof(pod->name), "%s", name->valuestring);
@@ -123,7 +123,7 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 	name = cJSON_GetObjectItem(root, "name");
 	nodes = cJSON_GetObjectItem(root, "nodes");
 	clients = cJSON_GetObjectItem(root, "clients");
-	if (!cJSON_IsString(name) || !good_name(name->valuestring) || strlen(name->valuestring) > 8) {
+	if (!cJSON_IsString(name) || !rig_name_ok(name->valuestring) || strlen(name->valuestring) > 8) {
 		perr(err, sz, "%s: name: want 1-8 characters of [a-z0-9-]", path);
 		goto out;
 	}
@@ -137,8 +137,11 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 		const cJSON *nn = cJSON_GetObjectItem(it, "name"), *pods = cJSON_GetObjectItem(it, "pods"), *p;
 		int idx = 0;
 
-		if (!cJSON_IsString(nn) || !good_name(nn->valuestring) || taken(r, nn->valuestring)) {
-			perr(err, sz, "%s: nodes[%d].name: missing, invalid or not unique", path, r->nnodes);
+		/* "clients" is the cgroup of clients and the fabric (rig_cgroup.h). */
+		if (!cJSON_IsString(nn) || !rig_name_ok(nn->valuestring) || taken(r, nn->valuestring) ||
+		    !strcmp(nn->valuestring, RIG_CG_CLIENTS)) {
+			perr(err, sz, "%s: nodes[%d].name: missing, invalid, \"" RIG_CG_CLIENTS
+				      "\" or not unique", path, r->nnodes);
 			goto out;
 		}
 		snprintf(r->nodes[r->nnodes++], RIG_NAME_MAX, "%s", nn->valuestring);
@@ -153,7 +156,7 @@ int rig_parse_file(const char *path, struct rig *r, char *err, size_t sz)
 		e = -EINVAL;
 	}
 	cJSON_ArrayForEach(it, clients) {
-		if (!cJSON_IsString(it) || !good_name(it->valuestring) || taken(r, it->valuestring) ||
+		if (!cJSON_IsString(it) || !rig_name_ok(it->valuestring) || taken(r, it->valuestring) ||
 		    r->nclients == RIG_MAX_CLIENTS) {
 			perr(err, sz, "%s: clients[%d]: invalid or not unique", path, r->nclients);
 			goto out;
@@ -261,24 +264,23 @@ static int ns_sysctls(const char *ns, const char *const *kv)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static void state_path(const char *rig, const char *file, char *buf, size_t sz)
-{
-	snprintf(buf, sz, STATE_DIR "/%s%s%s", rig, file ? "/" : "", file ? file : "");
-}
-
 /* Start echod in pod @p's namespace; wait until its ports are bound. */
 static int start_echod(const struct rig *r, const struct rig_pod *p)
 {
-	char ns[64], nspath[128], logp[256], fdtxt[16], portv[8][8];
+	char ns[64], nspath[128], logp[256], fdtxt[16], portv[8][8], cg[256], pin[256];
 	char *argv[4 + 2 * 8 + 4];
-	int pipefd[2], argc = 0;
+	int pipefd[2], argc = 0, err;
 	struct pollfd pfd;
 	char c;
 	pid_t pid;
 
+	if ((err = rig_cg_member(r->name, p->name, cg, sizeof(cg), pin, sizeof(pin)))) {
+		fprintf(stderr, "rig: no cgroup for pod %s: %s\n", p->name, strerror(-err));
+		return err;
+	}
 	rig_ns_name(r->name, p->name, ns, sizeof(ns));
 	snprintf(nspath, sizeof(nspath), NETNS_DIR "/%s", ns);
-	state_path(r->name, p->name, logp, sizeof(logp));
+	rig_state_path(r->name, p->name, logp, sizeof(logp));
 	strncat(logp, ".log", sizeof(logp) - strlen(logp) - 1);
 	if (pipe(pipefd) == -1)
 		return -errno;
@@ -302,7 +304,8 @@ static int start_echod(const struct rig *r, const struct rig_pod *p)
 		int fd = open(nspath, O_RDONLY | O_CLOEXEC), lf;
 
 		close(pipefd[0]);
-		if (fd == -1 || setns(fd, CLONE_NEWNET) == -1)
+		/* Its node's cgroup before exec: the node's socket hooks see it. */
+		if (rig_cg_join(cg) || fd == -1 || setns(fd, CLONE_NEWNET) == -1)
 			_exit(1);
 		setsid();
 		lf = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -430,7 +433,7 @@ static int write_hosts(const struct rig *r)
 	char p[256];
 	FILE *f;
 
-	state_path(r->name, "hosts", p, sizeof(p));
+	rig_state_path(r->name, "hosts", p, sizeof(p));
 	f = fopen(p, "w");
 	if (!f)
 		return -errno;
@@ -494,15 +497,18 @@ int rig_up(const struct rig *r)
 	int e;
 
 	rig_ns_name(r->name, "fabric", ns, sizeof(ns));
-	if (ns_exists(ns)) {
+	rig_state_path(r->name, NULL, dir, sizeof(dir));
+	if (ns_exists(ns) || rig_cg_present(r->name)) {
 		fprintf(stderr, "rig %s is already up ('svcplanectl rig down %s' first)\n", r->name, r->name);
 		return -EEXIST;
 	}
 	mkdir("/run/svcplane", 0755);
-	mkdir(STATE_DIR, 0755);
-	state_path(r->name, NULL, dir, sizeof(dir));
+	mkdir(RIG_STATE_DIR, 0755);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 		return -errno;
+	/* cgroups and bpffs before any process or namespace that would use them */
+	if ((e = rig_cg_setup(r)))
+		goto err_down;
 
 	cmds_open(&c);
 	fprintf(c.f, "netns add %s\n", ns);
@@ -592,13 +598,18 @@ static int kill_in_ns(const char *ns, int sig)
 
 int rig_down(const char *name)
 {
-	char prefix[64], dir[256];
+	char prefix[64];
 	struct cmds c;
 	DIR *d;
 	struct dirent *de;
 	char list[256][64];
-	int n = 0, e = 0;
+	int n = 0, e = 0, ce, ve;
 
+	/* An empty or odd name would make the state dir every rig's. */
+	if (!rig_name_ok(name)) {
+		fprintf(stderr, "rig: bad rig name '%s'\n", name);
+		return -EINVAL;
+	}
 	snprintf(prefix, sizeof(prefix), "sp-%s-", name);
 	d = opendir(NETNS_DIR);
 	if (d) {
@@ -607,21 +618,33 @@ int rig_down(const char *name)
 				snprintf(list[n++], sizeof(list[0]), "%s", de->d_name);
 		closedir(d);
 	}
-	/* Processes first (echod, agents, servers a test started there), so no
-	 * namespace is kept alive by one. */
+	/* The rig's cgroups are seen through its view; after a crash that may
+	 * be gone: mount it again (teardown removes it). */
+	if ((ce = ve = rig_cg_view(name)))
+		fprintf(stderr, "rig: %s: no cgroup view (%s); its cgroups are not checked\n", name,
+			strerror(-ce));
+	/* Processes first (echod, agents, servers a test started there, anything
+	 * in the rig's cgroups), so no namespace or cgroup is kept alive by one. */
 	for (int i = 0; i < n; i++)
 		kill_in_ns(list[i], SIGTERM);
+	if (!ce)
+		rig_cg_kill(name, SIGTERM);
 	for (int tries = 0; tries < 20; tries++) {
 		int left = 0;
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		for (int i = 0; i < n; i++)
 			left += kill_in_ns(list[i], 0);
+		if (!ce)
+			left += rig_cg_kill(name, 0);
 		if (!left)
 			break;
-		if (tries == 10)
+		if (tries == 10) {
 			for (int i = 0; i < n; i++)
 				kill_in_ns(list[i], SIGKILL);
+			if (!ce)
+				rig_cg_kill(name, SIGKILL);
+		}
 		nanosleep(&ts, NULL);
 	}
 	if (n) {
@@ -630,19 +653,7 @@ int rig_down(const char *name)
 			fprintf(c.f, "netns del %s\n", list[i]);
 		e = cmds_run(&c, NULL);
 	}
-	state_path(name, NULL, dir, sizeof(dir));
-	d = opendir(dir);
-	if (d) {
-		while ((de = readdir(d))) {
-			char p[600];
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-		rmdir(dir);
-	}
-	return e;
+	/* cgroups, mounts, state files and dirs */
+	ce = rig_cg_teardown(name);
+	return e ? e : ce ? ce : ve;
 }

@@ -33,6 +33,9 @@ struct rig {
  * naming the file and field. */
 int rig_parse_file(const char *path, struct rig *r, char *err, size_t errsz);
 
+/* A rig or member name: 1 to RIG_NAME_MAX-1 of [a-z0-9-], not starting with '-'. */
+bool rig_name_ok(const char *s);
+
 /* Namespace name of a member ("fabric", a node, pod or client name). */
 void rig_ns_name(const char *rig, const char *member, char *buf, size_t sz);
 

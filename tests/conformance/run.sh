@@ -13,7 +13,26 @@ modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(nftables)
 need_netns
 R=cf
-host_state() { ip netns list | sort; ip -o link | sed 's/^[0-9]*: //' | awk '{print $1}' | sort; nft list ruleset | sha256sum; }
+# What the run must leave as it found it on this machine: namespaces, links,
+# ruleset, the cgroup tree under every cgroup2 mount, bpffs and cgroup2 mounts,
+# loaded BPF programs and links (ids), the host namespace's qdiscs. A tool that
+# fails prints its name, so a broken check differs from the state it checks.
+host_state() {
+	local mp out
+	echo "# netns"; ip netns list | sort
+	echo "# links"; ip -o link | sed 's/^[0-9]*: //' | awk '{print $1}' | sort
+	echo "# ruleset"; nft list ruleset | sha256sum
+	echo "# mounts"; awk '$3 == "bpf" || $3 == "cgroup2" {print $1, $2, $3}' /proc/mounts | sort
+	for mp in $(awk '$3 == "cgroup2" {print $2}' /proc/mounts); do
+		echo "# cgroups under $mp"; (cd "$mp" && find . -type d | sort)
+	done
+	for mp in prog link; do
+		echo "# bpf ${mp}s"
+		out=$(bpftool "$mp" list) && awk -F: '/^[0-9]+:/{print $1}' <<<"$out" | sort -n ||
+			echo "bpftool $mp list failed"
+	done
+	echo "# qdiscs"; tc qdisc show || echo "tc qdisc show failed"
+}
 host_before=$(host_state)
 STATE=$(t_tmpdir)
 SUP_PIDS=()
@@ -61,7 +80,7 @@ Y
 		id=$(basename "$s" .sh)
 		rm -f "$man"/*.yaml
 		for n in 1 2; do	# every scenario starts from an empty model
-			wait_until 10 sh -c "ip netns exec sp-$R-node$n curl -sf http://127.0.0.1:10249/model | grep -q '\"servicePorts\":\[\]'" ||
+			wait_until 10 sh -c "$SVCPLANECTL rig exec $R node$n -- curl -sf http://127.0.0.1:10249/model | grep -q '\"servicePorts\":\[\]'" ||
 				echo "  (node$n's model not empty before $id)"
 		done
 		out=$(CF_RIG=$R CF_MANIFESTS=$man CF_STATE=$STATE CF_MODE=$mode timeout 120 bash "$s" 2>&1)
@@ -85,8 +104,8 @@ rig_cleanup >/dev/null 2>&1
 trap t_cleanup EXIT
 host_after=$(host_state)
 if [ "$host_after" != "$host_before" ]; then
-	echo "FAIL conformance: the run changed this machine's namespaces, links or ruleset:"
-	diff <(echo "$host_before") <(echo "$host_after") | head -10
+	echo "FAIL conformance: the run changed this machine's namespaces, links, ruleset, cgroups, mounts, BPF programs or qdiscs:"
+	diff <(echo "$host_before") <(echo "$host_after") | head -20
 	RESULT[host-state,${modes[0]}]=fail
 fi
 

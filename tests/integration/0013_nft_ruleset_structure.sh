@@ -114,8 +114,8 @@ line=$(grep 'partial sync' "$AGENT_LOG_DIR/agent1.log" | tail -1)
 # sync-period (3 s here).
 inns $R node2 nft delete table ip svcplane
 inns $R node1 nft flush chain ip svcplane services
-wait_until 8 sh -c "ip netns exec sp-$R-node2 nft list table ip svcplane >/dev/null 2>&1" || fail "deleted table not repaired"
-wait_until 8 sh -c "ip netns exec sp-$R-node1 nft list chain ip svcplane services | grep -q service-ips" ||
+wait_until 8 sh -c "$SVCPLANECTL rig exec $R node2 -- nft list table ip svcplane >/dev/null 2>&1" || fail "deleted table not repaired"
+wait_until 8 sh -c "$SVCPLANECTL rig exec $R node1 -- nft list chain ip svcplane services | grep -q service-ips" ||
 	fail "flushed chain not repaired"
 out=$(inns $R cl curl -s -m 2 http://198.19.0.2:30107/)
 [ -n "$out" ] || fail "no answer after repair"

@@ -38,8 +38,8 @@ inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1 >
 	fail "restarted agent did not converge"
 
 kill "${AGENT_PID[1]}"; wait "${AGENT_PID[1]}" 2>/dev/null
-inns $R node1 "$SVCPLANE" --cleanup || fail "--cleanup exit status"
+inns $R node1 "$SVCPLANE" $(node_flags $R node1) --cleanup || fail "--cleanup exit status"
 tables=$(inns $R node1 nft list tables)
 [ "$tables" = "table inet someone-else" ] || fail "after --cleanup: $tables"
-inns $R node1 "$SVCPLANE" --cleanup || fail "--cleanup with nothing to remove"
+inns $R node1 "$SVCPLANE" $(node_flags $R node1) --cleanup || fail "--cleanup with nothing to remove"
 exit 0

@@ -8,7 +8,7 @@ rig2_test t17
 web_nodeport 198.19.128.80 30080 198.18.1.10@node1 >"$dir/svc.yaml"
 agents_up $R "$dir" --sync-period 2s
 log=$AGENT_LOG_DIR/agent1.log
-N1="ip netns exec sp-$R-node1"
+N1="$SVCPLANECTL rig exec $R node1 --"
 # Someone replaces one of our sets with one of another type (its users first).
 $N1 nft flush chain ip svcplane services
 $N1 nft flush chain ip svcplane nodeport-endpoints-check

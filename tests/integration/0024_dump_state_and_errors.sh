@@ -43,6 +43,6 @@ expect_exit 1 "$dir/out" "$dir/err" "${nobody[@]}" "$SVCPLANECTL" explain --from
 grep -q "Operation not permitted" "$dir/err" || fail "unprivileged explain: $(cat "$dir/err")"
 # --cleanup removes the state: dump says so again.
 kill "${AGENT_PID[1]}"; wait "${AGENT_PID[1]}" 2>/dev/null
-inns $R node1 "$SVCPLANE" --cleanup >/dev/null 2>&1 || fail "--cleanup"
+inns $R node1 "$SVCPLANE" $(node_flags $R node1) --cleanup >/dev/null 2>&1 || fail "--cleanup"
 expect_exit 3 "$dir/out" "$dir/err" "$SVCPLANECTL" dump
 exit 0

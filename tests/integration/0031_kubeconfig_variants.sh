@@ -20,7 +20,8 @@ token=$(cat "$D/token")
 run_agent() { # NAME KUBECONFIG [flags]: a dry-run agent; sets $alog, $apid
 	local name=$1 kc=$2; shift 2
 	alog=$(t_tmpdir)/$name.log
-	ip netns exec sp-$R-node1 "$SVCPLANE" --mode dry-run --kubeconfig "$kc" --hostname-override node1 "$@" >"$alog" 2>&1 &
+	# shellcheck disable=SC2046 # node_flags: two flags, paths without spaces
+	"$SVCPLANECTL" rig exec $R node1 -- "$SVCPLANE" $(node_flags $R node1) --mode dry-run --kubeconfig "$kc" --hostname-override node1 "$@" >"$alog" 2>&1 &
 	apid=$!
 	T_PIDS+=($apid)
 }
@@ -79,7 +80,7 @@ refused wrong-token "    token: not-the-token" "$ca_file" 'API source: list serv
 kc=$(t_tmpdir)/broken.kubeconfig
 kubeconfig "$kc" "    token: $token" "$ca_file"
 sed -i 's#server: https://127.0.0.1:6443#server: 127.0.0.1:6443#' "$kc"
-if inns $R node1 "$SVCPLANE" --mode dry-run --kubeconfig "$kc" >"$D/broken.out" 2>&1; then
+if inns $R node1 "$SVCPLANE" $(node_flags $R node1) --mode dry-run --kubeconfig "$kc" >"$D/broken.out" 2>&1; then
 	fail "a kubeconfig with a bad server URL was accepted"
 fi
 grep -q "^.*error --kubeconfig $kc: clusters\[0\].cluster.server: server 127.0.0.1:6443 is not an http:// or https:// URL" "$D/broken.out" ||

@@ -78,8 +78,22 @@ rig_cleanup() {
 }
 trap rig_cleanup EXIT
 
-# inns RIG MEMBER CMD...: run a command in a rig member's namespace.
-inns() { local r=$1 m=$2; shift 2; ip netns exec "sp-$r-$m" "$@"; }
+# inns RIG MEMBER CMD...: run a command in a rig member's namespace and cgroup
+# (a pod's: its node's; clients and the fabric: the rig's "clients" cgroup), so
+# it is under the node's socket hooks as the node's processes are. As fast as
+# `ip netns exec` (about 2.5 ms a call).
+inns() { local r=$1 m=$2; shift 2; "$SVCPLANECTL" rig exec "$r" "$m" -- "$@"; }
+
+# node_flags RIG NODE: the agent flags naming NODE's cgroup and pin dir in the
+# rig (`--cgroup-path DIR --bpf-pin-path DIR`, for an unquoted expansion: the
+# rig's paths have no spaces). Every agent a test runs gets them, so bpf mode
+# never looks at the machine's cgroup root or /sys/fs/bpf.
+node_flags() {
+	local cg pin
+	cg=$("$SVCPLANECTL" rig path "$1" "$2" cgroup) || fail "rig path $1 $2 cgroup"
+	pin=$("$SVCPLANECTL" rig path "$1" "$2" bpf-pin) || fail "rig path $1 $2 bpf-pin"
+	echo "--cgroup-path $cg --bpf-pin-path $pin"
+}
 
 # Rig tests need root and netns support.
 need_netns() {
@@ -147,7 +161,11 @@ declare -A AGENT_PID
 agent_exec() {
 	local rig=$1 n=$2; shift 2
 	AGENT_LOG_DIR=${AGENT_LOG_DIR:-$(t_tmpdir)}
-	ip netns exec "sp-$rig-node$n" "$SVCPLANE" --hostname-override "node$n" \
+	local flags
+	flags=$(node_flags "$rig" "node$n") || exit 1
+	# rig exec, not inns: a function in the background would be a subshell
+	# and $! not the agent. (Unquoted $flags: two flags, paths without spaces.)
+	"$SVCPLANECTL" rig exec "$rig" "node$n" -- "$SVCPLANE" $flags --hostname-override "node$n" \
 		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
 		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
 	AGENT_PID[$n]=$!
@@ -188,7 +206,7 @@ fakeapi_up() {
 	FAKEAPI_DIR=$(t_tmpdir)
 	bash "$TOP/tests/fakeapi/mkcerts.sh" "$FAKEAPI_DIR" || fail "mkcerts"
 	printf 'token-%s' "$RANDOM$RANDOM" >"$FAKEAPI_DIR/token"
-	ip netns exec "sp-$rig-$m" python3 "$TOP/tests/fakeapi/fakeapi.py" --cert "$FAKEAPI_DIR/server.crt" \
+	"$SVCPLANECTL" rig exec "$rig" "$m" -- python3 "$TOP/tests/fakeapi/fakeapi.py" --cert "$FAKEAPI_DIR/server.crt" \
 		--key "$FAKEAPI_DIR/server.key" --token-file "$FAKEAPI_DIR/token" --client-ca "$FAKEAPI_DIR/ca.crt" \
 		--state "$state" "$@" >"$FAKEAPI_DIR/fakeapi.log" 2>&1 &
 	FAKEAPI_PID=$!
