@@ -316,6 +316,10 @@ static int start_echod(const struct rig *r, const struct rig_pod *p)
 		int nul = open("/dev/null", O_RDONLY);
 
 		dup2(nul, 0);
+		/* Nothing else of ours goes along: an inherited lock (a test run
+		 * under flock) held by a long-lived echod would wedge the next run. */
+		close_range(3, (unsigned)pipefd[1] - 1, 0);
+		close_range((unsigned)pipefd[1] + 1, ~0U, 0);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
