@@ -82,6 +82,9 @@ static int exec_in(const char *name, const char *member, char **argv)
 		perror("setns");
 		return 1;
 	}
+	/* svcplanectl run here reads the node's pinned bpf maps. */
+	if (pin[0])
+		setenv("SVCPLANE_BPF_PIN_PATH", pin, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
 	return 127;
