@@ -29,7 +29,9 @@ CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointsli
 	       control/kubeconfig.c control/json_lines.c control/kube_events.c control/source_kube.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
-		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
+		 dataplane/nft/nft_render.c dataplane/nft/nft_readback.c dataplane/nft/nft_readtext.c \
+		 dataplane/nft/nft_mirror.c dataplane/nft/nft_plan.c dataplane/nft/nft_msgs.c dataplane/nft/nft_stale.c \
+		 dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c

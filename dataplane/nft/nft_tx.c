@@ -1,5 +1,7 @@
 /* nft_tx.c - nf_tables batches over libmnl, with per-message error mapping. */
 #include "nft_tx.h"
+#include "nft_layout.h"
+#include "../../common/hmap.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -13,7 +15,9 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/set.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -50,14 +54,13 @@ struct mnl_socket *nft_socket_open(void)
 	return nl;
 }
 
-int nft_tx_begin(struct nft_tx *tx, struct mnl_socket *nl, int family, const struct sp_log *lg)
+int nft_tx_begin(struct nft_tx *tx, struct mnl_socket *nl, const struct sp_log *lg)
 {
 	uint32_t seq = (uint32_t)time(NULL) << 8;	/* distinct from an earlier run's */
 
 	memset(tx, 0, sizeof(*tx));
 	tx->nl = nl;
 	tx->log = lg;
-	tx->family = family;
 	tx->batch = nftnl_batch_alloc(PAGE_BYTES, OVERRUN_BYTES);
 	if (!tx->batch)
 		return -ENOMEM;
@@ -86,12 +89,16 @@ static void note(struct nft_tx *tx, const char *what)
 	tx->nwhat++;
 }
 
-struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, uint16_t type, uint16_t flags, const char *what)
+struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, int family, uint16_t type, uint16_t flags,
+			    const char *what)
 {
 	struct nlmsghdr *nlh;
+	char buf[512];
 
-	note(tx, what);
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)tx->family,
+	/* The error line names the table too: "ip6 svcplane: create set …". */
+	snprintf(buf, sizeof(buf), "%s " SP_NFT_TABLE ": %s", family == NFPROTO_IPV6 ? "ip6" : "ip", what);
+	note(tx, buf);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)family,
 				    flags | NLM_F_ACK, tx->next_seq++);
 	tx->msgs++;
 	return nlh;
@@ -100,12 +107,6 @@ struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, uint16_t type, uint16_t flags, co
 void nft_tx_next(struct nft_tx *tx)
 {
 	nftnl_batch_update(tx->batch);
-}
-
-size_t nft_tx_room(const struct nft_tx *tx)
-{
-	(void)tx;
-	return OVERRUN_BYTES - 4096;
 }
 
 static void free_notes(struct nft_tx *tx)
@@ -232,4 +233,79 @@ int nft_table_exists(struct mnl_socket *nl, int family, const char *name)
 			return 1;
 	}
 	return n < 0 ? -errno : -EIO;
+}
+
+struct names {
+	struct sp_hmap *map;
+	const char *table;
+	int err;
+};
+
+static int cb_chain_name(const struct nlmsghdr *nlh, void *data)
+{
+	struct names *n = data;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0)
+		n->err = -ENOMEM;
+	else if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), n->table) &&
+		 sp_hmap_put(n->map, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), (void *)1, NULL))
+		n->err = -ENOMEM;
+	nftnl_chain_free(c);
+	return MNL_CB_OK;
+}
+
+static int cb_set_name(const struct nlmsghdr *nlh, void *data)
+{
+	struct names *n = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0)
+		n->err = -ENOMEM;
+	else if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), n->table) &&
+		 sp_hmap_put(n->map, nftnl_set_get_str(s, NFTNL_SET_NAME), (void *)1, NULL))
+		n->err = -ENOMEM;
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+struct sp_hmap *nft_list_names(struct mnl_socket *nl, int family, const char *table, uint16_t type)
+{
+	/* A dump's messages come in buffers of up to 32 KiB once this socket
+	 * has received that much (the kernel sizes them by the largest read):
+	 * a smaller buffer truncates one, and what follows it would answer the
+	 * next request. */
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4] __attribute__((aligned(8)));
+	struct names n = { sp_hmap_new(), table, 0 };
+	uint32_t seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh;
+	ssize_t got;
+	int ret = MNL_CB_OK;
+
+	if (!n.map)
+		return NULL;
+	nlh = nftnl_nlmsg_build_hdr(buf, type, (uint16_t)family, NLM_F_DUMP, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		n.err = -errno;
+		goto out;
+	}
+	while (ret > MNL_CB_STOP) {
+		got = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (got <= 0) {
+			n.err = got < 0 ? -errno : -EIO;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)got, seq, mnl_socket_get_portid(nl),
+				 type == NFT_MSG_GETCHAIN ? cb_chain_name : cb_set_name, &n);
+	}
+	/* No table of this family (ENOENT): no names. */
+	if (ret == MNL_CB_ERROR && errno != ENOENT)
+		n.err = -errno;
+out:
+	if (n.err) {
+		sp_hmap_free(n.map);
+		errno = -n.err;
+		return NULL;
+	}
+	return n.map;
 }
