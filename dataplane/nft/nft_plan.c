@@ -336,7 +336,7 @@ static int diff_port(struct nft_plan *pl, struct nft_mirror *mir, struct sp_hmap
 			i++, j++;
 			continue;
 		}
-		if (nft_mirror_release(mir, c->id, &lo->v[i]) == 1) {
+		if (nft_mirror_release(mir, c->old->id, &lo->v[i]) == 1) {
 			e = push_op(pl, &fp->del, &lo->v[i]);
 			if (!e)
 				e = chain_ref(mir, touched, lo->v[i].chain, -1);

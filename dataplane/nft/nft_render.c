@@ -540,7 +540,8 @@ static int qcmp(const void *a, const void *b)
 
 void nft_elems_sort(struct nft_elems *l)
 {
-	qsort(l->v, l->n, sizeof(*l->v), qcmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), qcmp);
 }
 
 static int hairpin(struct nft_elems *l, int family, const uint8_t *addr)

@@ -53,6 +53,7 @@ Suite *suite_runner(void);
 Suite *suite_health(void);
 Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
+Suite *suite_nft_plan(void);
 Suite *suite_inspect(void);
 Suite *suite_kube(void);
 

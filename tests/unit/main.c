@@ -21,6 +21,7 @@ int main(void)
 	srunner_add_suite(sr, suite_health());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_nft_render());
+	srunner_add_suite(sr, suite_nft_plan());
 	srunner_add_suite(sr, suite_inspect());
 	srunner_add_suite(sr, suite_kube());
 	srunner_set_fork_status(sr, CK_NOFORK);
