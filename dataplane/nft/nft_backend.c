@@ -63,8 +63,8 @@ static int kernel_state(struct nft_be *be, const struct sp_model *m, struct kern
 		int nf = f ? NFPROTO_IPV6 : NFPROTO_IPV4, e;
 
 		ks->chains[f] = nft_list_names(be->nl, nf, SP_NFT_TABLE, NFT_MSG_GETCHAIN);
-		ks->sets[f] = ks->chains[f] ? nft_list_names(be->nl, nf, SP_NFT_TABLE, NFT_MSG_GETSET)
-					    : NULL;
+		if (ks->chains[f])
+			ks->sets[f] = nft_list_names(be->nl, nf, SP_NFT_TABLE, NFT_MSG_GETSET);
 		if (!ks->sets[f]) {
 			e = -errno;
 			sp_log_err(be->log, "nftables: listing table %s %s: %s", f ? "ip6" : "ip",

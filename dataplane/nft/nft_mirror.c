@@ -77,7 +77,8 @@ static void erase(struct nft_counts *t, struct nft_count *c)
 		size_t home = (size_t)t->v[i].key & mask;
 
 		/* Move it when its home is not in (hole, i] (cyclically). */
-		if ((i > hole && (home <= hole || home > i)) || (i < hole && home <= hole && home > i)) {
+		if ((i > hole && (home <= hole || home > i)) ||
+		    (i < hole && home <= hole && home > i)) {
 			t->v[hole] = t->v[i];
 			hole = i;
 		}
@@ -141,7 +142,8 @@ int nft_mirror_claim(struct nft_mirror *m, uint32_t id, const char *port, const 
 		}
 		c->refs++;
 		nft_elem_describe(e, m->family, what, sizeof(what));
-		sp_log_warn(m->log, "nftables: %s: %s claims it too; the first claim stays", what, port);
+		sp_log_warn(m->log, "nftables: %s: %s claims it too; the first claim stays", what,
+			    port);
 		return 0;
 	}
 	if (reserve(&m->elems))

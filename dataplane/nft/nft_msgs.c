@@ -81,8 +81,8 @@ static void msg_chain(struct msgs *c, struct nftnl_chain *ch, uint16_t type)
 		}
 		c->st->rule_msgs++;
 	} else {
-		nlh = nft_tx_msg(c->tx, c->family, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0,
-				 what);
+		nlh = nft_tx_msg(c->tx, c->family, type,
+				 type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, what);
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		c->st->chain_msgs++;
 	}

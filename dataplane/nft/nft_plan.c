@@ -256,8 +256,10 @@ static int settle_chains(struct nft_plan *pl, struct nft_mirror *mir, struct nft
 		bool affinity = !strncmp(names[i], "affinity-", 9);
 
 		if (c && (c->refs || c->pinned)) {
-			if (full || !c->present ||
-			    (affinity && t->has_old && t->has_new && !nft_affinity_equal(&t->old, &t->new)))
+			bool moved = affinity && t->has_old && t->has_new &&
+				     !nft_affinity_equal(&t->old, &t->new);
+
+			if (full || !c->present || moved)
 				e = write_chain(pl, fp, names[i], t);
 			c->present = true;
 			continue;
@@ -322,7 +324,8 @@ static int diff_port(struct nft_plan *pl, struct nft_mirror *mir, struct sp_hmap
 	if ((c->old && (e = nft_render_port(c->old, &ro))) ||
 	    (c->new && (e = nft_render_port(c->new, &rn))))
 		goto out;
-	if ((e = nft_render_elems(c->old ? &ro : NULL, lo)) || (e = nft_render_elems(c->new ? &rn : NULL, ln)) ||
+	if ((e = nft_render_elems(c->old ? &ro : NULL, lo)) ||
+	    (e = nft_render_elems(c->new ? &rn : NULL, ln)) ||
 	    (e = note_affinity(touched, &ro, false)) || (e = note_affinity(touched, &rn, true)))
 		goto out;
 	while (!e && (i < lo->n || j < ln->n)) {

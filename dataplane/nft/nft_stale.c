@@ -80,7 +80,8 @@ void nft_stale_port(struct nft_stale *l, uint8_t proto, const struct sp_svc_port
 			gone_endpoint(l, proto, family, new, old->v[i].data, old->v[i].dlen);
 	for (int a = 0; old && a < old->naff; a++)
 		for (uint32_t i = 0; i < old->aff[a].n; i++)
-			gone_endpoint(l, proto, family, new, d, nft_affinity_ep_data(&old->aff[a], i, d));
+			gone_endpoint(l, proto, family, new, d,
+				      nft_affinity_ep_data(&old->aff[a], i, d));
 	/* Flows sent while the port had no endpoint at all were never NATed. */
 	if (p && any_endpoint(new) && !any_endpoint(old)) {
 		const struct sp_addr_list *lists[] = { &p->cluster_ips, &p->external_ips, &p->lb_ips };

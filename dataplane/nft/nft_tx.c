@@ -15,9 +15,7 @@
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
-#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/set.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -96,7 +94,8 @@ struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, int family, uint16_t type, uint16
 	char buf[512];
 
 	/* The error line names the table too: "ip6 svcplane: create set …". */
-	snprintf(buf, sizeof(buf), "%s " SP_NFT_TABLE ": %s", family == NFPROTO_IPV6 ? "ip6" : "ip", what);
+	snprintf(buf, sizeof(buf), "%s " SP_NFT_TABLE ": %s", family == NFPROTO_IPV6 ? "ip6" : "ip",
+		 what);
 	note(tx, buf);
 	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)family,
 				    flags | NLM_F_ACK, tx->next_seq++);
@@ -238,34 +237,38 @@ int nft_table_exists(struct mnl_socket *nl, int family, const char *name)
 struct names {
 	struct sp_hmap *map;
 	const char *table;
+	uint16_t name_attr;	/* NFTA_CHAIN_NAME or NFTA_SET_NAME (both after _TABLE) */
 	int err;
 };
 
-static int cb_chain_name(const struct nlmsghdr *nlh, void *data)
-{
-	struct names *n = data;
-	struct nftnl_chain *c = nftnl_chain_alloc();
+_Static_assert((int)NFTA_SET_TABLE == (int)NFTA_CHAIN_TABLE &&
+		       (int)NFTA_SET_NAME < (int)NFTA_CHAIN_NAME,
+	       "chain and set dumps share the table attribute");
 
-	if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0)
-		n->err = -ENOMEM;
-	else if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), n->table) &&
-		 sp_hmap_put(n->map, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), (void *)1, NULL))
-		n->err = -ENOMEM;
-	nftnl_chain_free(c);
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t t = mnl_attr_get_type(a);
+
+	if (t <= NFTA_CHAIN_NAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		tb[t] = a;
 	return MNL_CB_OK;
 }
 
-static int cb_set_name(const struct nlmsghdr *nlh, void *data)
+/* One chain or set of the dump: its table and name attributes are read
+ * directly (libnftnl's parsers exit the process on an attribute they find
+ * malformed; a listing must not). */
+static int cb_name(const struct nlmsghdr *nlh, void *data)
 {
+	const struct nlattr *tb[NFTA_CHAIN_NAME + 1] = {0};
 	struct names *n = data;
-	struct nftnl_set *s = nftnl_set_alloc();
 
-	if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0)
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		n->err = -EINVAL;
+	else if (tb[NFTA_CHAIN_TABLE] && tb[n->name_attr] &&
+		 !strcmp(mnl_attr_get_str(tb[NFTA_CHAIN_TABLE]), n->table) &&
+		 sp_hmap_put(n->map, mnl_attr_get_str(tb[n->name_attr]), (void *)1, NULL))
 		n->err = -ENOMEM;
-	else if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), n->table) &&
-		 sp_hmap_put(n->map, nftnl_set_get_str(s, NFTNL_SET_NAME), (void *)1, NULL))
-		n->err = -ENOMEM;
-	nftnl_set_free(s);
 	return MNL_CB_OK;
 }
 
@@ -276,7 +279,8 @@ struct sp_hmap *nft_list_names(struct mnl_socket *nl, int family, const char *ta
 	 * a smaller buffer truncates one, and what follows it would answer the
 	 * next request. */
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4] __attribute__((aligned(8)));
-	struct names n = { sp_hmap_new(), table, 0 };
+	struct names n = { sp_hmap_new(), table,
+			   type == NFT_MSG_GETCHAIN ? NFTA_CHAIN_NAME : NFTA_SET_NAME, 0 };
 	uint32_t seq = (uint32_t)time(NULL);
 	struct nlmsghdr *nlh;
 	ssize_t got;
@@ -295,8 +299,7 @@ struct sp_hmap *nft_list_names(struct mnl_socket *nl, int family, const char *ta
 			n.err = got < 0 ? -errno : -EIO;
 			break;
 		}
-		ret = mnl_cb_run(buf, (size_t)got, seq, mnl_socket_get_portid(nl),
-				 type == NFT_MSG_GETCHAIN ? cb_chain_name : cb_set_name, &n);
+		ret = mnl_cb_run(buf, (size_t)got, seq, mnl_socket_get_portid(nl), cb_name, &n);
 	}
 	/* No table of this family (ENOENT): no names. */
 	if (ret == MNL_CB_ERROR && errno != ENOENT)

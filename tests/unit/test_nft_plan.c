@@ -219,8 +219,10 @@ static int count_lines(const char *text, const char *prefix)
 	return n;
 }
 
-#define HAS(f, line) ck_assert_msg(strstr((f)->text, "\n" line "\n"), "missing \"%s\" in:%s", line, (f)->text)
-#define HASNT(f, line) ck_assert_msg(!strstr((f)->text, "\n" line), "unexpected \"%s\" in:%s", line, (f)->text)
+#define HAS(f, line)                                                                       \
+	ck_assert_msg(strstr((f)->text, "\n" line "\n"), "missing \"%s\" in:%s", line, (f)->text)
+#define HASNT(f, line)                                                                     \
+	ck_assert_msg(!strstr((f)->text, "\n" line), "unexpected \"%s\" in:%s", line, (f)->text)
 #define LINES(f, prefix, n) ck_assert_msg(count_lines((f)->text, prefix) == (n), \
 	"%d lines \"%s\", not %d, in:%s", count_lines((f)->text, prefix), prefix, n, (f)->text)
 
@@ -377,8 +379,8 @@ START_TEST(test_plan_affinity_chain_comes_and_goes)
 	fx_partial(&f);
 	snprintf(line, sizeof(line), "\nwrite chain %s\n", chain);
 	ck_assert_msg(strstr(f.text, line), "%s", f.text);
-	snprintf(line, sizeof(line), "\n+ service-ips element 10.96.0.20 . tcp . 80 -> %s (ns/sticky:http)\n",
-		 chain);
+	snprintf(line, sizeof(line),
+		 "\n+ service-ips element 10.96.0.20 . tcp . 80 -> %s (ns/sticky:http)\n", chain);
 	ck_assert_msg(strstr(f.text, line), "%s", f.text);
 	HAS(&f, "- service-ips element 10.96.0.20 . tcp . 80 -> dnat-n2");
 	LINES(&f, "- backends ", 2);	/* the affinity chain picks the endpoint itself */
@@ -552,7 +554,8 @@ static void sim_apply(struct sim *s, const struct nft_plan *pl)
 				/* no element may jump to it any more */
 				snprintf(jump, sizeof(jump), "-> %s (", fp->chains[i].name);
 				while (sp_hmap_next(s->elems, &it))
-					ck_assert_msg(!strstr(it.value, jump), "%s", (char *)it.value);
+					ck_assert_msg(!strstr(it.value, jump), "%s",
+						      (char *)it.value);
 			}
 	}
 }
@@ -619,7 +622,8 @@ START_TEST(test_plan_partials_equal_full)
 		fx_init(&g);
 		while (sp_hmap_next(f.m.ports, &it)) {
 			const struct sp_svc_port *p = it.value;
-			struct spec s = { p->service, p->port_name, "", NULL, p->port, 0, 0, 0, false };
+			struct spec s = { p->service, p->port_name, "", NULL, p->port,
+					  0, 0, 0, false };
 			char cip[SP_ADDRSTRLEN];
 
 			s.cip = sp_addr_str(&p->cluster_ips.v[0], cip);
