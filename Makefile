@@ -32,7 +32,9 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
 		 dataplane/nft/nft_render.c dataplane/nft/nft_codec.c \
 		 dataplane/nft/nft_readsrc_nl.c dataplane/nft/nft_decode.c dataplane/nft/nft_project.c \
-		 dataplane/nft/nft_dispatch.c dataplane/nft/nft_readtext.c dataplane/nft/nft_backend.c \
+		 dataplane/nft/nft_dispatch.c dataplane/nft/nft_readtext.c \
+		 dataplane/nft/nft_mirror.c dataplane/nft/nft_plan.c dataplane/nft/nft_msgs.c dataplane/nft/nft_stale.c \
+		 dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
 		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c

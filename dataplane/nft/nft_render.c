@@ -1,4 +1,5 @@
-/* nft_render.c - service port → elements (see nft_render.h and nft_layout.h). */
+/* nft_render.c - service port → elements (see nft_render.h and nft_layout.h),
+ * and the element lists built from them (order, hairpin entries). */
 #include "nft_render.h"
 #include "../../common/khash.h"
 
@@ -382,8 +383,8 @@ static int render(const struct sp_svc_port *p, const struct sp_ep_sets *sets,
 		if (e)
 			return e;
 	}
-	/* Hairpin entries (endpoint . itself) are derived by the backend from
-	 * the endpoints rendered here, counted per address across ports. */
+	/* Hairpin entries (endpoint . itself) are derived from the endpoints
+	 * rendered here by nft_render_elems, and counted across ports. */
 	return 0;
 }
 
@@ -433,6 +434,23 @@ void nft_render_fini(struct nft_render *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool nft_elem_is_backend(const struct nft_elem *e)
+{
+	return e->set == NS_BACKENDS || e->set == NS_NP_BACKENDS || e->set == NS_SC_BACKENDS ||
+	       e->set == NS_NP_SC_BACKENDS;
+}
+
+uint8_t nft_affinity_ep_data(const struct nft_affinity *a, uint32_t i, uint8_t *d)
+{
+	uint8_t alen = a->family == NFPROTO_IPV6 ? 16 : 4;
+
+	memset(d, 0, NFT_DATA_MAX);
+	memcpy(d, a->eps[i].addr, alen);
+	d[alen] = (uint8_t)(a->eps[i].port >> 8);
+	d[alen + 1] = (uint8_t)a->eps[i].port;
+	return alen + 4;
+}
+
 void nft_elem_describe(const struct nft_elem *e, int family, char *buf, size_t sz)
 {
 	const struct nft_set_def *d = &sp_nft_sets[e->set];
@@ -444,4 +462,86 @@ void nft_elem_describe(const struct nft_elem *e, int family, char *buf, size_t s
 		off += (size_t)nft_fields_print(d->key, family, v, buf + off, sz - off);
 	if (e->comment && off < sz)
 		snprintf(buf + off, sz - off, " (%s)", e->comment);
+}
+
+int nft_elems_push(struct nft_elems *l, const struct nft_elem *e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct nft_elem *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) : (a != NULL) - (b != NULL);
+}
+
+int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b)
+{
+	int c;
+
+	if (a->set != b->set)
+		return a->set < b->set ? -1 : 1;
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	if ((c = memcmp(a->key, b->key, a->klen * (sp_nft_sets[a->set].interval ? 2u : 1u))))
+		return c;
+	if (a->verdict != b->verdict)
+		return a->verdict < b->verdict ? -1 : 1;
+	if (a->vhash != b->vhash)
+		return a->vhash < b->vhash ? -1 : 1;
+	if (a->dlen != b->dlen)
+		return a->dlen < b->dlen ? -1 : 1;
+	if ((c = memcmp(a->data, b->data, a->dlen)))
+		return c;
+	if ((c = cmp_str(a->chain, b->chain)))
+		return c;
+	return cmp_str(a->comment, b->comment);
+}
+
+static int qcmp(const void *a, const void *b)
+{
+	return nft_elem_cmp(a, b);
+}
+
+void nft_elems_sort(struct nft_elems *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), qcmp);
+}
+
+static int hairpin(struct nft_elems *l, int family, const uint8_t *addr)
+{
+	uint8_t alen = family == NFPROTO_IPV6 ? 16 : 4;
+	struct nft_elem e = { .set = NS_HAIRPIN, .klen = (uint8_t)(2 * alen) };
+
+	memcpy(e.key, addr, alen);
+	memcpy(e.key + alen, addr, alen);
+	return nft_elems_push(l, &e);
+}
+
+int nft_render_elems(const struct nft_render *r, struct nft_elems *out)
+{
+	int e = 0;
+
+	out->n = 0;
+	for (size_t i = 0; r && i < r->n && !e; i++) {
+		e = nft_elems_push(out, &r->v[i]);
+		if (!e && nft_elem_is_backend(&r->v[i]))
+			e = hairpin(out, r->family, r->v[i].data);
+	}
+	for (int a = 0; r && a < r->naff && !e; a++)
+		for (uint32_t i = 0; i < r->aff[a].n && !e; i++)
+			e = hairpin(out, r->family, r->aff[a].eps[i].addr);
+	if (!e)
+		nft_elems_sort(out);
+	return e;
 }

@@ -75,6 +75,30 @@ void nft_affinity_name(const struct sp_svc_port *p, bool local, char *buf, size_
 
 /* Encoding helpers, also used by the reader. */
 int nft_family_of(const struct sp_svc_port *p);
+/* A list of elements (strings borrowed from whoever made them). */
+struct nft_elems {
+	struct nft_elem *v;
+	size_t n, cap;
+};
+
+/* Append a copy of @e. Returns 0 or -ENOMEM. */
+int nft_elems_push(struct nft_elems *l, const struct nft_elem *e);
+/* Sort by nft_elem_cmp. */
+void nft_elems_sort(struct nft_elems *l);
+/* Total order of elements: set, key, value, goto target, comment. */
+int nft_elem_cmp(const struct nft_elem *a, const struct nft_elem *b);
+/* Everything @r (NULL: nothing) puts in the table, sorted, into @out
+ * (emptied first; strings borrowed from @r): its elements and, for each
+ * endpoint it sends to, that endpoint's hairpin entry ("address . address":
+ * an endpoint reaching itself through a service is masqueraded), once per
+ * mention, as ports share them. Returns 0 or -ENOMEM. */
+int nft_render_elems(const struct nft_render *r, struct nft_elems *out);
+
+/* Is @e an element of a backends map (its data an endpoint address . port)? */
+bool nft_elem_is_backend(const struct nft_elem *e);
+/* Endpoint @i of affinity list @a as backends-map data (address . port) in
+ * @d (NFT_DATA_MAX bytes); returns its length. */
+uint8_t nft_affinity_ep_data(const struct nft_affinity *a, uint32_t i, uint8_t *d);
 /* Text of element @e for messages ("service-ips 198.19.128.10 . tcp . 80"). */
 void nft_elem_describe(const struct nft_elem *e, int family, char *buf, size_t sz);
 

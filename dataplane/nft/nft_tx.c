@@ -1,5 +1,7 @@
 /* nft_tx.c - nf_tables batches over libmnl, with per-message error mapping. */
 #include "nft_tx.h"
+#include "nft_layout.h"
+#include "../../common/hmap.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -50,14 +52,13 @@ struct mnl_socket *nft_socket_open(void)
 	return nl;
 }
 
-int nft_tx_begin(struct nft_tx *tx, struct mnl_socket *nl, int family, const struct sp_log *lg)
+int nft_tx_begin(struct nft_tx *tx, struct mnl_socket *nl, const struct sp_log *lg)
 {
 	uint32_t seq = (uint32_t)time(NULL) << 8;	/* distinct from an earlier run's */
 
 	memset(tx, 0, sizeof(*tx));
 	tx->nl = nl;
 	tx->log = lg;
-	tx->family = family;
 	tx->batch = nftnl_batch_alloc(PAGE_BYTES, OVERRUN_BYTES);
 	if (!tx->batch)
 		return -ENOMEM;
@@ -86,12 +87,17 @@ static void note(struct nft_tx *tx, const char *what)
 	tx->nwhat++;
 }
 
-struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, uint16_t type, uint16_t flags, const char *what)
+struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, int family, uint16_t type, uint16_t flags,
+			    const char *what)
 {
 	struct nlmsghdr *nlh;
+	char buf[512];
 
-	note(tx, what);
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)tx->family,
+	/* The error line names the table too: "ip6 svcplane: create set …". */
+	snprintf(buf, sizeof(buf), "%s " SP_NFT_TABLE ": %s", family == NFPROTO_IPV6 ? "ip6" : "ip",
+		 what);
+	note(tx, buf);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)family,
 				    flags | NLM_F_ACK, tx->next_seq++);
 	tx->msgs++;
 	return nlh;
@@ -100,12 +106,6 @@ struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, uint16_t type, uint16_t flags, co
 void nft_tx_next(struct nft_tx *tx)
 {
 	nftnl_batch_update(tx->batch);
-}
-
-size_t nft_tx_room(const struct nft_tx *tx)
-{
-	(void)tx;
-	return OVERRUN_BYTES - 4096;
 }
 
 static void free_notes(struct nft_tx *tx)
@@ -232,4 +232,83 @@ int nft_table_exists(struct mnl_socket *nl, int family, const char *name)
 			return 1;
 	}
 	return n < 0 ? -errno : -EIO;
+}
+
+struct names {
+	struct sp_hmap *map;
+	const char *table;
+	uint16_t name_attr;	/* NFTA_CHAIN_NAME or NFTA_SET_NAME (both after _TABLE) */
+	int err;
+};
+
+_Static_assert((int)NFTA_SET_TABLE == (int)NFTA_CHAIN_TABLE &&
+		       (int)NFTA_SET_NAME < (int)NFTA_CHAIN_NAME,
+	       "chain and set dumps share the table attribute");
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t t = mnl_attr_get_type(a);
+
+	if (t <= NFTA_CHAIN_NAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		tb[t] = a;
+	return MNL_CB_OK;
+}
+
+/* One chain or set of the dump: its table and name attributes are read
+ * directly (libnftnl's parsers exit the process on an attribute they find
+ * malformed; a listing must not). */
+static int cb_name(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[NFTA_CHAIN_NAME + 1] = {0};
+	struct names *n = data;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		n->err = -EINVAL;
+	else if (tb[NFTA_CHAIN_TABLE] && tb[n->name_attr] &&
+		 !strcmp(mnl_attr_get_str(tb[NFTA_CHAIN_TABLE]), n->table) &&
+		 sp_hmap_put(n->map, mnl_attr_get_str(tb[n->name_attr]), (void *)1, NULL))
+		n->err = -ENOMEM;
+	return MNL_CB_OK;
+}
+
+struct sp_hmap *nft_list_names(struct mnl_socket *nl, int family, const char *table, uint16_t type)
+{
+	/* A dump's messages come in buffers of up to 32 KiB once this socket
+	 * has received that much (the kernel sizes them by the largest read):
+	 * a smaller buffer truncates one, and what follows it would answer the
+	 * next request. */
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4] __attribute__((aligned(8)));
+	struct names n = { sp_hmap_new(), table,
+			   type == NFT_MSG_GETCHAIN ? NFTA_CHAIN_NAME : NFTA_SET_NAME, 0 };
+	uint32_t seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh;
+	ssize_t got;
+	int ret = MNL_CB_OK;
+
+	if (!n.map)
+		return NULL;
+	nlh = nftnl_nlmsg_build_hdr(buf, type, (uint16_t)family, NLM_F_DUMP, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		n.err = -errno;
+		goto out;
+	}
+	while (ret > MNL_CB_STOP) {
+		got = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (got <= 0) {
+			n.err = got < 0 ? -errno : -EIO;
+			break;
+		}
+		ret = mnl_cb_run(buf, (size_t)got, seq, mnl_socket_get_portid(nl), cb_name, &n);
+	}
+	/* No table of this family (ENOENT): no names. */
+	if (ret == MNL_CB_ERROR && errno != ENOENT)
+		n.err = -errno;
+out:
+	if (n.err) {
+		sp_hmap_free(n.map);
+		errno = -n.err;
+		return NULL;
+	}
+	return n.map;
 }

@@ -15,7 +15,7 @@ $N1 nft flush chain ip svcplane nodeport-endpoints-check
 $N1 nft delete set ip svcplane masq-nodeports
 $N1 nft add set ip svcplane masq-nodeports '{ type ipv4_addr; }'
 # Meanwhile the ClusterIP rules are broken; the NodePort path too.
-wait_until 6 grep -q 'nftables: create set masq-nodeports: ' "$log" ||
+wait_until 6 grep -q 'nftables: ip svcplane: create set masq-nodeports: ' "$log" ||
 	fail "no error line naming the set: $(tail -5 "$log")"
 grep -q 'sync: nftables backend failed .*retrying' "$log" || fail "no retry announced"
 wait_until 10 sh -c "$N1 nft list chain ip svcplane services | grep -q service-ips" ||

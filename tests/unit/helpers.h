@@ -65,6 +65,7 @@ Suite *suite_metrics(void);
 Suite *suite_nft_render(void);
 Suite *suite_nft_readback(void);
 Suite *suite_nft_codec(void);
+Suite *suite_nft_plan(void);
 Suite *suite_inspect(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
