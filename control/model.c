@@ -84,6 +84,14 @@ static int note_change(struct sp_change *c, const char *key, uint32_t id, struct
 {
 	uintptr_t ix = (uintptr_t)sp_hmap_get(c->index, key);
 
+	if (ix) {
+		/* Changed again before a sync: the first old stays what the
+		 * backend has; the port replaced now was never synced. (No
+		 * allocation here: a merge cannot fail.) */
+		c->v[ix - 1].new = new;
+		sp_svc_port_free(old);
+		return 0;
+	}
 	if (old && c->n_owned == c->cap_owned) {
 		size_t cap = c->cap_owned ? c->cap_owned * 2 : 64;
 		struct sp_svc_port **v = realloc(c->owned, cap * sizeof(*v));
@@ -92,13 +100,6 @@ static int note_change(struct sp_change *c, const char *key, uint32_t id, struct
 			return -ENOMEM;
 		c->owned = v;
 		c->cap_owned = cap;
-	}
-	if (ix) {
-		/* Changed again before a sync: the first old stays what the
-		 * backend has; the port replaced now was never synced. */
-		c->v[ix - 1].new = new;
-		sp_svc_port_free(old);
-		return 0;
 	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -471,7 +472,15 @@ static int place_port(struct sp_model *m, struct sp_hmap *set, struct sp_svc_por
 		sp_svc_port_free(p);
 		return sp_hmap_put(set, old->key, (void *)1, NULL);
 	}
-	p->id = old ? old->id : take_id(m);
+	if (old) {
+		p->id = old->id;
+	} else {
+		/* Removed and added again before a sync: the same port to the
+		 * backend, under the id it knows. */
+		uintptr_t ix = (uintptr_t)sp_hmap_get(chg->index, p->key);
+
+		p->id = ix ? chg->v[ix - 1].id : take_id(m);
+	}
 	if (sp_hmap_put(set, p->key, (void *)1, NULL) || sp_hmap_put(m->ports, p->key, p, NULL)) {
 		sp_svc_port_free(p);
 		return -ENOMEM;

@@ -94,8 +94,9 @@ struct sp_port_change {
 };
 
 /* What changed since the backend's last successful sync, by port. Updates
- * merge into it until sp_model_commit (a port changed twice is one entry from
- * its first old to its last new; added then removed is no entry). */
+ * merge into it until sp_model_commit: a port changed twice is one entry from
+ * its first old to its last new; removed and added again is one change under
+ * its id; added then removed leaves an entry with both NULL (nothing to do). */
 struct sp_change {
 	struct sp_port_change *v;
 	size_t n, cap;

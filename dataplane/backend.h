@@ -93,11 +93,14 @@ struct sp_backend_ops {
 	 * cannot be told (EPERM without the privilege to look). */
 	int (*present)(struct sp_backend *be);
 	/* Make the dataplane match @m. @chg lists the ports added, changed (old
-	 * and new) and removed since the last successful sync; on a @full sync
-	 * the backend makes its whole state match @m, whatever @chg says. On
-	 * error the previous state stays in force. Atomicity, per backend:
-	 * nftables commits one transaction for both families per sync; a map-
-	 * or socket-based backend never exposes a half-written service port. */
+	 * and new) and removed since the last successful sync (an entry with
+	 * both NULL is nothing to do); on a @full sync the backend makes its
+	 * whole state match @m, whatever @chg says. Atomicity, per backend:
+	 * nftables commits one transaction for both families per sync, so on
+	 * error the previous state stays in force; a map- or socket-based
+	 * backend applies a port at a time and never exposes a half-written
+	 * port: on error some ports are new, the rest old, and the caller's
+	 * next sync is full. */
 	int (*sync)(struct sp_backend *be, const struct sp_model *m, const struct sp_change *chg,
 		    bool full);
 	/* What is programmed now, back into @out (initialised, empty): -errno on

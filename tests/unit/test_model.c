@@ -2,6 +2,7 @@
  * table; endpoint merging and fields. */
 #include "helpers.h"
 #include "../../common/hmap.h"
+#include "../../control/source_dir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,56 @@ START_TEST(test_change_list_minimal_and_ids_recycled)
 }
 END_TEST
 
+/* Removed and added again before a sync: one change, under the id the
+ * backend knows, and no id recycled while the port lives. */
+START_TEST(test_change_list_removed_then_readded_keeps_id)
+{
+	struct captured_log lg;
+	struct sp_store st;
+	struct sp_model m;
+	struct sp_change chg;
+	struct sp_dir_source *src;
+	struct sp_hmap *d;
+	const struct sp_svc_port *api;
+	uint32_t id;
+	size_t entries = 0;
+
+	captured_log_open(&lg);
+	load_dir_model(FIXTURES "/valid", "node1", &st, &m, &lg.log);
+	ck_assert_int_eq(sp_change_init(&chg), 0);
+	id = ((const struct sp_svc_port *)sp_hmap_get(m.ports, "shop/api:/TCP/IPv4"))->id;
+	sp_store_del_service(&st, "shop/api");
+	d = sp_store_take_dirty(&st);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
+	sp_hmap_free(d);
+	src = sp_dir_source_new(FIXTURES "/valid", &st, &lg.log);
+	ck_assert_ptr_nonnull(src);
+	ck_assert_int_eq(sp_dir_source_load_all(src), 0);
+	sp_dir_source_free(src);
+	d = sp_store_take_dirty(&st);
+	ck_assert_int_eq(sp_model_update(&m, &st, d, &chg), 0);
+	sp_hmap_free(d);
+	api = sp_hmap_get(m.ports, "shop/api:/TCP/IPv4");
+	ck_assert_ptr_nonnull(api);
+	ck_assert_uint_eq(api->id, id);
+	for (size_t i = 0; i < chg.n; i++) {
+		if (chg.v[i].id != id)
+			continue;
+		entries++;
+		ck_assert_ptr_eq(chg.v[i].new, api);
+		ck_assert_ptr_nonnull(chg.v[i].old);
+	}
+	ck_assert_uint_eq(entries, 1);
+	sp_model_commit(&m, &chg);
+	for (size_t i = 0; i < m.n_free_ids; i++)
+		ck_assert_uint_ne(m.free_ids[i], id);
+	sp_change_fini(&chg);
+	sp_model_fini(&m);
+	sp_store_fini(&st);
+	captured_log_close(&lg);
+}
+END_TEST
+
 Suite *suite_model(void)
 {
 	Suite *s = suite_create("model");
@@ -142,6 +193,7 @@ Suite *suite_model(void)
 	tcase_add_test(tc, test_model_fixtures_equal_expected_table);
 	tcase_add_test(tc, test_model_fixture_fields);
 	tcase_add_test(tc, test_change_list_minimal_and_ids_recycled);
+	tcase_add_test(tc, test_change_list_removed_then_readded_keeps_id);
 	suite_add_tcase(s, tc);
 	return s;
 }
