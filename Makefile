@@ -59,6 +59,7 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 # loader includes the skeleton; nothing generated is committed).
 BPF_PROGS := bpf/sock_lb.bpf.c bpf/udp_destroy.bpf.c
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
+.SECONDARY: $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_PROGS))
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 

@@ -90,6 +90,8 @@ struct dest {
 	__u16 port_be;
 	__u8 family;
 	__u8 proto;
+	__u8 mapped;	/* an IPv4 address dialled as ::ffff:a.b.c.d on an IPv6 socket */
+	__u8 pad[3];
 };
 
 static __always_inline const struct sp_svc_val *find_service(struct dest *d)
@@ -229,17 +231,31 @@ static __always_inline void load6(struct bpf_sock_addr *ctx, struct dest *d)
 	w[1] = ctx->user_ip6[1];
 	w[2] = ctx->user_ip6[2];
 	w[3] = ctx->user_ip6[3];
-	__builtin_memcpy(d->addr, w, 16);
 	d->port_be = (__u16)ctx->user_port;
-	d->family = 6;
 	d->proto = (__u8)ctx->protocol;
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff)) {
+		/* A dual-stack socket dialling an IPv4 service. */
+		__builtin_memcpy(d->addr, &w[3], 4);
+		d->family = 4;
+		d->mapped = 1;
+		return;
+	}
+	__builtin_memcpy(d->addr, w, 16);
+	d->family = 6;
 }
 
 static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest *d)
 {
 	__u32 w[4];
 
-	__builtin_memcpy(w, d->addr, 16);
+	if (d->mapped) {
+		w[0] = 0;
+		w[1] = 0;
+		w[2] = bpf_htonl(0xffff);
+		__builtin_memcpy(&w[3], d->addr, 4);
+	} else {
+		__builtin_memcpy(w, d->addr, 16);
+	}
 	ctx->user_ip6[0] = w[0];
 	ctx->user_ip6[1] = w[1];
 	ctx->user_ip6[2] = w[2];

@@ -657,7 +657,7 @@ static bool ep_equal(const struct sp_endpoint *a, const struct sp_endpoint *b)
 	       strs_equal(&a->for_nodes, &b->for_nodes);
 }
 
-static const char *port_diff(const struct sp_svc_port *a, const struct sp_svc_port *b)
+const char *sp_svc_port_diff(const struct sp_svc_port *a, const struct sp_svc_port *b)
 {
 	if (a->port != b->port || a->node_port != b->node_port)
 		return "port or nodePort";
@@ -689,7 +689,7 @@ static const char *port_diff(const struct sp_svc_port *a, const struct sp_svc_po
 /* Equal as a backend sees it: fields, endpoints and the decision. */
 static bool port_same(const struct sp_svc_port *a, const struct sp_svc_port *b)
 {
-	if (port_diff(a, b) || a->n_cluster != b->n_cluster || a->n_local != b->n_local ||
+	if (sp_svc_port_diff(a, b) || a->n_cluster != b->n_cluster || a->n_local != b->n_local ||
 	    a->has_any != b->has_any)
 		return false;
 	for (size_t i = 0; i < a->n_eps; i++)
@@ -717,7 +717,7 @@ bool sp_model_equal(const struct sp_model *a, const struct sp_model *b, char *wh
 				snprintf(why, why_sz, "%s only in the %s model",
 					 c < 0 ? pa[i]->key : pb[j]->key, c < 0 ? "first" : "second");
 			eq = false;
-		} else if ((d = port_diff(pa[i], pb[j]))) {
+		} else if ((d = sp_svc_port_diff(pa[i], pb[j]))) {
 			if (why)
 				snprintf(why, why_sz, "%s: %s differ", pa[i]->key, d);
 			eq = false;

@@ -170,6 +170,10 @@ void sp_svc_port_free(struct sp_svc_port *p);
 void sp_svc_port_sort_eps(struct sp_svc_port *p);
 void sp_endpoint_fini(struct sp_endpoint *ep);
 
+/* What first differs between @a and @b ("endpoints", "clusterIPs", …), or
+ * NULL when they are equal (endpoint order and the decision ignored). */
+const char *sp_svc_port_diff(const struct sp_svc_port *a, const struct sp_svc_port *b);
+
 /* True when both models hold the same ports with the same fields and endpoints
  * (endpoint order ignored). When they differ and @why is not NULL, a short text
  * naming the first difference is written there. */

@@ -30,6 +30,11 @@ static int report(const struct sp_model *want, const struct sp_model *have)
 	const struct sp_svc_port **h = sp_model_sorted_ports(have, &nh);
 	int drift = 0;
 
+	if (!w || !h) {
+		free(w);
+		free(h);
+		return -ENOMEM;
+	}
 	for (size_t i = 0, j = 0; w && h && (i < nw || j < nh);) {
 		int c = i == nw ? 1 : j == nh ? -1 : strcmp(w[i]->key, h[j]->key);
 
@@ -40,22 +45,12 @@ static int report(const struct sp_model *want, const struct sp_model *have)
 			printf("extra    %s (programmed, not wanted)\n", h[j++]->key);
 			drift++;
 		} else {
-			struct sp_model a, b;
-			char why[256];
+			const char *d = sp_svc_port_diff(w[i], h[j]);
 
-			/* Compare one port at a time through the model's own equality. */
-			sp_model_init(&a);
-			sp_model_init(&b);
-			sp_hmap_put(a.ports, w[i]->key, (void *)w[i], NULL);
-			sp_hmap_put(b.ports, h[j]->key, (void *)h[j], NULL);
-			if (!sp_model_equal(&a, &b, why, sizeof(why))) {
-				printf("differs  %s\n", why);
+			if (d) {
+				printf("differs  %s: %s differ\n", w[i]->key, d);
 				drift++;
 			}
-			sp_hmap_del(a.ports, w[i]->key);
-			sp_hmap_del(b.ports, h[j]->key);
-			sp_model_fini(&a);
-			sp_model_fini(&b);
 			i++;
 			j++;
 		}
@@ -118,7 +113,11 @@ int cmd_diff(int argc, char **argv)
 		goto out_src;
 	}
 	ctl_backend_close(&c);
-	drift = report(&want, &have);
+	if ((drift = report(&want, &have)) < 0) {
+		fprintf(stderr, "svcplanectl diff: out of memory\n");
+		rc = 1;
+		goto out_src;
+	}
 	if (!drift)
 		printf("no drift: %zu service ports programmed as wanted\n", sp_hmap_len(want.ports));
 	rc = drift ? 1 : 0;

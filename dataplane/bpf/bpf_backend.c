@@ -26,6 +26,7 @@ struct bpf_be {
 	struct sp_bpf_udp *udp;		/* agent only; NULL when the kernel cannot */
 	bool read_only, open;		/* open: maps are there */
 	bool synced;			/* a full sync has completed */
+	bool attached;			/* hooks attached (after the first full sync) */
 	char pin_dir[4096];
 };
 
@@ -144,6 +145,7 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		if (e == -E2BIG || e == -ENOSPC)
 			e = 0;
 	} else {
+		sp_bpf_write_begin(be->w);
 		for (size_t i = 0; i < chg->n && !e; i++)
 			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
 	}
@@ -159,10 +161,19 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 			sp_log_warn(be->cfg->log, "bpf: disconnecting UDP sockets of removed endpoints: %s",
 				    strerror(-n));
 	}
-	if (!e && full)
-		be->synced = true;
-	if (e)
-		be->synced = false;	/* the next sync rebuilds from the model */
+	/* The hooks see the maps only once they hold the model: a restarted
+	 * agent's links keep the old programs (on the same pinned maps) until
+	 * then, and replaced maps are never served empty. */
+	if (!e && !be->attached) {
+		char err[512];
+
+		if ((e = sp_bpf_kernel_attach(&be->k, be->cfg->log, err, sizeof(err))))
+			sp_log_err(be->cfg->log, "%s", err);
+		be->attached = !e;
+	}
+	/* A port left out (a map full) or a failure: the writer's counts no
+	 * longer match, so the next sync is a full one. */
+	be->synced = !e && (be->synced || full) && !sp_bpf_writer_left_out(be->w);
 	return e;
 }
 
@@ -218,9 +229,13 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 	for (int m = 0; m < SPM_COUNT && n + 2 <= max; m++) {
 		if (m == SPM_META)
 			continue;
-		out[n++] = (struct sp_gauge){ "svcplane_bpf_map_entries",
-					      "Entries in each eBPF map of the bpf backend", "map",
-					      sp_bpf_map_name(m), count_entries(be->k.map_fd[m]) };
+		/* The LRU maps (affinity, per-socket) evict their oldest entries
+		 * rather than fill: their count says nothing, and walking them
+		 * while programs add and evict is neither cheap nor exact. */
+		if (m != SPM_AFFINITY && m != SPM_REVERSE)
+			out[n++] = (struct sp_gauge){ "svcplane_bpf_map_entries",
+						      "Entries in each eBPF map the agent writes", "map",
+						      sp_bpf_map_name(m), count_entries(be->k.map_fd[m]) };
 		out[n++] = (struct sp_gauge){ "svcplane_bpf_map_capacity",
 					      "Capacity (max_entries) of each eBPF map of the bpf backend",
 					      "map", sp_bpf_map_name(m), be->k.map_max[m] };
@@ -250,9 +265,9 @@ static int bpf_health(struct sp_backend *be_, struct sp_health *out)
 {
 	struct bpf_be *be = be_->priv;
 
-	out->ok = be->open && be->synced;
+	out->ok = be->open && be->attached;
 	snprintf(out->detail, sizeof(out->detail), "%s",
-		 out->ok ? "" : !be->open ? "programs not loaded" : "maps not synced");
+		 out->ok ? "" : !be->open ? "programs not loaded" : "hooks not attached yet");
 	return 0;
 }
 

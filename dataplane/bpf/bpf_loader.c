@@ -65,6 +65,20 @@ static bool is_fs(const char *path, long magic)
 	return statfs(path, &st) == 0 && st.f_type == magic;
 }
 
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool empty = true;
+
+	if (!d)
+		return false;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	return empty;
+}
+
 /* @pin_dir on a bpffs: mount one at its parent when none is there (as a
  * DaemonSet's host path needs), then make the directories. */
 static int ensure_pin_dir(const char *pin_dir, const struct sp_log *log, char *err, size_t errsz)
@@ -84,6 +98,12 @@ static int ensure_pin_dir(const char *pin_dir, const struct sp_log *log, char *e
 		return -errno;
 	}
 	if (!is_fs(parent, BPF_FS_MAGIC)) {
+		/* Never over a directory that holds something (/run, …). */
+		if (strcmp(parent, "/sys/fs/bpf") && !dir_empty(parent)) {
+			snprintf(err, errsz, "--bpf-pin-path %s: %s is not a bpffs and not empty: will "
+					     "not mount a bpffs over it", pin_dir, parent);
+			return -ENOTDIR;
+		}
 		if (mount("bpffs", parent, "bpf", 0, "mode=0700") == -1) {
 			int e = -errno;
 
@@ -325,15 +345,76 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		snprintf(err, errsz, "bpf: writing %s: %s", map_names[SPM_META], strerror(-e));
 		goto err_close;
 	}
-	bpf_object__for_each_program(prog, s->obj) {
-		if ((e = attach_one(prog, k->cgroup_fd, pin_dir, log, err, errsz)))
-			goto err_close;
-	}
+	(void)prog;
 	return 0;
 
 err_close:
 	sp_bpf_kernel_close(k);
 	return e;
+}
+
+/* Link pins under @dir/links that name no program of @s: an older agent's
+ * hooks, detached. */
+static void remove_stale_links(struct sock_lb *s, const char *dir, const struct sp_log *log)
+{
+	char p[4200];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(p, sizeof(p), "%s/links", dir);
+	if (!(d = opendir(p)))
+		return;
+	while ((de = readdir(d))) {
+		struct bpf_link *l;
+
+		if (de->d_name[0] == '.' || bpf_object__find_program_by_name(s->obj, de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/links/%s", dir, de->d_name);
+		if ((l = bpf_link__open(p))) {
+			bpf_link__detach(l);
+			bpf_link__destroy(l);
+		}
+		unlink(p);
+		sp_log_warn(log, "bpf: stale link %s detached", p);
+	}
+	closedir(d);
+}
+
+int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err, size_t errsz)
+{
+	struct sock_lb *s = k->skel;
+	struct bpf_program *prog;
+	char created[16][64];
+	int n_created = 0, e = 0;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		char p[4200];
+		bool had;
+
+		snprintf(p, sizeof(p), "%s/links/%s", k->pin_dir, bpf_program__name(prog));
+		had = access(p, F_OK) == 0;
+		if ((e = attach_one(prog, k->cgroup_fd, k->pin_dir, log, err, errsz)))
+			break;
+		if (!had && n_created < 16)
+			snprintf(created[n_created++], sizeof(created[0]), "%s", bpf_program__name(prog));
+	}
+	if (e) {
+		/* Nothing half attached: the hooks this call added go again. */
+		for (int i = 0; i < n_created; i++) {
+			char p[4200];
+			struct bpf_link *l;
+
+			snprintf(p, sizeof(p), "%s/links/%s", k->pin_dir, created[i]);
+			if ((l = bpf_link__open(p))) {
+				bpf_link__detach(l);
+				bpf_link__destroy(l);
+			}
+			unlink(p);
+		}
+		return e;
+	}
+	remove_stale_links(s, k->pin_dir, log);
+	return 0;
 }
 
 int sp_bpf_kernel_open_pinned(struct sp_bpf_kernel *k, const char *pin_dir)

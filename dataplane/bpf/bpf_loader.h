@@ -45,13 +45,19 @@ struct sp_bpf_kernel {
 /* Name of map @m as pinned ("sp_services"). */
 const char *sp_bpf_map_name(enum sp_bpf_map m);
 
-/* Agent: load and attach everything (see above). Returns 0, or -errno with
- * a one-line reason in @err naming what is missing (no BPF syscall, no
- * cgroup v2 at the path, a hook the kernel refuses, bpffs not mountable);
- * nothing is attached then. */
+/* Agent: load the programs and pin (or adopt) the maps; nothing is attached
+ * yet. Returns 0, or -errno with a one-line reason in @err naming what is
+ * missing (no BPF syscall, no cgroup v2 at the path, a program the kernel
+ * refuses, bpffs not mountable). */
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz);
+
+/* Agent, once the maps hold the model: attach the hooks (or move the pinned
+ * links to these programs, atomically), and detach links no program of
+ * ours has any more. On failure, the hooks this call added are detached
+ * again. Returns 0 or -errno with a one-line reason in @err. */
+int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err, size_t errsz);
 
 /* svcplanectl: open the pinned maps under @pin_dir. Returns 1 (open), 0 (no
  * svcplane maps there), or -errno (EPERM, or maps of another layout: -EPROTO). */

@@ -20,15 +20,52 @@ struct ep_rec {
 	uint32_t refs;		/* list occurrences that use it */
 };
 
+/* Ids given back, reused oldest first (a program that read an id just
+ * before it was freed most likely finished with it by its reuse). */
+struct id_pool {
+	uint32_t *v;
+	size_t head, n, cap;	/* a ring */
+};
+
+static int pool_put(struct id_pool *p, uint32_t id)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		uint32_t *v = malloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;	/* the id is simply not reused */
+		for (size_t i = 0; i < p->n; i++)
+			v[i] = p->v[(p->head + i) % p->cap];
+		free(p->v);
+		p->v = v;
+		p->head = 0;
+		p->cap = cap;
+	}
+	p->v[(p->head + p->n++) % p->cap] = id;
+	return 0;
+}
+
+static bool pool_take(struct id_pool *p, uint32_t *id)
+{
+	if (!p->n)
+		return false;
+	*id = p->v[p->head];
+	p->head = (p->head + 1) % p->cap;
+	p->n--;
+	return true;
+}
+
 struct sp_bpf_writer {
 	const struct sp_bpf_kernel *k;
 	const struct sp_log *log;
 	struct sp_hmap *eps;		/* "addr|port" → struct ep_rec */
 	struct sp_hmap *sets;		/* slot set id → SET(rev, n) */
 	struct sp_hmap *anyport;	/* ClusterIP "addr" → (uintptr_t) ports using it */
-	uint32_t next_ep_id;
-	uint32_t *free_ids;
-	size_t n_free, cap_free;
+	struct sp_hmap *port_ids;	/* port key → (uintptr_t) its id in the maps */
+	struct sp_hmap *seen_match;	/* full sync: affinity matches written (hex) */
+	uint32_t next_ep_id, next_port_id;
+	struct id_pool ep_pool, port_pool;
 	size_t left_out;
 };
 
@@ -77,21 +114,43 @@ static int fd_of(const struct sp_bpf_writer *w, enum sp_bpf_map m)
 
 static uint32_t take_ep_id(struct sp_bpf_writer *w)
 {
-	return w->n_free ? w->free_ids[--w->n_free] : w->next_ep_id++;
+	uint32_t id;
+
+	return pool_take(&w->ep_pool, &id) ? id : w->next_ep_id++;
 }
 
 static void give_ep_id(struct sp_bpf_writer *w, uint32_t id)
 {
-	if (w->n_free == w->cap_free) {
-		size_t cap = w->cap_free ? w->cap_free * 2 : 256;
-		uint32_t *v = realloc(w->free_ids, cap * sizeof(*v));
+	pool_put(&w->ep_pool, id);
+}
 
-		if (!v)
-			return;	/* the id is simply not reused */
-		w->free_ids = v;
-		w->cap_free = cap;
+/* --- port ids ----------------------------------------------------------------- */
+
+/* The maps' id of port @p: the writer's own, by port key, adopted from the
+ * port info a restarted agent finds, so that a restart renumbers nothing
+ * (the model's ids come out in another order every run). 0: no memory. */
+static uint32_t port_id(struct sp_bpf_writer *w, const struct sp_svc_port *p)
+{
+	uintptr_t id = (uintptr_t)sp_hmap_get(w->port_ids, p->key);
+	uint32_t fresh;
+
+	if (id)
+		return (uint32_t)id;
+	if (!pool_take(&w->port_pool, &fresh))
+		fresh = w->next_port_id++;
+	if (sp_hmap_put(w->port_ids, p->key, (void *)(uintptr_t)fresh, NULL)) {
+		pool_put(&w->port_pool, fresh);
+		return 0;
 	}
-	w->free_ids[w->n_free++] = id;
+	return fresh;
+}
+
+static void port_id_release(struct sp_bpf_writer *w, const struct sp_svc_port *p)
+{
+	uintptr_t id = (uintptr_t)sp_hmap_del(w->port_ids, p->key);
+
+	if (id)
+		pool_put(&w->port_pool, (uint32_t)id);
 }
 
 /* The id of @ep, written to the endpoints map on first use; one reference. */
@@ -153,23 +212,28 @@ static uint32_t ep_id_of(const struct sp_bpf_writer *w, const struct sp_endpoint
 /* @p's lists: ClusterIP traffic follows internalTrafficPolicy; NodePorts,
  * external and LB IPs dialled from this node go to every endpoint (as
  * kube-proxy short-circuits the node's own traffic), else the local ones. */
-static int port_lists(const struct sp_svc_port *p, struct sp_ep_sets *sets, struct plist l[2])
+static int port_lists(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct sp_ep_sets *sets,
+		      struct plist l[2])
 {
-	int e = sp_svc_port_ep_sets(p, sets);
+	uint32_t id = port_id(w, p);
 	bool itp_local = p->itp == SP_POLICY_LOCAL;
+	int e;
 
 	memset(l, 0, 2 * sizeof(*l));
-	if (e)
+	memset(sets, 0, sizeof(*sets));
+	if (!id)
+		return -ENOMEM;
+	if ((e = sp_svc_port_ep_sets(p, sets)))
 		return e;
 	l[SP_LIST_INTERNAL] = (struct plist){
 		.used = p->cluster_ips.n > 0,
-		.set_id = p->id * 2 + SP_LIST_INTERNAL,
+		.set_id = id * 2 + SP_LIST_INTERNAL,
 		.eps = itp_local ? sets->local : sets->cluster,
 		.n = (uint32_t)(itp_local ? sets->n_local : sets->n_cluster),
 	};
 	l[SP_LIST_EXTERNAL] = (struct plist){
 		.used = sp_svc_port_external(p),
-		.set_id = p->id * 2 + SP_LIST_EXTERNAL,
+		.set_id = id * 2 + SP_LIST_EXTERNAL,
 		.eps = sets->n_cluster ? sets->cluster : sets->local,
 		.n = (uint32_t)(sets->n_cluster ? sets->n_cluster : sets->n_local),
 	};
@@ -330,8 +394,15 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 			struct sp_aff_match_key mk = { .svc_id = l->set_id, .ep_id = sv.ep_id };
 			uint8_t one = 1;
 
+			char hex[2 * sizeof(mk) + 1];
+
 			if (bpf_map_update_elem(fd_of(w, SPM_AFF_MATCH), &mk, &one, BPF_ANY))
 				e = -errno;
+			else if (w->seen_match) {
+				key_hex(&mk, sizeof(mk), hex);
+				if (sp_hmap_put(w->seen_match, hex, (void *)1, NULL))
+					e = -ENOMEM;
+			}
 		}
 		if (e)
 			ep_unref(w, l->eps[i]);
@@ -344,7 +415,7 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 	return e;
 }
 
-static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p)
+static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint32_t id)
 {
 	struct sp_port_info info = {
 		.port = p->port,
@@ -359,7 +430,7 @@ static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p)
 
 	snprintf(info.service, sizeof(info.service), "%s", p->service);
 	snprintf(info.port_name, sizeof(info.port_name), "%s", p->port_name);
-	return bpf_map_update_elem(fd_of(w, SPM_PORT_INFO), &p->id, &info, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(fd_of(w, SPM_PORT_INFO), &id, &info, BPF_ANY) ? -errno : 0;
 }
 
 static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e)
@@ -413,7 +484,7 @@ static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p, stru
 	/* Entries switch to the new slots one by one (each switch whole). A
 	 * failure here leaves the old revision's slots in place until the next
 	 * full sync sweeps them. */
-	if ((e = write_info(w, p)) || (e = each_key(w, p, put_key, &c)))
+	if ((e = write_info(w, p, l[0].set_id / 2)) || (e = each_key(w, p, put_key, &c)))
 		return e;
 	for (size_t k = 0; !e && k < p->cluster_ips.n; k++)
 		e = anyport_ref(w, &p->cluster_ips.v[k], +1, seen);
@@ -477,8 +548,12 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 			sp_hmap_del(w->sets, name);
 		}
 	}
-	if (!new)
-		bpf_map_delete_elem(fd_of(w, SPM_PORT_INFO), &old->id);
+	if (!new) {
+		uint32_t id = ol[0].set_id / 2;
+
+		bpf_map_delete_elem(fd_of(w, SPM_PORT_INFO), &id);
+		port_id_release(w, old);
+	}
 }
 
 int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
@@ -490,7 +565,7 @@ int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 	char name[16];
 	int e = 0;
 
-	if ((old && (e = port_lists(old, &os, ol))) || (new && (e = port_lists(new, &ns, nl))))
+	if ((old && (e = port_lists(w, old, &os, ol))) || (new && (e = port_lists(w, new, &ns, nl))))
 		goto out;
 	if (new && (e = write_port(w, new, nl, prev, NULL))) {
 		if (e != -ENOMEM) {
@@ -587,36 +662,23 @@ static bool keep_ep(struct sp_bpf_writer *w, const void *k, void *ctx)
 
 static bool keep_info(struct sp_bpf_writer *w, const void *k, void *ctx)
 {
-	const struct sp_model *m = ctx;
 	char name[16];
 
+	(void)ctx;
 	set_name(*(const uint32_t *)k * 2, name, sizeof(name));
 	if (sp_hmap_get(w->sets, name))
 		return true;
 	set_name(*(const uint32_t *)k * 2 + 1, name, sizeof(name));
-	(void)m;
 	return sp_hmap_get(w->sets, name) != NULL;
 }
 
 static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
 {
-	const struct sp_aff_match_key *mk = k;
-	struct sp_slot_key sk = { .svc_id = mk->svc_id };
-	struct sp_slot_val sv;
-	char name[16];
-	void *cur;
+	char hex[2 * sizeof(struct sp_aff_match_key) + 1];
 
-	(void)ctx;
-	set_name(mk->svc_id, name, sizeof(name));
-	if (!(cur = sp_hmap_get(w->sets, name)))
-		return false;
-	sk.rev = SET_REV(cur);
-	for (uint32_t i = 0; i < SET_N(cur); i++) {
-		sk.slot = (uint16_t)i;
-		if (!bpf_map_lookup_elem(fd_of(w, SPM_SLOTS), &sk, &sv) && sv.ep_id == mk->ep_id)
-			return true;
-	}
-	return false;
+	(void)w;
+	key_hex(k, sizeof(struct sp_aff_match_key), hex);
+	return sp_hmap_get(ctx, hex) != NULL;
 }
 
 static int write_node_addrs(struct sp_bpf_writer *w, const struct sp_addr *a, size_t n)
@@ -641,7 +703,8 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	struct sp_hmap_iter it = { 0 };
 	int e = 0, first = 0;
 
-	if (!seen || !live || !written) {
+	w->seen_match = sp_hmap_new();
+	if (!seen || !live || !written || !w->seen_match) {
 		e = -ENOMEM;
 		goto out;
 	}
@@ -660,7 +723,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		uint32_t prev[2][2];
 		char name[16];
 
-		if ((e = port_lists(p, &s, l)))
+		if ((e = port_lists(w, p, &s, l)))
 			break;
 		e = write_port(w, p, l, prev, seen);
 		if (e == -ENOMEM) {
@@ -681,8 +744,14 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	}
 	if (e)
 		goto out;
-	/* Slot sets of ports gone are forgotten; then everything not written
-	 * now leaves the maps. */
+	/* Ports gone give their ids back; slot sets of ports gone are
+	 * forgotten; then everything not written now leaves the maps. */
+	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->port_ids, &it))
+		if (!sp_hmap_get(m->ports, it.key)) {
+			pool_put(&w->port_pool, (uint32_t)(uintptr_t)it.value);
+			sp_hmap_del(w->port_ids, it.key);
+		}
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(w->sets, &it))
 		if (!sp_hmap_get(written, it.key))
@@ -704,7 +773,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	if ((e = sweep(w, SPM_SERVICES, sizeof(struct sp_svc_key), keep_seen, seen)) ||
 	    (e = sweep(w, SPM_SLOTS, sizeof(struct sp_slot_key), keep_slot, NULL)) ||
 	    (e = sweep(w, SPM_ENDPOINTS, sizeof(uint32_t), keep_ep, live)) ||
-	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match, NULL)) ||
+	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match, w->seen_match)) ||
 	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)))
 		goto out;
 	e = write_node_addrs(w, node_addrs, n_node_addrs);
@@ -712,12 +781,19 @@ out:
 	sp_hmap_free(seen);
 	sp_hmap_free(live);
 	sp_hmap_free(written);
+	sp_hmap_free(w->seen_match);
+	w->seen_match = NULL;
 	return e ? e : first;
 }
 
 size_t sp_bpf_writer_left_out(const struct sp_bpf_writer *w)
 {
 	return w->left_out;
+}
+
+void sp_bpf_write_begin(struct sp_bpf_writer *w)
+{
+	w->left_out = 0;
 }
 
 /* --- adoption ------------------------------------------------------------------ */
@@ -753,6 +829,25 @@ static int adopt(struct sp_bpf_writer *w)
 		if (id >= w->next_ep_id)
 			w->next_ep_id = id + 1;
 	}
+	/* Port ids by key, from the port info: a restart renumbers nothing. */
+	prev = NULL;
+	while (!bpf_map_get_next_key(fd_of(w, SPM_PORT_INFO), prev, &id)) {
+		struct sp_port_info info;
+		char key[256];
+
+		cur = id;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd_of(w, SPM_PORT_INFO), &id, &info))
+			continue;
+		info.service[sizeof(info.service) - 1] = '\0';
+		info.port_name[sizeof(info.port_name) - 1] = '\0';
+		snprintf(key, sizeof(key), "%s:%s/%s/%s", info.service, info.port_name,
+			 sp_proto_name(info.proto), sp_family_name(info.family == 6 ? AF_INET6 : AF_INET));
+		if (sp_hmap_put(w->port_ids, key, (void *)(uintptr_t)id, NULL))
+			return -ENOMEM;
+		if (id >= w->next_port_id)
+			w->next_port_id = id + 1;
+	}
 	while (!bpf_map_get_next_key(fd_of(w, SPM_SERVICES), sprev, &sk)) {
 		struct sp_svc_val v;
 		char name[16];
@@ -778,10 +873,12 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 	w->k = k;
 	w->log = log;
 	w->next_ep_id = 1;	/* 0 means "none" to the affinity lookup */
+	w->next_port_id = 1;
 	w->eps = sp_hmap_new();
 	w->sets = sp_hmap_new();
 	w->anyport = sp_hmap_new();
-	if (!w->eps || !w->sets || !w->anyport || (e = adopt(w))) {
+	w->port_ids = sp_hmap_new();
+	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || (e = adopt(w))) {
 		sp_bpf_writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -800,6 +897,8 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	sp_hmap_free(w->eps);
 	sp_hmap_free(w->sets);
 	sp_hmap_free(w->anyport);
-	free(w->free_ids);
+	free(w->ep_pool.v);
+	free(w->port_pool.v);
+	sp_hmap_free(w->port_ids);
 	free(w);
 }

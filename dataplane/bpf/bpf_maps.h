@@ -34,7 +34,11 @@ int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		      const struct sp_addr *node_addrs, size_t n_node_addrs);
 
-/* Ports left out by the last sync because a map was full. */
+/* A partial sync starts (the left-out count restarts). */
+void sp_bpf_write_begin(struct sp_bpf_writer *w);
+
+/* Ports left out by this sync because a map was full: the writer's counts
+ * then no longer match the model, so the next sync must be full. */
 size_t sp_bpf_writer_left_out(const struct sp_bpf_writer *w);
 
 #endif

@@ -20,8 +20,10 @@ static void to_addr(struct sp_addr *a, const uint8_t *b, uint8_t fam)
 	memcpy(a->bytes, b, fam == 6 ? 16 : 4);
 }
 
-/* The endpoints of slot set @v, into @p->eps (replaced). */
-static int read_slots(const struct sp_bpf_kernel *k, const struct sp_svc_val *v, struct sp_svc_port *p)
+/* The endpoints of slot set @v, into @p->eps (replaced). -EIO: a slot the
+ * entry promises is gone (the agent switched revisions meanwhile). */
+static int read_slots_once(const struct sp_bpf_kernel *k, const struct sp_svc_val *v,
+			   struct sp_svc_port *p)
 {
 	struct sp_endpoint *eps = calloc(v->count + 1u, sizeof(*eps));
 	size_t n = 0;
@@ -53,13 +55,26 @@ static int read_slots(const struct sp_bpf_kernel *k, const struct sp_svc_val *v,
 	return 0;
 }
 
+/* read_slots_once, again with the entry's current value while the agent
+ * switches revisions under us (a few times, then the error). */
+static int read_slots(const struct sp_bpf_kernel *k, const struct sp_svc_key *key,
+		      struct sp_svc_val *v, struct sp_svc_port *p)
+{
+	int e = read_slots_once(k, v, p);
+
+	for (int i = 0; e == -EIO && key && i < 5; i++) {
+		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], key, v))
+			return -errno;
+		e = read_slots_once(k, v, p);
+	}
+	return e;
+}
+
 static struct sp_svc_port *port_of(const struct sp_bpf_kernel *k, struct sp_model *out, uint32_t id)
 {
 	struct sp_port_info info;
-	struct sp_svc_port *p;
-	char key[16];
+	struct sp_svc_port *p, *have;
 
-	snprintf(key, sizeof(key), "#%u", id);
 	if (bpf_map_lookup_elem(k->map_fd[SPM_PORT_INFO], &id, &info))
 		return NULL;
 	info.service[sizeof(info.service) - 1] = '\0';
@@ -69,13 +84,9 @@ static struct sp_svc_port *port_of(const struct sp_bpf_kernel *k, struct sp_mode
 			    info.family == 6 ? AF_INET6 : AF_INET);
 	if (!p)
 		return NULL;
-	{
-		struct sp_svc_port *have = sp_hmap_get(out->ports, p->key);
-
-		if (have) {
-			sp_svc_port_free(p);
-			return have;
-		}
+	if ((have = sp_hmap_get(out->ports, p->key))) {
+		sp_svc_port_free(p);
+		return have;
 	}
 	p->id = id;
 	p->port = info.port;
@@ -84,13 +95,16 @@ static struct sp_svc_port *port_of(const struct sp_bpf_kernel *k, struct sp_mode
 	p->itp = info.flags & SP_PORT_ITP_LOCAL ? SP_POLICY_LOCAL : SP_POLICY_CLUSTER;
 	p->affinity_client_ip = info.flags & SP_PORT_AFFINITY;
 	p->affinity_timeout = p->affinity_client_ip ? info.affinity_timeout : 0;
-	if (sp_model_add_port(out, p))
+	if (sp_model_add_port(out, p)) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	return p;
 }
 
 struct ext_list {
 	uint32_t id;
+	struct sp_svc_key key;
 	struct sp_svc_val v;
 };
 
@@ -142,7 +156,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		snprintf(name, sizeof(name), "%u", v.id / 2);
 		if (v.id % 2 == SP_LIST_INTERNAL) {
 			if (!sp_hmap_get(internal_read, name) &&
-			    !(e = read_slots(k, &v, p)))
+			    !(e = read_slots(k, &key, &v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else {
 			struct ext_list *x = realloc(exts, (n_ext + 1) * sizeof(*x));
@@ -152,7 +166,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 				break;
 			}
 			exts = x;
-			exts[n_ext++] = (struct ext_list){ .id = v.id, .v = v };
+			exts[n_ext++] = (struct ext_list){ .id = v.id, .key = key, .v = v };
 		}
 	}
 	for (size_t i = 0; !e && i < n_ext; i++) {
@@ -165,12 +179,12 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 			continue;
 		snprintf(name, sizeof(name), "%u", pid);
 		if (!sp_hmap_get(internal_read, name)) {
-			if (!(e = read_slots(k, &exts[i].v, p)))
+			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else if (ext && p->etp == SP_POLICY_LOCAL) {
 			struct sp_svc_port tmp = { 0 };
 
-			if (!(e = read_slots(k, &exts[i].v, &tmp)))
+			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, &tmp)))
 				ext(ctx, p, tmp.eps, tmp.n_eps);
 			free(tmp.eps);
 		}
@@ -236,6 +250,6 @@ int sp_bpf_dispatch(const struct sp_bpf_kernel *k, int family, const struct sp_a
 		memcpy(key.addr, vip->bytes, family == AF_INET6 ? 16 : 4);
 	if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v))
 		return -errno;
-	e = read_slots(k, &v, p);
+	e = read_slots(k, &key, &v, p);
 	return e ? e : (int)p->n_eps;
 }

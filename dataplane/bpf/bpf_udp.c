@@ -191,23 +191,14 @@ static int open_netns(const char *dir, ino_t ino)
 	return fd;
 }
 
-int sp_bpf_udp_flush(struct sp_bpf_udp *u)
+/* The iterator once in each network namespace of @seen, then back. */
+static int run_all(struct sp_bpf_udp *u, const ino_t *seen, size_t n, int *visited)
 {
-	int map = bpf_map__fd(u->skel->maps.sp_gone), self, e = 0, visited = 0;
-	uint8_t one = 1;
-	ino_t seen[1024];
-	size_t n = 0;
+	int self, e = 0;
 
-	if (!u->n)
-		return 0;
-	for (size_t i = 0; i < u->n; i++)
-		bpf_map_update_elem(map, &u->gone[i], &one, BPF_ANY);
-	collect_netns(u->cgroup, seen, &n, 1024, 0);
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0) {
-		e = -errno;
-		goto out;
-	}
+	if (self < 0)
+		return -errno;
 	for (size_t i = 0; i < n; i++) {
 		int fd = open_netns(u->cgroup, seen[i]);
 
@@ -218,7 +209,7 @@ int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 
 			if (r && !e)
 				e = r;
-			visited++;
+			(*visited)++;
 		}
 		close(fd);
 	}
@@ -229,9 +220,31 @@ int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 		e = -errno;
 	}
 	close(self);
-out:
-	for (size_t i = 0; i < u->n; i++)
-		bpf_map_delete_elem(map, &u->gone[i]);
+	return e;
+}
+
+int sp_bpf_udp_flush(struct sp_bpf_udp *u)
+{
+	int map = bpf_map__fd(u->skel->maps.sp_gone), e = 0, visited = 0;
+	uint8_t one = 1;
+	ino_t seen[1024];
+	size_t n = 0;
+
+	if (!u->n)
+		return 0;
+	collect_netns(u->cgroup, seen, &n, 1024, 0);
+	/* The gone map holds 4096 endpoints: larger lists go in batches. */
+	for (size_t b = 0; b < u->n && !e; b += 4096) {
+		size_t end = u->n - b > 4096 ? b + 4096 : u->n;
+
+		for (size_t i = b; i < end; i++)
+			if (bpf_map_update_elem(map, &u->gone[i], &one, BPF_ANY))
+				e = -errno;
+		if (!e)
+			e = run_all(u, seen, n, &visited);
+		for (size_t i = b; i < end; i++)
+			bpf_map_delete_elem(map, &u->gone[i]);
+	}
 	u->n = 0;
 	return e ? e : visited;
 }

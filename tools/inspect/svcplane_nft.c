@@ -28,9 +28,10 @@ static void external_list(void *ctx, const struct sp_svc_port *p, const struct s
 }
 
 /* Per port: masquerade facts from the services chain's rule, and the
- * no-endpoints finding. */
-static int finish(struct sp_inspect *in, const bool masq[2], struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS],
-		  const int nkeep[2])
+ * no-endpoints finding. A backend without NAT (@nat false: the bpf socket
+ * balancer) masquerades nothing and refuses rather than drops. */
+static int finish(struct sp_inspect *in, bool nat, const bool masq[2],
+		  struct sp_addr keep[2][SP_INSPECT_MAX_CIDRS], const int nkeep[2])
 {
 	struct sp_hmap_iter it = {0};
 
@@ -44,11 +45,11 @@ static int finish(struct sp_inspect *in, const bool masq[2], struct sp_addr keep
 		x->masq_internal = masq[f];
 		x->nkeep = nkeep[f] > 0 ? nkeep[f] : 0;
 		memcpy(x->keep_src, keep[f], sizeof(x->keep_src));
-		x->masq_external = p->etp == SP_POLICY_CLUSTER;
-		x->no_endpoints_drop = p->etp == SP_POLICY_LOCAL;
+		x->masq_external = nat && p->etp == SP_POLICY_CLUSTER;
+		x->no_endpoints_drop = nat && p->etp == SP_POLICY_LOCAL;
 		if (!p->n_eps)
 			sp_inspect_finding(in, "%s has no endpoints: connections are rejected%s", p->key,
-					   p->etp == SP_POLICY_LOCAL ? " (external traffic: dropped)" : "");
+					   x->no_endpoints_drop ? " (external traffic: dropped)" : "");
 	}
 	return 0;
 }
@@ -66,7 +67,7 @@ int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be)
 		if (nkeep[f] < 0)
 			e = nkeep[f];
 	}
-	return e ? e : finish(in, masq, keep, nkeep);
+	return e ? e : finish(in, be->ops->read_masq != NULL, masq, keep, nkeep);
 }
 
 int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
