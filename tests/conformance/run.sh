@@ -51,7 +51,7 @@ stop_agents() {
 }
 trap 'stop_agents; rig_cleanup' EXIT
 
-declare -A RESULT REASON NOTYET
+declare -A RESULT=() REASON=() NOTYET=()
 scenarios=()
 for s in "$HERE"/scenarios/[0-9]*.sh; do	# CF_ONLY="05 23": just those
 	[ -z "${CF_ONLY:-}" ] || [[ " $CF_ONLY " == *" $(basename "$s" | cut -c1-2) "* ]] || continue
