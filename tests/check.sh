@@ -2,11 +2,14 @@
 # check.sh - every test: Check unit suites (plain and ASan+UBSan), libFuzzer
 # smoke runs, integration tests, conformance. Ends with one line:
 # "N passed, N failed, N skipped" over all of them. Exit 1 if anything failed.
+# Conformance scenarios that pass but whose steps from outside the nodes are
+# not built yet in a mode (bpf part 1) count as skipped and are named apart:
+# "N skipped (M not-yet: bpf part 2)".
 set -u
 cd "$(dirname "$0")/.."
 B=build
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 notyet=0
 failures=()
 
 count_check() { # name, output file, exit status
@@ -80,8 +83,9 @@ if [ -x tests/conformance/run.sh ]; then
 	rm -f $B/conformance.counts
 	CF_COUNTS=$B/conformance.counts tests/conformance/run.sh; rc=$?
 	if [ -f $B/conformance.counts ]; then
-		read -r p f s <$B/conformance.counts
-		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+		read -r p f s n <$B/conformance.counts
+		passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s + ${n:-0}))
+		notyet=$((notyet + ${n:-0}))
 		[ "$f" -eq 0 ] || failures+=("conformance: $f scenario(s) failed, see tests/conformance/results.md")
 	elif [ $rc -ne 0 ]; then
 		failed=$((failed + 1)); failures+=("conformance runner (exit $rc)")
@@ -92,5 +96,9 @@ if [ ${#failures[@]} -gt 0 ]; then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$notyet" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped ($notyet not-yet: bpf part 2, steps from outside the nodes)"
+else
+	echo "$passed passed, $failed failed, $skipped skipped"
+fi
 [ "$failed" -eq 0 ]

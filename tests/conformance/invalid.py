@@ -7,6 +7,13 @@
       from POD-IP (un-NATed) until DIR/sent exists and 1 s more, and check the
       connection still answers a line. Writes "ok" or what went wrong to
       DIR/result.
+  invalid.py client-direct VIP PORT POD-IP DIR   the same where the service
+      is balanced at the socket (bpf mode): the socket is connected to the
+      endpoint itself (no NAT, no conntrack translation), so the SYN-ACK and
+      the injected segment come from POD-IP as the flow's own packets; checks
+      that the application still sees VIP as its peer, that the client
+      answers the segment with no reset, and that the connection still
+      answers a line.
   invalid.py inject SRC SPORT DST DIR     send one TCP segment of that flow from
       SRC:SPORT to DST with the right sequence number but an ack of data the
       client never sent: conntrack calls it INVALID ("ACK is over the upper
@@ -22,8 +29,9 @@ from scapy.all import IP, TCP, AsyncSniffer, conf, send  # noqa: E402
 conf.verb = 0
 
 
-def client(vip, port, pod_ip, d):
-    sniffer = AsyncSniffer(lfilter=lambda p: IP in p and TCP in p and p[IP].src == vip, store=True)
+def client(vip, port, pod_ip, d, direct=False):
+    peer = pod_ip if direct else vip
+    sniffer = AsyncSniffer(lfilter=lambda p: IP in p and TCP in p and p[IP].src == peer, store=True)
     sniffer.start()
     time.sleep(0.5)
     s = socket.create_connection((vip, int(port)), timeout=3)
@@ -36,7 +44,11 @@ def client(vip, port, pod_ip, d):
     last = synack[-1]
     with open(os.path.join(d, "flow.tmp"), "w") as f:
         f.write("%d %d %d\n" % (lport, last[TCP].seq + 1, last[TCP].ack))
-    sniffer = AsyncSniffer(lfilter=lambda p: IP in p and p[IP].src == pod_ip, store=True)
+    if direct:  # resets the client sends to the pod
+        sniffer = AsyncSniffer(lfilter=lambda p: IP in p and TCP in p and p[IP].dst == pod_ip and "R" in p[TCP].flags,
+                               store=True)
+    else:  # packets from the pod's own address (not de-NATed)
+        sniffer = AsyncSniffer(lfilter=lambda p: IP in p and p[IP].src == pod_ip, store=True)
     sniffer.start()
     time.sleep(0.5)
     os.rename(os.path.join(d, "flow.tmp"), os.path.join(d, "flow"))
@@ -46,7 +58,11 @@ def client(vip, port, pod_ip, d):
     time.sleep(1)
     leaked = sniffer.stop()
     result = "ok"
-    if leaked:
+    if direct and s.getpeername()[0] != vip:
+        result = "the application sees %s as its peer, not the service %s" % (s.getpeername()[0], vip)
+    elif direct and leaked:
+        result = "the client reset the connection after the segment (%d reset(s))" % len(leaked)
+    elif leaked:
         result = "%d packet(s) from the pod's own address reached the client (not dropped)" % len(leaked)
     else:
         try:
@@ -67,5 +83,7 @@ def inject(src, sport, dst, d):
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(*sys.argv[2:6])
+    elif sys.argv[1] == "client-direct":
+        client(*sys.argv[2:6], direct=True)
     else:
         inject(*sys.argv[2:6])

@@ -28,6 +28,7 @@ endpoints:
 - {addresses: [198.18.2.10], nodeName: node2}
 Y
 programmed '"cf/multi","portName":"two"'
-expect_pods cl 10 http://198.19.128.102:80/ "a1"
-expect_pods cl 20 http://198.19.128.102:81/ "a1 b1"
+from_cl expect_pods cl 10 http://198.19.128.102:80/ "a1"
+from_cl expect_pods cl 20 http://198.19.128.102:81/ "a1 b1"
+expect_pods a2 10 http://198.19.128.102:80/ "a1"
 expect_pods a2 20 http://198.19.128.102:81/ "a1 b1"

@@ -27,6 +27,15 @@ endpoints:
 - {addresses: [198.18.2.10], nodeName: node2}
 Y
 programmed '"cf/proto","portName":"udp"'
-expect_pods cl 10 http://198.19.128.103:53/ "a1"
-got=$(udp_hits $R cl 10 198.19.128.103 53 | awk '{print $1}' | tr '\n' ' ')
-[ "$got" = "b1 " ] || fail "UDP 53 reached [$got], want [b1]"
+# udp53 MEMBER: ten UDP requests (each its own flow) to port 53 reach b1 only.
+udp53() {
+	local got
+	got=$(udp_hits $R $1 10 198.19.128.103 53 | awk '{print $1}' | tr '\n' ' ')
+	[ "$got" = "b1 " ] || fail "$1: UDP 53 reached [$got], want [b1]"
+}
+from_cl expect_pods cl 10 http://198.19.128.103:53/ "a1"
+from_cl udp53 cl
+for m in a3 b3; do	# a pod on each node
+	expect_pods $m 10 http://198.19.128.103:53/ "a1"
+	udp53 $m
+done

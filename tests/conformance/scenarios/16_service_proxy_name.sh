@@ -10,7 +10,12 @@ labelled() {
 programmed '"cf/mine"'
 model_lacks $R 1 '"cf/other"' || fail "node1 programs a service of another proxy (or its /model did not answer)"
 model_lacks $R 2 '"cf/other"' || fail "node2 programs a service of another proxy (or its /model did not answer)"
-no_answer cl http://198.19.128.116/ || fail "the other proxy's service answers through svcplane"
+from_cl no_answer cl http://198.19.128.116/ || fail "the other proxy's service answers through svcplane (cl)"
+no_answer a3 http://198.19.128.116/ || fail "the other proxy's service answers through svcplane (a3)"
+# ours (b1) answers meanwhile, so the silence above is not everything broken
+expect_pods a3 5 http://198.19.128.216/ "b1"
 { svc mine 198.19.128.216; slice mine b1; labelled '  labels: {}'; } | apply other
 programmed '"cf/other"'
-expect_pods cl 5 http://198.19.128.116/ "a1"
+from_cl expect_pods cl 5 http://198.19.128.116/ "a1"
+expect_pods a3 5 http://198.19.128.116/ "a1"
+expect_pods b3 5 http://198.19.128.116/ "a1"

@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
 # scenario: 18. should work after restarting the proxy
-# A steady loop of requests through node1 sees no failure while node1's agent
-# is killed with SIGKILL and started again (its supervisor restarts it).
+# Steady loops of requests through node1 (from outside, and from a pod on
+# node1) see no failure while node1's agent is killed with SIGKILL and
+# started again (its supervisor restarts it).
 . "$(dirname "$0")/../lib.sh"
+U=http://198.19.128.118/
 { svc rs 198.19.128.118; slice rs a1 b1; } | apply rs
 programmed '"cf/rs"'
-expect_pods cl 10 http://198.19.128.118/ "a1 b1"
-out=$(t_tmpdir)/loop
-inns $R cl sh -c 'for i in $(seq 150); do curl -s -m 2 -o /dev/null -w "%{http_code}\n" http://198.19.128.118/; sleep 0.05; done' >"$out" 2>&1 &
-loop=$!
+from_cl expect_pods cl 10 $U "a1 b1"
+expect_pods a2 10 $U "a1 b1"
+out=$(t_tmpdir)
+LOOPS=()
+# loop MEMBER: 150 requests, 50 ms apart, in the background; codes in $out/MEMBER.
+loop() {
+	inns $R $1 sh -c "for i in \$(seq 150); do curl -s -m 2 -o /dev/null -w '%{http_code}\n' $U; sleep 0.05; done" >"$out/$1" 2>&1 &
+	LOOPS+=($!)
+}
+# loop_ok MEMBER: every one of its 150 requests got 200.
+loop_ok() {
+	local n bad
+	n=$(wc -l <"$out/$1")
+	bad=$(grep -vc '^200$' "$out/$1")
+	[ "$n" = 150 ] || fail "$1: the loop made $n requests"
+	[ "$bad" = 0 ] || fail "$1: $bad of 150 requests failed across the restart"
+}
+from_cl loop cl
+loop a2
 sleep 1
 old=$(cat "$CF_STATE/agent1.pid")
 kill -9 "$old" || fail "cannot kill node1's agent ($old)"
 wait_until 10 sh -c "[ \"\$(cat '$CF_STATE/agent1.pid')\" != $old ]" || fail "the agent was not restarted"
 wait_until 10 inns $R node1 curl -sf http://127.0.0.1:10256/healthz || fail "the restarted agent is not healthy"
-wait $loop
-n=$(wc -l <"$out")
-bad=$(grep -vc '^200$' "$out")
-[ "$n" = 150 ] || fail "the loop made $n requests"
-[ "$bad" = 0 ] || fail "$bad of 150 requests failed across the restart"
+wait "${LOOPS[@]}"
+from_cl loop_ok cl
+loop_ok a2
 { svc rs 198.19.128.118; slice rs b1; } | apply rs
-expect_pods cl 10 http://198.19.128.118/ "b1"
+from_cl expect_pods cl 10 $U "b1"
+expect_pods a2 10 $U "b1"

@@ -6,10 +6,20 @@ sl() {
 }
 { svc np2 198.19.128.119 '  ports: [{name: tcp, port: 80, protocol: TCP, targetPort: 8080}]'; sl; } | apply np2
 programmed '"cf/np2"'
-expect_pods cl 5 http://198.19.128.119/ "a1"
+from_cl expect_pods cl 5 http://198.19.128.119/ "a1"
+expect_pods b2 5 http://198.19.128.119/ "a1"
 { svc np2 198.19.128.119 '  type: NodePort' \
 	'  ports: [{name: tcp, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30119}, {name: udp, port: 80, protocol: UDP, targetPort: 8080, nodePort: 30119}]'; sl; } | apply np2
 programmed '"protocol":"UDP","family":"IPv4","clusterIPs":["198.19.128.119"],"port":80,"nodePort":30119'
-expect_pods cl 5 http://198.19.0.2:30119/ "a1"
-got=$(udp_hits $R cl 5 198.19.0.2 30119 | awk '{print $1}' | tr '\n' ' ')
-[ "$got" = "a1 " ] || fail "UDP NodePort 30119 reached [$got]"
+# udp_np MEMBER: five UDP requests to node2's NodePort reach a1.
+udp_np() {
+	local got
+	got=$(udp_hits $R $1 5 198.19.0.2 30119 | awk '{print $1}' | tr '\n' ' ')
+	[ "$got" = "a1 " ] || fail "$1: UDP NodePort 30119 reached [$got]"
+}
+from_cl expect_pods cl 5 http://198.19.0.2:30119/ "a1"
+from_cl udp_np cl
+for m in b2 node2; do	# node2's pod and node2 itself, to node2's NodePort
+	expect_pods $m 5 http://198.19.0.2:30119/ "a1"
+	udp_np $m
+done

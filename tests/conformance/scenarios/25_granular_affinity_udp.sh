@@ -3,11 +3,17 @@
 . "$(dirname "$0")/../lib.sh"
 { svc gr 198.19.128.125 '  sessionAffinity: ClientIP' '  ports: [{name: http, port: 80, targetPort: 8080}]'; slice gr a1 a2 b1 b2; } | apply gr
 programmed '"cf/gr"'
-# HTTP requests over separate connections and over one kept-alive connection.
-got=$(pods_seen cl 30 http://198.19.128.125/)
-[ "$(wc -w <<<"$got")" = 1 ] || fail "HTTP with ClientIP affinity reached [$got]"
-one=$(inns $R cl curl -s -m 5 $(for i in $(seq 10); do printf 'http://198.19.128.125/ '; done) | awk '{print $1}' | sort -u | tr '\n' ' ')
-[ "$(wc -w <<<"$one")" = 1 ] || fail "requests on one connection reached [$one]"
+# sticky MEMBER: HTTP requests over separate connections and over one
+# kept-alive connection each reach one pod.
+sticky() {
+	local got one
+	got=$(pods_seen $1 30 http://198.19.128.125/)
+	[ "$(wc -w <<<"$got")" = 1 ] || fail "$1: HTTP with ClientIP affinity reached [$got]"
+	one=$(inns $R $1 curl -s -m 5 $(for i in $(seq 10); do printf 'http://198.19.128.125/ '; done) | awk '{print $1}' | sort -u | tr '\n' ' ')
+	[ "$(wc -w <<<"$one")" = 1 ] || fail "$1: requests on one connection reached [$one]"
+}
+from_cl sticky cl
+sticky b3
 # A UDP flow follows its endpoint being replaced twice while it sends.
 sl() { udp_slice gu "$@"; }
 sv() { svc gu 198.19.128.225 '  ports: [{name: udp, port: 80, protocol: UDP, targetPort: 8080}]'; }

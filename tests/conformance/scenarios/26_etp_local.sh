@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # scenario: 26. externalTrafficPolicy=Local: NodePort on a node without local endpoints drops; client source IP seen by the pod
+# From outside: node1 (local endpoint a1) answers and a1 sees the client's own
+# address; node2 (none) drops. From inside a node (its pods and itself) the
+# NodePort uses every endpoint, as kube-proxy short-circuits local traffic:
+# node2's pod and node2 reach a1 through node2's NodePort.
 . "$(dirname "$0")/../lib.sh"
 { svc etp 198.19.128.126 '  type: NodePort' '  externalTrafficPolicy: Local' \
 	'  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30126}]'; slice etp a1; } | apply etp
 programmed '"nodePort":30126'
-seen=$(inns $R cl curl -s -m 2 http://198.19.0.1:30126/)
-[ "$(awk '{print $1}' <<<"$seen")" = a1 ] || fail "node1's NodePort: $seen"
-src=$(awk '{print $2}' <<<"$seen")
-[ "${src%:*}" = 198.19.0.100 ] || fail "the pod saw $src, not the client 198.19.0.100"
-inns $R cl curl -s -m 2 http://198.19.0.2:30126/ >/dev/null; rc=$?
-[ $rc = 28 ] || fail "node2 (no local endpoint): curl exit $rc, want 28 (dropped, timed out)"
+from_outside() {
+	[ $1 = cl ] || fail "from_outside $1: only cl is outside the nodes"
+	local seen src rc
+	seen=$(inns $R $1 curl -s -m 2 http://198.19.0.1:30126/)
+	[ "$(awk '{print $1}' <<<"$seen")" = a1 ] || fail "node1's NodePort: $seen"
+	src=$(awk '{print $2}' <<<"$seen")
+	[ "${src%:*}" = 198.19.0.100 ] || fail "the pod saw $src, not the client 198.19.0.100"
+	inns $R $1 curl -s -m 2 http://198.19.0.2:30126/ >/dev/null; rc=$?
+	[ $rc = 28 ] || fail "node2 (no local endpoint): curl exit $rc, want 28 (dropped, timed out)"
+}
+from_cl from_outside cl
+expect_pods a2 5 http://198.19.0.1:30126/ "a1"
+expect_pods b2 5 http://198.19.0.2:30126/ "a1"
+expect_pods node2 5 http://198.19.0.2:30126/ "a1"
