@@ -553,7 +553,8 @@ def bench_bpf_datapath(sizes):
     pod → the server pod's address (direct) and → ClusterIP in nftables mode;
     the reference paths run from the rig's hook-free cgroup and reach the
     server pod's hook-free UDP server, so they carry no bpf cost at all.
-    Runs are interleaved (bpf, direct, nftables, bpf, ...), POD_REPS each."""
+    Runs are interleaved (bpf, direct, nftables, direct, nftables, bpf, ...),
+    POD_REPS each."""
     hooked, free = in_member("sp-bench-cp"), unhooked("sp-bench-cp")
 
     def path(addr, prefix, udp_port):
@@ -575,8 +576,13 @@ def bench_bpf_datapath(sizes):
         a.wait_syncs("full", 1)
         a.stop()
         runs = {(p, m[0]): [] for p in paths for m in MEASURES}
-        for _ in range(POD_REPS):
-            for p, run in paths.items():
+        order = list(paths)
+        for rep in range(POD_REPS):
+            # each repetition starts one path later (bpf, direct, nftables;
+            # direct, nftables, bpf; ...): no path always runs right after
+            # the nftables agent's start and teardown
+            for p in order[rep % 3:] + order[:rep % 3]:
+                run = paths[p]
                 if p == "nftables":
                     a = Agent("sp-bench-node1", dnft)
                     a.wait_syncs("full", 1)
