@@ -15,6 +15,17 @@ Figures (issue: nftables backend):
     nginx in a pod), UDP round trip (sockperf ping-pong), TCP throughput
     (iperf3); against the direct path and a minimal hand-written NAT ruleset
   agent RSS and CPU at 10k x 10
+
+Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
+  bpf mode's full sync of 10k x 10 beside the nftables agent's, and one
+    endpoint change (partial sync) beside nftables mode's
+  pod datapath at 1 and 10k services: a client pod on node1 -> ClusterIP -> the
+    server pod on node1 in bpf mode, beside the same pod direct to the server
+    pod and the same pod -> ClusterIP in nftables mode; runs interleaved,
+    medians of BENCH_POD_REPS (9)
+
+BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
+beside (results in bench/results-bpf.json); BENCH_QUICK=1: smaller sizes.
 """
 import atexit
 import json
@@ -33,7 +44,12 @@ SVCPLANE = os.path.join(TOP, "svcplane")
 CTL = os.path.join(TOP, "svcplanectl")
 GEN = os.path.join(TOP, "bench", "gen.py")
 QUICK = os.environ.get("BENCH_QUICK") == "1"   # smaller sizes, for a smoke run
+# BENCH_ONLY=bpf: only the bpf-mode rows (with the nftables references they
+# stand beside); BENCH_POD_REPS=N: repetitions of the pod datapath (default 9)
+ONLY = os.environ.get("BENCH_ONLY", "")
 RUNS = 5
+POD_REPS = int(os.environ.get("BENCH_POD_REPS", "9"))
+POD_SECS = 2           # seconds per wrk / sockperf / iperf3 run of the pod datapath
 WORK = tempfile.mkdtemp(prefix="svcplane-bench-")
 NAMESPACES = []
 PROCS = []
@@ -217,7 +233,23 @@ def bench_sync(n, eps, kube_proxy_ref):
         a.stop()
     finally:
         drop_netns(ns)
-    return own
+    return own, wall
+
+
+def nft_agent_full_sync(n, eps):
+    """The nftables agent's own full sync of n x eps in a fresh namespace (the
+    reference of bpf mode's, when bench_sync does not run)."""
+    d = os.path.join(WORK, "m%d" % n)
+    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
+    ns = netns("sp-bench-sync")
+    try:
+        a = Agent(ns, d)
+        own = a.wait_syncs("full", 1)[0] / 1000
+        wall = time.monotonic() - a.start
+        a.stop()
+    finally:
+        drop_netns(ns)
+    return own, wall
 
 
 def bench_readback(ns, label):
@@ -311,10 +343,10 @@ def bench_api_list(n, eps):
 RIG = """name: bench
 nodes:
   - name: node1
-    pods: [{name: srv, ports: []}]
+    pods: [{name: srv, ports: []}, {name: cp, ports: []}]
 clients: [cl]
 """
-RIG_MEMBERS = ("node1", "srv", "cl", "fabric")
+RIG_MEMBERS = ("node1", "srv", "cp", "cl", "fabric")
 SRV = "198.18.1.10"
 VIP = "198.19.128.1"          # svc-0 in the generated manifests
 MIN_VIP = "198.19.143.250"    # the hand-written ruleset's address
@@ -329,22 +361,26 @@ def inns(member, *args, **kw):
     return sh(*args, ns="sp-bench-" + member, **kw)
 
 
-def wrk(addr):
-    out = inns("cl", "wrk", "-t1", "-c16", "-d3s", "-H", "Connection: close", "http://%s:80/" % addr
-               if addr != SRV else "http://%s:8080/" % addr).stdout
+def wrk(addr, prefix=None, port=None, secs=3):
+    prefix = prefix or in_member("sp-bench-cl")
+    port = port or (8080 if addr == SRV else 80)
+    out = sh(*prefix, "wrk", "-t1", "-c16", "-d%ds" % secs, "-H", "Connection: close",
+             "http://%s:%d/" % (addr, port)).stdout
     return float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
 
 
-def sockperf(addr):
-    port = "11111" if addr == SRV else "7"
-    out = inns("cl", "sockperf", "ping-pong", "-i", addr, "-p", port, "-t", "3", "--msg-size", "64").stdout
+def sockperf(addr, prefix=None, port=None, secs=3):
+    prefix = prefix or in_member("sp-bench-cl")
+    port = port or (11111 if addr == SRV else 7)
+    out = sh(*prefix, "sockperf", "ping-pong", "-i", addr, "-p", str(port), "-t", str(secs),
+             "--msg-size", "64").stdout
     m = re.search(r"avg-latency=([0-9.]+)", out) or re.search(r"avg-lat=\s*([0-9.]+)", out)
     return float(m.group(1))
 
 
-def iperf(addr):
-    port = "5201" if addr == SRV else "5201"
-    out = inns("cl", "iperf3", "-c", addr, "-p", port, "-t", "3", "-J").stdout
+def iperf(addr, prefix=None, port=None, secs=3):
+    prefix = prefix or in_member("sp-bench-cl")
+    out = sh(*prefix, "iperf3", "-c", addr, "-p", str(port or 5201), "-t", str(secs), "-J").stdout
     return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
 
 
@@ -352,21 +388,21 @@ def median_of(fn, addr):
     return statistics.median(fn(addr) for _ in range(RUNS))
 
 
-def datapath_services(d, n):
-    """svc-0 (VIP) → the server pod on 80/tcp→8080, 7/udp→11111 and 5201/tcp→5201;
+def datapath_services(d, n, udp_port=11111):
+    """svc-0 (VIP) → the server pod on 80/tcp→8080, 7/udp→udp_port and 5201/tcp→5201;
     n-1 other services beside it."""
     sh(sys.executable, GEN, "manifests", str(max(n, 1)), "10", d)
     items = [
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc-0", "namespace": "bench"},
          "spec": {"clusterIP": VIP, "ports": [
              {"name": "http", "port": 80, "targetPort": 8080},
-             {"name": "udp", "port": 7, "targetPort": 11111, "protocol": "UDP"},
+             {"name": "udp", "port": 7, "targetPort": udp_port, "protocol": "UDP"},
              {"name": "iperf", "port": 5201, "targetPort": 5201}]}},
         {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
          "metadata": {"name": "svc-0-1", "namespace": "bench",
                       "labels": {"kubernetes.io/service-name": "svc-0"}},
          "addressType": "IPv4",
-         "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": 11111, "protocol": "UDP"},
+         "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": udp_port, "protocol": "UDP"},
                    {"name": "iperf", "port": 5201}],
          "endpoints": [{"addresses": [SRV], "nodeName": "node1"}]}]
     with open(os.path.join(d, "svc0.json"), "w") as f:
@@ -377,7 +413,9 @@ def datapath_services(d, n):
                 os.unlink(os.path.join(d, f))
 
 
-def bench_datapath(sizes):
+def rig_up():
+    """The bench rig: node1 with the server pod and a client pod, and a client
+    outside the node; nginx, sockperf and iperf3 servers in the server pod."""
     rig = os.path.join(WORK, "rig.yaml")
     with open(rig, "w") as f:
         f.write(RIG)
@@ -385,24 +423,38 @@ def bench_datapath(sizes):
     # Tens of thousands of short connections a second: without these, the
     # server's TIME_WAIT sockets and conntrack's TIME_WAIT entries (120 s)
     # collide with reused (masqueraded) source ports and every NAT path stalls
-    # on SYN retries. The same settings hold for all three paths measured.
+    # on SYN retries. The same settings hold for all paths measured.
     inns("srv", "sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=0")
     inns("node1", "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1")
     inns("cl", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
+    inns("cp", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
     ngx = os.path.join(WORK, "nginx")
     os.makedirs(ngx, exist_ok=True)
     with open(os.path.join(ngx, "nginx.conf"), "w") as f:
         f.write(NGINX % {"dir": ngx})
-    for cmd in (["nginx", "-c", os.path.join(ngx, "nginx.conf"), "-p", ngx],
-                ["sockperf", "server", "-i", "0.0.0.0", "-p", "11111"],
-                ["iperf3", "-s", "-p", "5201"]):
-        p = subprocess.Popen(in_member("sp-bench-srv") + cmd,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for prefix, cmd in ((in_member("sp-bench-srv"), ["nginx", "-c", os.path.join(ngx, "nginx.conf"), "-p", ngx]),
+                        (in_member("sp-bench-srv"), ["sockperf", "server", "-i", "0.0.0.0", "-p", "11111"]),
+                        # the pod datapath's UDP servers, on one CPU with their
+                        # client: under node1's socket hooks (bpf mode), and
+                        # outside them (the reference paths; see bench_bpf_datapath)
+                        (in_member("sp-bench-srv"), PIN + ["sockperf", "server", "-i", "0.0.0.0", "-p",
+                                                          str(UDP_HOOKED)]),
+                        (unhooked("sp-bench-srv"), PIN + ["sockperf", "server", "-i", "0.0.0.0", "-p",
+                                                         str(UDP_UNHOOKED)]),
+                        (in_member("sp-bench-srv"), ["iperf3", "-s", "-p", "5201"])):
+        p = subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         PROCS.append(p)
     time.sleep(0.5)
-    measures = [("new TCP connections/s (wrk)", wrk, "conn/s", False),
-                ("UDP round trip (sockperf)", sockperf, "us", True),
-                ("TCP throughput (iperf3)", iperf, "Gbit/s", False)]
+
+
+MEASURES = [("new TCP connections/s (wrk)", wrk, "conn/s"),
+            ("UDP round trip (sockperf)", sockperf, "us"),
+            ("TCP throughput (iperf3)", iperf, "Gbit/s")]
+
+
+def bench_datapath(sizes):
+    """Client outside the node → node1 (nftables mode) → the server pod."""
+    measures = MEASURES
     direct = {m[0]: median_of(m[1], SRV) for m in measures}
     # the minimal hand-written NAT ruleset, alone in node1
     mini = os.path.join(WORK, "minimal.nft")
@@ -428,12 +480,134 @@ def bench_datapath(sizes):
         a = Agent("sp-bench-node1", d)
         a.wait_syncs("full", 1)
         label = "1 service" if n <= 1 else "%dk services" % (n // 1000)
-        for name, fn, unit, lower in measures:
+        for name, fn, unit in measures:
             v = median_of(fn, VIP)
             record("%s via VIP, %s" % (name, label), v, unit, minimal[name], "minimal NAT ruleset")
             record("%s via VIP, %s vs direct" % (name, label), v, unit, direct[name], "direct to pod")
         a.stop()
-        inns("node1", SVCPLANE, *node_flags("node1"), "--cleanup", check=False)
+        node_cleanup()
+
+
+# --- bpf mode -----------------------------------------------------------------------
+
+UDP_HOOKED = 11113      # the server pod's sockperf servers for the pod datapath:
+UDP_UNHOOKED = 11112    # under node1's socket hooks, and outside them
+# Across the two CPUs of a small VM a UDP round trip is bimodal (about 4 or
+# about 30 us, by where the scheduler wakes the peer): the pod datapath's
+# sockperf client and servers share one CPU, for every path alike.
+PIN = ["taskset", "-c", str(max(os.sched_getaffinity(0)))]
+
+
+def clients_cgroup():
+    """The rig's cgroup for clients and the fabric: under no node's socket hooks."""
+    return sh(CTL, "rig", "path", "bench", "cl", "cgroup").stdout.strip()
+
+
+def unhooked(ns):
+    """The command prefix that runs in rig namespace ns from the rig's clients
+    cgroup: the same pod, as it is on a node without bpf mode's socket hooks."""
+    return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', clients_cgroup(),
+            "ip", "netns", "exec", ns]
+
+
+def node_cleanup():
+    """svcplane --cleanup in node1: every backend's state (nftables tables, the
+    bpf links and pins in node1's pin dir)."""
+    inns("node1", SVCPLANE, *node_flags("node1"), "--cleanup", check=False)
+
+
+def nft_tables_delete():
+    """nftables mode's tables in node1, leaving bpf mode's pins alone."""
+    for fam in ("ip", "ip6"):
+        inns("node1", "nft", "delete", "table", fam, "svcplane", check=False)
+
+
+def bench_bpf_sync(n, eps, nft_full, nft_wall, nft_change):
+    """bpf mode's full sync of n x eps in the rig's node1 (its cgroup, a bpffs
+    of the rig's), beside nftables mode's of the same services, and one
+    endpoint change (partial sync, median of RUNS) beside nftables mode's."""
+    d = os.path.join(WORK, "bpf%d" % n)
+    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
+    node_cleanup()
+    a = Agent("sp-bench-node1", d, "--mode", "bpf")
+    full = a.wait_syncs("full", 1)[0] / 1000
+    wall = time.monotonic() - a.start
+    for i in range(RUNS + 1):     # the first is a warm-up
+        sh(sys.executable, GEN, "change", str(eps), d, str(i + 1))
+        a.wait_syncs("partial", i + 1, timeout=30)
+    change = statistics.median(a.syncs("partial")[1:RUNS + 1])
+    a.stop()
+    node_cleanup()
+    label = "%dk" % (n // 1000)
+    record("full sync %s x %d (agent), bpf mode" % (label, eps), full, "s", nft_full,
+           "nftables mode (agent)")
+    record("full sync %s x %d wall, start to maps, bpf mode" % (label, eps), wall, "s", nft_wall,
+           "nftables mode, start to rules")
+    record("one endpoint change at %s services, bpf mode" % label, change, "ms", nft_change,
+           "nftables mode, same change")
+
+
+def bench_bpf_datapath(sizes):
+    """A client pod on node1 → ClusterIP → the server pod on node1, in bpf mode
+    (the client in node1's cgroup, under the socket hooks), beside the same
+    pod → the server pod's address (direct) and → ClusterIP in nftables mode;
+    the reference paths run from the rig's hook-free cgroup and reach the
+    server pod's hook-free UDP server, so they carry no bpf cost at all.
+    Runs are interleaved (bpf, direct, nftables, direct, nftables, bpf, ...),
+    POD_REPS each."""
+    hooked, free = in_member("sp-bench-cp"), unhooked("sp-bench-cp")
+
+    def path(addr, prefix, udp_port):
+        def run(fn):
+            if fn is sockperf:
+                return fn(addr, prefix + PIN, port=udp_port, secs=POD_SECS)
+            return fn(addr, prefix, secs=POD_SECS)
+        return run
+    paths = {"bpf": path(VIP, hooked, 7), "direct": path(SRV, free, UDP_UNHOOKED),
+             "nftables": path(VIP, free, 7)}
+    med = {}
+    for n in sizes:
+        dbpf, dnft = os.path.join(WORK, "pod-bpf%d" % n), os.path.join(WORK, "pod-nft%d" % n)
+        datapath_services(dbpf, n, udp_port=UDP_HOOKED)
+        datapath_services(dnft, n, udp_port=UDP_UNHOOKED)
+        node_cleanup()
+        # bpf mode's maps and hooks stay in force when the agent stops
+        a = Agent("sp-bench-node1", dbpf, "--mode", "bpf")
+        a.wait_syncs("full", 1)
+        a.stop()
+        runs = {(p, m[0]): [] for p in paths for m in MEASURES}
+        order = list(paths)
+        for rep in range(POD_REPS):
+            # each repetition starts one path later (bpf, direct, nftables;
+            # direct, nftables, bpf; ...): no path always runs right after
+            # the nftables agent's start and teardown
+            for p in order[rep % 3:] + order[:rep % 3]:
+                run = paths[p]
+                if p == "nftables":
+                    a = Agent("sp-bench-node1", dnft)
+                    a.wait_syncs("full", 1)
+                for name, fn, unit in MEASURES:
+                    runs[p, name].append(run(fn))
+                if p == "nftables":
+                    a.stop()
+                    nft_tables_delete()
+        node_cleanup()
+        label = "1 service" if n <= 1 else "%dk services" % (n // 1000)
+        for name, fn, unit in MEASURES:
+            v = {p: statistics.median(runs[p, name]) for p in paths}
+            for p in paths:
+                print("#   %s, %s, %s: %s" % (name, label, p, " ".join("%.4g" % x for x in runs[p, name])),
+                      file=sys.stderr, flush=True)
+            med[n, name] = v["bpf"]
+            record("%s pod to ClusterIP, bpf mode, %s" % (name, label), v["bpf"], unit, v["direct"],
+                   "same pod direct to the server pod")
+            record("%s pod to ClusterIP, bpf mode, %s vs nftables" % (name, label), v["bpf"], unit,
+                   v["nftables"], "nftables mode, same pod")
+    if len(sizes) > 1:
+        big = sizes[-1]
+        for name, fn, unit in MEASURES:
+            record("%s pod to ClusterIP, bpf mode, %dk services vs 1" % (name, big // 1000),
+                   med[big, name], unit, med[sizes[0], name], "same, at 1 service")
 
 
 def inspect_cost(path):
@@ -493,22 +667,35 @@ def main():
     t0 = time.monotonic()
     print("%-52s %12s %-8s" % ("figure", "value", "unit"))
     sizes = [1000, 10000] if not QUICK else [1000]
-    own = {}
-    for n in sizes:
-        own[n] = bench_sync(n, 10, kube_proxy_ref=True)
-    if not QUICK:
-        own[50000] = bench_sync(50000, 10, kube_proxy_ref=False)
-    small = bench_endpoint_change(100, 10) * 1000
-    record("one endpoint change at 100 services", small, "ms")
     big_n = 10000 if not QUICK else 1000
-    big = bench_endpoint_change(big_n, 10) * 1000
-    record("one endpoint change at %dk services" % (big_n // 1000), big, "ms", small,
-           "same, at 100 services")
-    bench_api_list(10000 if not QUICK else 1000, 10)
-    bench_inspect()
-    bench_inspect_nft(10000 if not QUICK else 1000, 10)
-    bench_datapath([1, 10000] if not QUICK else [1])
-    out = os.path.join(TOP, "bench", "results.json")
+    dp_sizes = [1, 10000] if not QUICK else [1]
+    if ONLY == "bpf":
+        # bpf rows only, with the nftables figures they stand beside
+        own = {big_n: nft_agent_full_sync(big_n, 10)}
+        big = bench_endpoint_change(big_n, 10) * 1000
+        rig_up()
+        bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
+        bench_bpf_datapath(dp_sizes)
+    else:
+        own = {}
+        for n in sizes:
+            own[n] = bench_sync(n, 10, kube_proxy_ref=True)
+        if not QUICK:
+            own[50000] = bench_sync(50000, 10, kube_proxy_ref=False)
+        small = bench_endpoint_change(100, 10) * 1000
+        record("one endpoint change at 100 services", small, "ms")
+        big = bench_endpoint_change(big_n, 10) * 1000
+        record("one endpoint change at %dk services" % (big_n // 1000), big, "ms", small,
+               "same, at 100 services")
+        bench_api_list(big_n, 10)
+        bench_inspect()
+        bench_inspect_nft(big_n, 10)
+        rig_up()
+        bench_datapath(dp_sizes)
+        bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
+        bench_bpf_datapath(dp_sizes)
+    # a partial run (BENCH_ONLY) leaves the full run's results.json alone
+    out = os.path.join(TOP, "bench", "results-%s.json" % ONLY if ONLY else "results.json")
     with open(out, "w") as f:
         json.dump({"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "seconds": round(time.monotonic() - t0, 1), "results": results}, f, indent=2)
