@@ -6,7 +6,8 @@
  * level-triggered with exactly the interest its state needs: a direction
  * reads only while its pipe is empty and writes only while it is not, so a
  * slow reader holds at most one pipe (64 KiB) plus the kernel's socket
- * buffers per direction, and nothing spins. */
+ * buffers per direction, and nothing spins; a socket with nothing to wait
+ * for is not in the loop at all. */
 #define _GNU_SOURCE
 #include "us_fwd.h"
 #include "../../common/clock.h"
@@ -234,12 +235,21 @@ void us_tcp_close_all(struct us_fwd *f)
 
 static void on_conn(void *ctx, int fd, uint32_t events);
 
-/* Watch @fd for @want (registering it the first time). Returns 0 or -errno. */
+/* Watch @fd for @want (registering it when it was not). With nothing to
+ * wait for, @fd leaves the loop: epoll reports EPOLLHUP whatever the
+ * interest, and a socket whose peer finished while its bytes wait in our
+ * pipe would wake us in a loop. Returns 0 or -errno. */
 static int set_interest(struct us_conn *c, int fd, bool *reg, uint32_t *cur, uint32_t want)
 {
 	const struct sp_loop_hooks *h = c->f->loop;
 	int e;
 
+	if (!want) {
+		if (*reg)
+			h->del_fd(h->loop, fd);
+		*reg = false;
+		return 0;
+	}
 	if (*reg && *cur == want)
 		return 0;
 	if (!*reg) {
