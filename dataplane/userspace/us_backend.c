@@ -123,18 +123,13 @@ err:
 	return e;
 }
 
+/* The link is the state: the agent makes it before it writes a state file,
+ * and --cleanup removes both. A state file alone is not: it may be named
+ * after the inode of a namespace that is gone and reused since. */
 static int us_present(struct sp_backend *be_)
 {
-	char *txt;
-	int e;
-
 	(void)be_;
-	if ((e = us_link_exists()))
-		return e;
-	e = us_state_read(&txt);
-	if (!e)
-		free(txt);
-	return !e ? 1 : e == -ENOENT ? 0 : e;
+	return us_link_exists();
 }
 
 /* --- one service port ----------------------------------------------------------- */

@@ -11,6 +11,17 @@
 # --cleanup removes the link.
 . "$(dirname "$0")/lib.sh"
 rig2_test t50
+# The agents' state files live in the machine's /run: whatever happens, stop
+# the agents and --cleanup each node before the rig goes.
+us_cleanup() {
+	local n
+	for n in 1 2; do
+		[ -n "${AGENT_PID[$n]:-}" ] && kill "${AGENT_PID[$n]}" 2>/dev/null && wait "${AGENT_PID[$n]}" 2>/dev/null
+		inns $R node$n "$SVCPLANE" $(node_flags $R node$n) --cleanup >/dev/null 2>&1
+	done
+	rig_cleanup
+}
+trap us_cleanup EXIT
 PAYLOAD="python3 $TOP/tests/integration/payload.py"
 FLOWS="python3 $TOP/tests/integration/flows.py"
 BULK_N=${BULK_N:-200}		# concurrent 1 MiB connections (the issue's target: 2000)
@@ -154,6 +165,13 @@ grep -q 't/bulk:e' "$dir/dump" || fail "dump lacks t/bulk: $(cat "$dir/dump")"
 inns $R node1 nft list ruleset >"$dir/nft" || fail "nft list ruleset"
 [ ! -s "$dir/nft" ] || fail "userspace mode created nftables state: $(head -5 "$dir/nft")"
 kill "${AGENT_PID[1]}"; wait "${AGENT_PID[1]}" 2>/dev/null
+# Stopped: the link stays, and dump says nobody serves it.
+inns $R node1 "$SVCPLANECTL" dump >/dev/null 2>"$dir/err" && fail "dump with the agent stopped succeeded"
+grep -q "No such process" "$dir/err" || fail "dump with the agent stopped: $(cat "$dir/err")"
 inns $R node1 "$SVCPLANE" $(node_flags $R node1) --cleanup >/dev/null 2>&1 || fail "--cleanup"
 inns $R node1 ip link show svcplane0 >/dev/null 2>&1 && fail "--cleanup left svcplane0"
+state=/run/svcplane/userspace/net-$(inns $R node1 stat -L -c %i /proc/self/ns/net).json
+[ ! -e "$state" ] || fail "--cleanup left $state"
+rc=0; inns $R node1 "$SVCPLANECTL" dump >/dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "dump after --cleanup: exit $rc, want 3 (no state)"
 exit 0
