@@ -139,5 +139,8 @@ int us_state_remove(void)
 		if (unlink(p) == -1 && errno != ENOENT)
 			return -errno;
 	}
+	/* The directory goes with the last namespace's files. */
+	if (rmdir(US_STATE_DIR) == -1 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+		return -errno;
 	return 0;
 }

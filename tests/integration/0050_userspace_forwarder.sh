@@ -43,6 +43,9 @@ udp_yaml 198.18.1.10 198.18.2.10 | put "$dir/dns.yaml"
 svc empty 198.19.128.13 '[{name: tcp, port: 80}, {name: udp, port: 53, protocol: UDP}]' | put "$dir/empty.yaml"
 # 198.18.1.12 (a3) has nothing on 9000: refused; 198.18.1.99 is no host: times out.
 { svc retry 198.19.128.14 '[{name: e, port: 9000}]'; slice retry '[{name: e, port: 9000}]' 198.18.1.12 198.18.1.99 198.18.1.10; } | put "$dir/retry.yaml"
+# IPv6: a ClusterIP and a NodePort of an IPv6 service.
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web6, namespace: t}\nspec:\n  type: NodePort\n  ipFamilies: [IPv6]\n  clusterIP: fd00:96::10\n  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30086}]\n' | put "$dir/web6.yaml"
+slice web6 '[{name: http, port: 8080}]' fd00:10:0:1::10 fd00:10:0:2::10 | sed 's/addressType: IPv4/addressType: IPv6/' >>"$dir/web6.yaml"
 { svc hose 198.19.128.15 '[{name: h, port: 9100}]'; slice hose '[{name: h, port: 9100}]' 198.18.1.11; } | put "$dir/hose.yaml"
 
 for p in a1 a2 b1; do
@@ -66,6 +69,10 @@ done
 for np in 198.19.0.1 198.19.0.2; do
 	got=$(hits $R cl 20 "curl -s -m 3 http://$np:30080/" | awk '{print $1}' | sort | tr '\n' ' ')
 	[ "$got" = "a1 b1 " ] || fail "NodePort $np:30080 from cl: answers from [$got], want a1 and b1"
+done
+for url in 'http://[fd00:96::10]/' 'http://[fd00:19::1]:30086/'; do
+	got=$(hits $R cl 10 "curl -s -m 3 -g '$url'" | awk '{print $1}' | sort | tr '\n' ' ')
+	[ "$got" = "a1 b1 " ] || fail "IPv6 $url from cl: answers from [$got], want a1 and b1"
 done
 # The pod sees the node's address, not the client's (the mode's limit).
 peer=$(inns $R cl curl -s -m 3 http://198.19.128.10/ | awk '{print $2}')
