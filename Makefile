@@ -37,7 +37,11 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
-		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c
+		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c \
+		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
+		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
+		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
+		 dataplane/userspace/us_backend.c
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c

@@ -466,15 +466,34 @@ static void count_no_local(struct sp_agent *a)
  * and TYPE once, before its first sample). Frees @text; NULL on failure. */
 static char *backend_gauges(struct sp_agent *a, char *text)
 {
-	struct sp_gauge g[64];
-	int n = a->be.ops->gauges(&a->be, g, 64);
+	struct sp_gauge *g = NULL;
+	size_t max = 64;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f;
+	int n;
 
-	if (n <= 0)
+	/* A backend may have many (per service port): grow until they fit. */
+	for (;;) {
+		struct sp_gauge *v = realloc(g, max * sizeof(*v));
+
+		if (!v) {
+			free(g);
+			free(text);
+			return NULL;
+		}
+		g = v;
+		n = a->be.ops->gauges(&a->be, g, max);
+		if (n < (int)max)
+			break;
+		max *= 4;
+	}
+	if (n <= 0) {
+		free(g);
 		return text;
+	}
 	if (!(f = open_memstream(&out, &len))) {
+		free(g);
 		free(text);
 		return NULL;
 	}
@@ -499,6 +518,7 @@ static char *backend_gauges(struct sp_agent *a, char *text)
 				fprintf(f, "%s %.17g\n", g[j].name, g[j].value);
 		}
 	}
+	free(g);
 	if (fclose(f)) {
 		free(out);
 		return NULL;

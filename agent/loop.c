@@ -1,5 +1,6 @@
-/* loop.c - epoll fds with callbacks, and one-shot timers in a small array
- * (an agent has few: a backend's idle sweeps, retries). */
+/* loop.c - epoll fds with callbacks (found by fd in O(1): the userspace
+ * forwarder registers thousands), and one-shot timers in a small array (an
+ * agent has few: a backend keeps its own deadline queues behind one timer). */
 #include "loop.h"
 #include "../common/clock.h"
 
@@ -24,10 +25,20 @@ struct timer {
 	void *ctx;
 };
 
+/* A growable array of watch pointers. */
+struct wvec {
+	struct watch **v;
+	size_t n, cap;
+};
+
 struct sp_loop {
 	int epfd;
-	struct watch **w;	/* slots; epoll's data.ptr points at one */
+	struct watch **w;	/* every slot allocated; epoll's data.ptr points at one */
 	size_t nw;
+	struct watch **byfd;	/* fd → its live slot, or NULL */
+	size_t nbyfd;
+	struct wvec free;	/* slots with fd -1, reusable */
+	struct wvec removed;	/* slots with fd -2: freed at the end of the round */
 	struct timer *t;
 	size_t nt, capt;
 	uint64_t next_id;
@@ -57,6 +68,9 @@ void sp_loop_free(struct sp_loop *l)
 	for (size_t i = 0; i < l->nw; i++)
 		free(l->w[i]);
 	free(l->w);
+	free(l->byfd);
+	free(l->free.v);
+	free(l->removed.v);
 	free(l->t);
 	close(l->epfd);
 	free(l);
@@ -64,10 +78,40 @@ void sp_loop_free(struct sp_loop *l)
 
 static struct watch *find(const struct sp_loop *l, int fd)
 {
-	for (size_t i = 0; i < l->nw; i++)
-		if (l->w[i]->fd == fd)
-			return l->w[i];
-	return NULL;
+	return fd >= 0 && (size_t)fd < l->nbyfd ? l->byfd[fd] : NULL;
+}
+
+static int wvec_push(struct wvec *v, struct watch *w)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 16;
+		struct watch **n = realloc(v->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		v->v = n;
+		v->cap = cap;
+	}
+	v->v[v->n++] = w;
+	return 0;
+}
+
+/* Make room for byfd[@fd]. Returns 0 or -ENOMEM. */
+static int byfd_grow(struct sp_loop *l, int fd)
+{
+	size_t n = l->nbyfd ? l->nbyfd : 64;
+	struct watch **v;
+
+	if ((size_t)fd < l->nbyfd)
+		return 0;
+	while (n <= (size_t)fd)
+		n *= 2;
+	if (!(v = realloc(l->byfd, n * sizeof(*v))))
+		return -ENOMEM;
+	memset(v + l->nbyfd, 0, (n - l->nbyfd) * sizeof(*v));
+	l->byfd = v;
+	l->nbyfd = n;
+	return 0;
 }
 
 int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn, void *ctx)
@@ -79,11 +123,12 @@ int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn,
 		return -EBADF;
 	if (find(l, fd))
 		return -EEXIST;
+	if (byfd_grow(l, fd))
+		return -ENOMEM;
 	/* Reuse a slot freed in an earlier round, else grow. */
-	for (size_t i = 0; i < l->nw && !w; i++)
-		if (l->w[i]->fd == -1)
-			w = l->w[i];
-	if (!w) {
+	if (l->free.n) {
+		w = l->free.v[--l->free.n];
+	} else {
 		if (!(w = calloc(1, sizeof(*w))))
 			return -ENOMEM;
 		if (!(v = realloc(l->w, (l->nw + 1) * sizeof(*v)))) {
@@ -95,9 +140,14 @@ int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn,
 		w->fd = -1;
 	}
 	ev.data.ptr = w;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-		return -errno;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		int e = -errno;
+
+		wvec_push(&l->free, w);	/* on failure the slot is only not reused */
+		return e;
+	}
 	*w = (struct watch){ .fd = fd, .fn = fn, .ctx = ctx };
+	l->byfd[fd] = w;
 	return 0;
 }
 
@@ -118,7 +168,10 @@ void sp_loop_del_fd(struct sp_loop *l, int fd)
 	if (!w)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	l->byfd[fd] = NULL;
 	w->fd = -2;	/* a pending event for it this round is skipped */
+	if (wvec_push(&l->removed, w))
+		w->fd = -3;	/* out of memory: the slot is leaked to the loop, never reused */
 }
 
 uint64_t sp_loop_add_timer(struct sp_loop *l, double after, sp_loop_timer_fn fn, void *ctx)
@@ -181,9 +234,12 @@ int sp_loop_run_once(struct sp_loop *l, double max_wait)
 		if (w->fd >= 0)
 			w->fn(w->ctx, w->fd, evs[i].events);
 	}
-	for (size_t i = 0; i < l->nw; i++)
-		if (l->w[i]->fd == -2)
-			l->w[i]->fd = -1;
+	for (size_t i = 0; i < l->removed.n; i++) {
+		l->removed.v[i]->fd = -1;
+		if (wvec_push(&l->free, l->removed.v[i]))
+			l->removed.v[i]->fd = -3;	/* not reused; freed with the loop */
+	}
+	l->removed.n = 0;
 	run_timers(l, sp_now_mono());
 	return 0;
 }

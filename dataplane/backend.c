@@ -7,11 +7,13 @@
 #include "bpf/bpf_backend.h"
 #include "dryrun/dryrun_backend.h"
 #include "nft/nft_backend.h"
+#include "userspace/us_backend.h"
 
 /* Order matters to tools: the first backend with state here is the one read. */
 static const struct sp_backend_ops *const backends[] = {
 	&sp_nft_ops,
 	&sp_bpf_ops,
+	&sp_userspace_ops,
 	&sp_dryrun_ops,
 	NULL,
 };
@@ -31,7 +33,7 @@ const struct sp_backend_ops *const *sp_backend_all(void)
 
 const char *sp_backend_names(void)
 {
-	return "nftables, bpf, dry-run";
+	return "nftables, bpf, userspace, dry-run";
 }
 
 int sp_backend_open_present(struct sp_backend *be, const struct sp_backend_cfg *cfg,

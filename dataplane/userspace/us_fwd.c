@@ -1,0 +1,201 @@
+/* us_fwd.c - the forwarder's listeners (bound only while their pool has
+ * endpoints), service-port references, and set-up and tear-down. */
+#include "us_fwd.h"
+#include "us_flows.h"
+#include "../../common/log.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+socklen_t us_sockaddr(const struct sp_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		s6->sin6_addr = a->v6;
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		s4->sin_addr = a->v4;
+		return sizeof(*s4);
+	}
+}
+
+void us_from_sockaddr(const struct sockaddr_storage *ss, struct sp_addr *a, uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		a->family = AF_INET6;
+		a->prefix_len = 128;
+		a->v6 = s6->sin6_addr;
+		*port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		a->family = AF_INET;
+		a->prefix_len = 32;
+		a->v4 = s4->sin_addr;
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_hooks *loop,
+		size_t max_conns)
+{
+	memset(f, 0, sizeof(*f));
+	f->log = lg;
+	f->loop = loop;
+	f->max_conns = max_conns;
+	if (!(f->dgram = malloc(65536)))
+		return -ENOMEM;
+	if (!(f->flows = us_flows_new(max_conns))) {
+		free(f->dgram);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void lis_close(struct us_lis *l);
+
+void us_fwd_fini(struct us_fwd *f)
+{
+	/* Listener structs are their service ports' (freed by the backend
+	 * first); any socket still open is closed here. */
+	while (f->nlis)
+		lis_close(f->lis[0]);	/* drops its flows too */
+	us_tcp_close_all(f);
+	free(f->lis);
+	us_pipes_fini(f);
+	us_flows_free(f->flows);
+	if (f->accept_timer)
+		f->loop->cancel_timer(f->loop->loop, f->accept_timer);
+	if (f->connect_timer)
+		f->loop->cancel_timer(f->loop->loop, f->connect_timer);
+	if (f->flow_timer)
+		f->loop->cancel_timer(f->loop->loop, f->flow_timer);
+	free(f->dgram);
+	memset(f, 0, sizeof(*f));
+}
+
+void us_svc_put(struct us_svc *s)
+{
+	if (--s->refs > 0)
+		return;
+	us_pool_fini(&s->internal);
+	us_pool_fini(&s->external);
+	us_affinity_free(s->aff);
+	free(s->lis);
+	free(s->key);
+	free(s);
+}
+
+static void on_lis(void *ctx, int fd, uint32_t events)
+{
+	struct us_lis *l = ctx;
+
+	(void)fd;
+	(void)events;
+	if (l->proto == IPPROTO_TCP)
+		us_tcp_accept(l);
+	else
+		us_udp_read(l);
+}
+
+static int lis_open(struct us_lis *l)
+{
+	struct us_fwd *f = l->fwd;
+	struct sockaddr_storage ss;
+	socklen_t len = us_sockaddr(&l->addr, l->port, &ss);
+	int type = l->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM, one = 1, fd, e;
+
+	if (f->nlis == f->caplis) {
+		size_t cap = f->caplis ? 2 * f->caplis : 32;
+		struct us_lis **v = realloc(f->lis, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		f->lis = v;
+		f->caplis = cap;
+	}
+	fd = socket(l->addr.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	/* SO_REUSEADDR: bind again at once although connections of an
+	 * earlier listener of this address are in TIME_WAIT. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, 4096) == -1)) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	/* Paused listeners are registered without EPOLLIN. */
+	if (l->proto == IPPROTO_TCP && (f->accept_paused || f->n_conns >= f->max_conns))
+		l->paused = true;
+	if ((e = f->loop->add_fd(f->loop->loop, fd, l->paused ? 0 : EPOLLIN, on_lis, l))) {
+		close(fd);
+		return e;
+	}
+	l->fd = fd;
+	f->lis[f->nlis++] = l;
+	return 0;
+}
+
+static void lis_close(struct us_lis *l)
+{
+	struct us_fwd *f = l->fwd;
+
+	if (l->fd < 0)
+		return;
+	if (l->proto == IPPROTO_UDP)
+		us_udp_drop_lis(f, l);
+	f->loop->del_fd(f->loop->loop, l->fd);
+	close(l->fd);
+	l->fd = -1;
+	l->paused = false;
+	for (size_t i = 0; i < f->nlis; i++) {
+		if (f->lis[i] == l) {
+			f->lis[i] = f->lis[--f->nlis];
+			break;
+		}
+	}
+}
+
+int us_lis_update(struct us_lis *l)
+{
+	bool want = us_lis_pool(l)->n > 0;
+	int e;
+
+	if (want == (l->fd >= 0))
+		return 0;
+	if (!want) {
+		lis_close(l);
+		return 0;
+	}
+	e = lis_open(l);
+	if (e && e != l->bind_err)
+		sp_log_err(l->fwd->log, "userspace: listening on %s for %s: %s", l->name, l->svc->key,
+			   strerror(-e));
+	l->bind_err = e;
+	return e;
+}
+
+void us_lis_free(struct us_lis *l)
+{
+	lis_close(l);
+	free(l);
+}

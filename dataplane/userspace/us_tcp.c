@@ -1,0 +1,491 @@
+/* us_tcp.c - the TCP relay: non-blocking accept, connect to an endpoint
+ * with a timeout (the next endpoint on refusal or timeout), then both
+ * directions with splice() through a pipe taken from a small pool only while
+ * bytes are in flight. Half-close is passed on with shutdown(); a reset on
+ * either side becomes a reset on the other (SO_LINGER 0). Every socket is
+ * level-triggered with exactly the interest its state needs: a direction
+ * reads only while its pipe is empty and writes only while it is not, so a
+ * slow reader holds at most one pipe (64 KiB) plus the kernel's socket
+ * buffers per direction, and nothing spins; a socket with nothing to wait
+ * for is not in the loop at all. */
+#define _GNU_SOURCE
+#include "us_fwd.h"
+#include "../../common/clock.h"
+#include "../../common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)	/* bytes asked of one splice */
+#define MAX_CHUNKS 16		/* per direction per event: fairness between connections */
+#define ACCEPTS_PER_EVENT 64
+
+/* One direction of a connection. */
+struct half {
+	int pipe[2];		/* -1: no pipe (nothing in flight) */
+	size_t inpipe;		/* bytes in the pipe */
+	bool eof;		/* the reading side ended */
+	bool shut;		/* shutdown(SHUT_WR) passed on to the writing side */
+};
+
+struct us_conn {
+	struct us_fwd *f;
+	struct us_svc *svc;		/* one reference */
+	bool external;
+	int cfd, ufd;			/* client, upstream (-1 between attempts) */
+	uint32_t cev, uev;		/* interest registered */
+	bool creg, ureg;		/* registered with the loop */
+	struct half c2u, u2c;
+	struct sp_addr client;
+	uint16_t cport;
+	struct us_ep tried[US_MAX_TRIES];
+	int ntried;
+	bool connecting;
+	double deadline;		/* of the connect attempt */
+	struct us_conn *qnext, *qprev;	/* connecting queue */
+	struct us_conn *next, *prev;	/* every connection */
+};
+
+/* --- pipes ---------------------------------------------------------------- */
+
+static int pipe_get(struct us_fwd *f, struct half *h)
+{
+	if (h->pipe[0] >= 0)
+		return 0;
+	if (f->npipes) {
+		f->npipes--;
+		h->pipe[0] = f->pipes[f->npipes][0];
+		h->pipe[1] = f->pipes[f->npipes][1];
+	} else if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		h->pipe[0] = h->pipe[1] = -1;
+		return -errno;
+	}
+	f->pipes_in_use++;
+	return 0;
+}
+
+/* Give @h's pipe back: to the pool when empty and the pool has room. */
+static void pipe_put(struct us_fwd *f, struct half *h)
+{
+	if (h->pipe[0] < 0)
+		return;
+	if (!h->inpipe && f->npipes < US_PIPE_POOL) {
+		f->pipes[f->npipes][0] = h->pipe[0];
+		f->pipes[f->npipes][1] = h->pipe[1];
+		f->npipes++;
+	} else {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+	}
+	h->pipe[0] = h->pipe[1] = -1;
+	h->inpipe = 0;
+	f->pipes_in_use--;
+}
+
+void us_pipes_fini(struct us_fwd *f)
+{
+	while (f->npipes) {
+		f->npipes--;
+		close(f->pipes[f->npipes][0]);
+		close(f->pipes[f->npipes][1]);
+	}
+}
+
+/* --- accept pausing --------------------------------------------------------- */
+
+void us_tcp_pause(struct us_fwd *f, bool pause)
+{
+	for (size_t i = 0; i < f->nlis; i++) {
+		struct us_lis *l = f->lis[i];
+
+		if (l->proto != IPPROTO_TCP || l->paused == pause)
+			continue;
+		if (!f->loop->mod_fd(f->loop->loop, l->fd, pause ? 0 : EPOLLIN))
+			l->paused = pause;
+	}
+}
+
+static void maybe_resume(struct us_fwd *f)
+{
+	if (!f->accept_paused && f->n_conns < f->max_conns)
+		us_tcp_pause(f, false);
+}
+
+static void on_accept_retry(void *ctx)
+{
+	struct us_fwd *f = ctx;
+
+	f->accept_timer = 0;
+	f->accept_paused = false;
+	maybe_resume(f);
+}
+
+/* Out of file descriptors or memory: stop accepting for a moment (the
+ * kernel keeps the backlog), never spin on a listener we cannot serve. */
+static void pause_for_fds(struct us_fwd *f, int err)
+{
+	if (!f->accept_paused)
+		sp_log_warn(f->log, "userspace: accept: %s; accepting paused for %.0f ms",
+			    strerror(err), US_ACCEPT_RETRY * 1000);
+	f->accept_paused = true;
+	us_tcp_pause(f, true);
+	if (!f->accept_timer)
+		f->accept_timer = f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
+	if (!f->accept_timer) {		/* no timer: do not stay paused forever */
+		f->accept_paused = false;
+		maybe_resume(f);
+	}
+}
+
+/* --- connection life -------------------------------------------------------- */
+
+static void q_remove(struct us_fwd *f, struct us_conn *c)
+{
+	if (!c->connecting)
+		return;
+	if (c->qprev)
+		c->qprev->qnext = c->qnext;
+	else
+		f->connecting = c->qnext;
+	if (c->qnext)
+		c->qnext->qprev = c->qprev;
+	else
+		f->connecting_tail = c->qprev;
+	c->qnext = c->qprev = NULL;
+	c->connecting = false;
+}
+
+static void on_connect_timer(void *ctx);
+
+static void arm_connect_timer(struct us_fwd *f)
+{
+	double wait;
+
+	if (f->connect_timer || !f->connecting)
+		return;
+	wait = f->connecting->deadline - sp_now_mono();
+	f->connect_timer = f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
+}
+
+static void q_push(struct us_fwd *f, struct us_conn *c)
+{
+	c->deadline = sp_now_mono() + US_CONNECT_TIMEOUT;
+	c->connecting = true;
+	c->qnext = NULL;
+	c->qprev = f->connecting_tail;
+	if (f->connecting_tail)
+		f->connecting_tail->qnext = c;
+	else
+		f->connecting = c;
+	f->connecting_tail = c;
+	arm_connect_timer(f);
+}
+
+static void drop_fd(struct us_conn *c, int *fd, bool *reg, bool rst)
+{
+	if (*fd < 0)
+		return;
+	if (*reg)
+		c->f->loop->del_fd(c->f->loop->loop, *fd);
+	if (rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(*fd);
+	*fd = -1;
+	*reg = false;
+}
+
+/* End @c: with a reset on both sides when @rst (a reset or failure to pass
+ * on), else after both directions finished. */
+static void conn_free(struct us_conn *c, bool rst)
+{
+	struct us_fwd *f = c->f;
+
+	q_remove(f, c);
+	drop_fd(c, &c->cfd, &c->creg, rst);
+	drop_fd(c, &c->ufd, &c->ureg, rst);
+	pipe_put(f, &c->c2u);
+	pipe_put(f, &c->u2c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		f->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	f->n_conns--;
+	c->svc->st.active--;
+	us_svc_put(c->svc);
+	free(c);
+	maybe_resume(f);
+}
+
+void us_tcp_close_all(struct us_fwd *f)
+{
+	while (f->conns)
+		conn_free(f->conns, true);
+}
+
+static void on_conn(void *ctx, int fd, uint32_t events);
+
+/* Watch @fd for @want (registering it when it was not). With nothing to
+ * wait for, @fd leaves the loop: epoll reports EPOLLHUP whatever the
+ * interest, and a socket whose peer finished while its bytes wait in our
+ * pipe would wake us in a loop. Returns 0 or -errno. */
+static int set_interest(struct us_conn *c, int fd, bool *reg, uint32_t *cur, uint32_t want)
+{
+	const struct sp_loop_hooks *h = c->f->loop;
+	int e;
+
+	if (!want) {
+		if (*reg)
+			h->del_fd(h->loop, fd);
+		*reg = false;
+		return 0;
+	}
+	if (*reg && *cur == want)
+		return 0;
+	if (!*reg) {
+		if ((e = h->add_fd(h->loop, fd, want, on_conn, c)))
+			return e;
+		*reg = true;
+	} else if ((e = h->mod_fd(h->loop, fd, want))) {
+		return e;
+	}
+	*cur = want;
+	return 0;
+}
+
+/* Watch both sockets for what their state needs now (see the file
+ * comment). Returns 0 or -errno (the connection cannot go on). */
+static int rearm(struct us_conn *c)
+{
+	uint32_t cev = (!c->c2u.eof && !c->c2u.inpipe ? EPOLLIN : 0) | (c->u2c.inpipe ? EPOLLOUT : 0);
+	uint32_t uev = (!c->u2c.eof && !c->u2c.inpipe ? EPOLLIN : 0) | (c->c2u.inpipe ? EPOLLOUT : 0);
+	int e = set_interest(c, c->cfd, &c->creg, &c->cev, cev);
+
+	return e ? e : set_interest(c, c->ufd, &c->ureg, &c->uev, uev);
+}
+
+static void start_connect(struct us_conn *c);
+
+/* The connection is up: relay. */
+static void connected(struct us_conn *c)
+{
+	int one = 1;
+
+	q_remove(c->f, c);
+	if (c->svc->aff)
+		us_affinity_put(c->svc->aff, &c->client, &c->tried[c->ntried - 1], sp_now_mono());
+	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (rearm(c))		/* cannot watch the sockets: give up */
+		conn_free(c, true);
+}
+
+/* The current attempt failed: count it and try the next endpoint. */
+static void attempt_failed(struct us_conn *c)
+{
+	c->svc->st.connect_fail++;
+	q_remove(c->f, c);
+	drop_fd(c, &c->ufd, &c->ureg, false);
+	start_connect(c);
+}
+
+static void start_connect(struct us_conn *c)
+{
+	struct us_pool *pool = c->external ? &c->svc->external : &c->svc->internal;
+	const struct sp_loop_hooks *h = c->f->loop;
+	struct sockaddr_storage ss;
+	struct us_ep ep;
+	socklen_t len;
+
+	while (c->ntried < US_MAX_TRIES &&
+	       !us_pick(pool, c->svc->aff, &c->client, sp_now_mono(), c->tried, (size_t)c->ntried, &ep)) {
+		if (c->ntried)
+			c->svc->st.retries++;
+		c->tried[c->ntried++] = ep;
+		c->ufd = socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->ufd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				pause_for_fds(c->f, errno);
+			break;
+		}
+		len = us_sockaddr(&ep.addr, ep.port, &ss);
+		if (connect(c->ufd, (struct sockaddr *)&ss, len) == 0) {
+			connected(c);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			if (h->add_fd(h->loop, c->ufd, EPOLLOUT, on_conn, c))
+				break;
+			c->ureg = true;
+			c->uev = EPOLLOUT;
+			q_push(c->f, c);
+			return;
+		}
+		c->svc->st.connect_fail++;
+		drop_fd(c, &c->ufd, &c->ureg, false);
+	}
+	/* No endpoint answered: the client gets a reset, as from a closed port. */
+	c->svc->st.refused++;
+	conn_free(c, true);
+}
+
+static void on_connect_timer(void *ctx)
+{
+	struct us_fwd *f = ctx;
+	double now = sp_now_mono();
+
+	f->connect_timer = 0;
+	/* A retried connection goes to the tail with a later deadline. */
+	while (f->connecting && f->connecting->deadline <= now + 0.001)
+		attempt_failed(f->connecting);
+	arm_connect_timer(f);
+}
+
+/* Move what can be moved from @src to @dst through @h (at most MAX_CHUNKS
+ * reads). Returns 1 when something moved or ended, 0 when nothing could,
+ * -errno when a side failed (the connection is reset). */
+static int pump(struct us_conn *c, int src, int dst, struct half *h, uint64_t *bytes)
+{
+	int progress = 0, chunks = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (h->inpipe) {
+			n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->inpipe -= (size_t)n;
+				*bytes += (uint64_t)n;
+				progress = 1;
+				continue;
+			}
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && errno == EAGAIN)
+				break;		/* dst full: wait for EPOLLOUT */
+			return n == -1 ? -errno : -EPIPE;
+		}
+		if (h->eof || chunks++ == MAX_CHUNKS)
+			break;
+		if (pipe_get(c->f, h))
+			return -EMFILE;
+		n = splice(src, NULL, h->pipe[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			h->inpipe = (size_t)n;
+			progress = 1;
+			continue;
+		}
+		if (n == 0) {
+			h->eof = true;
+			progress = 1;
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			break;			/* src empty (the pipe was): wait for EPOLLIN */
+		return -errno;
+	}
+	if (!h->inpipe)
+		pipe_put(c->f, h);
+	if (h->eof && !h->inpipe && !h->shut) {
+		shutdown(dst, SHUT_WR);		/* half-close passed on */
+		h->shut = true;
+	}
+	return progress;
+}
+
+static void on_conn(void *ctx, int fd, uint32_t events)
+{
+	struct us_conn *c = ctx;
+	int a, b, err = 0;
+	socklen_t len = sizeof(err);
+
+	if (c->connecting) {
+		if (fd != c->ufd)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err || (events & (EPOLLERR | EPOLLHUP)))
+			attempt_failed(c);
+		else
+			connected(c);
+		return;
+	}
+	if ((events & EPOLLERR) && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)) {
+		conn_free(c, true);	/* a reset on one side is a reset on the other */
+		return;
+	}
+	a = pump(c, c->cfd, c->ufd, &c->c2u, &c->svc->st.bytes_in);
+	b = a < 0 ? 0 : pump(c, c->ufd, c->cfd, &c->u2c, &c->svc->st.bytes_out);
+	if (a < 0 || b < 0) {
+		conn_free(c, true);
+		return;
+	}
+	if (c->c2u.shut && c->u2c.shut) {
+		conn_free(c, false);	/* both directions finished */
+		return;
+	}
+	/* A hung-up socket with nothing left to move would be reported again
+	 * and again: it is dead. */
+	if (!a && !b && (events & (EPOLLHUP | EPOLLERR))) {
+		conn_free(c, true);
+		return;
+	}
+	if (rearm(c))
+		conn_free(c, true);
+}
+
+void us_tcp_accept(struct us_lis *l)
+{
+	struct us_fwd *f = l->fwd;
+
+	for (int i = 0; i < ACCEPTS_PER_EVENT && l->fd >= 0; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct us_conn *c;
+		int fd, one = 1;
+
+		if (f->n_conns >= f->max_conns) {
+			us_tcp_pause(f, true);	/* resumed when one closes */
+			return;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_for_fds(f, errno);
+			return;		/* EAGAIN: the backlog is empty */
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			pause_for_fds(f, ENOMEM);
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		*c = (struct us_conn){ .f = f, .svc = l->svc, .external = l->external, .cfd = fd,
+				       .ufd = -1, .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
+		us_from_sockaddr(&ss, &c->client, &c->cport);
+		l->svc->refs++;
+		l->svc->st.total++;
+		l->svc->st.active++;
+		f->n_conns++;
+		c->next = f->conns;
+		if (f->conns)
+			f->conns->prev = c;
+		f->conns = c;
+		start_connect(c);
+	}
+}

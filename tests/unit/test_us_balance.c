@@ -1,0 +1,194 @@
+/* test_us_balance.c - the userspace forwarder's endpoint choice: round-robin
+ * over the pool, the cursor kept across a pool change, tried endpoints
+ * skipped, ClientIP affinity (kept, expired, dropped with its endpoint). */
+#include "helpers.h"
+#include "../../dataplane/userspace/us_balance.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+static struct us_ep ep(const char *ip, uint16_t port)
+{
+	struct us_ep e;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(sp_addr_parse(ip, &e.addr), 0);
+	e.port = port;
+	return e;
+}
+
+static struct sp_addr ip(const char *s)
+{
+	struct sp_addr a;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(sp_addr_parse(s, &a), 0);
+	return a;
+}
+
+/* A pool of 10.0.0.1..n:80. */
+static void pool3(struct us_pool *p, size_t n)
+{
+	struct us_ep v[8];
+
+	for (size_t i = 0; i < n; i++) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "10.0.0.%zu", i + 1);
+		v[i] = ep(buf, 80);
+	}
+	ck_assert_int_eq(us_pool_set(p, v, n), 0);
+}
+
+static int last_octet(const struct us_ep *e)
+{
+	return e->addr.bytes[3];
+}
+
+START_TEST(test_us_pick_round_robin_even)
+{
+	struct us_pool p = {0};
+	struct us_ep out;
+	int hits[4] = {0};
+
+	pool3(&p, 3);
+	for (int i = 0; i < 300; i++) {
+		ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
+		hits[last_octet(&out)]++;
+	}
+	ck_assert_int_eq(hits[1], 100);
+	ck_assert_int_eq(hits[2], 100);
+	ck_assert_int_eq(hits[3], 100);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_pick_empty_pool_enoent)
+{
+	struct us_pool p = {0};
+	struct us_ep out;
+
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), -ENOENT);
+	pool3(&p, 0);
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), -ENOENT);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_pick_skips_tried)
+{
+	struct us_pool p = {0};
+	struct us_ep out, tried[2];
+
+	pool3(&p, 3);
+	tried[0] = ep("10.0.0.1", 80);
+	tried[1] = ep("10.0.0.2", 80);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, tried, 2, &out), 0);
+		ck_assert_int_eq(last_octet(&out), 3);
+	}
+	/* Same address, other port: not the one tried. */
+	tried[0] = ep("10.0.0.1", 81);
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, tried, 2, &out), 0);
+	ck_assert_int_ne(last_octet(&out), 2);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_pick_all_tried_enoent)
+{
+	struct us_pool p = {0};
+	struct us_ep out, tried[2] = { ep("10.0.0.1", 80), ep("10.0.0.2", 80) };
+
+	pool3(&p, 2);
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, tried, 2, &out), -ENOENT);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_pool_set_keeps_cursor)
+{
+	struct us_pool p = {0};
+	struct us_ep out;
+
+	pool3(&p, 4);
+	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
+	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
+	ck_assert_int_eq(last_octet(&out), 2);
+	pool3(&p, 3);	/* a sync: the next is the third, not the first again */
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
+	ck_assert_int_eq(last_octet(&out), 3);
+	pool3(&p, 2);	/* shrunk under the cursor: wraps */
+	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
+	ck_assert_int_eq(last_octet(&out), 1);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_affinity_sticks_until_timeout)
+{
+	struct us_pool p = {0};
+	struct us_affinity *a = us_affinity_new(10);
+	struct sp_addr c1 = ip("198.19.0.100"), c2 = ip("198.19.0.101");
+	struct us_ep out, first;
+
+	pool3(&p, 3);
+	ck_assert_int_eq(us_pick(&p, a, &c1, 100, NULL, 0, &first), 0);
+	ck_assert_int_eq(us_affinity_put(a, &c1, &first, 100), 0);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(us_pick(&p, a, &c1, 100 + i, NULL, 0, &out), 0);
+		ck_assert(us_ep_equal(&out, &first));
+		us_affinity_put(a, &c1, &out, 100 + i);	/* each use refreshes it */
+	}
+	/* Another client is balanced on. */
+	ck_assert_int_eq(us_pick(&p, a, &c2, 110, NULL, 0, &out), 0);
+	ck_assert(!us_ep_equal(&out, &first));
+	/* 10 s after the last use (109): expired, round-robin again. */
+	ck_assert_int_eq(us_pick(&p, a, &c1, 119.5, NULL, 0, &out), 0);
+	ck_assert(!us_ep_equal(&out, &first));
+	ck_assert_uint_eq(us_affinity_len(a, 200), 0);
+	us_affinity_free(a);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_affinity_endpoint_gone)
+{
+	struct us_pool p = {0};
+	struct us_affinity *a = us_affinity_new(10800);
+	struct sp_addr c1 = ip("fd00:19::100");
+	struct us_ep out, first, rest[2];
+
+	pool3(&p, 3);
+	ck_assert_int_eq(us_pick(&p, a, &c1, 1, NULL, 0, &first), 0);
+	us_affinity_put(a, &c1, &first, 1);
+	/* Its endpoint leaves the pool: the client goes elsewhere. */
+	rest[0] = ep("10.0.0.2", 80);
+	rest[1] = ep("10.0.0.3", 80);
+	ck_assert_int_eq(us_pool_set(&p, rest, 2), 0);
+	ck_assert_int_eq(us_pick(&p, a, &c1, 2, NULL, 0, &out), 0);
+	ck_assert(!us_ep_equal(&out, &first));
+	/* Its endpoint failed a connect: skipped although remembered. */
+	us_affinity_put(a, &c1, &rest[0], 3);
+	ck_assert_int_eq(us_pick(&p, a, &c1, 3, rest, 1, &out), 0);
+	ck_assert(us_ep_equal(&out, &rest[1]));
+	us_affinity_free(a);
+	us_pool_fini(&p);
+}
+END_TEST
+
+Suite *suite_us_balance(void)
+{
+	Suite *s = suite_create("us_balance");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_us_pick_round_robin_even);
+	tcase_add_test(tc, test_us_pick_empty_pool_enoent);
+	tcase_add_test(tc, test_us_pick_skips_tried);
+	tcase_add_test(tc, test_us_pick_all_tried_enoent);
+	tcase_add_test(tc, test_us_pool_set_keeps_cursor);
+	tcase_add_test(tc, test_us_affinity_sticks_until_timeout);
+	tcase_add_test(tc, test_us_affinity_endpoint_gone);
+	suite_add_tcase(s, tc);
+	return s;
+}
