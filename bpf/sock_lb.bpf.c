@@ -187,11 +187,20 @@ static __always_inline int pick(void *ctx, struct dest *d, struct dest *vip)
 	return REWRITTEN;
 }
 
+static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
 /* Remember, for this socket, that peer @ep stands for service address @vip. */
 static __always_inline void remember(void *ctx, const struct dest *ep, const struct dest *vip)
 {
 	struct sp_rev_key rk = {};
 	struct sp_rev_val rv = {};
+
+	const struct sp_rev_val *have;
 
 	rk.cookie = bpf_get_socket_cookie(ctx);
 	__builtin_memcpy(rk.addr, ep->addr, 16);
@@ -199,6 +208,11 @@ static __always_inline void remember(void *ctx, const struct dest *ep, const str
 	rk.family = ep->family;
 	__builtin_memcpy(rv.addr, vip->addr, 16);
 	rv.port_be = vip->port_be;
+	/* An unconnected socket sends many datagrams to one service: a lookup
+	 * is much cheaper than rewriting the same LRU entry each time. */
+	have = bpf_map_lookup_elem(&sp_reverse, &rk);
+	if (have && have->port_be == rv.port_be && same_addr(have->addr, rv.addr))
+		return;
 	bpf_map_update_elem(&sp_reverse, &rk, &rv, BPF_ANY);
 }
 
