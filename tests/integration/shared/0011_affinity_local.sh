@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# nftables mode: ClientIP affinity keeps a client on one endpoint until the
+# timeout passes, then the client may move; externalTrafficPolicy=Local drops
+# NodePort traffic on a node without a local endpoint, and the pod sees the
+# client's own address with Local, a node's address with Cluster;
+# loadBalancerSourceRanges admit listed sources only; topology hints keep a
+# node's traffic in its zone.
+. "$(dirname "$0")/lib.sh"
+rig2_test t11
+cat >"$dir/svc.yaml" <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: sticky, namespace: t}
+spec:
+  type: NodePort
+  clusterIP: 198.19.128.30
+  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 1}}
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30030}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: sticky-1, namespace: t, labels: {kubernetes.io/service-name: sticky}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+- {addresses: [198.18.1.11], nodeName: node1}
+- {addresses: [198.18.2.10], nodeName: node2}
+- {addresses: [198.18.2.11], nodeName: node2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: local, namespace: t}
+spec:
+  type: LoadBalancer
+  clusterIP: 198.19.128.31
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32031
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30031}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: local-1, namespace: t, labels: {kubernetes.io/service-name: local}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+- {addresses: [198.18.1.11], nodeName: node1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cluster, namespace: t}
+spec:
+  type: NodePort
+  clusterIP: 198.19.128.32
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30032}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: cluster-1, namespace: t, labels: {kubernetes.io/service-name: cluster}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: fw, namespace: t}
+spec:
+  type: LoadBalancer
+  clusterIP: 198.19.128.33
+  loadBalancerSourceRanges: [198.19.0.100/32]
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30033}]
+status:
+  loadBalancer: {ingress: [{ip: 198.19.201.33}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: closed, namespace: t}
+spec:
+  type: LoadBalancer
+  clusterIP: 198.19.128.34
+  loadBalancerSourceRanges: [203.0.113.0/24]
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30034}]
+status:
+  loadBalancer: {ingress: [{ip: 198.19.201.34}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: fw-1, namespace: t, labels: {kubernetes.io/service-name: fw}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.12], nodeName: node1}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: closed-1, namespace: t, labels: {kubernetes.io/service-name: closed}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.12], nodeName: node1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node1, labels: {topology.kubernetes.io/zone: zone-a}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node2, labels: {topology.kubernetes.io/zone: zone-b}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: zonal, namespace: t}
+spec:
+  clusterIP: 198.19.128.35
+  trafficDistribution: PreferClose
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: zonal-1, namespace: t, labels: {kubernetes.io/service-name: zonal}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1, zone: zone-a, hints: {forZones: [{name: zone-a}]}}
+- {addresses: [198.18.1.11], nodeName: node1, zone: zone-a, hints: {forZones: [{name: zone-a}]}}
+- {addresses: [198.18.2.10], nodeName: node2, zone: zone-b, hints: {forZones: [{name: zone-b}]}}
+Y
+agents_up $R "$dir"
+
+# Affinity: one endpoint for 30 requests in a row (ClusterIP and NodePort).
+for url in http://198.19.128.30/ http://198.19.0.2:30030/; do
+	out=$(hits $R cl 30 "curl -s -m 2 $url")
+	[ "$(wc -l <<<"$out")" -eq 1 ] || fail "affinity to $url not kept: $out"
+done
+# After the timeout (1 s, refreshed by each new connection) the choice is made
+# again: over 8 rounds, more than one endpoint must come up.
+seen=""
+for round in $(seq 8); do
+	sleep 1.3
+	seen+=$(inns $R cl curl -s -m 2 http://198.19.128.30/ | awk '{print $1}')$'\n'
+done
+[ "$(sort -u <<<"$seen" | grep -c .)" -gt 1 ] || fail "affinity never expired: $seen"
+
+# externalTrafficPolicy=Local: node1 has endpoints, node2 has none.
+out=$(inns $R cl curl -s -m 2 http://198.19.0.1:30031/)
+[[ "$out" == a[12]" 198.19.0.100:"* ]] || fail "Local NodePort on node1: '$out' (want a pod on node1 seeing the client)"
+inns $R cl curl -s -m 2 http://198.19.0.2:30031/ && fail "Local NodePort on node2 (no local endpoint) answered"
+rc=$(inns $R cl sh -c 'curl -s -m 2 -o /dev/null http://198.19.0.2:30031/; echo $?')
+[ "$rc" = 28 ] || fail "Local NodePort on node2 should drop (timeout 28), got curl exit $rc"
+# The health-check node port tells load balancers which node has endpoints.
+body=$(inns $R cl curl -s -D "$dir/../h1" http://198.19.0.1:32031/)
+python3 -c 'import json,sys; b=json.loads(sys.argv[1]); assert b=={"service":{"namespace":"t","name":"local"},"localEndpoints":2,"serviceProxyHealthy":True}, b' "$body" ||
+	fail "health check on node1: $body"
+grep -qi '^X-Load-Balancing-Endpoint-Weight: 2' "$dir/../h1" || fail "health check header on node1"
+code=$(inns $R cl curl -s -o /dev/null -w '%{http_code}' http://198.19.0.2:32031/)
+[ "$code" = 503 ] || fail "health check on node2 (no local endpoint): $code, want 503"
+# Cluster policy: the pod sees a node's address, not the client's.
+out=$(inns $R cl curl -s -m 2 http://198.19.0.2:30032/)
+[[ "$out" == "a1 198.19.0.2:"* ]] || fail "Cluster NodePort via node2: '$out' (want a1 seeing node2's address)"
+# loadBalancerSourceRanges: the listed client is let in, an unlisted one is not
+# (dropped: a timeout), and NodePorts are not subject to them (as kube-proxy).
+out=$(inns $R cl curl -s -m 2 http://198.19.201.33/)
+[[ "$out" == a3* ]] || fail "LB with the client's address in its source ranges: '$out'"
+rc=$(inns $R cl sh -c 'curl -s -m 2 -o /dev/null http://198.19.201.34/; echo $?')
+[ "$rc" = 28 ] || fail "LB with other source ranges: curl exit $rc, want 28 (dropped)"
+out=$(inns $R cl curl -s -m 2 http://198.19.0.1:30034/)
+[[ "$out" == a3* ]] || fail "NodePort of a source-ranged LB: '$out'"
+
+# Topology hints: pods on node2 (zone-b) reach zone-b's endpoint only, node1's
+# pods only zone-a's.
+out=$(hits $R b3 20 'curl -s -m 2 http://198.19.128.35/')
+[ "$(awk '{print $1}' <<<"$out")" = b1 ] || fail "zone-b traffic left its zone: $out"
+out=$(hits $R a3 20 'curl -s -m 2 http://198.19.128.35/' | awk '{print $1}' | sort | tr '\n' ' ')
+[ "$out" = "a1 a2 " ] || fail "zone-a traffic: [$out]"
+exit 0
