@@ -224,8 +224,10 @@ int sp_agent_start(struct sp_agent *a)
 	a->be.ops = ops;
 	a->be.cfg = &a->bcfg;
 	if ((e = ops->open(&a->be, &a->bcfg, SP_OPEN_AGENT))) {
-		/* The backend named what is missing; it cannot work here. */
-		sp_log_err(&a->log, "--mode %s: cannot start: %s", ops->name, strerror(-e));
+		/* One line naming what is missing (the backend's words when it
+		 * has them); it cannot work here. */
+		sp_log_err(&a->log, "--mode %s: cannot start: %s", ops->name,
+			   a->be.open_err[0] ? a->be.open_err : strerror(-e));
 		return -ENOTSUP;
 	}
 	a->be_ready = true;

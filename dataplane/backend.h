@@ -141,6 +141,9 @@ struct sp_backend {
 	const struct sp_backend_ops *ops;
 	const struct sp_backend_cfg *cfg;	/* borrowed */
 	void *priv;				/* the backend's own state */
+	/* A failed open may say what is missing here (one line, without a
+	 * newline); the caller logs it in place of the bare errno. */
+	char open_err[512];
 };
 
 /* The backend for @mode, or NULL when no backend of that name is built into

@@ -66,6 +66,7 @@ int cmd_explain(int argc, char **argv)
 	struct sp_hmap_iter it = {0};
 	const struct sp_svc_port *hit = NULL;
 	const char *via = NULL;
+	bool pod_src = false;
 	uint8_t proto = IPPROTO_TCP;
 	unsigned long port;
 	char *colon, *slash, *end;
@@ -163,7 +164,18 @@ int cmd_explain(int argc, char **argv)
 		sp_inspect_fini(&in);
 		return 0;
 	}
-	if (!dump && live.be.ops->dispatch) {
+	/* Pod traffic (from the cluster CIDR: the sources internal traffic
+	 * keeps) to an external address or NodePort is short-circuited to the
+	 * port's endpoints, as kube-proxy does: the Local list is for traffic
+	 * from outside. */
+	{
+		const struct sp_inspect_port *x = sp_hmap_get(in.extra, hit->key);
+
+		for (int i = 0; strcmp(via, "ClusterIP") && x && i < x->nkeep; i++)
+			if (sp_cidr_contains(&x->keep_src[i], &src))
+				pod_src = true;
+	}
+	if (!dump && !pod_src && live.be.ops->dispatch) {
 		/* Live state: the exact list behind this address (an external
 		 * address may use the Local list while the ClusterIP uses all). */
 		bool np = !strncmp(via, "NodePort", 8);
@@ -185,10 +197,10 @@ int cmd_explain(int argc, char **argv)
 
 		printf("match: %s of %s%s%s\n", via, hit->service, *hit->port_name ? ":" : "",
 		       hit->port_name);
-		bool own_list = !internal && x && x->has_external;
+		bool own_list = !internal && x && x->has_external && !pod_src;
 
 		if (!(own_list ? x->n_external : hit->n_eps)) {
-			bool drop = !internal && x && x->no_endpoints_drop;
+			bool drop = !internal && !pod_src && x && x->no_endpoints_drop;
 
 			printf("verdict: %s (%s)\n", drop ? "drop" : "reject",
 			       drop ? "externalTrafficPolicy Local and no endpoint on this node"
@@ -218,8 +230,9 @@ int cmd_explain(int argc, char **argv)
 		}
 		printf("masquerade: %s\n", masq ? (internal ? "yes (source outside the cluster CIDR)"
 							    : "yes (externalTrafficPolicy Cluster)")
-						 : (internal ? "no (source kept)"
-							     : "no (externalTrafficPolicy Local: client address kept)"));
+					 : internal ? "no (source kept)"
+					 : pod_src ? "no (a pod's traffic: source kept)"
+						   : "no (externalTrafficPolicy Local: client address kept)");
 	}
 	sp_inspect_fini(&in);
 	return 0;

@@ -35,23 +35,22 @@ static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
 	return cfg->bpf_pin_path && *cfg->bpf_pin_path ? cfg->bpf_pin_path : DEFAULT_PIN_PATH;
 }
 
-/* Load and attach (the agent's open), once. */
-static int ensure_loaded(struct bpf_be *be)
+/* Load and attach (the agent's open), once. On failure @err says what is
+ * missing, for the caller to log (one line). */
+static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 {
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
 	struct sp_bpf_sizes z = { .lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max };
-	char err[512];
 	int e;
 
 	if (be->open)
 		return 0;
 	if ((e = sp_bpf_kernel_load(&be->k, be->pin_dir, be->cfg->cgroup_path, &z, be->cfg->log, err,
-				    sizeof(err)))) {
-		sp_log_err(be->cfg->log, "%s", err);
+				    errsz)))
 		return e;
-	}
 	if (!(be->w = sp_bpf_writer_new(&be->k, be->cfg->log))) {
 		e = -errno;
+		snprintf(err, errsz, "bpf: map writer: %s", strerror(-e));
 		sp_bpf_kernel_close(&be->k);
 		return e;
 	}
@@ -81,7 +80,7 @@ static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, en
 	snprintf(be->pin_dir, sizeof(be->pin_dir), "%s", pin_dir_of(cfg));
 	be_->priv = be;
 	if (mode == SP_OPEN_AGENT) {
-		int e = ensure_loaded(be);
+		int e = ensure_loaded(be, be_->open_err, sizeof(be_->open_err));
 
 		if (e) {
 			free(be);
@@ -132,8 +131,14 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 
 	if (be->read_only)
 		return -EROFS;
-	if ((e = ensure_loaded(be)))
-		return e;
+	{
+		char err[512];
+
+		if ((e = ensure_loaded(be, err, sizeof(err)))) {
+			sp_log_err(be->cfg->log, "%s", err);
+			return e;
+		}
+	}
 	if (!be->synced || chg->node_changed)
 		full = true;
 	if (full) {

@@ -112,12 +112,18 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 {
 	struct sp_svc_key key, cur, *prev = NULL;
 	struct sp_hmap *internal_read = sp_hmap_new();
+	/* Ports whose external list went to @ext: once a port, though each
+	 * external address and the NodePort has an entry leading to it. */
+	struct sp_hmap *ext_read = sp_hmap_new();
 	struct ext_list *exts = NULL;
 	size_t n_ext = 0;
 	int e = 0;
 
-	if (!internal_read)
+	if (!internal_read || !ext_read) {
+		sp_hmap_free(internal_read);
+		sp_hmap_free(ext_read);
 		return -ENOMEM;
+	}
 	while (!e) {
 		struct sp_svc_val v;
 		struct sp_svc_port *p;
@@ -181,16 +187,18 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		if (!sp_hmap_get(internal_read, name)) {
 			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
-		} else if (ext && p->etp == SP_POLICY_LOCAL) {
+		} else if (ext && p->etp == SP_POLICY_LOCAL && !sp_hmap_get(ext_read, name)) {
 			struct sp_svc_port tmp = { 0 };
 
-			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, &tmp)))
+			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, &tmp)) &&
+			    !(e = sp_hmap_put(ext_read, name, (void *)1, NULL)))
 				ext(ctx, p, tmp.eps, tmp.n_eps);
 			free(tmp.eps);
 		}
 	}
 	free(exts);
 	sp_hmap_free(internal_read);
+	sp_hmap_free(ext_read);
 	return e;
 }
 

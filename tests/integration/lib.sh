@@ -102,7 +102,46 @@ need_netns() {
 	ip netns del sp-probe-$$
 }
 
-# --- two-node rig with an agent per node (nftables tests) -------------------------
+# --- modes -------------------------------------------------------------------------
+# A test whose checks hold for more than one dataplane lives in shared/ and
+# is run by a thin wrapper per mode (NNNN_nft_*.sh, NNNN_bpf_*.sh), which sets
+# MODE and sources it: check.sh counts each mode's run as its own pass/fail.
+# Without MODE (tests of one mode) agents get no --mode flag.
+
+# mode_test MODE: this run's dataplane (nftables | bpf); bpf needs bpftool
+# (the tests read links and maps with it).
+mode_test() {
+	MODE=$1
+	case $MODE in
+	nftables) ;;
+	bpf) command -v bpftool >/dev/null || skip "bpf mode: needs bpftool" ;;
+	*) fail "unknown mode '$MODE'" ;;
+	esac
+	note "mode $MODE"
+}
+
+# in_mode MODE...: this run's mode is one of MODEs (for checks and
+# expectations of one dataplane: nftables' ruleset, bpf's maps).
+in_mode() { local m; for m; do [ "${MODE:-}" = "$m" ] && return 0; done; return 1; }
+
+# from_cl WHAT: checks sending from the client namespace (traffic arriving
+# from outside the node) apply in this mode. bpf part 1 does not serve that
+# yet: the check is skipped with a "not-yet (part 2)" line and counted in
+# NOT_YET, never as a pass. Use: `if from_cl "WHAT"; then ...checks...; fi`.
+NOT_YET=0
+from_cl() {
+	in_mode bpf || return 0
+	NOT_YET=$((NOT_YET + 1))
+	echo "  $T_NAME: not-yet (part 2): $*"
+	return 1
+}
+# mode_done: the closing line of a shared test (how many checks were not run).
+mode_done() {
+	[ "$NOT_YET" -eq 0 ] || note "$NOT_YET group(s) of checks from the client not run in mode $MODE: not-yet (part 2)"
+	exit 0
+}
+
+# --- two-node rig with an agent per node --------------------------------------------
 
 # rig2_up NAME: nodes node1/node2 with pods a1..a3 / b1..b3 and client "cl".
 rig2_up() {
@@ -120,11 +159,11 @@ Y
 	rig_up "$f"
 }
 
-# rig2_test NAME: a test on the two-node rig NAME (as $R) with an empty
-# manifest directory in $dir.
+# rig2_test NAME: a test on the two-node rig NAME (as $R; with MODE set,
+# NAME and the mode's initial) with an empty manifest directory in $dir.
 rig2_test() {
 	need_netns
-	R=$1
+	R=$1${MODE:+${MODE:0:1}}	# each mode its own rig name (t10n, t10b)
 	rig2_up "$R"
 	dir=$(t_tmpdir)/m
 	mkdir "$dir"
@@ -165,7 +204,7 @@ agent_exec() {
 	flags=$(node_flags "$rig" "node$n") || exit 1
 	# rig exec, not inns: a function in the background would be a subshell
 	# and $! not the agent. (Unquoted $flags: two flags, paths without spaces.)
-	"$SVCPLANECTL" rig exec "$rig" "node$n" -- "$SVCPLANE" $flags --hostname-override "node$n" \
+	"$SVCPLANECTL" rig exec "$rig" "node$n" -- "$SVCPLANE" ${MODE:+--mode $MODE} $flags --hostname-override "node$n" \
 		--cluster-cidr 198.18.0.0/16,fd00:10::/48 --min-sync-period 100ms --v 2 "$@" \
 		>>"$AGENT_LOG_DIR/agent$n.log" 2>&1 &
 	AGENT_PID[$n]=$!

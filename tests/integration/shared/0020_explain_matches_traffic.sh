@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# svcplanectl explain on svcplane's live tables agrees with real traffic: the
-# endpoints 100 requests reach are exactly its candidates, and the source
-# address the pod sees matches its masquerade answer (client outside the
-# cluster CIDR: masqueraded; pod: kept; Local policy: the client's own).
+# Shared by 0020_nft_explain_matches_traffic.sh and
+# 0020_bpf_explain_matches_traffic.sh (MODE set by the wrapper): svcplanectl
+# explain on svcplane's live state (nftables' tables, bpf's pinned maps)
+# agrees with real traffic: the endpoints 100 requests reach are exactly its
+# candidates, and the source address the pod sees matches its masquerade
+# answer (client outside the cluster CIDR: masqueraded; pod: kept; Local
+# policy: the client's own). From pods in both modes, from the client
+# outside the nodes where the mode serves it (bpf: part 2).
 . "$(dirname "$0")/lib.sh"
+mode_test "${MODE:?set by the wrapper}"
 rig2_test t20
 cat >"$dir/svc.yaml" <<'Y'
 apiVersion: v1
@@ -62,9 +67,12 @@ check() { # from-member from-ip to-ip:port
 	*) fail "no masquerade answer: $out" ;;
 	esac
 }
-check cl 198.19.0.100 198.19.128.90:80    # outside the cluster CIDR: masqueraded
 check a3 198.18.1.12 198.19.128.90:80     # a pod: source kept
-check cl 198.19.0.100 198.19.201.91:80    # Local policy: node1's endpoint, client kept
+check a3 198.18.1.12 198.19.201.91:80     # a pod of node1 to a Local LB address
+if from_cl "explain vs traffic from the client (masqueraded; Local: client kept)"; then
+	check cl 198.19.0.100 198.19.128.90:80    # outside the cluster CIDR: masqueraded
+	check cl 198.19.0.100 198.19.201.91:80    # Local policy: node1's endpoint, client kept
+fi
 out=$(inns $R node1 "$SVCPLANECTL" explain --from 198.19.0.100 --to 198.19.128.99:80/tcp)
 grep -q '^match: none' <<<"$out" || fail "explain for an address no service has: $out"
-exit 0
+mode_done

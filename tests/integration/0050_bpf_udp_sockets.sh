@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bpf mode, UDP sockets of a pod across the removal of an endpoint: a
+# connected UDP socket whose endpoint goes away is disconnected (its next send
+# fails), and connected again it reaches a live endpoint; an unconnected
+# socket of the same process keeps working, each reply from the Service
+# address (recvmsg hook), never from the endpoint. (nftables has no such
+# socket semantics: conntrack moves a flow, 0012 tests it in both modes.)
+. "$(dirname "$0")/lib.sh"
+mode_test bpf
+rig2_test t50
+udp_yaml() { # endpoints...
+	cat <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: udp, namespace: t}
+spec:
+  clusterIP: 198.19.128.51
+  ports: [{name: u, port: 7, targetPort: 8080, protocol: UDP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: udp-1, namespace: t, labels: {kubernetes.io/service-name: udp}}
+addressType: IPv4
+ports: [{name: u, port: 8080, protocol: UDP}]
+endpoints:
+Y
+	for ip in "$@"; do echo "- {addresses: [$ip], nodeName: node1}"; done
+}
+udp_yaml 198.18.1.10 198.18.1.11 | put "$dir/udp.yaml"
+agents_up $R "$dir"
+converged() { inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1; }
+
+go=$T_ROOT/go out=$T_ROOT/udpconn.out
+inns $R a3 python3 "$TOP/tests/integration/udpconn.py" 198.19.128.51 7 "$go" >"$out" 2>&1 &
+client=$!
+T_PIDS+=($client)
+wait_until 5 grep -q '^first ' "$out" || fail "the connected socket got no answer: $(cat "$out")"
+first=$(awk '$1 == "first" {print $2}' "$out")
+case $first in
+a1) gone=198.18.1.10 live=a2; udp_yaml 198.18.1.11 | put "$dir/udp.yaml" ;;
+a2) gone=198.18.1.11 live=a1; udp_yaml 198.18.1.10 | put "$dir/udp.yaml" ;;
+*) fail "connected socket answered by '$first'" ;;
+esac
+wait_until 5 converged || fail "endpoint $gone not removed from the maps"
+touch "$go"
+wait "$client" || fail "udpconn.py failed: $(cat "$out")"
+note "$(tr '\n' ';' <"$out")"
+# The connected socket: its next send fails (the socket was destroyed: an
+# error, not a datagram to the old endpoint), a reconnect reaches the live one.
+grep -q '^old-send ok' "$out" && fail "the old connected socket's send to removed $first succeeded: $(cat "$out")"
+grep -q "^old-recv $first" "$out" && fail "the old connected socket still hears removed $first"
+grep -qx "reconnect $live" "$out" || fail "reconnect did not reach live $live: $(cat "$out")"
+# The unconnected socket: before and after, answers from the Service address;
+# after the removal, only the live endpoint.
+[ "$(grep -c "^unconnected-before a[12] 198.19.128.51:7$" "$out")" = 1 ] ||
+	fail "unconnected socket before the removal: $(grep '^unconnected-before' "$out")"
+[ "$(grep -cx "unconnected $live 198.19.128.51:7" "$out")" = 5 ] ||
+	fail "unconnected socket after the removal (want 5 replies from $live seen from 198.19.128.51:7): $(grep '^unconnected ' "$out")"
+exit 0
