@@ -135,6 +135,15 @@ from_cl() {
 	echo "  $T_NAME: not-yet (part 2): $*"
 	return 1
 }
+# bpf_lacks WHAT: in bpf mode, WHAT is a feature the socket balancer does not
+# have yet: say so and return 1 (its checks are not run, never counted as
+# passing); in other modes return 0.
+bpf_lacks() {
+	in_mode bpf || return 0
+	NOT_YET=$((NOT_YET + 1))
+	echo "  $T_NAME: not-yet (bpf): $*"
+	return 1
+}
 # mode_done: the closing line of a shared test (how many checks were not run).
 mode_done() {
 	[ "$NOT_YET" -eq 0 ] || note "$NOT_YET group(s) of checks from the client not run in mode $MODE: not-yet (part 2)"

@@ -203,13 +203,14 @@ out=$(hits $R a3 20 'curl -s -m 2 http://198.19.128.35/' | awk '{print $1}' | so
 [ "$out" = "a1 a2 " ] || fail "zone-a traffic: [$out]"
 # loadBalancerSourceRanges: the listed client is let in, an unlisted one is not
 # (dropped: a timeout), and NodePorts are not subject to them (as kube-proxy).
-# Pod a3 (198.18.1.12) is in neither service's ranges. Last in the test: bpf
-# part 1 does not enforce source ranges on sockets (known gap), and a failure
-# here should not hide the checks above.
-rc=$(inns $R a3 sh -c 'curl -s -m 2 -o /dev/null http://198.19.201.33/; echo $?')
-[ "$rc" = 28 ] || fail "LB with source ranges without pod a3's address: curl exit $rc from a3, want 28 (dropped)"
-rc=$(inns $R a3 sh -c 'curl -s -m 2 -o /dev/null http://198.19.201.34/; echo $?')
-[ "$rc" = 28 ] || fail "LB with other source ranges: curl exit $rc from a3, want 28 (dropped)"
+# Pod a3 (198.18.1.12) is in neither service's ranges. The bpf socket
+# balancer does not enforce source ranges yet (README).
+if bpf_lacks "loadBalancerSourceRanges for the node's own pods"; then
+	rc=$(inns $R a3 sh -c 'curl -s -m 2 -o /dev/null http://198.19.201.33/; echo $?')
+	[ "$rc" = 28 ] || fail "LB with source ranges without pod a3's address: curl exit $rc from a3, want 28 (dropped)"
+	rc=$(inns $R a3 sh -c 'curl -s -m 2 -o /dev/null http://198.19.201.34/; echo $?')
+	[ "$rc" = 28 ] || fail "LB with other source ranges: curl exit $rc from a3, want 28 (dropped)"
+fi
 out=$(inns $R a3 curl -s -m 2 http://198.19.0.1:30034/)
 [[ "$out" == a3* ]] || fail "NodePort of a source-ranged LB from pod a3: '$out'"
 if from_cl "loadBalancerSourceRanges for the client (listed, unlisted, NodePort)"; then
