@@ -12,15 +12,15 @@
 #include <unistd.h>
 
 struct watch {
-	int fd;			/* -1: slot free; -2: removed this round (an event
-				 * for it may still be pending: not reused yet) */
+	int fd; /* -1: slot free; -2: removed this round (an event
+		 * for it may still be pending: not reused yet) */
 	sp_loop_fd_fn fn;
 	void *ctx;
 };
 
 struct timer {
 	uint64_t id;
-	double at;		/* monotonic seconds */
+	double at; /* monotonic seconds */
 	sp_loop_timer_fn fn;
 	void *ctx;
 };
@@ -33,12 +33,12 @@ struct wvec {
 
 struct sp_loop {
 	int epfd;
-	struct watch **w;	/* every slot allocated; epoll's data.ptr points at one */
+	struct watch **w; /* every slot allocated; epoll's data.ptr points at one */
 	size_t nw;
-	struct watch **byfd;	/* fd → its live slot, or NULL */
+	struct watch **byfd; /* fd → its live slot, or NULL */
 	size_t nbyfd;
-	struct wvec free;	/* slots with fd -1, reusable */
-	struct wvec removed;	/* slots with fd -2: freed at the end of the round */
+	struct wvec free;    /* slots with fd -1, reusable */
+	struct wvec removed; /* slots with fd -2: freed at the end of the round */
 	struct timer *t;
 	size_t nt, capt;
 	uint64_t next_id;
@@ -116,7 +116,7 @@ static int byfd_grow(struct sp_loop *l, int fd)
 
 int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn, void *ctx)
 {
-	struct epoll_event ev = { .events = events };
+	struct epoll_event ev = {.events = events};
 	struct watch *w = NULL, **v;
 
 	if (fd < 0)
@@ -143,10 +143,10 @@ int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn,
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 		int e = -errno;
 
-		wvec_push(&l->free, w);	/* on failure the slot is only not reused */
+		wvec_push(&l->free, w); /* on failure the slot is only not reused */
 		return e;
 	}
-	*w = (struct watch){ .fd = fd, .fn = fn, .ctx = ctx };
+	*w = (struct watch){.fd = fd, .fn = fn, .ctx = ctx};
 	l->byfd[fd] = w;
 	return 0;
 }
@@ -154,7 +154,7 @@ int sp_loop_add_fd(struct sp_loop *l, int fd, uint32_t events, sp_loop_fd_fn fn,
 int sp_loop_mod_fd(struct sp_loop *l, int fd, uint32_t events)
 {
 	struct watch *w = find(l, fd);
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
 	if (!w)
 		return -ENOENT;
@@ -169,9 +169,9 @@ void sp_loop_del_fd(struct sp_loop *l, int fd)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
 	l->byfd[fd] = NULL;
-	w->fd = -2;	/* a pending event for it this round is skipped */
+	w->fd = -2; /* a pending event for it this round is skipped */
 	if (wvec_push(&l->removed, w))
-		w->fd = -3;	/* out of memory: the slot is leaked to the loop, never reused */
+		w->fd = -3; /* out of memory: the slot is leaked to the loop, never reused */
 }
 
 uint64_t sp_loop_add_timer(struct sp_loop *l, double after, sp_loop_timer_fn fn, void *ctx)
@@ -185,8 +185,8 @@ uint64_t sp_loop_add_timer(struct sp_loop *l, double after, sp_loop_timer_fn fn,
 		l->t = v;
 		l->capt = cap;
 	}
-	l->t[l->nt++] = (struct timer){ .id = ++l->next_id, .at = sp_now_mono() + after, .fn = fn,
-					.ctx = ctx };
+	l->t[l->nt++] =
+	    (struct timer){.id = ++l->next_id, .at = sp_now_mono() + after, .fn = fn, .ctx = ctx};
 	return l->next_id;
 }
 
@@ -212,7 +212,7 @@ static void run_timers(struct sp_loop *l, double now)
 		}
 		l->t[i] = l->t[--l->nt];
 		t.fn(t.ctx);
-		i = 0;	/* the array may have changed under us */
+		i = 0; /* the array may have changed under us */
 	}
 }
 
@@ -237,7 +237,7 @@ int sp_loop_run_once(struct sp_loop *l, double max_wait)
 	for (size_t i = 0; i < l->removed.n; i++) {
 		l->removed.v[i]->fd = -1;
 		if (wvec_push(&l->free, l->removed.v[i]))
-			l->removed.v[i]->fd = -3;	/* not reused; freed with the loop */
+			l->removed.v[i]->fd = -3; /* not reused; freed with the loop */
 	}
 	l->removed.n = 0;
 	run_timers(l, sp_now_mono());
@@ -272,11 +272,11 @@ static void hook_cancel_timer(void *loop, uint64_t id)
 void sp_loop_hooks_init(struct sp_loop_hooks *h, struct sp_loop *l)
 {
 	*h = (struct sp_loop_hooks){
-		.loop = l,
-		.add_fd = hook_add_fd,
-		.mod_fd = hook_mod_fd,
-		.del_fd = hook_del_fd,
-		.add_timer = hook_add_timer,
-		.cancel_timer = hook_cancel_timer,
+	    .loop = l,
+	    .add_fd = hook_add_fd,
+	    .mod_fd = hook_mod_fd,
+	    .del_fd = hook_del_fd,
+	    .add_timer = hook_add_timer,
+	    .cancel_timer = hook_cancel_timer,
 	};
 }

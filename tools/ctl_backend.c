@@ -12,7 +12,7 @@
 static void cfg_init(struct ctl_backend *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->log = (struct sp_log){ .out = stderr, .level = SP_LOG_WARN };
+	c->log = (struct sp_log){.out = stderr, .level = SP_LOG_WARN};
 	c->cfg.log = &c->log;
 	c->cfg.bpf_pin_path = getenv("SVCPLANE_BPF_PIN_PATH");
 }
@@ -29,7 +29,8 @@ int ctl_backend_open(struct ctl_backend *c)
 	if (e == 0) {
 		const struct sp_backend_ops *const *all = sp_backend_all();
 
-		fprintf(stderr, "svcplanectl: no svcplane state in this network namespace (looked for:");
+		fprintf(stderr,
+			"svcplanectl: no svcplane state in this network namespace (looked for:");
 		for (size_t i = 0, n = 0; all[i]; i++)
 			if (all[i]->state)
 				fprintf(stderr, "%s %s", n++ ? "," : "", all[i]->state);

@@ -22,11 +22,11 @@
 struct bpf_be {
 	const struct sp_backend_cfg *cfg;
 	struct sp_bpf_kernel k;
-	struct sp_bpf_writer *w;	/* agent only */
-	struct sp_bpf_udp *udp;		/* agent only; NULL when the kernel cannot */
-	bool read_only, open;		/* open: maps are there */
-	bool synced;			/* a full sync has completed */
-	bool attached;			/* hooks attached (after the first full sync) */
+	struct sp_bpf_writer *w; /* agent only */
+	struct sp_bpf_udp *udp;	 /* agent only; NULL when the kernel cannot */
+	bool read_only, open;	 /* open: maps are there */
+	bool synced;		 /* a full sync has completed */
+	bool attached;		 /* hooks attached (after the first full sync) */
 	char pin_dir[4096];
 };
 
@@ -40,13 +40,13 @@ static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
 static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 {
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
-	struct sp_bpf_sizes z = { .lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max };
+	struct sp_bpf_sizes z = {.lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max};
 	int e;
 
 	if (be->open)
 		return 0;
-	if ((e = sp_bpf_kernel_load(&be->k, be->pin_dir, be->cfg->cgroup_path, &z, be->cfg->log, err,
-				    errsz)))
+	if ((e = sp_bpf_kernel_load(&be->k, be->pin_dir, be->cfg->cgroup_path, &z, be->cfg->log,
+				    err, errsz)))
 		return e;
 	if (!(be->w = sp_bpf_writer_new(&be->k, be->cfg->log))) {
 		e = -errno;
@@ -56,17 +56,22 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 	}
 	be->open = true;
 	if (!(be->udp = sp_bpf_udp_new(be->k.cgroup_path, be->cfg->log)))
-		sp_log_warn(be->cfg->log, "bpf: no UDP socket iterator (%s): a connected UDP client keeps "
-					  "an endpoint that went away until it reconnects", strerror(errno));
-	sp_log_info(be->cfg->log, "bpf: socket hooks on %s, maps under %s (services %u, slots %u, "
-				  "endpoints %u entries at most)",
-		    be->cfg->cgroup_path && *be->cfg->cgroup_path ? be->cfg->cgroup_path : "the cgroup v2 root",
+		sp_log_warn(be->cfg->log,
+			    "bpf: no UDP socket iterator (%s): a connected UDP client keeps "
+			    "an endpoint that went away until it reconnects",
+			    strerror(errno));
+	sp_log_info(be->cfg->log,
+		    "bpf: socket hooks on %s, maps under %s (services %u, slots %u, "
+		    "endpoints %u entries at most)",
+		    be->cfg->cgroup_path && *be->cfg->cgroup_path ? be->cfg->cgroup_path
+								  : "the cgroup v2 root",
 		    be->pin_dir, be->k.map_max[SPM_SERVICES], be->k.map_max[SPM_SLOTS],
 		    be->k.map_max[SPM_ENDPOINTS]);
 	return 0;
 }
 
-static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enum sp_open_mode mode)
+static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
+		    enum sp_open_mode mode)
 {
 	struct bpf_be *be = calloc(1, sizeof(*be));
 
@@ -107,15 +112,16 @@ static int bpf_present(struct sp_backend *be_)
 	return pinned(be_->priv);
 }
 
-static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct sp_addr *out, size_t max)
+static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct sp_addr *out,
+		      size_t max)
 {
 	size_t n = 0;
 
 	for (int f = 0; f < 2; f++) {
 		struct sp_node_addrs na;
 
-		if (sp_node_addrs_get(be->cfg->nodeport_primary, &be->cfg->nodeport_cidrs, &m->node.ips,
-				      f ? AF_INET6 : AF_INET, &na))
+		if (sp_node_addrs_get(be->cfg->nodeport_primary, &be->cfg->nodeport_cidrs,
+				      &m->node.ips, f ? AF_INET6 : AF_INET, &na))
 			continue;
 		for (int i = 0; i < na.n && n < max; i++)
 			out[n++] = na.v[i];
@@ -163,7 +169,8 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		int n = sp_bpf_udp_flush(be->udp);
 
 		if (n < 0)
-			sp_log_warn(be->cfg->log, "bpf: disconnecting UDP sockets of removed endpoints: %s",
+			sp_log_warn(be->cfg->log,
+				    "bpf: disconnecting UDP sockets of removed endpoints: %s",
 				    strerror(-n));
 	}
 	/* The hooks see the maps only once they hold the model: a restarted
@@ -182,7 +189,8 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 	return e;
 }
 
-static int bpf_read_back(struct sp_backend *be_, struct sp_model *out, sp_external_list_fn ext, void *ctx)
+static int bpf_read_back(struct sp_backend *be_, struct sp_model *out, sp_external_list_fn ext,
+			 void *ctx)
 {
 	struct bpf_be *be = be_->priv;
 	int e = pinned(be);
@@ -198,8 +206,8 @@ static int bpf_project(struct sp_backend *be_, const struct sp_model *in, struct
 	return sp_bpf_project(in, out);
 }
 
-static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr *vip, uint8_t proto,
-			uint16_t port, struct sp_svc_port *p)
+static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr *vip,
+			uint8_t proto, uint16_t port, struct sp_svc_port *p)
 {
 	struct bpf_be *be = be_->priv;
 	int e = pinned(be);
@@ -238,17 +246,19 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 		 * rather than fill: their count says nothing, and walking them
 		 * while programs add and evict is neither cheap nor exact. */
 		if (m != SPM_AFFINITY && m != SPM_REVERSE)
-			out[n++] = (struct sp_gauge){ "svcplane_bpf_map_entries",
-						      "Entries in each eBPF map the agent writes", "map",
-						      sp_bpf_map_name(m), count_entries(be->k.map_fd[m]) };
-		out[n++] = (struct sp_gauge){ "svcplane_bpf_map_capacity",
-					      "Capacity (max_entries) of each eBPF map of the bpf backend",
-					      "map", sp_bpf_map_name(m), be->k.map_max[m] };
+			out[n++] = (struct sp_gauge){
+			    "svcplane_bpf_map_entries", "Entries in each eBPF map the agent writes",
+			    "map", sp_bpf_map_name(m), count_entries(be->k.map_fd[m])};
+		out[n++] =
+		    (struct sp_gauge){"svcplane_bpf_map_capacity",
+				      "Capacity (max_entries) of each eBPF map of the bpf backend",
+				      "map", sp_bpf_map_name(m), be->k.map_max[m]};
 	}
 	if (n < max && be->w)
-		out[n++] = (struct sp_gauge){ "svcplane_bpf_service_ports_left_out",
-					      "Service ports the last sync left out because a map was full",
-					      NULL, NULL, (double)sp_bpf_writer_left_out(be->w) };
+		out[n++] =
+		    (struct sp_gauge){"svcplane_bpf_service_ports_left_out",
+				      "Service ports the last sync left out because a map was full",
+				      NULL, NULL, (double)sp_bpf_writer_left_out(be->w)};
 	return (int)n;
 }
 
@@ -272,7 +282,9 @@ static int bpf_health(struct sp_backend *be_, struct sp_health *out)
 
 	out->ok = be->open && be->attached;
 	snprintf(out->detail, sizeof(out->detail), "%s",
-		 out->ok ? "" : !be->open ? "programs not loaded" : "hooks not attached yet");
+		 out->ok     ? ""
+		 : !be->open ? "programs not loaded"
+			     : "hooks not attached yet");
 	return 0;
 }
 
@@ -291,16 +303,16 @@ static void bpf_close(struct sp_backend *be_)
 }
 
 const struct sp_backend_ops sp_bpf_ops = {
-	.name = "bpf",
-	.state = "bpf maps pinned under the --bpf-pin-path (default " DEFAULT_PIN_PATH ")",
-	.open = bpf_open,
-	.present = bpf_present,
-	.sync = bpf_sync,
-	.read_back = bpf_read_back,
-	.project = bpf_project,
-	.dispatch = bpf_dispatch,
-	.gauges = bpf_gauges,
-	.cleanup = bpf_cleanup,
-	.health = bpf_health,
-	.close = bpf_close,
+    .name = "bpf",
+    .state = "bpf maps pinned under the --bpf-pin-path (default " DEFAULT_PIN_PATH ")",
+    .open = bpf_open,
+    .present = bpf_present,
+    .sync = bpf_sync,
+    .read_back = bpf_read_back,
+    .project = bpf_project,
+    .dispatch = bpf_dispatch,
+    .gauges = bpf_gauges,
+    .cleanup = bpf_cleanup,
+    .health = bpf_health,
+    .close = bpf_close,
 };

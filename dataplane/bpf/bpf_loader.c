@@ -22,11 +22,15 @@
 #include <bpf/libbpf.h>
 
 static const char *const map_names[SPM_COUNT] = {
-	[SPM_SERVICES] = "sp_services",	 [SPM_SLOTS] = "sp_slots",
-	[SPM_ENDPOINTS] = "sp_endpoints", [SPM_AFFINITY] = "sp_affinity",
-	[SPM_AFF_MATCH] = "sp_aff_match", [SPM_REVERSE] = "sp_reverse",
-	[SPM_NODE_ADDRS] = "sp_node_addrs", [SPM_PORT_INFO] = "sp_port_info",
-	[SPM_META] = "sp_meta",
+    [SPM_SERVICES] = "sp_services",
+    [SPM_SLOTS] = "sp_slots",
+    [SPM_ENDPOINTS] = "sp_endpoints",
+    [SPM_AFFINITY] = "sp_affinity",
+    [SPM_AFF_MATCH] = "sp_aff_match",
+    [SPM_REVERSE] = "sp_reverse",
+    [SPM_NODE_ADDRS] = "sp_node_addrs",
+    [SPM_PORT_INFO] = "sp_port_info",
+    [SPM_META] = "sp_meta",
 };
 
 const char *sp_bpf_map_name(enum sp_bpf_map m)
@@ -89,7 +93,8 @@ static int ensure_pin_dir(const char *pin_dir, const struct sp_log *log, char *e
 	snprintf(parent, sizeof(parent), "%s", pin_dir);
 	slash = strrchr(parent, '/');
 	if (!slash || slash == parent) {
-		snprintf(err, errsz, "--bpf-pin-path %s: want a directory below a bpffs mount", pin_dir);
+		snprintf(err, errsz, "--bpf-pin-path %s: want a directory below a bpffs mount",
+			 pin_dir);
 		return -EINVAL;
 	}
 	*slash = '\0';
@@ -100,14 +105,17 @@ static int ensure_pin_dir(const char *pin_dir, const struct sp_log *log, char *e
 	if (!is_fs(parent, BPF_FS_MAGIC)) {
 		/* Never over a directory that holds something (/run, …). */
 		if (strcmp(parent, "/sys/fs/bpf") && !dir_empty(parent)) {
-			snprintf(err, errsz, "--bpf-pin-path %s: %s is not a bpffs and not empty: will "
-					     "not mount a bpffs over it", pin_dir, parent);
+			snprintf(err, errsz,
+				 "--bpf-pin-path %s: %s is not a bpffs and not empty: will "
+				 "not mount a bpffs over it",
+				 pin_dir, parent);
 			return -ENOTDIR;
 		}
 		if (mount("bpffs", parent, "bpf", 0, "mode=0700") == -1) {
 			int e = -errno;
 
-			snprintf(err, errsz, "--bpf-pin-path %s: no bpffs at %s and mounting one failed: %s",
+			snprintf(err, errsz,
+				 "--bpf-pin-path %s: no bpffs at %s and mounting one failed: %s",
 				 pin_dir, parent, strerror(-e));
 			return e;
 		}
@@ -132,7 +140,7 @@ static void pin_path(const char *dir, const char *name, char *buf, size_t sz)
 static int pinned_layout(const char *dir)
 {
 	char p[4200];
-	struct sp_meta_val v = { 0 };
+	struct sp_meta_val v = {0};
 	uint32_t key = 0;
 	int fd, e;
 
@@ -148,7 +156,7 @@ static int pinned_layout(const char *dir)
 /* Does the pinned map @m have the sizes this agent wants? */
 static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want)
 {
-	struct bpf_map_info info = { 0 };
+	struct bpf_map_info info = {0};
 	uint32_t len = sizeof(info);
 	char p[4200];
 	int fd;
@@ -159,7 +167,8 @@ static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want
 	if (fd < 0)
 		return errno == ENOENT;
 	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(want) &&
-	     info.key_size == bpf_map__key_size(want) && info.value_size == bpf_map__value_size(want) &&
+	     info.key_size == bpf_map__key_size(want) &&
+	     info.value_size == bpf_map__value_size(want) &&
 	     info.max_entries == bpf_map__max_entries(want);
 	close(fd);
 	return ok;
@@ -186,15 +195,17 @@ static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_log
 	if (layout == SP_BPF_LAYOUT && fits)
 		return;
 	if (layout == 0 && fits)
-		return;	/* nothing pinned yet */
-	sp_log_warn(log, "bpf: maps pinned under %s are of %s (layout %d, this agent's %d): replaced",
-		    dir, layout == SP_BPF_LAYOUT ? "other sizes" : "another layout", layout, SP_BPF_LAYOUT);
+		return; /* nothing pinned yet */
+	sp_log_warn(
+	    log, "bpf: maps pinned under %s are of %s (layout %d, this agent's %d): replaced", dir,
+	    layout == SP_BPF_LAYOUT ? "other sizes" : "another layout", layout, SP_BPF_LAYOUT);
 	unpin_maps(dir);
 }
 
 static int set_sizes(struct sock_lb *s, const struct sp_bpf_sizes *z)
 {
-	static const enum sp_bpf_map lb[] = { SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY, SPM_PORT_INFO };
+	static const enum sp_bpf_map lb[] = {SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY,
+					     SPM_PORT_INFO};
 	int e = 0;
 
 	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]) && !e; i++)
@@ -211,7 +222,7 @@ static int set_sizes(struct sock_lb *s, const struct sp_bpf_sizes *z)
 /* Is pinned link @l attached to the cgroup @cg_fd? */
 static bool link_on_cgroup(struct bpf_link *l, int cg_fd)
 {
-	struct bpf_link_info info = { 0 };
+	struct bpf_link_info info = {0};
 	uint32_t len = sizeof(info);
 	struct stat st;
 
@@ -221,8 +232,8 @@ static bool link_on_cgroup(struct bpf_link *l, int cg_fd)
 
 /* One hook: replace the program of the link pinned for it (atomic: the hook
  * never runs without a program), or attach and pin a new link. */
-static int attach_one(struct bpf_program *prog, int cg_fd, const char *dir, const struct sp_log *log,
-		      char *err, size_t errsz)
+static int attach_one(struct bpf_program *prog, int cg_fd, const char *dir,
+		      const struct sp_log *log, char *err, size_t errsz)
 {
 	char p[4200];
 	struct bpf_link *l;
@@ -232,7 +243,7 @@ static int attach_one(struct bpf_program *prog, int cg_fd, const char *dir, cons
 	l = access(p, F_OK) ? NULL : bpf_link__open(p);
 	if (l) {
 		if (link_on_cgroup(l, cg_fd) && !bpf_link__update_program(l, prog)) {
-			bpf_link__destroy(l);	/* (closes our fd; the pin keeps it) */
+			bpf_link__destroy(l); /* (closes our fd; the pin keeps it) */
 			return 0;
 		}
 		/* Another cgroup, or a link the kernel will not update: a new one
@@ -280,7 +291,7 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz)
 {
-	struct sp_meta_val meta = { .layout = SP_BPF_LAYOUT };
+	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT};
 	struct bpf_program *prog;
 	struct sock_lb *s;
 	char cg[4096], p[4200];
@@ -294,9 +305,11 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	snprintf(k->pin_dir, sizeof(k->pin_dir), "%s", pin_dir);
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) != 1) {
 		e = errno ? -errno : -EOPNOTSUPP;
-		snprintf(err, errsz, "bpf: this kernel (or this process) cannot load cgroup socket "
-				     "programs: %s (needs CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF, CAP_BPF "
-				     "and CAP_NET_ADMIN)", strerror(-e));
+		snprintf(err, errsz,
+			 "bpf: this kernel (or this process) cannot load cgroup socket "
+			 "programs: %s (needs CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF, CAP_BPF "
+			 "and CAP_NET_ADMIN)",
+			 strerror(-e));
 		return e;
 	}
 	if (!cgroup_path || !*cgroup_path) {
@@ -332,8 +345,10 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		}
 	}
 	if ((e = sock_lb__load(s))) {
-		snprintf(err, errsz, "bpf: loading the socket programs: %s (the kernel's verifier "
-				     "log is above)", strerror(-e));
+		snprintf(err, errsz,
+			 "bpf: loading the socket programs: %s (the kernel's verifier "
+			 "log is above)",
+			 strerror(-e));
 		goto err_close;
 	}
 	for (int m = 0; m < SPM_COUNT; m++) {
@@ -387,7 +402,8 @@ int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char
 	char created[16][64];
 	int n_created = 0, e = 0;
 
-	bpf_object__for_each_program(prog, s->obj) {
+	bpf_object__for_each_program(prog, s->obj)
+	{
 		char p[4200];
 		bool had;
 
@@ -396,7 +412,8 @@ int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char
 		if ((e = attach_one(prog, k->cgroup_fd, k->pin_dir, log, err, errsz)))
 			break;
 		if (!had && n_created < 16)
-			snprintf(created[n_created++], sizeof(created[0]), "%s", bpf_program__name(prog));
+			snprintf(created[n_created++], sizeof(created[0]), "%s",
+				 bpf_program__name(prog));
 	}
 	if (e) {
 		/* Nothing half attached: the hooks this call added go again. */
@@ -429,11 +446,11 @@ int sp_bpf_kernel_open_pinned(struct sp_bpf_kernel *k, const char *pin_dir)
 	snprintf(k->pin_dir, sizeof(k->pin_dir), "%s", pin_dir);
 	layout = pinned_layout(pin_dir);
 	if (layout <= 0)
-		return layout;	/* 0: nothing of ours; -errno */
+		return layout; /* 0: nothing of ours; -errno */
 	if (layout != SP_BPF_LAYOUT)
 		return -EPROTO;
 	for (int m = 0; m < SPM_COUNT; m++) {
-		struct bpf_map_info info = { 0 };
+		struct bpf_map_info info = {0};
 		uint32_t len = sizeof(info);
 
 		pin_path(pin_dir, map_names[m], p, sizeof(p));
@@ -486,7 +503,7 @@ int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
 void sp_bpf_kernel_close(struct sp_bpf_kernel *k)
 {
 	if (k->skel) {
-		sock_lb__destroy(k->skel);	/* closes the map fds it owns */
+		sock_lb__destroy(k->skel); /* closes the map fds it owns */
 	} else {
 		for (int m = 0; m < SPM_COUNT; m++)
 			if (k->map_fd[m] >= 0)

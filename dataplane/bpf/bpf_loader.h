@@ -28,17 +28,17 @@ enum sp_bpf_map {
 };
 
 struct sp_bpf_sizes {
-	uint32_t lb_max;	/* services, endpoints, port info, affinity */
-	uint32_t slots_max;	/* endpoint slots (two revisions of each list fit) */
-	uint32_t sock_max;	/* per-socket reverse entries */
+	uint32_t lb_max;    /* services, endpoints, port info, affinity */
+	uint32_t slots_max; /* endpoint slots (two revisions of each list fit) */
+	uint32_t sock_max;  /* per-socket reverse entries */
 };
 
 struct sp_bpf_kernel {
 	int map_fd[SPM_COUNT];
 	uint32_t map_max[SPM_COUNT];
-	void *skel;		/* struct sock_lb (agent opens only) */
+	void *skel; /* struct sock_lb (agent opens only) */
 	int cgroup_fd;
-	char cgroup_path[4096];	/* where the hooks are attached */
+	char cgroup_path[4096]; /* where the hooks are attached */
 	char pin_dir[4096];
 };
 
@@ -57,7 +57,8 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
  * links to these programs, atomically), and detach links no program of
  * ours has any more. On failure, the hooks this call added are detached
  * again. Returns 0 or -errno with a one-line reason in @err. */
-int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err, size_t errsz);
+int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err,
+			 size_t errsz);
 
 /* svcplanectl: open the pinned maps under @pin_dir. Returns 1 (open), 0 (no
  * svcplane maps there), or -errno (EPERM, or maps of another layout: -EPROTO). */

@@ -17,14 +17,14 @@
 
 struct ep_rec {
 	uint32_t id;
-	uint32_t refs;		/* list occurrences that use it */
+	uint32_t refs; /* list occurrences that use it */
 };
 
 /* Ids given back, reused oldest first (a program that read an id just
  * before it was freed most likely finished with it by its reuse). */
 struct id_pool {
 	uint32_t *v;
-	size_t head, n, cap;	/* a ring */
+	size_t head, n, cap; /* a ring */
 };
 
 static int pool_put(struct id_pool *p, uint32_t id)
@@ -34,7 +34,7 @@ static int pool_put(struct id_pool *p, uint32_t id)
 		uint32_t *v = malloc(cap * sizeof(*v));
 
 		if (!v)
-			return -ENOMEM;	/* the id is simply not reused */
+			return -ENOMEM; /* the id is simply not reused */
 		for (size_t i = 0; i < p->n; i++)
 			v[i] = p->v[(p->head + i) % p->cap];
 		free(p->v);
@@ -59,11 +59,11 @@ static bool pool_take(struct id_pool *p, uint32_t *id)
 struct sp_bpf_writer {
 	const struct sp_bpf_kernel *k;
 	const struct sp_log *log;
-	struct sp_hmap *eps;		/* "addr|port" → struct ep_rec */
-	struct sp_hmap *sets;		/* slot set id → SET(rev, n) */
-	struct sp_hmap *anyport;	/* ClusterIP "addr" → (uintptr_t) ports using it */
-	struct sp_hmap *port_ids;	/* port key → (uintptr_t) its id in the maps */
-	struct sp_hmap *seen_match;	/* full sync: affinity matches written (hex) */
+	struct sp_hmap *eps;	    /* "addr|port" → struct ep_rec */
+	struct sp_hmap *sets;	    /* slot set id → SET(rev, n) */
+	struct sp_hmap *anyport;    /* ClusterIP "addr" → (uintptr_t) ports using it */
+	struct sp_hmap *port_ids;   /* port key → (uintptr_t) its id in the maps */
+	struct sp_hmap *seen_match; /* full sync: affinity matches written (hex) */
 	uint32_t next_ep_id, next_port_id;
 	struct id_pool ep_pool, port_pool;
 	size_t left_out;
@@ -71,7 +71,7 @@ struct sp_bpf_writer {
 
 #define SET(rev, n) ((void *)(uintptr_t)((1ull << 40) | ((uint64_t)(rev) << 20) | (n)))
 #define SET_REV(v) ((uint16_t)(((uintptr_t)(v) >> 20) & 0xffff))
-#define SET_N(v) ((uint32_t)((uintptr_t)(v) & 0xfffff))
+#define SET_N(v) ((uint32_t)((uintptr_t)(v)&0xfffff))
 
 /* One endpoint list of a port, as a slot set. */
 struct plist {
@@ -79,7 +79,7 @@ struct plist {
 	uint32_t set_id;
 	const struct sp_endpoint **eps;
 	uint32_t n;
-	uint16_t count;		/* what the service entry says: n, or 0 to refuse */
+	uint16_t count; /* what the service entry says: n, or 0 to refuse */
 };
 
 static void set_name(uint32_t id, char *buf, size_t sz)
@@ -162,7 +162,8 @@ static int ep_ref(struct sp_bpf_writer *w, const struct sp_endpoint *ep, uint32_
 	ep_name(ep, name, sizeof(name));
 	r = sp_hmap_get(w->eps, name);
 	if (!r || r->refs == 0) {
-		struct sp_ep_val v = { .port_be = htons(ep->port), .family = fam_byte(ep->addr.family) };
+		struct sp_ep_val v = {.port_be = htons(ep->port),
+				      .family = fam_byte(ep->addr.family)};
 
 		if (!r) {
 			if (!(r = calloc(1, sizeof(*r))))
@@ -226,16 +227,16 @@ static int port_lists(struct sp_bpf_writer *w, const struct sp_svc_port *p, stru
 	if ((e = sp_svc_port_ep_sets(p, sets)))
 		return e;
 	l[SP_LIST_INTERNAL] = (struct plist){
-		.used = p->cluster_ips.n > 0,
-		.set_id = id * 2 + SP_LIST_INTERNAL,
-		.eps = itp_local ? sets->local : sets->cluster,
-		.n = (uint32_t)(itp_local ? sets->n_local : sets->n_cluster),
+	    .used = p->cluster_ips.n > 0,
+	    .set_id = id * 2 + SP_LIST_INTERNAL,
+	    .eps = itp_local ? sets->local : sets->cluster,
+	    .n = (uint32_t)(itp_local ? sets->n_local : sets->n_cluster),
 	};
 	l[SP_LIST_EXTERNAL] = (struct plist){
-		.used = sp_svc_port_external(p),
-		.set_id = id * 2 + SP_LIST_EXTERNAL,
-		.eps = sets->n_cluster ? sets->cluster : sets->local,
-		.n = (uint32_t)(sets->n_cluster ? sets->n_cluster : sets->n_local),
+	    .used = sp_svc_port_external(p),
+	    .set_id = id * 2 + SP_LIST_EXTERNAL,
+	    .eps = sets->n_cluster ? sets->cluster : sets->local,
+	    .n = (uint32_t)(sets->n_cluster ? sets->n_cluster : sets->n_local),
 	};
 	for (int i = 0; i < 2; i++)
 		l[i].count = sets->has_any ? (uint16_t)l[i].n : 0;
@@ -248,12 +249,18 @@ typedef int (*key_fn)(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum 
 /* Call @fn for each service entry of @p. */
 static int each_key(struct sp_bpf_writer *w, const struct sp_svc_port *p, key_fn fn, void *ctx)
 {
-	struct sp_svc_key k = { .port_be = htons(p->port), .proto = p->protocol,
-				.family = fam_byte(p->family), .scope = SP_SCOPE_VIP };
-	const struct { const struct sp_addr_list *l; enum sp_svc_list list; uint16_t kind; } vips[] = {
-		{ &p->cluster_ips, SP_LIST_INTERNAL, SP_SVC_CLUSTER_IP },
-		{ &p->external_ips, SP_LIST_EXTERNAL, SP_SVC_EXTERNAL_IP },
-		{ &p->lb_ips, SP_LIST_EXTERNAL, SP_SVC_LB_IP },
+	struct sp_svc_key k = {.port_be = htons(p->port),
+			       .proto = p->protocol,
+			       .family = fam_byte(p->family),
+			       .scope = SP_SCOPE_VIP};
+	const struct {
+		const struct sp_addr_list *l;
+		enum sp_svc_list list;
+		uint16_t kind;
+	} vips[] = {
+	    {&p->cluster_ips, SP_LIST_INTERNAL, SP_SVC_CLUSTER_IP},
+	    {&p->external_ips, SP_LIST_EXTERNAL, SP_SVC_EXTERNAL_IP},
+	    {&p->lb_ips, SP_LIST_EXTERNAL, SP_SVC_LB_IP},
 	};
 	int e;
 
@@ -280,7 +287,7 @@ struct write_ctx {
 	const struct sp_svc_port *p;
 	struct plist *l;
 	uint16_t rev[2];
-	struct sp_hmap *seen;	/* full sync: every key written (hex) */
+	struct sp_hmap *seen; /* full sync: every key written (hex) */
 };
 
 static void key_hex(const void *k, size_t len, char *buf)
@@ -300,11 +307,11 @@ static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 {
 	struct write_ctx *c = arg;
 	struct sp_svc_val v = {
-		.id = c->l[list].set_id,
-		.rev = c->rev[list],
-		.count = c->l[list].count,
-		.flags = kind | (c->p->affinity_client_ip ? SP_SVC_AFFINITY : 0),
-		.affinity_timeout = c->p->affinity_timeout,
+	    .id = c->l[list].set_id,
+	    .rev = c->rev[list],
+	    .count = c->l[list].count,
+	    .flags = kind | (c->p->affinity_client_ip ? SP_SVC_AFFINITY : 0),
+	    .affinity_timeout = c->p->affinity_timeout,
 	};
 	char hex[2 * sizeof(*k) + 1];
 
@@ -323,8 +330,8 @@ static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 static int anyport_ref(struct sp_bpf_writer *w, const struct sp_addr *a, int delta,
 		       struct sp_hmap *seen)
 {
-	struct sp_svc_key k = { .family = fam_byte(a->family), .scope = SP_SCOPE_ANY_PORT };
-	struct sp_svc_val v = { 0 };
+	struct sp_svc_key k = {.family = fam_byte(a->family), .scope = SP_SCOPE_ANY_PORT};
+	struct sp_svc_val v = {0};
 	char name[SP_ADDRSTRLEN], hex[2 * sizeof(k) + 1];
 	uintptr_t refs;
 
@@ -352,7 +359,7 @@ static int anyport_ref(struct sp_bpf_writer *w, const struct sp_addr *a, int del
 static void del_slots(struct sp_bpf_writer *w, uint32_t set_id, uint16_t rev, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		struct sp_slot_key sk = { .svc_id = set_id, .rev = rev, .slot = (uint16_t)i };
+		struct sp_slot_key sk = {.svc_id = set_id, .rev = rev, .slot = (uint16_t)i};
 
 		bpf_map_delete_elem(fd_of(w, SPM_SLOTS), &sk);
 	}
@@ -362,7 +369,7 @@ static void del_matches(struct sp_bpf_writer *w, uint32_t set_id, const struct p
 			const struct plist *keep)
 {
 	for (uint32_t i = 0; i < l->n; i++) {
-		struct sp_aff_match_key mk = { .svc_id = set_id, .ep_id = ep_id_of(w, l->eps[i]) };
+		struct sp_aff_match_key mk = {.svc_id = set_id, .ep_id = ep_id_of(w, l->eps[i])};
 		bool kept = false;
 
 		for (uint32_t j = 0; keep && j < keep->n && !kept; j++)
@@ -383,7 +390,7 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 	int e = 0;
 
 	for (i = 0; i < l->n && !e; i++) {
-		struct sp_slot_key sk = { .svc_id = l->set_id, .rev = rev, .slot = (uint16_t)i };
+		struct sp_slot_key sk = {.svc_id = l->set_id, .rev = rev, .slot = (uint16_t)i};
 		struct sp_slot_val sv;
 
 		if ((e = ep_ref(w, l->eps[i], &sv.ep_id)))
@@ -391,7 +398,7 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 		if (bpf_map_update_elem(fd_of(w, SPM_SLOTS), &sk, &sv, BPF_ANY))
 			e = -errno;
 		else if (p->affinity_client_ip) {
-			struct sp_aff_match_key mk = { .svc_id = l->set_id, .ep_id = sv.ep_id };
+			struct sp_aff_match_key mk = {.svc_id = l->set_id, .ep_id = sv.ep_id};
 			uint8_t one = 1;
 
 			char hex[2 * sizeof(mk) + 1];
@@ -418,14 +425,14 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint32_t id)
 {
 	struct sp_port_info info = {
-		.port = p->port,
-		.node_port = p->node_port,
-		.proto = p->protocol,
-		.family = fam_byte(p->family),
-		.flags = (p->etp == SP_POLICY_LOCAL ? SP_PORT_ETP_LOCAL : 0) |
-			 (p->itp == SP_POLICY_LOCAL ? SP_PORT_ITP_LOCAL : 0) |
-			 (p->affinity_client_ip ? SP_PORT_AFFINITY : 0),
-		.affinity_timeout = p->affinity_timeout,
+	    .port = p->port,
+	    .node_port = p->node_port,
+	    .proto = p->protocol,
+	    .family = fam_byte(p->family),
+	    .flags = (p->etp == SP_POLICY_LOCAL ? SP_PORT_ETP_LOCAL : 0) |
+		     (p->itp == SP_POLICY_LOCAL ? SP_PORT_ITP_LOCAL : 0) |
+		     (p->affinity_client_ip ? SP_PORT_AFFINITY : 0),
+	    .affinity_timeout = p->affinity_timeout,
 	};
 
 	snprintf(info.service, sizeof(info.service), "%s", p->service);
@@ -436,8 +443,10 @@ static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint
 static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e)
 {
 	if (e == -E2BIG || e == -ENOSPC)
-		sp_log_err(w->log, "bpf: service port %s left out: a map is full (--bpf-lb-map-max "
-				   "%u sizes them; raise it)", p->key, w->k->map_max[SPM_SERVICES]);
+		sp_log_err(w->log,
+			   "bpf: service port %s left out: a map is full (--bpf-lb-map-max "
+			   "%u sizes them; raise it)",
+			   p->key, w->k->map_max[SPM_SERVICES]);
 	else
 		sp_log_err(w->log, "bpf: service port %s: %s", p->key, strerror(-e));
 	w->left_out++;
@@ -449,7 +458,7 @@ static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e
 static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct plist l[2],
 		      uint32_t prev[2][2], struct sp_hmap *seen)
 {
-	struct write_ctx c = { .p = p, .l = l, .seen = seen };
+	struct write_ctx c = {.p = p, .l = l, .seen = seen};
 	char name[16];
 	int e = 0, i;
 
@@ -504,8 +513,8 @@ static int del_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 		/* Still one of the new version's entries? Then it was rewritten. */
 		struct sp_svc_key kk;
 		bool found = false;
-		struct sp_addr_list const *lists[] = { &keep->cluster_ips, &keep->external_ips,
-						       &keep->lb_ips };
+		struct sp_addr_list const *lists[] = {&keep->cluster_ips, &keep->external_ips,
+						      &keep->lb_ips};
 
 		if (k->scope == SP_SCOPE_NODEPORT)
 			found = keep->node_port && htons(keep->node_port) == k->port_be &&
@@ -515,7 +524,8 @@ static int del_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 				memset(&kk, 0, sizeof(kk));
 				copy_addr(kk.addr, &lists[l]->v[i]);
 				found = k->scope == SP_SCOPE_VIP && !memcmp(kk.addr, k->addr, 16) &&
-					htons(keep->port) == k->port_be && keep->protocol == k->proto;
+					htons(keep->port) == k->port_be &&
+					keep->protocol == k->proto;
 			}
 		if (found)
 			return 0;
@@ -539,7 +549,8 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 			del_slots(w, ol[i].set_id, (uint16_t)prev[i][0], prev[i][1]);
 		if (old->affinity_client_ip && ol[i].used)
 			del_matches(w, ol[i].set_id, &ol[i],
-				    new && new->affinity_client_ip && nl && nl[i].used ? &nl[i] : NULL);
+				    new &&new->affinity_client_ip &&nl &&nl[i].used ? &nl[i]
+										    : NULL);
 		if (ol[i].used)
 			for (uint32_t j = 0; j < ol[i].n; j++)
 				ep_unref(w, ol[i].eps[j]);
@@ -559,23 +570,24 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 			const struct sp_svc_port *new)
 {
-	struct sp_ep_sets os = { 0 }, ns = { 0 };
+	struct sp_ep_sets os = {0}, ns = {0};
 	struct plist ol[2], nl[2];
-	uint32_t prev[2][2] = { { 0 } };
+	uint32_t prev[2][2] = {{0}};
 	char name[16];
 	int e = 0;
 
-	if ((old && (e = port_lists(w, old, &os, ol))) || (new && (e = port_lists(w, new, &ns, nl))))
+	if ((old && (e = port_lists(w, old, &os, ol))) ||
+	    (new && (e = port_lists(w, new, &ns, nl))))
 		goto out;
 	if (new && (e = write_port(w, new, nl, prev, NULL))) {
 		if (e != -ENOMEM) {
-			log_full(w, new, e);	/* left out; the others go on */
+			log_full(w, new, e); /* left out; the others go on */
 			e = 0;
 		}
 		goto out;
 	}
 	if (old) {
-		if (!new) {	/* the revisions in force are the old port's */
+		if (!new) { /* the revisions in force are the old port's */
 			for (int i = 0; i < 2; i++) {
 				void *cur;
 
@@ -635,17 +647,18 @@ static int walk_next(struct key_walk *kw, uint8_t *keys, uint32_t max)
 		return 0;
 	if (kw->batch) {
 		uint32_t count = max;
-		int e = bpf_map_lookup_batch(kw->fd, kw->started ? kw->token : NULL, kw->token, keys,
-					     kw->vals, &count, NULL);
+		int e = bpf_map_lookup_batch(kw->fd, kw->started ? kw->token : NULL, kw->token,
+					     keys, kw->vals, &count, NULL);
 
 		if (!e || errno == ENOENT) {
 			kw->started = true;
 			kw->done = e != 0;
 			return (int)count;
 		}
-		if (kw->started || (errno != EINVAL && errno != ENOTSUP && errno != 524 /* ENOTSUPP */))
+		if (kw->started ||
+		    (errno != EINVAL && errno != ENOTSUP && errno != 524 /* ENOTSUPP */))
 			return -errno;
-		kw->batch = false;	/* an older kernel: key by key */
+		kw->batch = false; /* an older kernel: key by key */
 	}
 	{
 		uint32_t n = 0;
@@ -668,9 +681,9 @@ static int walk_next(struct key_walk *kw, uint8_t *keys, uint32_t max)
 static int sweep(struct sp_bpf_writer *w, enum sp_bpf_map m, size_t klen,
 		 bool (*keep)(struct sp_bpf_writer *, const void *, void *), void *ctx)
 {
-	struct bpf_map_info info = { 0 };
+	struct bpf_map_info info = {0};
 	uint32_t info_len = sizeof(info);
-	struct key_walk kw = { .fd = fd_of(w, m), .klen = klen, .batch = true };
+	struct key_walk kw = {.fd = fd_of(w, m), .klen = klen, .batch = true};
 	uint8_t *keys = NULL, *chunk = NULL;
 	size_t n = 0, cap = 0;
 	int got, e = 0;
@@ -774,7 +787,7 @@ static int write_node_addrs(struct sp_bpf_writer *w, const struct sp_addr *a, si
 	uint8_t one = 1;
 
 	for (size_t i = 0; !e && i < n; i++) {
-		struct sp_node_addr_key k = { .family = fam_byte(a[i].family) };
+		struct sp_node_addr_key k = {.family = fam_byte(a[i].family)};
 
 		copy_addr(k.addr, &a[i]);
 		if (bpf_map_update_elem(fd_of(w, SPM_NODE_ADDRS), &k, &one, BPF_ANY))
@@ -787,7 +800,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		      const struct sp_addr *node_addrs, size_t n_node_addrs)
 {
 	struct sp_hmap *seen = sp_hmap_new(), *live = sp_hmap_new(), *written = sp_hmap_new();
-	struct sp_hmap_iter it = { 0 };
+	struct sp_hmap_iter it = {0};
 	int e = 0, first = 0;
 
 	w->seen_match = sp_hmap_new();
@@ -860,7 +873,8 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	if ((e = sweep(w, SPM_SERVICES, sizeof(struct sp_svc_key), keep_seen, seen)) ||
 	    (e = sweep(w, SPM_SLOTS, sizeof(struct sp_slot_key), keep_slot, NULL)) ||
 	    (e = sweep(w, SPM_ENDPOINTS, sizeof(uint32_t), keep_ep, live)) ||
-	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match, w->seen_match)) ||
+	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match,
+		       w->seen_match)) ||
 	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)))
 		goto out;
 	e = write_node_addrs(w, node_addrs, n_node_addrs);
@@ -893,7 +907,7 @@ static int adopt(struct sp_bpf_writer *w)
 
 	while (!bpf_map_get_next_key(fd_of(w, SPM_ENDPOINTS), prev, &id)) {
 		struct sp_ep_val v;
-		struct sp_endpoint ep = { 0 };
+		struct sp_endpoint ep = {0};
 		struct ep_rec *r;
 		char name[SP_ADDRSTRLEN + 8];
 
@@ -929,7 +943,8 @@ static int adopt(struct sp_bpf_writer *w)
 		info.service[sizeof(info.service) - 1] = '\0';
 		info.port_name[sizeof(info.port_name) - 1] = '\0';
 		snprintf(key, sizeof(key), "%s:%s/%s/%s", info.service, info.port_name,
-			 sp_proto_name(info.proto), sp_family_name(info.family == 6 ? AF_INET6 : AF_INET));
+			 sp_proto_name(info.proto),
+			 sp_family_name(info.family == 6 ? AF_INET6 : AF_INET));
 		if (sp_hmap_put(w->port_ids, key, (void *)(uintptr_t)id, NULL))
 			return -ENOMEM;
 		if (id >= w->next_port_id)
@@ -941,7 +956,8 @@ static int adopt(struct sp_bpf_writer *w)
 
 		scur = sk;
 		sprev = &scur;
-		if (sk.scope == SP_SCOPE_ANY_PORT || bpf_map_lookup_elem(fd_of(w, SPM_SERVICES), &sk, &v))
+		if (sk.scope == SP_SCOPE_ANY_PORT ||
+		    bpf_map_lookup_elem(fd_of(w, SPM_SERVICES), &sk, &v))
 			continue;
 		set_name(v.id, name, sizeof(name));
 		if (sp_hmap_put(w->sets, name, SET(v.rev, v.count), NULL))
@@ -959,7 +975,7 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 		return NULL;
 	w->k = k;
 	w->log = log;
-	w->next_ep_id = 1;	/* 0 means "none" to the affinity lookup */
+	w->next_ep_id = 1; /* 0 means "none" to the affinity lookup */
 	w->next_port_id = 1;
 	w->eps = sp_hmap_new();
 	w->sets = sp_hmap_new();
@@ -975,7 +991,7 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 
 void sp_bpf_writer_free(struct sp_bpf_writer *w)
 {
-	struct sp_hmap_iter it = { 0 };
+	struct sp_hmap_iter it = {0};
 
 	if (!w)
 		return;

@@ -31,13 +31,14 @@ static int read_slots_once(const struct sp_bpf_kernel *k, const struct sp_svc_va
 	if (!eps)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < v->count; i++) {
-		struct sp_slot_key sk = { .svc_id = v->id, .rev = (uint16_t)v->rev, .slot = (uint16_t)i };
+		struct sp_slot_key sk = {
+		    .svc_id = v->id, .rev = (uint16_t)v->rev, .slot = (uint16_t)i};
 		struct sp_slot_val sv;
 		struct sp_ep_val ev;
 
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SLOTS], &sk, &sv) ||
 		    bpf_map_lookup_elem(k->map_fd[SPM_ENDPOINTS], &sv.ep_id, &ev)) {
-			int e = errno == ENOENT ? -EIO : -errno;	/* a slot the entry promises */
+			int e = errno == ENOENT ? -EIO : -errno; /* a slot the entry promises */
 
 			free(eps);
 			return e;
@@ -108,7 +109,8 @@ struct ext_list {
 	struct sp_svc_val v;
 };
 
-int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external_list_fn ext, void *ctx)
+int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external_list_fn ext,
+		void *ctx)
 {
 	struct sp_svc_key key, cur, *prev = NULL;
 	struct sp_hmap *internal_read = sp_hmap_new();
@@ -140,12 +142,12 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		if (key.scope == SP_SCOPE_ANY_PORT)
 			continue;
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v)) {
-			if (errno != ENOENT)	/* (deleted while we read: skip) */
+			if (errno != ENOENT) /* (deleted while we read: skip) */
 				e = -errno;
 			continue;
 		}
 		if (!(p = port_of(k, out, v.id / 2))) {
-			e = errno == ENOENT ? 0 : -ENOMEM;	/* no info: not a port of ours */
+			e = errno == ENOENT ? 0 : -ENOMEM; /* no info: not a port of ours */
 			continue;
 		}
 		to_addr(&a, key.addr, key.family);
@@ -161,8 +163,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		 * external list. */
 		snprintf(name, sizeof(name), "%u", v.id / 2);
 		if (v.id % 2 == SP_LIST_INTERNAL) {
-			if (!sp_hmap_get(internal_read, name) &&
-			    !(e = read_slots(k, &key, &v, p)))
+			if (!sp_hmap_get(internal_read, name) && !(e = read_slots(k, &key, &v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else {
 			struct ext_list *x = realloc(exts, (n_ext + 1) * sizeof(*x));
@@ -172,7 +173,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 				break;
 			}
 			exts = x;
-			exts[n_ext++] = (struct ext_list){ .id = v.id, .key = key, .v = v };
+			exts[n_ext++] = (struct ext_list){.id = v.id, .key = key, .v = v};
 		}
 	}
 	for (size_t i = 0; !e && i < n_ext; i++) {
@@ -181,14 +182,15 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		char name[16];
 		uint32_t pid = exts[i].id / 2;
 
-		if (bpf_map_lookup_elem(k->map_fd[SPM_PORT_INFO], &pid, &info) || !(p = port_of(k, out, pid)))
+		if (bpf_map_lookup_elem(k->map_fd[SPM_PORT_INFO], &pid, &info) ||
+		    !(p = port_of(k, out, pid)))
 			continue;
 		snprintf(name, sizeof(name), "%u", pid);
 		if (!sp_hmap_get(internal_read, name)) {
 			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else if (ext && p->etp == SP_POLICY_LOCAL && !sp_hmap_get(ext_read, name)) {
-			struct sp_svc_port tmp = { 0 };
+			struct sp_svc_port tmp = {0};
 
 			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, &tmp)) &&
 			    !(e = sp_hmap_put(ext_read, name, (void *)1, NULL)))
@@ -204,11 +206,12 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 
 int sp_bpf_project(const struct sp_model *in, struct sp_model *out)
 {
-	struct sp_hmap_iter it = { 0 };
+	struct sp_hmap_iter it = {0};
 
 	while (sp_hmap_next(in->ports, &it)) {
 		const struct sp_svc_port *p = it.value;
-		struct sp_svc_port *q = sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
+		struct sp_svc_port *q =
+		    sp_svc_port_new(p->service, p->port_name, p->protocol, p->family);
 		bool internal = p->cluster_ips.n > 0, itp_local = p->itp == SP_POLICY_LOCAL;
 		size_t n = 0;
 
@@ -222,7 +225,8 @@ int sp_bpf_project(const struct sp_model *in, struct sp_model *out)
 		q->affinity_timeout = p->affinity_client_ip ? p->affinity_timeout : 0;
 		q->eps = calloc(p->n_eps + 1, sizeof(*q->eps));
 		if (!q->eps || sp_addr_list_append(&q->cluster_ips, &p->cluster_ips) ||
-		    sp_addr_list_append(&q->external_ips, &p->external_ips) || sp_addr_list_append(&q->lb_ips, &p->lb_ips)) {
+		    sp_addr_list_append(&q->external_ips, &p->external_ips) ||
+		    sp_addr_list_append(&q->lb_ips, &p->lb_ips)) {
 			sp_svc_port_free(q);
 			return -ENOMEM;
 		}
@@ -248,9 +252,10 @@ int sp_bpf_project(const struct sp_model *in, struct sp_model *out)
 int sp_bpf_dispatch(const struct sp_bpf_kernel *k, int family, const struct sp_addr *vip,
 		    uint8_t proto, uint16_t port, struct sp_svc_port *p)
 {
-	struct sp_svc_key key = { .port_be = htons(port), .proto = proto,
-				  .family = family == AF_INET6 ? 6 : 4,
-				  .scope = vip ? SP_SCOPE_VIP : SP_SCOPE_NODEPORT };
+	struct sp_svc_key key = {.port_be = htons(port),
+				 .proto = proto,
+				 .family = family == AF_INET6 ? 6 : 4,
+				 .scope = vip ? SP_SCOPE_VIP : SP_SCOPE_NODEPORT};
 	struct sp_svc_val v;
 	int e;
 

@@ -80,14 +80,15 @@ static bool still_served(const struct sp_svc_port *p, const struct sp_endpoint *
 	return false;
 }
 
-int sp_bpf_udp_note(struct sp_bpf_udp *u, const struct sp_svc_port *old, const struct sp_svc_port *new)
+int sp_bpf_udp_note(struct sp_bpf_udp *u, const struct sp_svc_port *old,
+		    const struct sp_svc_port *new)
 {
 	if (!old || old->protocol != IPPROTO_UDP)
 		return 0;
 	for (size_t i = 0; i < old->n_eps; i++) {
 		const struct sp_endpoint *ep = &old->eps[i];
-		struct sp_gone_key k = { .port_be = htons(ep->port),
-					 .family = ep->addr.family == AF_INET6 ? 6 : 4 };
+		struct sp_gone_key k = {.port_be = htons(ep->port),
+					.family = ep->addr.family == AF_INET6 ? 6 : 4};
 
 		if (!serves(ep) || still_served(new, ep))
 			continue;
@@ -203,7 +204,7 @@ static int run_all(struct sp_bpf_udp *u, const ino_t *seen, size_t n, int *visit
 		int fd = open_netns(u->cgroup, seen[i]);
 
 		if (fd < 0)
-			continue;	/* (its processes left meanwhile) */
+			continue; /* (its processes left meanwhile) */
 		if (!setns(fd, CLONE_NEWNET)) {
 			int r = run_here(u);
 
@@ -216,7 +217,8 @@ static int run_all(struct sp_bpf_udp *u, const ino_t *seen, size_t n, int *visit
 	if (setns(self, CLONE_NEWNET)) {
 		/* Cannot happen for our own namespace; if it did, every later
 		 * netlink call would go to the wrong place: say so loudly. */
-		sp_log_err(u->log, "bpf: back to the agent's network namespace: %s", strerror(errno));
+		sp_log_err(u->log, "bpf: back to the agent's network namespace: %s",
+			   strerror(errno));
 		e = -errno;
 	}
 	close(self);

@@ -19,7 +19,8 @@ void sp_bpf_udp_free(struct sp_bpf_udp *u);
 
 /* The UDP endpoints @old served and @new (may be NULL) no longer does, added
  * to the pending list. Returns 0 or -ENOMEM. */
-int sp_bpf_udp_note(struct sp_bpf_udp *u, const struct sp_svc_port *old, const struct sp_svc_port *new);
+int sp_bpf_udp_note(struct sp_bpf_udp *u, const struct sp_svc_port *old,
+		    const struct sp_svc_port *new);
 
 /* Disconnect the sockets connected to the pending endpoints, then clear the
  * list. Returns the number of namespaces visited, or -errno. */
