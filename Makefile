@@ -128,13 +128,24 @@ $(B)/unit_tests_asan: $(call obj,asan,$(LIB_SRC) $(UNIT_SRC))
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-# libFuzzer targets: clang, ASan+UBSan, the parsers' sources compiled in.
-$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC) \
-		$(INSPECT_SRC) | $(BPF_SKELS)
+# libFuzzer targets: clang, ASan+UBSan. The sources are compiled once,
+# instrumented, into one archive every target links (not once a target).
+FUZZ_CFLAGS := -g -O1 -std=gnu11 $(PKG_CFLAGS) -I$(B)/bpf
+$(B)/fuzzlib/%.o: %.c | $(BPF_SKELS)
+	@mkdir -p $(dir $@)
+	@echo "  CC-FUZZ $<"
+	@$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+$(B)/libsp_fuzz.a: $(call obj,fuzzlib,$(COMMON_SRC) $(CONTROL_SRC) $(AGENT_LIB_SRC) $(DATAPLANE_SRC) \
+		$(INSPECT_SRC))
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libsp_fuzz.a
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	@$(CLANG) -g -O1 -std=gnu11 $(PKG_CFLAGS) -I$(B)/bpf -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ $(LDLIBS)
+	@$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -176,8 +187,8 @@ check: all $(B)/unit_tests $(B)/unit_tests_asan $(FUZZ_BIN)
 	@tests/check.sh
 
 test: deps
-	$(MAKE) all
-	$(MAKE) check
+	$(MAKE) -j2 all
+	$(MAKE) -j2 check
 
 demo: deps
 	$(MAKE) all
