@@ -197,14 +197,24 @@ class Agent:
         PROCS.remove(self.p)
 
 
-def bench_sync(n, eps, kube_proxy_ref):
+def synced_agent(n, eps):
+    """An nftables agent in a fresh namespace, past its full sync of n x eps:
+    (namespace, agent, its own sync seconds, wall seconds from start)."""
     d = os.path.join(WORK, "m%d" % n)
     sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
     ns = netns("sp-bench-sync")
     try:
         a = Agent(ns, d)
         own = a.wait_syncs("full", 1)[0] / 1000
-        wall = time.monotonic() - a.start
+    except BaseException:
+        drop_netns(ns)
+        raise
+    return ns, a, own, time.monotonic() - a.start
+
+
+def bench_sync(n, eps, kube_proxy_ref):
+    ns, a, own, wall = synced_agent(n, eps)
+    try:
         label = "%dk" % (n // 1000) if n >= 1000 else str(n)
         # svcplane's own ruleset as text, loaded by nft -f
         text = os.path.join(WORK, "own-%d.nft" % n)
@@ -239,13 +249,8 @@ def bench_sync(n, eps, kube_proxy_ref):
 def nft_agent_full_sync(n, eps):
     """The nftables agent's own full sync of n x eps in a fresh namespace (the
     reference of bpf mode's, when bench_sync does not run)."""
-    d = os.path.join(WORK, "m%d" % n)
-    sh(sys.executable, GEN, "manifests", str(n), str(eps), d)
-    ns = netns("sp-bench-sync")
+    ns, a, own, wall = synced_agent(n, eps)
     try:
-        a = Agent(ns, d)
-        own = a.wait_syncs("full", 1)[0] / 1000
-        wall = time.monotonic() - a.start
         a.stop()
     finally:
         drop_netns(ns)

@@ -122,8 +122,16 @@ static int run_here(struct sp_bpf_udp *u)
 	return n < 0 ? -errno : 0;
 }
 
-/* Network namespaces (by inode) of the processes in cgroup @dir and below. */
-static int collect_netns(const char *dir, ino_t *seen, size_t *n, size_t max, int depth)
+/* One network namespace to visit, held open from the moment it is found. */
+struct netns {
+	ino_t ino;
+	int fd;
+};
+
+/* The network namespaces of the processes in cgroup @dir and below, each
+ * once, opened (a process may exit before the visit: its fd keeps the
+ * namespace). */
+static void collect_netns(const char *dir, struct netns *v, size_t *n, size_t max, int depth)
 {
 	char p[4400];
 	FILE *f;
@@ -133,67 +141,33 @@ static int collect_netns(const char *dir, ino_t *seen, size_t *n, size_t max, in
 
 	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
 	if ((f = fopen(p, "re"))) {
-		while (fscanf(f, "%ld", &pid) == 1) {
+		while (*n < max && fscanf(f, "%ld", &pid) == 1) {
 			struct stat st;
 			size_t i;
 
 			snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
 			if (stat(p, &st))
 				continue;
-			for (i = 0; i < *n && seen[i] != st.st_ino; i++)
+			for (i = 0; i < *n && v[i].ino != st.st_ino; i++)
 				;
-			if (i == *n && *n < max)
-				seen[(*n)++] = st.st_ino;
+			if (i < *n || (v[*n].fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			v[(*n)++].ino = st.st_ino;
 		}
 		fclose(f);
 	}
 	if (depth > 16 || !(d = opendir(dir)))
-		return 0;
+		return;
 	while ((de = readdir(d)))
 		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
 			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			collect_netns(p, seen, n, max, depth + 1);
+			collect_netns(p, v, n, max, depth + 1);
 		}
 	closedir(d);
-	return 0;
 }
 
-/* An fd of a network namespace with inode @ino, found through a process. */
-static int open_netns(const char *dir, ino_t ino)
-{
-	char p[4400];
-	FILE *f;
-	long pid;
-	int fd = -1;
-
-	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
-	if ((f = fopen(p, "re"))) {
-		while (fd < 0 && fscanf(f, "%ld", &pid) == 1) {
-			struct stat st;
-
-			snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
-			if (!stat(p, &st) && st.st_ino == ino)
-				fd = open(p, O_RDONLY | O_CLOEXEC);
-		}
-		fclose(f);
-	}
-	if (fd < 0) {
-		DIR *d = opendir(dir);
-		struct dirent *de;
-
-		while (d && fd < 0 && (de = readdir(d)))
-			if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-				snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-				fd = open_netns(p, ino);
-			}
-		if (d)
-			closedir(d);
-	}
-	return fd;
-}
-
-/* The iterator once in each network namespace of @seen, then back. */
-static int run_all(struct sp_bpf_udp *u, const ino_t *seen, size_t n, int *visited)
+/* The iterator once in each network namespace of @v, then back. */
+static int run_all(struct sp_bpf_udp *u, const struct netns *v, size_t n, int *visited)
 {
 	int self, e = 0;
 
@@ -201,18 +175,13 @@ static int run_all(struct sp_bpf_udp *u, const ino_t *seen, size_t n, int *visit
 	if (self < 0)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
-		int fd = open_netns(u->cgroup, seen[i]);
-
-		if (fd < 0)
-			continue; /* (its processes left meanwhile) */
-		if (!setns(fd, CLONE_NEWNET)) {
+		if (!setns(v[i].fd, CLONE_NEWNET)) {
 			int r = run_here(u);
 
 			if (r && !e)
 				e = r;
 			(*visited)++;
 		}
-		close(fd);
 	}
 	if (setns(self, CLONE_NEWNET)) {
 		/* Cannot happen for our own namespace; if it did, every later
@@ -229,7 +198,7 @@ int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 {
 	int map = bpf_map__fd(u->skel->maps.sp_gone), e = 0, visited = 0;
 	uint8_t one = 1;
-	ino_t seen[1024];
+	struct netns seen[1024];
 	size_t n = 0;
 
 	if (!u->n)
@@ -247,6 +216,8 @@ int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 		for (size_t i = b; i < end; i++)
 			bpf_map_delete_elem(map, &u->gone[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		close(seen[i].fd);
 	u->n = 0;
 	return e ? e : visited;
 }
