@@ -37,7 +37,8 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
-		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c \
+		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c dataplane/bpf/bpf_tc.c \
+		 dataplane/bpf/bpf_ct.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
@@ -57,17 +58,18 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c)) $(INSPECT_SRC)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
+.DEFAULT_GOAL := all
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
 # eBPF programs: CO-RE objects and their skeletons, generated into build/ (the
 # loader includes the skeleton; nothing generated is committed).
-BPF_PROGS := bpf/sock_lb.bpf.c bpf/udp_destroy.bpf.c
+BPF_PROGS := bpf/sock_lb.bpf.c bpf/tc_nat.bpf.c bpf/udp_destroy.bpf.c
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_PROGS))
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@

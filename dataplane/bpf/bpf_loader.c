@@ -3,6 +3,8 @@
  * way back out. Every failure is one line naming the missing piece. */
 #include "bpf_loader.h"
 #include "sock_lb.skel.h"
+#include "tc_nat.skel.h"
+#include "bpf_tc.h"
 #include "../../bpf/maps.h"
 #include "../../common/log.h"
 
@@ -30,6 +32,10 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_REVERSE] = "sp_reverse",
     [SPM_NODE_ADDRS] = "sp_node_addrs",
     [SPM_PORT_INFO] = "sp_port_info",
+    [SPM_CT] = "sp_ct",
+    [SPM_CONFIG] = "sp_config",
+    [SPM_STATS] = "sp_stats",
+    [SPM_SRC_RANGES] = "sp_src_ranges",
     [SPM_META] = "sp_meta",
 };
 
@@ -38,9 +44,14 @@ const char *sp_bpf_map_name(enum sp_bpf_map m)
 	return map_names[m];
 }
 
+static struct bpf_map *obj_map(struct bpf_object *o, enum sp_bpf_map m)
+{
+	return bpf_object__find_map_by_name(o, map_names[m]);
+}
+
 static struct bpf_map *skel_map(struct sock_lb *s, enum sp_bpf_map m)
 {
-	return bpf_object__find_map_by_name(s->obj, map_names[m]);
+	return obj_map(s->obj, m);
 }
 
 int sp_bpf_cgroup2_root(char *buf, size_t sz)
@@ -202,21 +213,41 @@ static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_log
 	unpin_maps(dir);
 }
 
-static int set_sizes(struct sock_lb *s, const struct sp_bpf_sizes *z)
+/* Every object declares every map: the same sizes in each. */
+static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z)
 {
 	static const enum sp_bpf_map lb[] = {SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY,
-					     SPM_PORT_INFO};
+					     SPM_PORT_INFO, SPM_SRC_RANGES};
 	int e = 0;
 
 	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]) && !e; i++)
-		e = bpf_map__set_max_entries(skel_map(s, lb[i]), z->lb_max);
+		e = bpf_map__set_max_entries(obj_map(o, lb[i]), z->lb_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_SLOTS), z->slots_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_SLOTS), z->slots_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_AFF_MATCH), z->slots_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_AFF_MATCH), z->slots_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_REVERSE), z->sock_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_REVERSE), z->sock_max);
+	if (!e)
+		e = bpf_map__set_max_entries(obj_map(o, SPM_CT), z->ct_max);
 	return e;
+}
+
+/* Pin paths of every map of @o under @dir: the first object loaded pins
+ * them, the next reuse them. */
+static int set_pins(struct bpf_object *o, const char *dir, char *err, size_t errsz)
+{
+	char p[4200];
+	int e;
+
+	for (int m = 0; m < SPM_COUNT; m++) {
+		pin_path(dir, map_names[m], p, sizeof(p));
+		if ((e = bpf_map__set_pin_path(obj_map(o, m), p))) {
+			snprintf(err, errsz, "bpf: pin path %s: %s", p, strerror(-e));
+			return e;
+		}
+	}
+	return 0;
 }
 
 /* Is pinned link @l attached to the cgroup @cg_fd? */
@@ -287,6 +318,45 @@ static int open_cgroup(const char *path, char *err, size_t errsz)
 	return fd;
 }
 
+/* The tc programs, on the maps the socket programs pinned. */
+static int load_tc(struct sp_bpf_kernel *k, const struct sp_bpf_sizes *sizes, char *err,
+		   size_t errsz)
+{
+	struct tc_nat *t = tc_nat__open();
+	int e;
+
+	if (!t) {
+		e = -errno;
+		snprintf(err, errsz, "bpf: opening the tc programs: %s", strerror(-e));
+		return e;
+	}
+	k->tc_skel = t;
+	if ((e = set_sizes(t->obj, sizes))) {
+		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
+		return e;
+	}
+	if ((e = set_pins(t->obj, k->pin_dir, err, errsz)))
+		return e;
+	if ((e = tc_nat__load(t))) {
+		snprintf(err, errsz,
+			 "bpf: loading the tc programs: %s (the kernel's verifier log is "
+			 "above; tc programs need CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS)",
+			 strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name)
+{
+	struct bpf_program *p;
+
+	if (!k->tc_skel)
+		return -ENOENT;
+	p = bpf_object__find_program_by_name(((struct tc_nat *)k->tc_skel)->obj, name);
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz)
@@ -294,7 +364,7 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT};
 	struct bpf_program *prog;
 	struct sock_lb *s;
-	char cg[4096], p[4200];
+	char cg[4096];
 	uint32_t key = 0;
 	int e;
 
@@ -332,18 +402,13 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		goto err_close;
 	}
 	k->skel = s;
-	if ((e = set_sizes(s, sizes))) {
+	if ((e = set_sizes(s->obj, sizes))) {
 		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
 		goto err_close;
 	}
 	check_pinned(s, pin_dir, log);
-	for (int m = 0; m < SPM_COUNT; m++) {
-		pin_path(pin_dir, map_names[m], p, sizeof(p));
-		if ((e = bpf_map__set_pin_path(skel_map(s, m), p))) {
-			snprintf(err, errsz, "bpf: pin path %s: %s", p, strerror(-e));
-			goto err_close;
-		}
-	}
+	if ((e = set_pins(s->obj, pin_dir, err, errsz)))
+		goto err_close;
 	if ((e = sock_lb__load(s))) {
 		snprintf(err, errsz,
 			 "bpf: loading the socket programs: %s (the kernel's verifier "
@@ -351,6 +416,8 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 			 strerror(-e));
 		goto err_close;
 	}
+	if ((e = load_tc(k, sizes, err, errsz)))
+		goto err_close;
 	for (int m = 0; m < SPM_COUNT; m++) {
 		k->map_fd[m] = bpf_map__fd(skel_map(s, m));
 		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
@@ -492,6 +559,7 @@ int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
 		snprintf(p, sizeof(p), "%s/links", pin_dir);
 		rmdir(p);
 	}
+	sp_bpf_tc_detach_all(log);
 	unpin_maps(pin_dir);
 	if (rmdir(pin_dir) == -1 && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -502,6 +570,9 @@ int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
 
 void sp_bpf_kernel_close(struct sp_bpf_kernel *k)
 {
+	if (k->tc_skel)
+		tc_nat__destroy(k->tc_skel);
+	k->tc_skel = NULL;
 	if (k->skel) {
 		sock_lb__destroy(k->skel); /* closes the map fds it owns */
 	} else {

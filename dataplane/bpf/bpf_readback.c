@@ -139,14 +139,17 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		}
 		cur = key;
 		prev = &cur;
-		if (key.scope == SP_SCOPE_ANY_PORT)
+		/* (The local-endpoints entries for traffic from outside hold the
+		 * port's local endpoints: read through the ports' decision.) */
+		if (key.scope == SP_SCOPE_ANY_PORT || key.scope == SP_SCOPE_VIP_LOCAL ||
+		    key.scope == SP_SCOPE_NODEPORT_LOCAL)
 			continue;
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v)) {
 			if (errno != ENOENT) /* (deleted while we read: skip) */
 				e = -errno;
 			continue;
 		}
-		if (!(p = port_of(k, out, v.id / 2))) {
+		if (!(p = port_of(k, out, v.id / SP_LIST_STRIDE))) {
 			e = errno == ENOENT ? 0 : -ENOMEM; /* no info: not a port of ours */
 			continue;
 		}
@@ -161,8 +164,8 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 			break;
 		/* The ClusterIP's list is the port's endpoints; without one, the
 		 * external list. */
-		snprintf(name, sizeof(name), "%u", v.id / 2);
-		if (v.id % 2 == SP_LIST_INTERNAL) {
+		snprintf(name, sizeof(name), "%u", v.id / SP_LIST_STRIDE);
+		if (v.id % SP_LIST_STRIDE == SP_LIST_INTERNAL) {
 			if (!sp_hmap_get(internal_read, name) && !(e = read_slots(k, &key, &v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else {
@@ -180,7 +183,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		struct sp_port_info info;
 		struct sp_svc_port *p;
 		char name[16];
-		uint32_t pid = exts[i].id / 2;
+		uint32_t pid = exts[i].id / SP_LIST_STRIDE;
 
 		if (bpf_map_lookup_elem(k->map_fd[SPM_PORT_INFO], &pid, &info) ||
 		    !(p = port_of(k, out, pid)))
