@@ -34,8 +34,15 @@ struct sp_inspect_port {
 struct sp_inspect {
 	struct sp_model m;
 	struct sp_hmap *extra;		/* port key → struct sp_inspect_port */
-	char **findings;
+	char **findings;		/* what the rules do wrong (each said once) */
 	size_t nfindings;
+	/* How the dump was read: lines skipped, an excerpt, a cut-off dump,
+	 * what could not be known. Not findings about the rules. */
+	char **notes;
+	size_t nnotes;
+	/* The dump is not whole (an excerpt, or cut off): findings that need
+	 * every chain (chains nothing reaches) are held back. */
+	bool partial;
 	const char *format;		/* "iptables-save", "svcplane nftables" */
 };
 
@@ -44,6 +51,14 @@ void sp_inspect_fini(struct sp_inspect *in);
 /* Add a finding (printf style). */
 void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Add a finding about port @p: its name (sp_inspect_port_name), then @fmt. */
+void sp_inspect_port_finding(struct sp_inspect *in, const struct sp_svc_port *p, const char *fmt,
+			     ...) __attribute__((format(printf, 3, 4)));
+/* Add a note on the reading itself (printf style), once per text. */
+void sp_inspect_note(struct sp_inspect *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* @p's name as operators write it in @buf: "ns/svc:port/TCP/IPv4", or
+ * "ns/svc/TCP/IPv4" for an unnamed port (the model's key keeps a bare ':'). */
+const char *sp_inspect_port_name(const struct sp_svc_port *p, char *buf, size_t sz);
 struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key);
 /* The model's port for "ns/svc:port" (or "ns/svc"), made on first use. NULL
  * for a name without a namespace, protocol 0, or no memory. */

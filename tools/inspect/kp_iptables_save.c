@@ -380,8 +380,8 @@ static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c
 		}
 		if (left <= 0) {
 			if (!shadowed_noted)
-				sp_inspect_finding(p->in, "%s: line %u: rule after an unconditional jump in %s "
-						   "is never reached (shadowed)", sp->key, r->line, c->name);
+				sp_inspect_port_finding(p->in, sp, ": line %u: rule after an unconditional jump in %s "
+						   "is never reached (shadowed)", r->line, c->name);
 			shadowed_noted = true;
 			continue;
 		}
@@ -434,8 +434,8 @@ static void check_shares(struct ipt *p)
 				 sp_addr_str(&sp->eps[i].addr, a), sp->eps[i].port, sp->eps[i].weight * 100);
 		}
 		if (bad)
-			sp_inspect_finding(p->in, "%s: probability chain does not give every endpoint its "
-					   "share (%s; want %.1f%% each)", sp->key, list, even * 100);
+			sp_inspect_port_finding(p->in, sp, ": probability chain does not give every "
+						"endpoint its share (%s; want %.1f%% each)", list, even * 100);
 		sp_svc_port_sort_eps(sp);
 	}
 }
@@ -486,7 +486,7 @@ static void read_nat(struct ipt *p)
 			sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
 		t = sp_hmap_get(p->nat.chains, r->target);
 		if (!t) {
-			sp_inspect_finding(p->in, "%s: line %u jumps to %s, which is not defined", sp->key,
+			sp_inspect_port_finding(p->in, sp, ": line %u jumps to %s, which is not defined",
 					   r->line, r->target);
 			continue;
 		}
@@ -576,11 +576,10 @@ static void read_filter(struct ipt *p)
 				if (x)
 					x->no_endpoints_drop = true;
 				sp->etp = SP_POLICY_LOCAL;
-				sp_inspect_finding(p->in, "%s has no local endpoints: external traffic to this "
-						   "node is dropped", sp->key);
+				sp_inspect_port_finding(p->in, sp, " has no local endpoints: external traffic to this "
+						   "node is dropped");
 			} else {
-				sp_inspect_finding(p->in, "%s has no endpoints: connections are rejected",
-						   sp->key);
+				sp_inspect_port_finding(p->in, sp, " has no endpoints: connections are rejected");
 			}
 		}
 	}

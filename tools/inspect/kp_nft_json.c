@@ -160,7 +160,7 @@ static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *
 	const cJSON *r, *e;
 
 	if (!rules) {
-		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -198,7 +198,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 	struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
 
 	if (!rules) {
-		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -226,8 +226,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 					jget(jget(jget(v, "key"), "numgen"), "mod"));
 
 				if (n != mod)
-					sp_inspect_finding(j->in, "%s: %s picks among %d slots but has %d endpoint(s)",
-							   p->key, chain, mod, n);
+					sp_inspect_port_finding(j->in, p, ": %s picks among %d slots but has %d endpoint(s)", chain, mod, n);
 				cJSON_ArrayForEach(it, set) {
 					const cJSON *g = jget(cJSON_GetArrayItem(it, 1), "goto");
 
@@ -389,8 +388,8 @@ static void read_maps(struct nj *j)
 					x->no_endpoints_drop = true;
 				p->etp = SP_POLICY_LOCAL;
 			}
-			sp_inspect_finding(j->in, drop ? "%s has no local endpoints: external traffic to this node is dropped"
-						       : "%s has no endpoints: connections are rejected", p->key);
+			sp_inspect_port_finding(j->in, p, drop ? " has no local endpoints: external traffic to this node is dropped"
+						       : " has no endpoints: connections are rejected");
 		}
 		cJSON_Delete(root);
 	}
