@@ -63,6 +63,27 @@ static void assert_keeps(const struct sp_inspect *in, const char *key, const cha
 	ck_assert(sp_cidr_contains(&x->keep_src[0], &a));
 }
 
+/* Issue 18, class 1: kube-proxy (nftables mode, 1.31) names an unnamed
+ * port's chains "service-H-ns/svc/tcp/"; the empty port-name field must not
+ * lose the service (nor leave its endpoint chains unreached). The dump opens
+ * with the warning nft prints when iptables-nft tables exist (class 8). */
+START_TEST(test_inspect_nft_text_unnamed_port)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *p;
+
+	inspect_fixture("kp-nft-1.31-unnamed.txt", &in);
+	p = port_of(&in, "default/nginx:/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 2);
+	ck_assert_int_eq(p->port, 80);
+	ck_assert_int_eq(p->node_port, 31080);
+	ck_assert_uint_eq(p->cluster_ips.n, 1);
+	ck_assert(!finding(&in, "reached by no service chain"));
+	port_of(&in, "default/kubernetes:https/TCP/IPv4");
+	sp_inspect_fini(&in);
+}
+END_TEST
+
 START_TEST(test_inspect_iptables_kube_proxy_dump)
 {
 	struct sp_inspect in;
@@ -449,6 +470,7 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_nft_text_broken);
 	tcase_add_test(tc, test_inspect_svcplane_text_dump);
 	tcase_add_test(tc, test_inspect_nft_json_duplicate_and_shadowed_rules);
+	tcase_add_test(tc, test_inspect_nft_text_unnamed_port);
 	suite_add_tcase(s, tc);
 	return s;
 }

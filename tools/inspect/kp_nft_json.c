@@ -68,12 +68,13 @@ static void elem_parts(const cJSON *e, const cJSON **key, const cJSON **val, con
 }
 
 /* "service-H8-ns/svc/proto/port" (also local-, external-, endpoint-…__ep) →
- * "ns/svc:port" and the protocol. */
+ * "ns/svc:port" and the protocol. The port name may be empty
+ * ("service-H8-ns/svc/tcp/", an unnamed port: "ns/svc"), so the fields are
+ * cut at each '/', never with a tokenizer that drops empty ones. */
 static bool chain_service(const char *chain, char *name, size_t sz, uint8_t *proto)
 {
-	const char *p = strchr(chain, '-'), *ns, *svc, *pr, *port;
-	char buf[300];
-	char *parts[4], *save = NULL, *end;
+	const char *p = strchr(chain, '-');
+	char buf[300], *parts[4], *s, *end;
 	int n = 0;
 
 	if (!p || !(p = strchr(p + 1, '-')))
@@ -82,16 +83,18 @@ static bool chain_service(const char *chain, char *name, size_t sz, uint8_t *pro
 	end = strstr(buf, "__");
 	if (end)
 		*end = '\0';
-	for (char *t = strtok_r(buf, "/", &save); t && n < 4; t = strtok_r(NULL, "/", &save))
-		parts[n++] = t;
-	if (n != 4)
+	for (s = buf; n < 4; n++) {
+		parts[n] = s;
+		if (!(s = strchr(s, '/')))
+			break;
+		*s++ = '\0';
+	}
+	if (n != 3 || !*parts[0] || !*parts[1] || !*parts[2])
 		return false;
-	ns = parts[0];
-	svc = parts[1];
-	pr = parts[2];
-	port = parts[3];
-	*proto = sp_proto_parse(!strcmp(pr, "udp") ? "UDP" : !strcmp(pr, "sctp") ? "SCTP" : "TCP");
-	snprintf(name, sz, "%s/%s%s%s", ns, svc, *port ? ":" : "", port);
+	*proto = sp_proto_parse(!strcmp(parts[2], "udp")    ? "UDP"
+				: !strcmp(parts[2], "sctp") ? "SCTP"
+							    : "TCP");
+	snprintf(name, sz, "%s/%s%s%s", parts[0], parts[1], *parts[3] ? ":" : "", parts[3]);
 	return true;
 }
 
