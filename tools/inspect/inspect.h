@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../../common/addr.h"
 #include "../../control/model.h"
@@ -24,6 +25,7 @@ struct sp_inspect_port {
 	/* Where the tables give external traffic its own list (Local policy),
 	 * the endpoints on it; else has_external is false. */
 	bool has_external;
+	char scheduler[16];	/* IPVS: rr, wrr, lc, sh, ... ("" elsewhere) */
 	struct sp_inspect_ep {
 		struct sp_addr addr;
 		uint16_t port;
@@ -89,6 +91,18 @@ int sp_inspect_kp_nft_json(const char *buf, size_t len, struct sp_inspect *in, c
 int sp_inspect_kp_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			   size_t errsz);
 
+/* kp_ipvs.c: `ipvsadm -Ln` or `ipvsadm-save -n` output (kube-proxy's IPVS
+ * mode), alone or beside that node's iptables-save. @buf needs @len + 1
+ * writable bytes and is cut up. Returns 0, -EINVAL with "line N: ..." in
+ * @err, or -ENOMEM. */
+int sp_inspect_ipvs(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+
+/* detect.c: any dump this tool reads, handed to its reader by the first line
+ * of rule text in it (@buf as for the iptables-save reader). Look-alikes
+ * (`iptables -L`, plain text) are refused naming the line and what to run.
+ * Returns as the reader does. */
+int sp_inspect_buf(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+
 /* nft_text.c: `nft list ruleset` text holding kube-proxy's tables or
  * svcplane's own, handed to the reader for whichever it holds. Returns as
  * that reader does. */
@@ -103,6 +117,9 @@ int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be);
  * -EINVAL with "line N: ..." in @err, or -ENOMEM. */
 int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 				 size_t errsz);
+
+/* inspect_print.c: the inspection as text (table, findings, notes) to @f. */
+void sp_inspect_print(FILE *f, const struct sp_inspect *in);
 
 /* The inspection as JSON: format, model, findings. */
 struct cJSON *sp_inspect_to_json(const struct sp_inspect *in);
