@@ -158,12 +158,13 @@ START_TEST(test_inspect_iptables_broken)
 	} cases[] = {
 		{ "*nat\n-A KUBE-SERVICES -d 10.0.0.300/32 -j X\nCOMMIT\n", "line 2: -d \"10.0.0.300/32\" is not an address" },
 		{ "*nat\n-A KUBE-SERVICES -p tcp --dport 99999 -j X\nCOMMIT\n", "line 2: --dport" },
-		{ "-A KUBE-SERVICES -j X\n", "line 1:" },
+		{ "-A KUBE-SERVICES -j X\n", "line 1: expected kube-proxy's rules" },
+		{ ":KUBE-SERVICES - [0:0]\n", "line 1: expected kube-proxy's rules" },
 		{ "*nat\n[1:2 -A X -j Y\nCOMMIT\n", "line 2: unterminated counters" },
-		{ "*nat\nhello world\nCOMMIT\n", "line 2: \"hello\" is not a rule" },
-		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "no *nat KUBE-SERVICES" },
+		{ "*nat\nhello world\nCOMMIT\n", "line 3: expected kube-proxy's rules" },
+		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "line 3: expected kube-proxy's rules" },
 		{ "*nat\n-A X -m statistic --probability 1.5 -j Y\nCOMMIT\n", "--probability" },
-		{ "*nat\n[0:0] \nCOMMIT\n", "line 2: \"\" is not a rule" },	/* found by fuzzing */
+		{ "*nat\n[0:0] \nCOMMIT\n", "line 2: \"\": expected a rule (-A CHAIN ...)" },	/* found by fuzzing */
 	};
 	char err[256];
 
