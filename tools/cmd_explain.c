@@ -160,7 +160,10 @@ int cmd_explain(int argc, char **argv)
 		print_candidates(&ex);
 		printf("masquerade: %s\n", ex.why);
 	} else {
-		printf("verdict: %s (%s)\n", ex.verdict == SP_VERDICT_DROP ? "drop" : "reject", ex.why);
+		printf("verdict: %s (%s)\n", ex.verdict == SP_VERDICT_DROP     ? "drop"
+					      : ex.verdict == SP_VERDICT_REJECT ? "reject"
+										: "not known",
+		       ex.why);
 	}
 	sp_explain_fini(&ex);
 	sp_inspect_fini(&in);

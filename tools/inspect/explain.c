@@ -96,6 +96,10 @@ int sp_explain(const struct sp_inspect *in, const struct sp_svc_port *p, enum sp
 		out->verdict = drop ? SP_VERDICT_DROP : SP_VERDICT_REJECT;
 		out->why = drop ? "externalTrafficPolicy Local and no endpoint on this node"
 				: "no endpoints: TCP reset / ICMP port unreachable";
+		if (!drop && x && x->missing_eps) {
+			out->verdict = SP_VERDICT_UNKNOWN;
+			out->why = "the endpoint chains the service names are not in the dump";
+		}
 		return 0;
 	}
 	out->eps = calloc(n, sizeof(*out->eps));

@@ -18,6 +18,7 @@ enum sp_verdict {
 	SP_VERDICT_DNAT,	/* to one of eps */
 	SP_VERDICT_REJECT,	/* no endpoints at all */
 	SP_VERDICT_DROP,	/* Local policy, no endpoint on this node */
+	SP_VERDICT_UNKNOWN,	/* its endpoint chains are not in the dump */
 };
 
 struct sp_explain {

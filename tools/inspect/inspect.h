@@ -25,6 +25,7 @@ struct sp_inspect_port {
 	/* Where the tables give external traffic its own list (Local policy),
 	 * the endpoints on it; else has_external is false. */
 	bool has_external;
+	unsigned missing_eps;	/* endpoint chains named but absent or empty */
 	char scheduler[16];	/* IPVS: rr, wrr, lc, sh, ... ("" elsewhere) */
 	struct sp_inspect_ep {
 		struct sp_addr addr;

@@ -23,6 +23,8 @@ static const char *no_endpoints(const struct sp_inspect *in, const struct sp_svc
 	if (sp_explain(in, p, via, &outside, &ex))
 		return NULL;
 	sp_explain_fini(&ex);
+	if (ex.verdict == SP_VERDICT_UNKNOWN)
+		return "none read: the endpoint chains it names are not in the dump (see findings)";
 	if (ex.verdict != SP_VERDICT_DROP)
 		return NULL;
 	return p->cluster_ips.n ? "none (connections are rejected)"

@@ -534,6 +534,8 @@ static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c
 						"connections%s%s) is %s", r->line, r->target, w * 100,
 						to ? ", " : "", to ? to : "",
 						!sep ? "not in the dump" : "empty (no DNAT rule)");
+			if (x)
+				x->missing_eps++;
 			continue;
 		}
 		ep.ready = ep.serving = true;
