@@ -115,7 +115,8 @@ int sp_explain(const struct sp_inspect *in, const struct sp_svc_port *p, enum sp
 			out->eps[i].addr = p->eps[i].addr;
 			out->eps[i].port = p->eps[i].port;
 		}
-		out->share[i] = share(p, &out->eps[i], n);
+		/* The dump's weights are the cluster list's; a Local list is even. */
+		out->share[i] = own_list ? 1.0 / (double)n : share(p, &out->eps[i], n);
 	}
 	out->n_eps = n;
 	out->verdict = SP_VERDICT_DNAT;
