@@ -25,6 +25,8 @@ static const char *no_endpoints(const struct sp_inspect *in, const struct sp_svc
 	sp_explain_fini(&ex);
 	if (ex.verdict == SP_VERDICT_UNKNOWN)
 		return "none read: the endpoint chains it names are not in the dump (see findings)";
+	if (ex.verdict == SP_VERDICT_DNAT && !p->cluster_ips.n)
+		return "none for cluster traffic in the dump (external traffic: local eps below)";
 	if (ex.verdict != SP_VERDICT_DROP)
 		return NULL;
 	return p->cluster_ips.n ? "none (connections are rejected)"
