@@ -411,7 +411,7 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 			snprintf(err, errsz, "line %u: more than %d words in one rule", no, MAX_TOKENS);
 			return -EINVAL;
 		}
-		if (n == 2 && (!strcmp(tok[0], "-N") || !strcmp(tok[0], "-P"))) {	/* iptables -S */
+		if (n >= 2 && (!strcmp(tok[0], "-N") || !strcmp(tok[0], "-P"))) {	/* iptables -S */
 			struct chain *c = chain_get(cur ? cur : &p->nat, tok[1]);
 
 			if (!c)
