@@ -48,8 +48,10 @@ AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \
 	       tools/inspect/kp_nft_json.c tools/inspect/kp_nft_text.c tools/inspect/nft_text.c \
-	       tools/inspect/svcplane_nft.c
-CTL_SRC     := tools/svcplanectl.c tools/model_print.c tools/cmd_model.c tools/rig.c tools/rig_cgroup.c \
+	       tools/inspect/svcplane_nft.c tools/inspect/explain.c \
+	       tools/inspect/detect.c tools/inspect/kp_ipvs.c tools/inspect/inspect_print.c \
+	       tools/model_print.c
+CTL_SRC     := tools/svcplanectl.c tools/cmd_model.c tools/rig.c tools/rig_cgroup.c \
 	       tools/cmd_rig.c tools/echod.c tools/cmd_dump.c tools/cmd_diff.c \
 	       tools/cmd_inspect.c tools/cmd_explain.c
 

@@ -67,6 +67,7 @@ Suite *suite_nft_readback(void);
 Suite *suite_nft_codec(void);
 Suite *suite_nft_plan(void);
 Suite *suite_inspect(void);
+Suite *suite_explain(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
 Suite *suite_nft_lex(void);

@@ -30,6 +30,7 @@ int main(void)
 	srunner_add_suite(sr, suite_nft_codec());
 	srunner_add_suite(sr, suite_nft_plan());
 	srunner_add_suite(sr, suite_inspect());
+	srunner_add_suite(sr, suite_explain());
 	srunner_add_suite(sr, suite_kubeconfig());
 	srunner_add_suite(sr, suite_json_lines());
 	srunner_add_suite(sr, suite_nft_lex());
