@@ -285,6 +285,23 @@ START_TEST(test_maglev_build_size_65521)
 }
 END_TEST
 
+/* One flow, written out: @src:@sport → @dst:@dport over @proto. */
+static struct sp_flow_key flow_key(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+				   uint16_t dport)
+{
+	struct sp_flow_key k;
+	int af = strchr(src, ':') ? AF_INET6 : AF_INET;
+
+	memset(&k, 0, sizeof(k));
+	k.family = af == AF_INET6 ? 6 : 4;
+	k.proto = proto;
+	ck_assert_int_eq(inet_pton(af, src, k.saddr), 1);
+	ck_assert_int_eq(inet_pton(af, dst, k.daddr), 1);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	return k;
+}
+
 /* Pinned values: a change of hash, seed, key layout or byte order fails here
  * (and would make nodes running different versions disagree). */
 START_TEST(test_maglev_build_golden)
@@ -304,20 +321,8 @@ START_TEST(test_maglev_build_golden)
 			      table[want[i].slot]);
 	free(table);
 
-	memset(&k4, 0, sizeof(k4));
-	k4.family = 4;
-	k4.proto = IPPROTO_TCP;
-	ck_assert_int_eq(inet_pton(AF_INET, "198.51.100.7", k4.saddr), 1);
-	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.10", k4.daddr), 1);
-	k4.sport = htons(40000);
-	k4.dport = htons(443);
-	memset(&k6, 0, sizeof(k6));
-	k6.family = 6;
-	k6.proto = IPPROTO_UDP;
-	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", k6.saddr), 1);
-	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8:1::10", k6.daddr), 1);
-	k6.sport = htons(5353);
-	k6.dport = htons(53);
+	k4 = flow_key(IPPROTO_TCP, "198.51.100.7", 40000, "203.0.113.10", 443);
+	k6 = flow_key(IPPROTO_UDP, "2001:db8::7", 5353, "2001:db8:1::10", 53);
 	ck_assert_msg(sp_flow_hash(&k4) == 0x5a0233df, "v4 hash 0x%08x", sp_flow_hash(&k4));
 	ck_assert_msg(sp_flow_hash(&k6) == 0x24578443, "v6 hash 0x%08x", sp_flow_hash(&k6));
 	ck_assert_uint_eq(sp_flow_slot(&k4, SP_MAGLEV_SIZE_DEFAULT), 0x5a0233dfu % 16381);
