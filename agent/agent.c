@@ -99,6 +99,8 @@ void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
 		.bpf_pin_path = cfg->bpf_pin_path,
 		.cgroup_path = cfg->cgroup_path,
 		.bpf_lb_map_max = cfg->bpf_lb_map_max,
+		.bpf_lb_algorithm = cfg->bpf_lb_algorithm,
+		.bpf_maglev_table_size = cfg->bpf_maglev_table_size,
 		.log = log,
 		.loop = loop,
 	};

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "../control/k8s.h"
 #include "../control/k8s_field.h"
+#include "../control/maglev.h"
 #include "../control/yaml.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@ enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
 	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
+	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE,
 };
 
 static const struct option options[] = {
@@ -42,6 +44,8 @@ static const struct option options[] = {
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
 	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
 	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
+	{ "bpf-lb-algorithm", required_argument, NULL, F_BPF_LB_ALGORITHM },
+	{ "bpf-lb-maglev-table-size", required_argument, NULL, F_BPF_MAGLEV_SIZE },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -70,6 +74,10 @@ static const char usage[] =
 	"  --bpf-pin-path PATH          bpf mode: pin path (default /sys/fs/bpf/svcplane)\n"
 	"  --bpf-lb-map-max N           bpf mode: entries of the service and endpoint maps\n"
 	"                               (default 65536; slots and sockets get 4 × N)\n"
+	"  --bpf-lb-algorithm ALG       bpf mode, traffic from outside the node: random (default)\n"
+	"                               or maglev (every node picks the same endpoint for a flow)\n"
+	"  --bpf-lb-maglev-table-size N bpf mode: slots of each service's Maglev table, a prime\n"
+	"                               in 251-131071, at least 100 × endpoints (default 16381)\n"
 	"  --v N                        log verbosity: 0-1 info, 2+ debug\n";
 
 int sp_duration_parse(const char *s, double *out)
@@ -238,6 +246,8 @@ static void defaults(struct sp_config *cfg)
 	strcpy(cfg->metrics_bind, "127.0.0.1:10249");
 	strcpy(cfg->bpf_pin_path, "/sys/fs/bpf/svcplane");
 	cfg->bpf_lb_map_max = 65536;	/* Cilium's bpf-lb-map-max default */
+	cfg->bpf_lb_algorithm = SP_LB_RANDOM;	/* Cilium's default too */
+	cfg->bpf_maglev_table_size = SP_MAGLEV_SIZE_DEFAULT;
 }
 
 /* One flag's value into @cfg. @name is used in the error line. */
@@ -304,6 +314,19 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 		cfg->bpf_lb_map_max = (uint32_t)n;
 		return 0;
 	}
+	case F_BPF_LB_ALGORITHM:
+		return sp_lb_algorithm_parse(v, &cfg->bpf_lb_algorithm);
+	case F_BPF_MAGLEV_SIZE: {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		/* a prime in Cilium's range; each table checks its endpoints itself */
+		if (!*v || *end || n < SP_MAGLEV_SIZE_MIN || n > SP_MAGLEV_SIZE_MAX ||
+		    sp_maglev_check_size((uint32_t)n, 0, NULL))
+			return -EINVAL;
+		cfg->bpf_maglev_table_size = (uint32_t)n;
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -339,6 +362,8 @@ static const struct key_map file_keys[] = {
 	{ "svcplane.cgroupPath", F_CGROUP },
 	{ "svcplane.bpfPinPath", F_PIN },
 	{ "svcplane.bpfLBMapMax", F_BPF_MAP_MAX },
+	{ "svcplane.bpfLBAlgorithm", F_BPF_LB_ALGORITHM },
+	{ "svcplane.bpfLBMaglevTableSize", F_BPF_MAGLEV_SIZE },
 	{ "svcplane.logFormat", F_LOG_FORMAT },
 };
 

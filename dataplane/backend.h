@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/lb_algorithm.h"
 #include "../common/lists.h"
 #include "../common/log.h"
 #include "../control/model.h"
@@ -46,6 +47,8 @@ struct sp_backend_cfg {
 	const char *bpf_pin_path;	/* bpf mode */
 	const char *cgroup_path;	/* bpf mode */
 	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
+	enum sp_lb_algorithm bpf_lb_algorithm;	/* bpf mode: traffic from outside the node */
+	uint32_t bpf_maglev_table_size;	/* bpf mode: slots of each Maglev table, a prime */
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
 };
