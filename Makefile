@@ -39,7 +39,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c \
 		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
 		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c dataplane/bpf/bpf_tc.c \
-		 dataplane/bpf/bpf_ct.c \
+		 dataplane/bpf/bpf_ct.c dataplane/bpf/bpf_maglev.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
@@ -72,7 +72,7 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h bpf/flow_hash.h bpf/jhash.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -104,4 +104,18 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sp_src_ranges SEC(".maps");
 
+struct sp_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 16381);	/* set by the loader: --bpf-lb-maglev-table-size */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, 65536);
+	__array(values, struct sp_maglev_table);
+} sp_maglev SEC(".maps");
+
 #endif

@@ -84,36 +84,54 @@ static __always_inline __u32 affinity_get(const struct sp_aff_key *ak, const str
 	return av->ep_id;
 }
 
-/* The endpoint id for a new connection to @svc (count > 0): the one
- * affinity remembers for @ak's client, else slot @r % count, remembered for
- * the client when the service has affinity. 0: none (a slot not written). */
-static __always_inline __u32 choose_endpoint(const struct sp_svc_val *svc, struct sp_aff_key *ak,
-					     __u32 r)
+/* The endpoint in slot @r % count of @svc's list. 0: none (a slot is
+ * always written before its count: not expected). */
+static __always_inline __u32 slot_endpoint(const struct sp_svc_val *svc, __u32 r)
 {
 	struct sp_slot_key sk = {};
 	const struct sp_slot_val *slot;
-	__u32 ep_id = 0;
-	__u64 now = 0;
 
-	if (svc->flags & SP_SVC_AFFINITY) {
-		ak->svc_id = svc->id;
-		now = bpf_ktime_get_ns();
-		ep_id = affinity_get(ak, svc, now);
-		if (ep_id)
-			return ep_id;
-	}
 	sk.svc_id = svc->id;
 	sk.rev = (__u16)svc->rev;
 	sk.slot = (__u16)(r % svc->count);
 	slot = bpf_map_lookup_elem(&sp_slots, &sk);
-	if (!slot)
-		return 0;
-	ep_id = slot->ep_id;
-	if (svc->flags & SP_SVC_AFFINITY) {
-		struct sp_aff_val av = { .ep_id = ep_id, .last_ns = now };
+	return slot ? slot->ep_id : 0;
+}
 
+/* The endpoint affinity remembers for @ak's client of @svc (count > 0), or
+ * 0; @ak->svc_id is set. */
+static __always_inline __u32 affinity_endpoint(const struct sp_svc_val *svc, struct sp_aff_key *ak,
+					       __u64 now)
+{
+	if (!(svc->flags & SP_SVC_AFFINITY))
+		return 0;
+	ak->svc_id = svc->id;
+	return affinity_get(ak, svc, now);
+}
+
+/* @ep_id is @ak's client's endpoint of @svc from now on (with affinity). */
+static __always_inline void affinity_remember(const struct sp_svc_val *svc,
+					      const struct sp_aff_key *ak, __u32 ep_id, __u64 now)
+{
+	struct sp_aff_val av = { .ep_id = ep_id, .last_ns = now };
+
+	if ((svc->flags & SP_SVC_AFFINITY) && ep_id)
 		bpf_map_update_elem(&sp_affinity, ak, &av, BPF_ANY);
-	}
+}
+
+/* The endpoint id for a new connection to @svc (count > 0): the one
+ * affinity remembers for @ak's client, else slot @r % count, remembered for
+ * the client when the service has affinity. 0: none. */
+static __always_inline __u32 choose_endpoint(const struct sp_svc_val *svc, struct sp_aff_key *ak,
+					     __u32 r)
+{
+	__u64 now = (svc->flags & SP_SVC_AFFINITY) ? bpf_ktime_get_ns() : 0;
+	__u32 ep_id = affinity_endpoint(svc, ak, now);
+
+	if (ep_id)
+		return ep_id;
+	ep_id = slot_endpoint(svc, r);
+	affinity_remember(svc, ak, ep_id, now);
 	return ep_id;
 }
 

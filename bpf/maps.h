@@ -218,16 +218,16 @@ struct sp_ct_val {
 #define SP_CT_TIMEOUT_OTHER 60
 
 /* config: one entry, the node facts the tc programs need. */
-enum sp_lb_algorithm {
-	SP_LB_RANDOM = 0,
-	SP_LB_MAGLEV = 1,
+enum sp_cfg_algorithm {		/* --bpf-lb-algorithm */
+	SP_CFG_ALG_RANDOM = 0,
+	SP_CFG_ALG_MAGLEV = 1,
 };
 
 struct sp_config_val {
 	__u8 snat4[4];		/* this node's address for SNAT (the NodePort primary) */
 	__u8 snat6[16];
 	__u32 maglev_size;	/* entries of each Maglev table */
-	__u8 algorithm;		/* enum sp_lb_algorithm */
+	__u8 algorithm;		/* enum sp_cfg_algorithm */
 	__u8 pad[3];
 	__u16 snat_port_min;	/* host order: the ports SNAT allocates */
 	__u16 snat_port_max;
@@ -255,10 +255,16 @@ struct sp_src_range_key {
 	__u8 addr[16];
 };
 
+/* maglev: per slot set (external lists only), a Maglev table of endpoint
+ * ids (control/maglev.c builds it; the slot is bpf/flow_hash.h's hash of the
+ * client's address and port, so every node and every service address of the
+ * port send a client's flow to one endpoint). An inner array per set,
+ * replaced whole. */
+
 /* meta: one entry, the layout of the maps pinned beside it. */
 struct sp_meta_val {
 	__u32 layout;		/* SP_BPF_LAYOUT */
-	__u32 pad;
+	__u32 maglev_size;	/* entries of sp_maglev's inner tables */
 };
 
 #endif

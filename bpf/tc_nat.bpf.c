@@ -20,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "flow_hash.h"
 #include "lb_maps.bpf.h"
 #include "lb_pick.bpf.h"
 
@@ -458,6 +459,31 @@ static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_
 	return 0;
 }
 
+/* The endpoint a Maglev table gives the client of @p (its address and
+ * port: the same endpoint whichever node or service address the flow
+ * reaches), 0 without a table. */
+static __always_inline __u32 maglev_endpoint(const struct sp_svc_val *svc, const struct pkt *p,
+					     const struct sp_config_val *cfg)
+{
+	struct sp_flow_key fk = {};
+	void *table;
+	__u32 slot, *ep_id;
+
+	if (cfg->algorithm != SP_CFG_ALG_MAGLEV || !(svc->flags & SP_SVC_MAGLEV) ||
+	    !cfg->maglev_size)
+		return 0;
+	table = bpf_map_lookup_elem(&sp_maglev, &svc->id);
+	if (!table)
+		return 0;
+	__builtin_memcpy(fk.saddr, p->t.src, 16);
+	fk.sport = p->t.sport_be;
+	fk.proto = p->t.proto;
+	fk.family = p->t.family;
+	slot = sp_flow_slot(&fk, cfg->maglev_size);
+	ep_id = bpf_map_lookup_elem(table, &slot);
+	return ep_id ? *ep_id : 0;
+}
+
 /* A new flow for the service at @p's destination. */
 static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum side side,
 				    const struct sp_svc_val *svc, __u64 now)
@@ -499,7 +525,13 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	}
 	__builtin_memcpy(ak.addr, p->t.src, 16);
 	ak.family = p->t.family;
-	ep_id = choose_endpoint(svc, &ak, bpf_get_prandom_u32());
+	ep_id = affinity_endpoint(svc, &ak, now);
+	if (!ep_id) {
+		ep_id = maglev_endpoint(svc, p, cfg);
+		if (!ep_id)
+			ep_id = slot_endpoint(svc, bpf_get_prandom_u32());
+		affinity_remember(svc, &ak, ep_id, now);
+	}
 	ep = ep_id ? bpf_map_lookup_elem(&sp_endpoints, &ep_id) : 0;
 	if (!ep || ep->family != p->t.family)
 		return refuse(skb, p);

@@ -9,6 +9,7 @@
 #include "bpf_readback.h"
 #include "bpf_udp.h"
 #include "../netlink/node_addrs.h"
+#include "../../control/maglev.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -45,13 +46,21 @@ static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
 	return cfg->bpf_pin_path && *cfg->bpf_pin_path ? cfg->bpf_pin_path : DEFAULT_PIN_PATH;
 }
 
+static uint32_t maglev_size(const struct sp_backend_cfg *cfg)
+{
+	return cfg->bpf_maglev_table_size ? cfg->bpf_maglev_table_size : SP_MAGLEV_SIZE_DEFAULT;
+}
+
 /* Load and attach (the agent's open), once. On failure @err says what is
  * missing, for the caller to log (one line). */
 static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 {
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
-	struct sp_bpf_sizes z = {
-	    .lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max, .ct_max = 4 * max};
+	struct sp_bpf_sizes z = {.lb_max = max,
+				 .slots_max = 4 * max,
+				 .sock_max = 4 * max,
+				 .ct_max = 4 * max,
+				 .maglev_size = maglev_size(be->cfg)};
 	int e;
 
 	if (be->open)
@@ -66,6 +75,8 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 		return e;
 	}
 	be->open = true;
+	if (be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV)
+		sp_bpf_writer_set_maglev(be->w, maglev_size(be->cfg));
 	if (!(be->udp = sp_bpf_udp_new(be->k.cgroup_path, be->cfg->log)))
 		sp_log_warn(be->cfg->log,
 			    "bpf: no UDP socket iterator (%s): a connected UDP client keeps "
@@ -172,7 +183,13 @@ static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct 
  * NodePort address of each family) and ports. */
 static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t n)
 {
-	struct sp_config_val c = {.snat_port_min = SNAT_PORT_MIN, .snat_port_max = SNAT_PORT_MAX};
+	struct sp_config_val c = {
+	    .snat_port_min = SNAT_PORT_MIN,
+	    .snat_port_max = SNAT_PORT_MAX,
+	    .maglev_size = maglev_size(be->cfg),
+	    .algorithm = be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV ? SP_CFG_ALG_MAGLEV
+								   : SP_CFG_ALG_RANDOM,
+	};
 	bool have4 = false, have6 = false;
 	uint32_t zero = 0;
 

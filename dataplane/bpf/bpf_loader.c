@@ -36,6 +36,7 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_CONFIG] = "sp_config",
     [SPM_STATS] = "sp_stats",
     [SPM_SRC_RANGES] = "sp_src_ranges",
+    [SPM_MAGLEV] = "sp_maglev",
     [SPM_META] = "sp_meta",
 };
 
@@ -146,22 +147,32 @@ static void pin_path(const char *dir, const char *name, char *buf, size_t sz)
 	snprintf(buf, sz, "%s/%s", dir, name);
 }
 
-/* The layout of the maps pinned in @dir: SP_BPF_LAYOUT's value, 0 when none
- * are pinned, or -errno. */
-static int pinned_layout(const char *dir)
+/* The meta entry of the maps pinned in @dir into @out: 1, 0 when none are
+ * pinned, or -errno. */
+static int pinned_meta(const char *dir, struct sp_meta_val *out)
 {
 	char p[4200];
-	struct sp_meta_val v = {0};
 	uint32_t key = 0;
 	int fd, e;
 
+	memset(out, 0, sizeof(*out));
 	pin_path(dir, map_names[SPM_META], p, sizeof(p));
 	fd = bpf_obj_get(p);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	e = bpf_map_lookup_elem(fd, &key, &v) ? -errno : (int)v.layout;
+	e = bpf_map_lookup_elem(fd, &key, out) ? -errno : 1;
 	close(fd);
 	return e;
+}
+
+/* The layout of the maps pinned in @dir: SP_BPF_LAYOUT's value, 0 when none
+ * are pinned, or -errno. */
+static int pinned_layout(const char *dir)
+{
+	struct sp_meta_val v;
+	int e = pinned_meta(dir, &v);
+
+	return e <= 0 ? e : (int)v.layout;
 }
 
 /* Does the pinned map @m have the sizes this agent wants? */
@@ -195,29 +206,35 @@ static void unpin_maps(const char *dir)
 	}
 }
 
-/* Maps of another layout or size are replaced, never read as ours. */
-static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_log *log)
+/* Maps of another layout or size are replaced, never read as ours (the
+ * Maglev tables' size is the inner maps', which only meta records). */
+static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_bpf_sizes *z,
+			 const struct sp_log *log)
 {
-	int layout = pinned_layout(dir);
-	bool fits = true;
+	struct sp_meta_val meta;
+	int found = pinned_meta(dir, &meta);
+	bool fits = found <= 0 || meta.maglev_size == z->maglev_size;
 
 	for (int m = 0; m < SPM_COUNT; m++)
 		fits &= pinned_fits(dir, m, skel_map(s, m));
-	if (layout == SP_BPF_LAYOUT && fits)
-		return;
-	if (layout == 0 && fits)
+	if (found <= 0 && fits)
 		return; /* nothing pinned yet */
-	sp_log_warn(
-	    log, "bpf: maps pinned under %s are of %s (layout %d, this agent's %d): replaced", dir,
-	    layout == SP_BPF_LAYOUT ? "other sizes" : "another layout", layout, SP_BPF_LAYOUT);
+	if (found > 0 && meta.layout == SP_BPF_LAYOUT && fits)
+		return;
+	sp_log_warn(log, "bpf: maps pinned under %s are of %s (layout %u, this agent's %d): replaced",
+		    dir, found > 0 && meta.layout == SP_BPF_LAYOUT ? "other sizes" : "another layout",
+		    found > 0 ? meta.layout : 0, SP_BPF_LAYOUT);
 	unpin_maps(dir);
 }
 
-/* Every object declares every map: the same sizes in each. */
-static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z)
+/* Every object declares every map: the same sizes in each. sp_maglev's
+ * inner tables take their layout from @maglev_tmpl, a map of
+ * --bpf-lb-maglev-table-size entries (libbpf 1.1 cannot resize the inner map
+ * it declares); it must stay open until the object is loaded. */
+static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z, int maglev_tmpl)
 {
 	static const enum sp_bpf_map lb[] = {SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY,
-					     SPM_PORT_INFO, SPM_SRC_RANGES};
+					     SPM_PORT_INFO, SPM_SRC_RANGES, SPM_MAGLEV};
 	int e = 0;
 
 	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]) && !e; i++)
@@ -230,6 +247,8 @@ static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_REVERSE), z->sock_max);
 	if (!e)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_CT), z->ct_max);
+	if (!e)
+		e = bpf_map__set_inner_map_fd(obj_map(o, SPM_MAGLEV), maglev_tmpl);
 	return e;
 }
 
@@ -319,8 +338,8 @@ static int open_cgroup(const char *path, char *err, size_t errsz)
 }
 
 /* The tc programs, on the maps the socket programs pinned. */
-static int load_tc(struct sp_bpf_kernel *k, const struct sp_bpf_sizes *sizes, char *err,
-		   size_t errsz)
+static int load_tc(struct sp_bpf_kernel *k, const struct sp_bpf_sizes *sizes, int maglev_tmpl,
+		   char *err, size_t errsz)
 {
 	struct tc_nat *t = tc_nat__open();
 	int e;
@@ -331,7 +350,7 @@ static int load_tc(struct sp_bpf_kernel *k, const struct sp_bpf_sizes *sizes, ch
 		return e;
 	}
 	k->tc_skel = t;
-	if ((e = set_sizes(t->obj, sizes))) {
+	if ((e = set_sizes(t->obj, sizes, maglev_tmpl))) {
 		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
 		return e;
 	}
@@ -361,12 +380,12 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz)
 {
-	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT};
+	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT, .maglev_size = sizes->maglev_size};
 	struct bpf_program *prog;
 	struct sock_lb *s;
 	char cg[4096];
 	uint32_t key = 0;
-	int e;
+	int e, tmpl = -1;
 
 	memset(k, 0, sizeof(*k));
 	k->cgroup_fd = -1;
@@ -402,11 +421,13 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		goto err_close;
 	}
 	k->skel = s;
-	if ((e = set_sizes(s->obj, sizes))) {
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sp_maglev_tmpl", 4, 4, sizes->maglev_size, NULL);
+	if (tmpl < 0 || (e = set_sizes(s->obj, sizes, tmpl))) {
+		e = tmpl < 0 ? -errno : e;
 		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
 		goto err_close;
 	}
-	check_pinned(s, pin_dir, log);
+	check_pinned(s, pin_dir, sizes, log);
 	if ((e = set_pins(s->obj, pin_dir, err, errsz)))
 		goto err_close;
 	if ((e = sock_lb__load(s))) {
@@ -416,8 +437,10 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 			 strerror(-e));
 		goto err_close;
 	}
-	if ((e = load_tc(k, sizes, err, errsz)))
+	if ((e = load_tc(k, sizes, tmpl, err, errsz)))
 		goto err_close;
+	close(tmpl);
+	tmpl = -1;
 	for (int m = 0; m < SPM_COUNT; m++) {
 		k->map_fd[m] = bpf_map__fd(skel_map(s, m));
 		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
@@ -431,6 +454,8 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	return 0;
 
 err_close:
+	if (tmpl >= 0)
+		close(tmpl);
 	sp_bpf_kernel_close(k);
 	return e;
 }

@@ -27,6 +27,7 @@ enum sp_bpf_map {
 	SPM_CONFIG,
 	SPM_STATS,
 	SPM_SRC_RANGES,
+	SPM_MAGLEV,
 	SPM_META,
 	SPM_COUNT
 };
@@ -36,6 +37,7 @@ struct sp_bpf_sizes {
 	uint32_t slots_max; /* endpoint slots (two revisions of each list fit) */
 	uint32_t sock_max;  /* per-socket reverse entries */
 	uint32_t ct_max;    /* connection tracking of the tc programs' flows */
+	uint32_t maglev_size; /* entries of each Maglev table (a prime) */
 };
 
 struct sp_bpf_kernel {

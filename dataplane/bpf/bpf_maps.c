@@ -3,6 +3,7 @@
  * switch to that revision, then the old revision's slots and endpoints go: a
  * program never reads a half-written list. */
 #include "bpf_maps.h"
+#include "bpf_maglev.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
 #include "../../common/log.h"
@@ -65,6 +66,8 @@ struct sp_bpf_writer {
 	struct sp_hmap *anyport;    /* ClusterIP "addr" → (uintptr_t) ports using it */
 	struct sp_hmap *port_ids;   /* port key → (uintptr_t) its id in the maps */
 	struct sp_hmap *seen_match; /* full sync: affinity matches written (hex) */
+	struct sp_hmap *maglev;	    /* slot set id → 1: a Maglev table is in sp_maglev */
+	uint32_t maglev_size;	    /* 0: no Maglev tables (--bpf-lb-algorithm random) */
 	uint32_t next_ep_id, next_port_id;
 	struct id_pool ep_pool, port_pool;
 	size_t left_out;
@@ -81,6 +84,7 @@ struct plist {
 	const struct sp_endpoint **eps;
 	uint32_t n;
 	uint16_t count; /* what the service entry says: n, or 0 to refuse */
+	bool maglev;	/* a Maglev table was written for it */
 };
 
 static void set_name(uint32_t id, char *buf, size_t sz)
@@ -340,6 +344,8 @@ static uint16_t svc_flags(const struct sp_svc_port *p, const struct sp_svc_key *
 		f |= SP_SVC_DROP_EMPTY;
 	if (kind == SP_SVC_LB_IP && p->lb_source_ranges.n)
 		f |= SP_SVC_SRC_RANGES;
+	if (l->maglev)
+		f |= SP_SVC_MAGLEV;
 	return f;
 }
 
@@ -551,6 +557,59 @@ static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e
 	w->left_out++;
 }
 
+/* --- Maglev tables --------------------------------------------------------------- */
+
+static void maglev_forget(struct sp_bpf_writer *w, uint32_t set_id)
+{
+	char name[16];
+
+	set_name(set_id, name, sizeof(name));
+	if (sp_hmap_del(w->maglev, name))
+		sp_bpf_maglev_delete(w->k, set_id);
+}
+
+/* The table of list @l (external lists, with --bpf-lb-algorithm maglev),
+ * written before the entries switch to the list; a list it cannot be built
+ * for is balanced at random (one line says why). */
+static int maglev_write(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct plist *l,
+			int list)
+{
+	char name[16];
+	uint32_t *ids;
+	int e;
+
+	l->maglev = false;
+	if (!w->maglev_size || !l->used || !l->n || list == SP_LIST_INTERNAL) {
+		maglev_forget(w, l->set_id);
+		return 0;
+	}
+	if (!(ids = malloc(l->n * sizeof(*ids))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l->n; i++)
+		ids[i] = ep_id_of(w, l->eps[i]);
+	e = sp_bpf_maglev_write(w->k, l->set_id, l->eps, ids, l->n, w->maglev_size);
+	free(ids);
+	if (e == -EINVAL || e == -E2BIG || e == -ENOSPC) {
+		sp_log_warn(w->log,
+			    "bpf: service port %s: no Maglev table (%u endpoints need a "
+			    "--bpf-lb-maglev-table-size of at least %u, or a map is full): "
+			    "balanced at random",
+			    p->key, l->n, 100 * l->n);
+		maglev_forget(w, l->set_id);
+		return 0;
+	}
+	if (e)
+		return e;
+	set_name(l->set_id, name, sizeof(name));
+	l->maglev = true;
+	return sp_hmap_put(w->maglev, name, (void *)1, NULL);
+}
+
+void sp_bpf_writer_set_maglev(struct sp_bpf_writer *w, uint32_t table_size)
+{
+	w->maglev_size = table_size;
+}
+
 /* Write @p: slots of new revisions, then its entries switch to them. On
  * error nothing of @p's new version is in force. @prev gets the revisions
  * that were in force (to remove after). */
@@ -589,6 +648,10 @@ static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p,
 		if (l[i].used && sp_hmap_put(w->sets, name, SET(c.rev[i], l[i].n), NULL))
 			return -ENOMEM;
 	}
+	for (i = 0; i < SP_LISTS && !e; i++)
+		e = maglev_write(w, p, &l[i], i);
+	if (e)
+		return e;
 	/* Entries switch to the new slots one by one (each switch whole). A
 	 * failure here leaves the old revision's slots in place until the next
 	 * full sync sweeps them. */
@@ -657,6 +720,7 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 		if (!new || !nl || !nl[i].used) {
 			set_name(ol[i].set_id, name, sizeof(name));
 			sp_hmap_del(w->sets, name);
+			maglev_forget(w, ol[i].set_id);
 		}
 	}
 	if (!new || !new->lb_source_ranges.n)
@@ -885,6 +949,15 @@ static bool keep_range(struct sp_bpf_writer *w, const void *k, void *ctx)
 	return sp_hmap_get(ctx, hex) != NULL;
 }
 
+static bool keep_maglev(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	char name[16];
+
+	(void)ctx;
+	set_name(*(const uint32_t *)k, name, sizeof(name));
+	return sp_hmap_get(w->maglev, name) != NULL;
+}
+
 static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
 {
 	char hex[2 * sizeof(struct sp_aff_match_key) + 1];
@@ -970,6 +1043,10 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		if (!sp_hmap_get(written, it.key))
 			sp_hmap_del(w->sets, it.key);
 	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->maglev, &it))
+		if (!sp_hmap_get(written, it.key))
+			sp_hmap_del(w->maglev, it.key);
+	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(w->eps, &it)) {
 		struct ep_rec *r = it.value;
 		char name[16];
@@ -990,7 +1067,8 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		       w->seen_match)) ||
 	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)) ||
 	    (e = sweep(w, SPM_SRC_RANGES, sizeof(struct sp_src_range_key), keep_range,
-		       seen)))
+		       seen)) ||
+	    (e = sweep(w, SPM_MAGLEV, sizeof(uint32_t), keep_maglev, NULL)))
 		goto out;
 	e = write_node_addrs(w, node_addrs, n_node_addrs);
 out:
@@ -1096,7 +1174,8 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 	w->sets = sp_hmap_new();
 	w->anyport = sp_hmap_new();
 	w->port_ids = sp_hmap_new();
-	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || (e = adopt(w))) {
+	w->maglev = sp_hmap_new();
+	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || (e = adopt(w))) {
 		sp_bpf_writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -1118,5 +1197,6 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	free(w->ep_pool.v);
 	free(w->port_pool.v);
 	sp_hmap_free(w->port_ids);
+	sp_hmap_free(w->maglev);
 	free(w);
 }
