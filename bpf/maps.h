@@ -231,6 +231,14 @@ struct sp_config_val {
 	__u8 pad[3];
 	__u16 snat_port_min;	/* host order: the ports SNAT allocates */
 	__u16 snat_port_max;
+	/* --cluster-cidr, for svcplanectl (a pod's connection is balanced at
+	 * its socket, never translated): the programs do not read it. */
+	struct {
+		__u8 addr[16];
+		__u8 prefix_len;
+		__u8 family;	/* 4 or 6; 0: unused */
+		__u8 pad[2];
+	} pod_cidrs[8];
 };
 
 /* stats: per-CPU counters of what the tc programs did with a packet. */

@@ -5,6 +5,7 @@
 #include "svcplanectl.h"
 #include "ctl_backend.h"
 #include "inspect/explain.h"
+#include "../common/hmap.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +37,49 @@ static void print_candidates(const struct sp_explain *x)
 	}
 }
 
+/* Candidates with the backend's own answer per endpoint (traffic from
+ * outside the node): which program and lookups, and the source each sees. */
+static void print_outside(struct ctl_backend *live, const struct sp_addr *src,
+			  const struct sp_explain *x)
+{
+	char a[SP_ADDRSTRLEN], path[512] = "", nat[256];
+	bool any_snat = false, any_kept = false;
+
+	printf("verdict: dnat to one of %zu endpoint(s)%s\n", x->n_eps,
+	       x->port->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)"
+					   : "");
+	for (size_t i = 0; i < x->n_eps; i++) {
+		const struct sp_inspect_ep *e = &x->eps[i];
+		bool snat = false;
+
+		if (live->be.ops->explain_outside(&live->be, src, &e->addr, e->port, &snat, path,
+						  sizeof(path), nat, sizeof(nat)))
+			snprintf(nat, sizeof(nat), "not known (no such endpoint in the maps)");
+		any_snat |= snat;
+		any_kept |= !snat;
+		printf("  %s%s%s:%u  %.1f%%  masquerade: %s\n", e->addr.family == AF_INET6 ? "[" : "",
+		       sp_addr_str(&e->addr, a), e->addr.family == AF_INET6 ? "]" : "", e->port,
+		       x->share[i] * 100, nat);
+	}
+	if (*path)
+		printf("path: %s\n", path);
+	printf("masquerade: %s\n", any_snat && any_kept ? "per endpoint (above)"
+				  : any_snat		 ? "yes (every endpoint, above)"
+							 : "no (every endpoint, above)");
+}
+
+/* Is @src inside the sources @p's rules keep (the cluster CIDR)? */
+static bool from_pod(const struct sp_inspect *in, const struct sp_svc_port *p,
+		     const struct sp_addr *src)
+{
+	const struct sp_inspect_port *x = sp_hmap_get(in->extra, p->key);
+
+	for (int i = 0; x && i < x->nkeep; i++)
+		if (sp_cidr_contains(&x->keep_src[i], src))
+			return true;
+	return false;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -46,6 +90,7 @@ int cmd_explain(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *from = NULL, *to = NULL, *dump = NULL;
+	bool outside_nat = false;
 	char host[64], a[SP_ADDRSTRLEN];
 	struct sp_addr src, dst;
 	struct sp_inspect in;
@@ -149,14 +194,18 @@ int cmd_explain(int argc, char **argv)
 			return 1;
 		}
 	}
-	ctl_backend_close(&live);
 	printf("match: %s of %s%s%s\n", sp_explain_via_name(via), hit->service,
 	       *hit->port_name ? ":" : "", hit->port_name);
 	if ((e = sp_explain(&in, hit, via, &src, &ex))) {
+		ctl_backend_close(&live);
 		sp_inspect_fini(&in);
 		return 1;
 	}
-	if (ex.verdict == SP_VERDICT_DNAT) {
+	/* From outside the node (not a pod), a backend may translate per endpoint. */
+	outside_nat = !dump && live.be.ops->explain_outside && !from_pod(&in, hit, &src);
+	if (ex.verdict == SP_VERDICT_DNAT && outside_nat) {
+		print_outside(&live, &src, &ex);
+	} else if (ex.verdict == SP_VERDICT_DNAT) {
 		print_candidates(&ex);
 		printf("masquerade: %s\n", ex.why);
 	} else {
@@ -166,6 +215,7 @@ int cmd_explain(int argc, char **argv)
 		       ex.why);
 	}
 	sp_explain_fini(&ex);
+	ctl_backend_close(&live);
 	sp_inspect_fini(&in);
 	return 0;
 }

@@ -180,10 +180,11 @@ static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct 
 }
 
 /* What the tc programs need of the node: SNAT addresses (the first
- * NodePort address of each family) and ports. */
+ * NodePort address of each family) and ports; and, for svcplanectl, the
+ * cluster CIDRs. */
 static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t n)
 {
-	struct sp_config_val c = {
+	struct sp_config_val cfgv = {
 	    .snat_port_min = SNAT_PORT_MIN,
 	    .snat_port_max = SNAT_PORT_MAX,
 	    .maglev_size = maglev_size(be->cfg),
@@ -193,16 +194,23 @@ static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t
 	bool have4 = false, have6 = false;
 	uint32_t zero = 0;
 
+	for (int i = 0; i < be->cfg->cluster_cidrs.n && i < 8; i++) {
+		const struct sp_addr *c = &be->cfg->cluster_cidrs.v[i];
+
+		memcpy(cfgv.pod_cidrs[i].addr, c->bytes, 16);
+		cfgv.pod_cidrs[i].prefix_len = c->prefix_len;
+		cfgv.pod_cidrs[i].family = c->family == AF_INET6 ? 6 : 4;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (a[i].family == AF_INET && !have4) {
-			memcpy(c.snat4, a[i].bytes, 4);
+			memcpy(cfgv.snat4, a[i].bytes, 4);
 			have4 = true;
 		} else if (a[i].family == AF_INET6 && !have6) {
-			memcpy(c.snat6, a[i].bytes, 16);
+			memcpy(cfgv.snat6, a[i].bytes, 16);
 			have6 = true;
 		}
 	}
-	return bpf_map_update_elem(be->k.map_fd[SPM_CONFIG], &zero, &c, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(be->k.map_fd[SPM_CONFIG], &zero, &cfgv, BPF_ANY) ? -errno : 0;
 }
 
 /* The tc programs on the devices that hold @a and the cluster's pods. */
@@ -316,6 +324,45 @@ static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr
 	if (e <= 0)
 		return e ? e : -ENOENT;
 	return sp_bpf_dispatch(&be->k, family, vip, proto, port, p);
+}
+
+/* Pods (the cluster CIDR) are balanced at their sockets: nothing of theirs
+ * is translated; a client outside it may be, per endpoint (explain_outside). */
+static int bpf_read_masq(struct sp_backend *be_, int family, struct sp_addr *keep, int max,
+			 bool *masq)
+{
+	struct bpf_be *be = be_->priv;
+	struct sp_config_val c;
+	uint32_t zero = 0;
+	int e = pinned(be), n = 0;
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	if (bpf_map_lookup_elem(be->k.map_fd[SPM_CONFIG], &zero, &c))
+		return -errno;
+	*masq = false;
+	for (int i = 0; i < 8 && n < max; i++) {
+		if (c.pod_cidrs[i].family != (family == AF_INET6 ? 6 : 4))
+			continue;
+		memset(&keep[n], 0, sizeof(keep[n]));
+		keep[n].family = (uint8_t)family;
+		keep[n].prefix_len = c.pod_cidrs[i].prefix_len;
+		memcpy(keep[n].bytes, c.pod_cidrs[i].addr, 16);
+		n++;
+	}
+	return n;
+}
+
+static int bpf_explain_outside(struct sp_backend *be_, const struct sp_addr *src,
+			       const struct sp_addr *ep, uint16_t ep_port, bool *snat, char *path,
+			       size_t pathsz, char *nat, size_t natsz)
+{
+	struct bpf_be *be = be_->priv;
+	int e = pinned(be);
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	return sp_bpf_explain_outside(&be->k, src, ep, ep_port, snat, path, pathsz, nat, natsz);
 }
 
 /* Entries of map @fd, counted key by key (a scrape's cost: ~0.5 µs a key). */
@@ -434,7 +481,9 @@ const struct sp_backend_ops sp_bpf_ops = {
     .sync = bpf_sync,
     .read_back = bpf_read_back,
     .project = bpf_project,
+    .read_masq = bpf_read_masq,
     .dispatch = bpf_dispatch,
+    .explain_outside = bpf_explain_outside,
     .gauges = bpf_gauges,
     .cleanup = bpf_cleanup,
     .health = bpf_health,
