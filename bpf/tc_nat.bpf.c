@@ -47,6 +47,7 @@ struct pkt {
  * program's call chain has 512 bytes of it). Per CPU, not pinned. */
 struct flow_scratch {
 	struct sp_ct_val ov, rv;
+	struct bpf_fib_lookup fib;
 };
 
 struct {
@@ -484,6 +485,37 @@ static __always_inline __u32 maglev_endpoint(const struct sp_svc_val *svc, const
 	return ep_id ? *ep_id : 0;
 }
 
+/* Does the route from @p's source to endpoint @ep leave through the device
+ * the packet came in by? Then the endpoint's reply would go to the client
+ * without passing here (an endpoint on another node): the flow needs SNAT.
+ * (Decided by the route, not by the endpoint's nodeName: a manifest without
+ * one, or with a wrong one, still gets replies back.) */
+static __always_inline bool leaves_where_it_came(struct __sk_buff *skb, const struct pkt *p,
+						 const struct sp_ep_val *ep,
+						 struct bpf_fib_lookup *fib)
+{
+	int rc;
+
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = skb->ingress_ifindex;
+	fib->l4_protocol = p->t.proto;
+	fib->sport = p->t.sport_be;
+	fib->dport = ep->port_be;
+	if (p->t.family == 4) {
+		fib->family = AF_INET;
+		__builtin_memcpy(&fib->ipv4_src, p->t.src, 4);
+		__builtin_memcpy(&fib->ipv4_dst, ep->addr, 4);
+	} else {
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, p->t.src, 16);
+		__builtin_memcpy(fib->ipv6_dst, ep->addr, 16);
+	}
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return false;	/* this node itself, or no route: nothing to come back */
+	return fib->ifindex == skb->ingress_ifindex;
+}
+
 /* A new flow for the service at @p's destination. */
 static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum side side,
 				    const struct sp_svc_val *svc, __u64 now)
@@ -535,9 +567,10 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	ep = ep_id ? bpf_map_lookup_elem(&sp_endpoints, &ep_id) : 0;
 	if (!ep || ep->family != p->t.family)
 		return refuse(skb, p);
-	/* The reply comes back through this node by itself only from a local
-	 * endpoint to a client outside it. */
-	snat = side == POD || !(ep->flags & SP_EP_LOCAL);
+	/* The reply comes back through this node by itself only from an
+	 * endpoint behind another of its devices (a local pod) to a client
+	 * outside it. */
+	snat = side == POD || leaves_where_it_came(skb, p, ep, &fs->fib);
 
 	ov->svc_id = svc->id;
 	ov->ep_id = ep_id;

@@ -86,7 +86,10 @@ static int attach(int ifindex, enum bpf_tc_attach_point at, int prog_fd, char *e
 	char name[IF_NAMESIZE] = "?";
 	int e;
 
+	libbpf_print_fn_t print = libbpf_set_print(NULL); /* (EEXIST is expected) */
+
 	e = bpf_tc_hook_create(&hook);
+	libbpf_set_print(print);
 	if (e && e != -EEXIST)
 		goto fail;
 	if (!(e = bpf_tc_attach(&hook, &opts)))
