@@ -22,7 +22,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 B := build
 
-COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/khash.c common/clock.c \
+COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/ratelimit.c common/khash.c common/clock.c \
 	       common/nft_lex.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \

@@ -58,12 +58,29 @@ static void on_kube(void *ctx, int fd, uint32_t events)
 
 void sp_agent_tick(struct sp_agent *a)
 {
+	int e;
+
+	if (a->dir && (e = sp_dir_source_tick(a->dir)))
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+	if (a->dir)
+		sp_agent_note_changes(a);
 	if (a->healthz)
 		sp_http_run(a->healthz);
 	if (a->metrics_http)
 		sp_http_run(a->metrics_http);
 	if (a->hc)
 		sp_hcservers_run(a->hc);
+}
+
+void sp_agent_reread(struct sp_agent *a)
+{
+	int e;
+
+	if (!a->dir)
+		return;
+	if ((e = sp_dir_source_rescan(a->dir)))
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+	sp_agent_note_changes(a);
 }
 
 /* Every fd of the agent's own parts on the loop. */
