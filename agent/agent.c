@@ -194,7 +194,10 @@ static int kube_conn(const struct sp_config *cfg, struct sp_kube_conn *c, const 
 			return -ENOMEM;
 	}
 	if (cfg->master[0] && (e = sp_kube_set_master(c, cfg->master, &perr))) {
-		sp_log_err(lg, "--master %s: %s", cfg->master, perr.msg);
+		char shown[1024];
+
+		sp_kube_url_redact(cfg->master, shown, sizeof(shown));
+		sp_log_err(lg, "--master %s: %s", shown, perr.msg);
 		sp_kube_conn_fini(c);
 		return e;
 	}
@@ -321,8 +324,10 @@ void sp_agent_note_changes(struct sp_agent *a)
 {
 	if (a->dir)
 		a->metrics.source_errors = sp_dir_source_errors(a->dir);
-	if (a->kube)
+	if (a->kube) {
 		a->metrics.source_errors = sp_kube_source_errors(a->kube);
+		a->metrics.source_restarts = sp_kube_source_restarts(a->kube);
+	}
 	if (a->store.node)
 		a->health.node_eligible = !a->store.node->deleting;
 	if (a->store.generation == a->seen_generation)
