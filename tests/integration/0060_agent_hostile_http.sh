@@ -7,8 +7,7 @@
 # still stops the agent. Runs the ASan+UBSan build of the agent when built.
 . "$(dirname "$0")/lib.sh"
 
-agent_bin=$TOP/build/svcplane_asan
-[ -x "$agent_bin" ] || { note "no build/svcplane_asan (make build/svcplane_asan): the plain build"; agent_bin=$SVCPLANE; }
+agent_bin=$(agent_bin)
 dir=$(t_tmpdir)
 mkdir "$dir/m"
 hz=$(free_port)
@@ -35,9 +34,5 @@ lines=$(grep -c 'http 127.0.0.1' "$log")
 [ "$lines" -le 30 ] || fail "$lines http log lines in 14 s (rate limit): $(grep 'http ' "$log" | head -5)"
 grep -q 'more like it\|more refusals' "$log" || fail "the rate-limited lines carry no count: $(grep 'http ' "$log" | head -5)"
 curl -sf "http://127.0.0.1:$hz/healthz" >/dev/null || fail "healthz after the flood"
-kill -TERM $agent
-wait_until 10 sh -c "! kill -0 $agent 2>/dev/null" || fail "SIGTERM did not stop the agent"
-wait $agent; rc=$?
-[ $rc -eq 0 ] || fail "agent exit $rc: $(tail -20 "$log")"
-file_lacks "$log" "ERROR: AddressSanitizer" "runtime error:" "LeakSanitizer" || fail "sanitizer report: $(grep -A20 Sanitizer "$log" | head -40)"
+stop_agent_clean $agent "$log"
 exit 0

@@ -8,8 +8,7 @@
 # build of the agent when built.
 . "$(dirname "$0")/lib.sh"
 
-agent_bin=$TOP/build/svcplane_asan
-[ -x "$agent_bin" ] || { note "no build/svcplane_asan: the plain build"; agent_bin=$SVCPLANE; }
+agent_bin=$(agent_bin)
 dir=$(t_tmpdir)
 api=$(free_port)
 ctl=$(free_port)
@@ -71,9 +70,5 @@ grep -q 'the watch ended without an event' "$log" || fail "the empty-watch loop 
 [ "$(restarts)" -ge 2 ] 2>/dev/null || fail "svcplane_source_watch_restarts_total: $(restarts)"
 file_lacks "$log" "password" "tok3n" || fail "a secret is in the log"
 
-kill -TERM $agent
-wait_until 10 sh -c "! kill -0 $agent 2>/dev/null" || fail "SIGTERM did not stop the agent"
-wait $agent; rc=$?
-[ $rc -eq 0 ] || fail "agent exit $rc: $(tail -20 "$log")"
-file_lacks "$log" "ERROR: AddressSanitizer" "runtime error:" "LeakSanitizer" || fail "sanitizer report: $(grep -A20 Sanitizer "$log" | head -40)"
+stop_agent_clean $agent "$log"
 exit 0
