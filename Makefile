@@ -22,8 +22,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 B := build
 
-COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/khash.c common/clock.c \
-	       common/nft_lex.c common/lb_algorithm.c
+COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/ratelimit.c common/khash.c \
+	       common/clock.c common/nft_lex.c common/lb_algorithm.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
@@ -44,7 +44,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
 		 dataplane/userspace/us_backend.c
-AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
+AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c agent/http_conns.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \
@@ -125,6 +125,12 @@ svcplanectl: $(call obj,rel,$(CTL_SRC) $(INSPECT_SRC)) $(LAYERS_CTL)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The agent built under ASan+UBSan, for the integration tests that run it
+# (tests/integration/006x_agent_hostile_*).
+$(B)/svcplane_asan: $(call obj,asan,$(AGENT_SRC) $(LIB_SRC))
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
 $(B)/unit_tests: $(call obj,rel,$(LIB_SRC) $(UNIT_SRC))
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
@@ -188,7 +194,7 @@ unit-asan: $(B)/unit_tests_asan
 
 fuzz: $(FUZZ_BIN)
 
-check: all $(B)/unit_tests $(B)/unit_tests_asan $(FUZZ_BIN)
+check: all $(B)/unit_tests $(B)/unit_tests_asan $(B)/svcplane_asan $(FUZZ_BIN)
 	@tests/check.sh
 
 test: deps

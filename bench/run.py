@@ -24,8 +24,13 @@ Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
     pod and the same pod -> ClusterIP in nftables mode; runs interleaved,
     medians of BENCH_POD_REPS (9)
 
+Figures (issue 19: hostile input), on loopback (bench/hostile.py): parse time
+  of the worst 1 MiB nesting case, the slowest /healthz answer under 1,000
+  held connections, the agent's peak and settled RSS after each manifest bomb
+
 BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
-beside (results in bench/results-bpf.json); BENCH_QUICK=1: smaller sizes.
+beside (results in bench/results-bpf.json); BENCH_ONLY=hostile: only the
+hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1: smaller sizes.
 """
 import atexit
 import json
@@ -38,6 +43,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from hostile import bench_hostile
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SVCPLANE = os.path.join(TOP, "svcplane")
@@ -61,7 +68,8 @@ def cleanup():
         if p.poll() is None:
             p.kill()
             p.wait()
-    subprocess.run([CTL, "rig", "down", "bench"], capture_output=True)
+    if ONLY != "hostile":      # (the hostile rows make no rig: leave any alone)
+        subprocess.run([CTL, "rig", "down", "bench"], capture_output=True)
     for ns in NAMESPACES:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     shutil.rmtree(WORK, ignore_errors=True)
@@ -674,7 +682,9 @@ def main():
     sizes = [1000, 10000] if not QUICK else [1000]
     big_n = 10000 if not QUICK else 1000
     dp_sizes = [1, 10000] if not QUICK else [1]
-    if ONLY == "bpf":
+    if ONLY == "hostile":
+        bench_hostile(record)
+    elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}
         big = bench_endpoint_change(big_n, 10) * 1000
@@ -699,6 +709,7 @@ def main():
         bench_datapath(dp_sizes)
         bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
         bench_bpf_datapath(dp_sizes)
+        bench_hostile(record)
     # a partial run (BENCH_ONLY) leaves the full run's results.json alone
     out = os.path.join(TOP, "bench", "results-%s.json" % ONLY if ONLY else "results.json")
     with open(out, "w") as f:

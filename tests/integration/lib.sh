@@ -61,6 +61,25 @@ file_lacks() {
 	[ $? -eq 1 ]
 }
 
+# agent_bin: the ASan+UBSan build of the agent when built (make
+# build/svcplane_asan), else the plain one, for tests that run it on loopback.
+agent_bin() {
+	if [ -x "$TOP/build/svcplane_asan" ]; then echo "$TOP/build/svcplane_asan"
+	else note "no build/svcplane_asan: the plain build" >&2; echo "$SVCPLANE"; fi
+}
+
+# stop_agent_clean PID LOG: SIGTERM stops the agent within 10 s, it exits 0,
+# and its log holds no sanitizer report.
+stop_agent_clean() {
+	local pid=$1 log=$2 rc
+	kill -TERM "$pid"
+	wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "SIGTERM did not stop the agent"
+	wait "$pid"; rc=$?
+	[ $rc -eq 0 ] || fail "agent exit $rc: $(tail -20 "$log")"
+	file_lacks "$log" "ERROR: AddressSanitizer" "runtime error:" "LeakSanitizer" ||
+		fail "sanitizer report: $(grep -A20 Sanitizer "$log" | head -40)"
+}
+
 # rig_up FILE: bring a rig up and remember to take it down on exit.
 T_RIGS=()
 rig_up() {

@@ -48,6 +48,7 @@ void write_file(const char *dir, const char *name, const char *text);
 Suite *suite_addr(void);
 Suite *suite_hmap(void);
 Suite *suite_yaml(void);
+Suite *suite_log(void);
 Suite *suite_k8s_service(void);
 Suite *suite_k8s_endpointslice(void);
 Suite *suite_k8s_node(void);

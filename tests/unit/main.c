@@ -11,6 +11,7 @@ int main(void)
 
 	srunner_add_suite(sr, suite_hmap());
 	srunner_add_suite(sr, suite_yaml());
+	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_k8s_service());
 	srunner_add_suite(sr, suite_k8s_endpointslice());
 	srunner_add_suite(sr, suite_k8s_node());
