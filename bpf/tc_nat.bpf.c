@@ -452,9 +452,18 @@ static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_
 	start = bpf_get_prandom_u32();
 	for (int i = 0; i < 32; i++) {
 		__u16 port = (__u16)(lo + (start + i * 7919) % span);
+		struct sp_ct_val *old;
 
 		rk->dport_be = bpf_htons(port);
 		if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
+			return port;
+		/* A closed flow's port is taken over after a second (as
+		 * conntrack lets a new SYN take a TIME_WAIT tuple): else a
+		 * busy endpoint on another node runs out of ports at
+		 * span / closing-timeout new connections a second. */
+		old = bpf_map_lookup_elem(&sp_ct, rk);
+		if (old && old->state == SP_CT_CLOSING && rv->last_ns - old->last_ns > NSEC_PER_SEC &&
+		    !bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY))
 			return port;
 	}
 	return 0;
