@@ -231,6 +231,9 @@ struct sp_config_val {
 	__u8 pad[3];
 	__u16 snat_port_min;	/* host order: the ports SNAT allocates */
 	__u16 snat_port_max;
+	__u32 snat_reuse_s;	/* a closed flow's SNAT port is taken after this
+				 * (the node's conntrack TIME_WAIT timeout: an
+				 * endpoint's TIME_WAIT socket must be gone) */
 	/* --cluster-cidr, for svcplanectl (a pod's connection is balanced at
 	 * its socket, never translated): the programs do not read it. */
 	struct {

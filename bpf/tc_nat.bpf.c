@@ -196,29 +196,36 @@ static __always_inline int rewrite(struct __sk_buff *skb, const struct pkt *p,
 	return 0;
 }
 
-/* Route the rewritten packet (tuple @t) and send it out of the device the
- * route names, as forwarding would (TTL decremented). A destination of
- * this node itself goes up the stack. */
-static __noinline int forward(struct __sk_buff *skb, const struct pkt *p,
-				   const struct sp_ct_val *t)
+/* The route from @src to @dst (the packet's protocol, ports @sport, @dport)
+ * as forwarding from the device the packet came in by would take it, into
+ * @fib. Returns bpf_fib_lookup's code. */
+static __always_inline int route(struct __sk_buff *skb, const struct pkt *p, const __u8 *src,
+				 const __u8 *dst, __u16 sport, __u16 dport,
+				 struct bpf_fib_lookup *fib)
 {
-	struct bpf_fib_lookup fib = {};
-	int rc;
-
-	fib.ifindex = skb->ingress_ifindex;
-	fib.l4_protocol = p->t.proto;
-	fib.sport = t->sport_be;
-	fib.dport = t->dport_be;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = skb->ingress_ifindex;
+	fib->l4_protocol = p->t.proto;
+	fib->sport = sport;
+	fib->dport = dport;
 	if (p->t.family == 4) {
-		fib.family = AF_INET;
-		__builtin_memcpy(&fib.ipv4_src, t->src, 4);
-		__builtin_memcpy(&fib.ipv4_dst, t->dst, 4);
+		fib->family = AF_INET;
+		__builtin_memcpy(&fib->ipv4_src, src, 4);
+		__builtin_memcpy(&fib->ipv4_dst, dst, 4);
 	} else {
-		fib.family = AF_INET6;
-		__builtin_memcpy(fib.ipv6_src, t->src, 16);
-		__builtin_memcpy(fib.ipv6_dst, t->dst, 16);
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, src, 16);
+		__builtin_memcpy(fib->ipv6_dst, dst, 16);
 	}
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+}
+
+/* Send the rewritten packet where route() (code @rc, @fib) says, as
+ * forwarding would (TTL decremented), straight out of that device; a
+ * destination of this node itself goes up the stack. */
+static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
+			   const struct bpf_fib_lookup *fib)
+{
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
 		return TC_ACT_OK;	/* for this node: up the stack */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
@@ -239,10 +246,20 @@ static __noinline int forward(struct __sk_buff *skb, const struct pkt *p,
 		bpf_skb_store_bytes(skb, p->l3 + 7, &hl, 1, 0);
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return bpf_redirect_neigh(fib.ifindex, 0, 0, 0);
-	bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0);
-	bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0);
-	return bpf_redirect(fib.ifindex, 0);
+		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
+	bpf_skb_store_bytes(skb, 0, fib->dmac, ETH_ALEN, 0);
+	bpf_skb_store_bytes(skb, ETH_ALEN, fib->smac, ETH_ALEN, 0);
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+/* Route the rewritten packet (tuple @t) and send it. */
+static __noinline int forward(struct __sk_buff *skb, const struct pkt *p,
+			      const struct sp_ct_val *t)
+{
+	struct bpf_fib_lookup fib;
+	int rc = route(skb, p, t->src, t->dst, t->sport_be, t->dport_be, &fib);
+
+	return send(skb, p, rc, &fib);
 }
 
 /* --- refusing ------------------------------------------------------------------ */
@@ -457,12 +474,13 @@ static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_
 		rk->dport_be = bpf_htons(port);
 		if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
 			return port;
-		/* A closed flow's port is taken over after a second (as
-		 * conntrack lets a new SYN take a TIME_WAIT tuple): else a
-		 * busy endpoint on another node runs out of ports at
-		 * span / closing-timeout new connections a second. */
+		/* A closed flow's port is taken over once the endpoint's
+		 * TIME_WAIT socket for it must be gone (snat_reuse_s, the
+		 * node's conntrack TIME_WAIT timeout, as masquerading would
+		 * wait), not at the CT entry's own expiry. */
 		old = bpf_map_lookup_elem(&sp_ct, rk);
-		if (old && old->state == SP_CT_CLOSING && rv->last_ns - old->last_ns > NSEC_PER_SEC &&
+		if (old && old->state == SP_CT_CLOSING &&
+		    rv->last_ns - old->last_ns > (__u64)cfg->snat_reuse_s * NSEC_PER_SEC &&
 		    !bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY))
 			return port;
 	}
@@ -494,37 +512,6 @@ static __always_inline __u32 maglev_endpoint(const struct sp_svc_val *svc, const
 	return ep_id ? *ep_id : 0;
 }
 
-/* Does the route from @p's source to endpoint @ep leave through the device
- * the packet came in by? Then the endpoint's reply would go to the client
- * without passing here (an endpoint on another node): the flow needs SNAT.
- * (Decided by the route, not by the endpoint's nodeName: a manifest without
- * one, or with a wrong one, still gets replies back.) */
-static __always_inline bool leaves_where_it_came(struct __sk_buff *skb, const struct pkt *p,
-						 const struct sp_ep_val *ep,
-						 struct bpf_fib_lookup *fib)
-{
-	int rc;
-
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = skb->ingress_ifindex;
-	fib->l4_protocol = p->t.proto;
-	fib->sport = p->t.sport_be;
-	fib->dport = ep->port_be;
-	if (p->t.family == 4) {
-		fib->family = AF_INET;
-		__builtin_memcpy(&fib->ipv4_src, p->t.src, 4);
-		__builtin_memcpy(&fib->ipv4_dst, ep->addr, 4);
-	} else {
-		fib->family = AF_INET6;
-		__builtin_memcpy(fib->ipv6_src, p->t.src, 16);
-		__builtin_memcpy(fib->ipv6_dst, ep->addr, 16);
-	}
-	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return false;	/* this node itself, or no route: nothing to come back */
-	return fib->ifindex == skb->ingress_ifindex;
-}
-
 /* A new flow for the service at @p's destination. */
 static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum side side,
 				    const struct sp_svc_val *svc, __u64 now)
@@ -537,7 +524,7 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	struct sp_ct_key rk = {};
 	struct sp_ct_val *ov, *rv;
 	bool snat;
-	int e;
+	int e, rc;
 
 	if (!cfg || !fs)
 		return TC_ACT_OK;
@@ -579,7 +566,14 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	/* The reply comes back through this node by itself only from an
 	 * endpoint behind another of its devices (a local pod) to a client
 	 * outside it. */
-	snat = side == POD || leaves_where_it_came(skb, p, ep, &fs->fib);
+	/* One route lookup for the flow's first packet: to the endpoint. If it
+	 * leaves by the device the packet came in by (an endpoint on another
+	 * node), the reply would go to the client without passing here: SNAT.
+	 * (Decided by the route, not by the endpoint's nodeName, which a
+	 * manifest may lack or get wrong.) */
+	rc = route(skb, p, p->t.src, ep->addr, p->t.sport_be, ep->port_be, &fs->fib);
+	snat = side == POD || ((rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) &&
+				fs->fib.ifindex == skb->ingress_ifindex);
 
 	ov->svc_id = svc->id;
 	ov->ep_id = ep_id;
@@ -640,7 +634,7 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 		count(e == -2 ? SP_STAT_DROP_UNSUPPORTED : SP_STAT_DROP_NO_ROUTE);
 		return TC_ACT_SHOT;
 	}
-	return forward(skb, p, ov);
+	return send(skb, p, rc, &fs->fib);	/* (the destination's route, whatever the source) */
 }
 
 /* Is the endpoint of UDP flow @v still one of its service's? (A flow whose
@@ -661,6 +655,10 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 	struct pkt p;
 	__u64 now;
 
+	/* On the way out, only the node's own packets can be replies of an
+	 * endpoint in its network namespace; forwarded ones came in somewhere. */
+	if (side == HOST_OUT && skb->ingress_ifindex)
+		return TC_ACT_OK;
 	if (parse(skb, &p))
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
@@ -670,6 +668,11 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 	if (v && side == HOST_OUT && !(v->flags & SP_CT_REPLY))
 		return TC_ACT_OK;
 	if (v && !(v->flags & SP_CT_REPLY) && p.t.proto == IPPROTO_UDP && endpoint_left(v))
+		v = 0;
+	/* A client reusing its port (a SYN on a flow past its handshake) opens
+	 * a new flow: the old one's SNAT port may belong to another by now. */
+	if (v && !(v->flags & SP_CT_REPLY) && p.t.proto == IPPROTO_TCP &&
+	    (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && v->state != SP_CT_NEW)
 		v = 0;
 	if (v) {
 		int e;

@@ -22,10 +22,11 @@
 #include <bpf/bpf.h>
 
 #define DEFAULT_PIN_PATH "/sys/fs/bpf/svcplane"
-/* SNAT ports: above Linux's default ephemeral range (32768-60999), so that
- * a translated flow never takes the port of one of the node's own sockets. */
-#define SNAT_PORT_MIN 61000
-#define SNAT_PORT_MAX 65535
+/* SNAT ports: below Linux's default ephemeral range (32768-60999) and the
+ * NodePort range (30000-32767), so that a translated flow never takes the
+ * port of one of the node's own sockets; 28,976 of them per endpoint. */
+#define SNAT_PORT_MIN 1024
+#define SNAT_PORT_MAX 29999
 #define CT_GC_INTERVAL 10.0 /* seconds */
 
 struct bpf_be {
@@ -179,6 +180,21 @@ static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct 
 	return (int)n;
 }
 
+/* net.netfilter.nf_conntrack_tcp_timeout_time_wait of this network
+ * namespace (120 s, the kernel's default, when conntrack is not loaded). */
+static uint32_t time_wait_timeout(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait", "re");
+	unsigned v = 120;
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 120;
+		fclose(f);
+	}
+	return v;
+}
+
 /* What the tc programs need of the node: SNAT addresses (the first
  * NodePort address of each family) and ports; and, for svcplanectl, the
  * cluster CIDRs. */
@@ -194,6 +210,7 @@ static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t
 	bool have4 = false, have6 = false;
 	uint32_t zero = 0;
 
+	cfgv.snat_reuse_s = time_wait_timeout();
 	for (int i = 0; i < be->cfg->cluster_cidrs.n && i < 8; i++) {
 		const struct sp_addr *c = &be->cfg->cluster_cidrs.v[i];
 
