@@ -161,14 +161,12 @@ def cmd_run(a):
             hp = v["hostPath"]["path"]
             if hp not in hostmap:
                 die("hostPath %s: map it with --host-path %s=DIR (never the machine's own)" % (hp, hp))
-            src = hostmap.pop(hp)
+            src = hostmap[hp]
             if v["hostPath"].get("type", "Directory") == "Directory" and not os.path.isdir(src):
                 die("hostPath %s (type Directory): %s is not a directory" % (hp, src))
         else:
             die("volume %s: only configMap and hostPath volumes are known" % m["name"])
         out.append("--volume=%s:%s%s" % (src, m["mountPath"], ro))
-    if hostmap:
-        die("--host-path %s: the manifest mounts no such hostPath" % ", ".join(hostmap))
     if ctr.get("command"):
         out.append("--entrypoint=" + json.dumps(ctr["command"]))
     out.append(a.image)
