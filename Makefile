@@ -241,7 +241,9 @@ image: image-base
 		echo "  IMAGE   $(IMAGE) up to date"; exit 0; fi; \
 	echo "  IMAGE   $(IMAGE) ($(ENGINE), base $(IMAGE_BASE))"; \
 	mkdir -p $(B) && rm -f $(B)/image.id && \
-	$(ENGINE_CMD) build $(BUILD_FLAGS) --build-arg BASE=$(IMAGE_BASE) -f agent/deploy/Dockerfile \
+	b=$(IMAGE_BASE); \
+	$(ENGINE_CMD) build $(BUILD_FLAGS) --build-arg BASE=$${b%:*} --build-arg BASE_TAG=$${b##*:} \
+		-f agent/deploy/Dockerfile \
 		-t $(IMAGE) . >$(B)/image.log 2>&1 || { tail -30 $(B)/image.log; exit 1; }; \
 	new=$$($(ENGINE_CMD) image inspect --format '{{.Id}}' $(IMAGE)); \
 	[ -z "$$base" ] && base=$$($(ENGINE_CMD) image inspect --format '{{.Id}}' $(IMAGE_BASE)); \

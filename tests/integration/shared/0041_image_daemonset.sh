@@ -28,7 +28,8 @@ ilog=$(t_tmpdir)/image.log
 make -s --no-print-directory -C "$TOP" image IMAGE=$IMG >"$ilog" 2>&1 || fail "make image: $(tail -20 "$ilog")"
 case $MODE in
 nftables) DS=$TOP/agent/deploy/daemonset.yaml NEEDS=NET_ADMIN ;;
-bpf) DS=$TOP/agent/deploy/bpf/daemonset.yaml NEEDS=BPF ;;
+# (bpf(): CAP_BPF or, as before CAP_BPF existed, CAP_SYS_ADMIN: either will do)
+bpf) DS=$TOP/agent/deploy/bpf/daemonset.yaml NEEDS="BPF SYS_ADMIN" ;;
 esac
 DS=${SP_DAEMONSET:-$DS}
 note "manifest ${DS#"$TOP"/}"
@@ -57,6 +58,15 @@ probe=$(eng run --rm --pull=never --network=none --cgroup-parent=$CG_PARENT --en
 	skip "the container runtime refuses to run here: $probe"
 
 web_nodeport 198.19.128.41 30041 198.18.1.11@node1 198.18.2.10@node2 >"$dir/web.yaml"
+# udp_slice ADDRESS...: Service t/udp's slice (endpoints on node1), as JSON.
+udp_slice() {
+	local eps="" a
+	for a in "$@"; do eps="$eps${eps:+,}{\"addresses\":[\"$a\"],\"nodeName\":\"node1\"}"; done
+	printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"udp-1","namespace":"t","labels":{"kubernetes.io/service-name":"udp"}},"addressType":"IPv4","ports":[{"name":"u","port":8080,"protocol":"UDP"}],"endpoints":[%s]}' "$eps"
+}
+printf '{"apiVersion":"v1","kind":"List","items":[%s,%s]}' \
+	'{"apiVersion":"v1","kind":"Service","metadata":{"name":"udp","namespace":"t"},"spec":{"clusterIP":"198.19.128.42","ports":[{"name":"u","port":7,"targetPort":8080,"protocol":"UDP"}]}}' \
+	"$(udp_slice 198.18.1.10 198.18.1.12)" >"$dir/udp.json"
 state=$(t_tmpdir)/state.json
 python3 "$TOP/tests/fakeapi/state_from_manifests.py" "$dir" node1 >"$state" || fail "fake API state"
 fakeapi_up $R node1 "$state"
@@ -118,6 +128,31 @@ if from_cl "NodePort from the client"; then
 	[ "$(spread cl http://198.19.0.1:30041/)" = "a2 b1 " ] || fail "NodePort from cl: $(spread cl http://198.19.0.1:30041/)"
 fi
 
+# bpf: a pod's connected UDP socket whose endpoint is removed is disconnected:
+# the agent walks the pods' sockets in their own network namespaces (setns:
+# SYS_ADMIN; other users' /proc/PID/ns/net: SYS_PTRACE; the iterator: PERFMON).
+if in_mode bpf; then
+	go=$T_ROOT/go uout=$T_ROOT/udpconn.out
+	inns $R a2 python3 "$TOP/tests/integration/udpconn.py" 198.19.128.42 7 "$go" >"$uout" 2>&1 &
+	client=$!
+	T_PIDS+=($client)
+	wait_until 5 grep -q '^first ' "$uout" || fail "the connected UDP socket got no answer: $(cat "$uout")"
+	case $(awk '$1 == "first" {print $2}' "$uout") in
+	a1) gone=198.18.1.10 live=a3 ;;
+	a3) gone=198.18.1.12 live=a1 ;;
+	*) fail "connected UDP socket answered by: $(cat "$uout")" ;;
+	esac
+	apictl $R node1 "{\"op\":\"apply\",\"kind\":\"endpointslices\",\"object\":$(udp_slice $([ $live = a1 ] && echo 198.18.1.10 || echo 198.18.1.12))}"
+	wait_until 10 model_lacks $R 1 "\"$gone\",\"port\":8080" || fail "UDP endpoint $gone never left the model"
+	sleep 1	# the sockets are walked after the sync that removed it
+	touch "$go"
+	wait "$client" || fail "udpconn.py: $(cat "$uout")"
+	grep -q '^old-send ok' "$uout" && fail "the pod's socket to removed $gone was not disconnected: $(cat "$uout") $(clog 5)"
+	grep -qx "reconnect $live" "$uout" || fail "UDP reconnect did not reach $live: $(cat "$uout")"
+fi
+# No error or warning from the agent in all this (a refused operation).
+errs=$(eng logs "$C" 2>&1 | grep -E '^[^ ]+ (error|warn)') && fail "the agent logged: $errs"
+
 # 4. svcplanectl from the image in the running container (kubectl exec).
 out=$(eng exec "$C" svcplanectl dump 2>&1) || fail "svcplanectl dump in the container: $out"
 grep -q '^t/web:http ' <<<"$out" || fail "dump in the container lacks t/web: $out"
@@ -143,16 +178,17 @@ if in_mode bpf; then
 fi
 eng rm "$C" >/dev/null || fail "podman rm $C"
 
-# 6. A manifest without a capability the mode needs: the agent never becomes
-# healthy (the test sees what a cluster would).
+# 6. A manifest without the capabilities NEEDS that the mode cannot start
+# without: the agent never becomes healthy (the test sees what a cluster would).
 bad=$(t_tmpdir)/ds.yaml
-python3 - "$DS" "$NEEDS" >"$bad" <<'P' || fail "manifest copy"
+python3 - "$DS" $NEEDS >"$bad" <<'P' || fail "manifest copy"
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 for d in docs:
     if d["kind"] == "DaemonSet":
         caps = d["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]
-        caps["add"].remove(sys.argv[2])
+        for c in sys.argv[2:]:
+            caps["add"].remove(c)
 yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
 P
 start "$C-bad" "$bad"
