@@ -186,7 +186,8 @@ deps:
 # image itself is rebuilt when a source, the Dockerfile or the base changed
 # (build/image.id records what it was built from); the image it replaces is
 # removed, so no untagged image is left. podman's settings for this host are
-# in agent/deploy/podman.conf.
+# in agent/deploy/podman.conf. IMAGE_BASE is NAME:TAG (the Dockerfile's BASE
+# and BASE_TAG).
 IMAGE           ?= svcplane:dev
 ENGINE          ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || echo docker)
 LOCAL_BASE      := localhost/svcplane-base:bookworm
@@ -195,7 +196,9 @@ DEBIAN_MIRROR   ?= http://deb.debian.org/debian
 DEBIAN_SECURITY ?= http://deb.debian.org/debian-security
 ifeq ($(ENGINE),podman)
 ENGINE_CMD  := CONTAINERS_CONF=$(CURDIR)/agent/deploy/podman.conf podman
-# --layers=false: no cached stage images (they would be left untagged).
+# --layers=false: no cached stage images (they would be left untagged);
+# --network=host: RUN steps reach the mirror without a bridge network (which
+# would add firewall rules to the machine's ruleset).
 BUILD_FLAGS := --layers=false --network=host
 IMAGE_BASE  ?= $(LOCAL_BASE)
 else

@@ -116,7 +116,13 @@ for f in /x /etc/svcplane/x; do
 	out=$(eng exec "$C" touch "$f" 2>&1) && fail "the container could write $f"
 	grep -q 'Read-only file system' <<<"$out" || fail "writing $f failed otherwise: $out"
 done
-grep -q "^Uid:[[:space:]]*0[[:space:]]" /proc/$pid/status || fail "the agent does not run as the image's user 0"
+# The user: the manifest's runAsUser, else the image's USER.
+uid=$(python3 -c 'import sys,yaml; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x and x["kind"]=="DaemonSet"][0]; print((d["spec"]["template"]["spec"]["containers"][0].get("securityContext") or {}).get("runAsUser", ""))' "$DS") ||
+	fail "runAsUser"
+[ -n "$uid" ] || uid=$(eng image inspect --format '{{.Config.User}}' "$IMG") || fail "image user"
+uid=${uid:-0}
+grep -q "^Uid:[[:space:]]*${uid%%:*}[[:space:]]" /proc/$pid/status ||
+	fail "the agent runs as $(grep ^Uid: /proc/$pid/status), not user $uid"
 
 # 3. Services carry traffic: from a pod on node1 (both modes) and from the
 # client through node1's NodePort (bpf: part 2).
