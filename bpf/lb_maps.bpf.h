@@ -104,6 +104,13 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } sp_src_ranges SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct sp_pod_if_key);
+	__type(value, struct sp_pod_if_val);
+	__uint(max_entries, 4096);
+} sp_pod_ifs SEC(".maps");
+
 struct sp_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);

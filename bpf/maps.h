@@ -244,6 +244,22 @@ struct sp_config_val {
 	} pod_cidrs[8];
 };
 
+/* pod_ifs: the local pods behind a bridge CNI's bridge (neighbour table and
+ * forwarding database, refreshed by the agent every second or two): a packet
+ * for one is handed to its veth's peer directly (bpf_redirect_peer), past the
+ * bridge and the backlog queue, when its MAC is still the neighbour's. */
+struct sp_pod_if_key {
+	__u8 addr[16];
+	__u8 family;		/* 4 or 6 */
+	__u8 pad[3];
+};
+
+struct sp_pod_if_val {
+	__u32 ifindex;		/* the host side of the pod's veth */
+	__u8 mac[6];		/* the pod's */
+	__u8 pad[2];
+};
+
 /* stats: per-CPU counters of what the tc programs did with a packet. */
 enum sp_stat {
 	SP_STAT_FLOWS,		/* new flows translated */

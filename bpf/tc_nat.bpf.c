@@ -135,6 +135,12 @@ static __always_inline bool same16(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
+static __always_inline bool same_mac(const __u8 *a, const __u8 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4] &&
+	       a[5] == b[5];
+}
+
 /* One address of the packet (at @off) becomes @to, checksums fixed. */
 static __always_inline int set_addr(struct __sk_buff *skb, const struct pkt *p, __u32 off,
 				    const __u8 *from, const __u8 *to)
@@ -249,6 +255,19 @@ static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
 	bpf_skb_store_bytes(skb, 0, fib->dmac, ETH_ALEN, 0);
 	bpf_skb_store_bytes(skb, ETH_ALEN, fib->smac, ETH_ALEN, 0);
+	/* A local pod behind the bridge: straight into its namespace. */
+	{
+		struct sp_pod_if_key k = { .family = p->t.family };
+		const struct sp_pod_if_val *pod;
+
+		if (p->t.family == 4)
+			__builtin_memcpy(k.addr, &fib->ipv4_dst, 4);
+		else
+			__builtin_memcpy(k.addr, fib->ipv6_dst, 16);
+		pod = bpf_map_lookup_elem(&sp_pod_ifs, &k);
+		if (pod && same_mac(pod->mac, fib->dmac))
+			return bpf_redirect_peer(pod->ifindex, 0);
+	}
 	return bpf_redirect(fib->ifindex, 0);
 }
 
@@ -647,6 +666,20 @@ static __always_inline bool endpoint_left(const struct sp_ct_val *v)
 	return !bpf_map_lookup_elem(&sp_aff_match, &mk);
 }
 
+/* The reply entry a flow @t opens would match. */
+static __always_inline void forget_reply(const struct sp_ct_key *t)
+{
+	struct sp_ct_key r = {};
+
+	__builtin_memcpy(r.src, t->dst, 16);
+	__builtin_memcpy(r.dst, t->src, 16);
+	r.sport_be = t->dport_be;
+	r.dport_be = t->sport_be;
+	r.proto = t->proto;
+	r.family = t->family;
+	bpf_map_delete_elem(&sp_ct, &r);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, enum side side)
 {
 	const struct sp_svc_val *svc;
@@ -694,8 +727,14 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 	d.family = p.t.family;
 	d.proto = p.t.proto;
 	svc = lookup_service(&d, true);
-	if (!svc)
+	if (!svc) {
+		/* A connection straight to an address of ours (a pod, not a
+		 * service) reusing the tuple of a finished translated flow:
+		 * that flow's reply entry would catch its replies. */
+		if (p.t.proto == IPPROTO_TCP && (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			forget_reply(&p.t);
 		return TC_ACT_OK;
+	}
 	/* A TCP segment of no tracked flow that does not open one (what
 	 * conntrack calls INVALID, or a flow whose entry was evicted): dropped,
 	 * never sent on un-translated or to an endpoint that knows nothing of

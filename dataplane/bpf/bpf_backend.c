@@ -4,6 +4,7 @@
 #include "bpf_backend.h"
 #include "bpf_ct.h"
 #include "bpf_loader.h"
+#include "bpf_podifs.h"
 #include "bpf_tc.h"
 #include "bpf_maps.h"
 #include "bpf_readback.h"
@@ -28,6 +29,7 @@
 #define SNAT_PORT_MIN 1024
 #define SNAT_PORT_MAX 29999
 #define CT_GC_INTERVAL 10.0 /* seconds */
+#define POD_IFS_INTERVAL 2.0 /* seconds: a new pod is reached past the bridge this soon */
 
 struct bpf_be {
 	const struct sp_backend_cfg *cfg;
@@ -37,7 +39,9 @@ struct bpf_be {
 	bool read_only, open;	 /* open: maps are there */
 	bool synced;		 /* a full sync has completed */
 	bool attached;		 /* hooks attached (after the first full sync) */
-	uint64_t gc_timer;
+	uint64_t gc_timer, pod_timer;
+	struct sp_bpf_devs devs; /* where the tc programs are (once attached) */
+	bool have_devs;
 	struct sp_bpf_ct_gc ct; /* the last garbage collection's */
 	char pin_dir[4096];
 };
@@ -119,6 +123,18 @@ static void ct_gc(void *ctx)
 	be->gc_timer = be->cfg->loop->add_timer(be->cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
 }
 
+/* sp_pod_ifs follows the pods behind the pod-facing bridges. */
+static void pod_ifs_tick(void *ctx)
+{
+	struct bpf_be *be = ctx;
+
+	be->pod_timer = 0;
+	if (be->open && be->have_devs)
+		sp_bpf_pod_ifs_write(&be->k, &be->devs);
+	be->pod_timer =
+	    be->cfg->loop->add_timer(be->cfg->loop->loop, POD_IFS_INTERVAL, pod_ifs_tick, be);
+}
+
 static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
 		    enum sp_open_mode mode)
 {
@@ -141,8 +157,11 @@ static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
 			be_->priv = NULL;
 			return e;
 		}
-		if (cfg->loop)
+		if (cfg->loop) {
 			be->gc_timer = cfg->loop->add_timer(cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
+			be->pod_timer =
+			    cfg->loop->add_timer(cfg->loop->loop, POD_IFS_INTERVAL, pod_ifs_tick, be);
+		}
 	}
 	return 0;
 }
@@ -241,9 +260,14 @@ static int attach_tc(struct bpf_be *be, const struct sp_addr *a, size_t n)
 		sp_log_err(be->cfg->log, "bpf: listing this node's devices: %s", strerror(-e));
 		return e;
 	}
-	if ((e = sp_bpf_tc_attach(&be->k, &d, be->cfg->log, err, sizeof(err))))
+	if ((e = sp_bpf_tc_attach(&be->k, &d, be->cfg->log, err, sizeof(err)))) {
 		sp_log_err(be->cfg->log, "%s", err);
-	return e;
+		return e;
+	}
+	be->devs = d;
+	be->have_devs = true;
+	sp_bpf_pod_ifs_write(&be->k, &be->devs);
+	return 0;
 }
 
 static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const struct sp_change *chg,
@@ -482,6 +506,8 @@ static void bpf_close(struct sp_backend *be_)
 		return;
 	if (be->gc_timer)
 		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->gc_timer);
+	if (be->pod_timer)
+		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->pod_timer);
 	sp_bpf_writer_free(be->w);
 	sp_bpf_udp_free(be->udp);
 	if (be->open)

@@ -37,6 +37,7 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_STATS] = "sp_stats",
     [SPM_SRC_RANGES] = "sp_src_ranges",
     [SPM_MAGLEV] = "sp_maglev",
+    [SPM_POD_IFS] = "sp_pod_ifs",
     [SPM_META] = "sp_meta",
 };
 

@@ -28,6 +28,7 @@ enum sp_bpf_map {
 	SPM_STATS,
 	SPM_SRC_RANGES,
 	SPM_MAGLEV,
+	SPM_POD_IFS,
 	SPM_META,
 	SPM_COUNT
 };
