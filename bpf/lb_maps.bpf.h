@@ -80,6 +80,9 @@ struct {
 	__type(key, struct sp_ct_key);
 	__type(value, struct sp_ct_val);
 	__uint(max_entries, 262144);
+	/* An LRU list per CPU: new flows on different CPUs do not take one
+	 * lock (each CPU evicts from its share). */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 } sp_ct SEC(".maps");
 
 struct {

@@ -192,7 +192,8 @@ static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want
 	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(want) &&
 	     info.key_size == bpf_map__key_size(want) &&
 	     info.value_size == bpf_map__value_size(want) &&
-	     info.max_entries == bpf_map__max_entries(want);
+	     info.max_entries == bpf_map__max_entries(want) &&
+	     info.map_flags == bpf_map__map_flags(want);
 	close(fd);
 	return ok;
 }
