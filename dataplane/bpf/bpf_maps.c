@@ -67,6 +67,7 @@ struct sp_bpf_writer {
 	struct sp_hmap *port_ids;   /* port key → (uintptr_t) its id in the maps */
 	struct sp_hmap *seen_match; /* full sync: affinity matches written (hex) */
 	struct sp_hmap *maglev;	    /* slot set id → 1: a Maglev table is in sp_maglev */
+	struct sp_hmap *told;	    /* port key → 1: its "left out" line was logged */
 	uint32_t maglev_size;	    /* 0: no Maglev tables (--bpf-lb-algorithm random) */
 	uint32_t next_ep_id, next_port_id;
 	struct id_pool ep_pool, port_pool;
@@ -547,6 +548,10 @@ static int write_info(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint
 
 static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e)
 {
+	w->left_out++;
+	/* One line per port while it stays left out (every sync retries it). */
+	if (sp_hmap_get(w->told, p->key) || sp_hmap_put(w->told, p->key, (void *)1, NULL))
+		return;
 	if (e == -E2BIG || e == -ENOSPC)
 		sp_log_err(w->log,
 			   "bpf: service port %s left out: a map is full (--bpf-lb-map-max "
@@ -554,7 +559,6 @@ static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e
 			   p->key, w->k->map_max[SPM_SERVICES]);
 	else
 		sp_log_err(w->log, "bpf: service port %s: %s", p->key, strerror(-e));
-	w->left_out++;
 }
 
 /* --- Maglev tables --------------------------------------------------------------- */
@@ -661,6 +665,8 @@ static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p,
 		return e;
 	for (size_t k = 0; !e && k < p->cluster_ips.n; k++)
 		e = anyport_ref(w, &p->cluster_ips.v[k], +1, seen);
+	if (!e)
+		sp_hmap_del(w->told, p->key); /* (in force: a later overflow is news) */
 	return e;
 }
 
@@ -730,6 +736,7 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 
 		bpf_map_delete_elem(fd_of(w, SPM_PORT_INFO), &id);
 		port_id_release(w, old);
+		sp_hmap_del(w->told, old->key);
 	}
 }
 
@@ -1175,7 +1182,9 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 	w->anyport = sp_hmap_new();
 	w->port_ids = sp_hmap_new();
 	w->maglev = sp_hmap_new();
-	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || (e = adopt(w))) {
+	w->told = sp_hmap_new();
+	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || !w->told ||
+	    (e = adopt(w))) {
 		sp_bpf_writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -1198,5 +1207,6 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	free(w->port_pool.v);
 	sp_hmap_free(w->port_ids);
 	sp_hmap_free(w->maglev);
+	sp_hmap_free(w->told);
 	free(w);
 }

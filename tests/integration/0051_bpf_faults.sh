@@ -7,6 +7,8 @@
 # maps pinned by an older layout (sp_meta) or with other sizes (sp_services)
 # are detected, replaced with a warning line, never read, and traffic works.
 . "$(dirname "$0")/lib.sh"
+LAYOUT=$(awk '$1 == "#define" && $2 == "SP_BPF_LAYOUT" {print $3}' "$TOP/bpf/maps.h")
+[ -n "$LAYOUT" ] || fail "no SP_BPF_LAYOUT in bpf/maps.h"
 mode_test bpf
 rig2_test t51
 PIN=$("$SVCPLANECTL" rig path $R node1 bpf-pin) || fail "rig path bpf-pin"
@@ -49,7 +51,7 @@ layout_run() { # what expected-warning-text
 	id=$(bpftool -j map show pinned "$PIN/sp_meta" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 	[ "$id" != "$old_meta" ] || fail "$1: the planted sp_meta (id $old_meta) is still pinned"
 	lay=$(bpftool -j map dump pinned "$PIN/sp_meta" | python3 -c 'import json,sys; d=json.load(sys.stdin)[0]; print(d.get("formatted", d)["value"]["layout"])')
-	[ "$lay" = 1 ] || fail "$1: sp_meta's layout after the start: $lay"
+	[ "$lay" = "$LAYOUT" ] || fail "$1: sp_meta's layout after the start: $lay"
 	out=$(hits $R a3 20 'curl -s -m 2 http://198.19.128.70/' | awk '{print $1}' | sort | tr '\n' ' ')
 	[ "$out" = "a1 b1 " ] || fail "$1: traffic from pod a3 reached [$out]"
 	inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1 >/dev/null ||
@@ -59,14 +61,16 @@ layout_run() { # what expected-warning-text
 	inns $R node2 "$SVCPLANE" --mode bpf $(node_flags $R node2) --cleanup || fail "$1: --cleanup on node2"
 	note "$1: replaced with one warning, traffic through the new maps"
 }
-layout_run "sp_meta of layout 7" "another layout (layout 7, this agent's 1)"
+layout_run "sp_meta of layout 7" "another layout (layout 7, this agent's $LAYOUT)"
 mkdir -p "$PIN"
 bpftool map create "$PIN/sp_meta" type array key 4 value 8 entries 1 name sp_meta || fail "pinning sp_meta"
-bpftool map update pinned "$PIN/sp_meta" key 0 0 0 0 value 1 0 0 0 0 0 0 0 || fail "writing layout 1"
+# (layout, then the Maglev table size, 16381 by default: little-endian words)
+bpftool map update pinned "$PIN/sp_meta" key 0 0 0 0 value "$LAYOUT" 0 0 0 0xfd 0x3f 0 0 ||
+	fail "writing layout $LAYOUT"
 # sp_services of the right key and value but another size (an agent with another --bpf-lb-map-max).
 bpftool map create "$PIN/sp_services" type hash key 24 value 16 entries 8 name sp_services || fail "pinning a small sp_services"
 old_meta=$(bpftool -j map show pinned "$PIN/sp_meta" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-layout_run "sp_services of 8 entries" "other sizes (layout 1, this agent's 1)"
+layout_run "sp_services of 8 entries" "other sizes (layout $LAYOUT, this agent's $LAYOUT)"
 
 # --- a map full: 12 ClusterIP services (each two sp_services entries: its
 # address and port, and its address for the ports it does not serve) in maps

@@ -167,7 +167,7 @@ bpf_lacks() {
 }
 # mode_done: the closing line of a shared test (how many checks were not run).
 mode_done() {
-	[ "$NOT_YET" -eq 0 ] || note "$NOT_YET group(s) of checks from the client not run in mode $MODE: not-yet (part 2)"
+	[ "$NOT_YET" -eq 0 ] || note "$NOT_YET group(s) of checks not run in mode $MODE (not-yet, named above)"
 	exit 0
 }
 
