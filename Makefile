@@ -72,7 +72,7 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h bpf/flow_hash.h bpf/jhash.h
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h bpf/flow_hash.h bpf/jhash.h bpf/ct_timeout.h
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $<"
 	@$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -20,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "ct_timeout.h"
 #include "flow_hash.h"
 #include "lb_maps.bpf.h"
 #include "lb_pick.bpf.h"
@@ -442,17 +443,6 @@ static __always_inline int refuse(struct __sk_buff *skb, const struct pkt *p)
 
 /* --- connection tracking ---------------------------------------------------------- */
 
-static __always_inline __u64 ct_timeout(const struct sp_ct_val *v, __u8 proto)
-{
-	if (proto != IPPROTO_TCP)
-		return SP_CT_TIMEOUT_OTHER * NSEC_PER_SEC;
-	if (v->state == SP_CT_ESTABLISHED)
-		return SP_CT_TIMEOUT_TCP_ESTABLISHED * NSEC_PER_SEC;
-	if (v->state == SP_CT_CLOSING)
-		return SP_CT_TIMEOUT_TCP_CLOSING * NSEC_PER_SEC;
-	return SP_CT_TIMEOUT_TCP_NEW * NSEC_PER_SEC;
-}
-
 /* A packet of the flow @v tracks: its state follows the TCP flags; its
  * time is refreshed at most once a second (a write per packet would make
  * every CPU fight over the entry). */
@@ -696,7 +686,7 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 		return TC_ACT_OK;
 	now = bpf_ktime_get_ns();
 	v = bpf_map_lookup_elem(&sp_ct, &p.t);
-	if (v && now - v->last_ns > ct_timeout(v, p.t.proto))
+	if (v && now - v->last_ns > sp_ct_timeout_ns(p.t.proto, v->state))
 		v = 0;	/* expired: the GC has not come by yet */
 	if (v && side == HOST_OUT && !(v->flags & SP_CT_REPLY))
 		return TC_ACT_OK;

@@ -1,5 +1,6 @@
 /* bpf_ct.c - connection-tracking garbage collection and counters (see bpf_ct.h). */
 #include "bpf_ct.h"
+#include "../../bpf/ct_timeout.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,7 +12,6 @@
 #include <bpf/libbpf.h>
 
 #define CHUNK 1024
-#define NSEC 1000000000ull
 
 static const char *const stat_names[SP_STAT_COUNT] = {
     [SP_STAT_FLOWS] = "flows",
@@ -28,17 +28,6 @@ static const char *const stat_names[SP_STAT_COUNT] = {
 const char *sp_bpf_stat_name(enum sp_stat s)
 {
 	return s < SP_STAT_COUNT ? stat_names[s] : "?";
-}
-
-static uint64_t timeout_ns(const struct sp_ct_key *k, const struct sp_ct_val *v)
-{
-	if (k->proto != IPPROTO_TCP)
-		return SP_CT_TIMEOUT_OTHER * NSEC;
-	if (v->state == SP_CT_ESTABLISHED)
-		return SP_CT_TIMEOUT_TCP_ESTABLISHED * NSEC;
-	if (v->state == SP_CT_CLOSING)
-		return SP_CT_TIMEOUT_TCP_CLOSING * NSEC;
-	return SP_CT_TIMEOUT_TCP_NEW * NSEC;
 }
 
 int sp_bpf_ct_collect(const struct sp_bpf_kernel *k, uint64_t now_ns, struct sp_bpf_ct_gc *out)
@@ -71,7 +60,7 @@ int sp_bpf_ct_collect(const struct sp_bpf_kernel *k, uint64_t now_ns, struct sp_
 		for (uint32_t i = 0; i < count; i++) {
 			/* An entry written after this pass began may look newer than @now. */
 			if (vals[i].last_ns > now_ns ||
-			    now_ns - vals[i].last_ns <= timeout_ns(&keys[i], &vals[i])) {
+			    now_ns - vals[i].last_ns <= sp_ct_timeout_ns(keys[i].proto, vals[i].state)) {
 				out->entries++;
 				continue;
 			}
