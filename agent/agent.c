@@ -99,6 +99,7 @@ void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
 		.bpf_pin_path = cfg->bpf_pin_path,
 		.cgroup_path = cfg->cgroup_path,
 		.bpf_lb_map_max = cfg->bpf_lb_map_max,
+		.us_least_conns = cfg->us_least_conns,
 		.log = log,
 		.loop = loop,
 	};

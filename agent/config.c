@@ -20,6 +20,7 @@ enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
 	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
+	F_US_LB,
 };
 
 static const struct option options[] = {
@@ -42,6 +43,7 @@ static const struct option options[] = {
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
 	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
 	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
+	{ "userspace-lb-algorithm", required_argument, NULL, F_US_LB },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -70,6 +72,7 @@ static const char usage[] =
 	"  --bpf-pin-path PATH          bpf mode: pin path (default /sys/fs/bpf/svcplane)\n"
 	"  --bpf-lb-map-max N           bpf mode: entries of the service and endpoint maps\n"
 	"                               (default 65536; slots and sockets get 4 × N)\n"
+	"  --userspace-lb-algorithm A   userspace mode: round-robin (default) or least-connections\n"
 	"  --v N                        log verbosity: 0-1 info, 2+ debug\n";
 
 int sp_duration_parse(const char *s, double *out)
@@ -294,6 +297,11 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 		if (sp_duration_parse(v, &d) || d < 1)
 			return -EINVAL;
 		cfg->api_watch_timeout = d;
+		return 0;
+	case F_US_LB:
+		if (strcmp(v, "round-robin") && strcmp(v, "least-connections"))
+			return -EINVAL;
+		cfg->us_least_conns = !strcmp(v, "least-connections");
 		return 0;
 	case F_BPF_MAP_MAX: {
 		char *end;

@@ -30,6 +30,7 @@ struct sp_config {
 	char cgroup_path[4096];
 	char bpf_pin_path[4096];
 	uint32_t bpf_lb_map_max;	/* --bpf-lb-map-max */
+	bool us_least_conns;		/* --userspace-lb-algorithm least-connections */
 };
 
 #endif

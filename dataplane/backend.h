@@ -46,6 +46,7 @@ struct sp_backend_cfg {
 	const char *bpf_pin_path;	/* bpf mode */
 	const char *cgroup_path;	/* bpf mode */
 	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
+	bool us_least_conns;		/* userspace mode: least connections, not round robin */
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
 };
@@ -59,7 +60,7 @@ enum sp_open_mode {
 
 struct sp_health {
 	bool ok;
-	char detail[256];	/* why not, when !ok */
+	char detail[256];	/* why not, when !ok; when ok, what is not served (or "") */
 };
 
 /* With Local policy, a port's external traffic may have a list of its own

@@ -23,6 +23,7 @@ struct us_flow {
 	int fd;				/* upstream socket (caller's), -1 until set */
 	double last;			/* last datagram either way */
 	void *owner;			/* the caller's (its listener) */
+	void *pool;			/* the caller's (the pool it draws from) */
 	/* private */
 	struct us_flow *older, *newer;	/* LRU list, oldest first */
 	struct us_flow *hnext;		/* hash chain */

@@ -1,5 +1,5 @@
-/* us_fwd.h - the userspace forwarder's core objects, shared by its TCP and
- * UDP relays and the backend ops: a service port as served (its endpoint
+/* us_fwd.h - the userspace forwarder's core objects, shared by its
+ * connection relay (TCP, SCTP), its UDP relay and the service-port table: a service port as served (its endpoint
  * pools, affinity, counters), a listener (one Service address, port and
  * protocol; a socket only while its pool has endpoints, so that a port
  * without endpoints is refused by the kernel: TCP reset, ICMP port
@@ -15,6 +15,7 @@
 
 #include "../backend.h"
 #include "us_balance.h"
+#include "../../common/lists.h"
 
 #define US_CONNECT_TIMEOUT 1.0	/* seconds per connect attempt */
 #define US_MAX_TRIES 4		/* endpoints tried per connection */
@@ -28,8 +29,8 @@ struct us_conn;
 
 /* Counters per service port, for /metrics. */
 struct us_stats {
-	uint64_t active;	/* TCP connections open now (connecting or relaying) */
-	uint64_t total;		/* TCP connections accepted */
+	uint64_t active;	/* TCP/SCTP connections open now (connecting or relaying) */
+	uint64_t total;		/* TCP/SCTP connections accepted */
 	uint64_t flows;		/* UDP flows now */
 	uint64_t bytes_in;	/* client → endpoint */
 	uint64_t bytes_out;	/* endpoint → client */
@@ -45,6 +46,10 @@ struct us_svc {
 	int family;
 	struct us_pool internal;	/* ClusterIP traffic */
 	struct us_pool external;	/* NodePort, external and LB IP traffic */
+	struct us_pool shortcut;	/* external traffic of this node's pods and processes
+					 * when externalTrafficPolicy is Local (the cluster
+					 * list; empty otherwise) */
+	bool ext_local;			/* externalTrafficPolicy Local */
 	struct us_affinity *aff;	/* NULL without ClientIP affinity */
 	struct us_stats st;
 	struct us_lis **lis;		/* its listeners */
@@ -55,7 +60,7 @@ struct us_svc {
 struct us_lis {
 	struct us_fwd *fwd;
 	struct us_svc *svc;		/* owner */
-	bool external;			/* uses svc->external */
+	bool external;			/* NodePort, external or LB IP (else a ClusterIP) */
 	uint32_t id;			/* for UDP flow keys */
 	struct sp_addr addr;
 	uint16_t port;
@@ -70,10 +75,11 @@ struct us_lis {
 struct us_fwd {
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;
+	const struct sp_cidrs *cluster_cidrs;	/* pods' addresses (borrowed) */
 	uint32_t next_lis_id;
 	struct us_lis **lis;		/* every listener that has a socket */
 	size_t nlis, caplis;
-	/* TCP */
+	/* TCP and SCTP */
 	size_t max_conns, n_conns;
 	bool accept_paused;		/* EMFILE/ENFILE: until the retry timer */
 	uint64_t accept_timer;
@@ -91,20 +97,25 @@ struct us_fwd {
 	uint64_t udp_dropped;		/* datagrams with no flow possible */
 };
 
-/* Pool of @l->svc that @l's traffic uses. */
-static inline struct us_pool *us_lis_pool(const struct us_lis *l)
-{
-	return l->external ? &l->svc->external : &l->svc->internal;
-}
+/* The pool of @l->svc that traffic from @client to @l draws from: a
+ * ClusterIP's the internal list; external addresses the external list,
+ * except with externalTrafficPolicy Local for a client of this node (a pod
+ * in the cluster CIDR, or the node itself: the client's address is the
+ * listener's own), which gets the cluster list. May be empty (a client
+ * from outside and no local endpoint: refused). */
+struct us_pool *us_client_pool(const struct us_lis *l, const struct sp_addr *client);
+/* Endpoints @l may offer any client (it listens only while there are). */
+size_t us_lis_endpoints(const struct us_lis *l);
 
 /* sockaddr for @a:@port; returns its length. */
 socklen_t us_sockaddr(const struct sp_addr *a, uint16_t port, struct sockaddr_storage *ss);
 /* Address and port of @ss (a zeroed sp_addr, host-order port). */
 void us_from_sockaddr(const struct sockaddr_storage *ss, struct sp_addr *a, uint16_t *port);
 
-/* Set up @f (limits from RLIMIT_NOFILE). Returns 0 or -ENOMEM. */
+/* Set up @f for at most @max_conns connections (and as many UDP flows).
+ * Returns 0 or -ENOMEM. */
 int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_hooks *loop,
-		size_t max_conns);
+		size_t max_conns, const struct sp_cidrs *cluster_cidrs);
 /* Close every connection, flow, listener socket and pipe (listener structs
  * belong to their service ports: free those first). */
 void us_fwd_fini(struct us_fwd *f);
@@ -118,14 +129,12 @@ void us_lis_free(struct us_lis *l);
 
 void us_svc_put(struct us_svc *s);
 
-/* TCP (us_tcp.c): @l's socket is readable. */
-void us_tcp_accept(struct us_lis *l);
+/* TCP and SCTP (us_conn.c): @l's socket is readable. */
+void us_conn_accept(struct us_lis *l);
 /* Pause or resume accepting on every TCP listener (limits). */
-void us_tcp_pause(struct us_fwd *f, bool pause);
+void us_conn_pause(struct us_fwd *f, bool pause);
 /* Close every connection (fini). */
-void us_tcp_close_all(struct us_fwd *f);
-/* Free the pipe pool. */
-void us_pipes_fini(struct us_fwd *f);
+void us_conn_close_all(struct us_fwd *f);
 
 /* UDP (us_udp.c): @l's socket is readable. */
 void us_udp_read(struct us_lis *l);

@@ -43,6 +43,18 @@ inns() {
 	"$SVCPLANECTL" rig exec "$r" "$m" -- "$@"
 }
 
+# --- premises of kernel NAT -----------------------------------------------------
+# userspace mode relays connections in the agent: the pod sees the node's
+# address, not the client's, and nothing outlives the agent. A scenario whose
+# premise is kernel NAT calls `nat_premise WHAT` in that mode and checks the
+# mode's equivalent instead; run.sh reports it as "pass: kernel NAT premise
+# (WHAT)", never as a plain pass.
+: "${CF_PREMISE:=/dev/null}"
+relayed() { [ "$CF_MODE" = userspace ]; }
+nat_premise() { echo "$*" >>"$CF_PREMISE"; }
+# node_addr NODE ADDR: ADDR is one of NODE's own addresses.
+node_addr() { inns "$R" "$1" ip -o addr | awk '{sub("/.*", "", $4); print $4}' | grep -qxF -- "$2"; }
+
 # apply NAME: the YAML on stdin becomes manifest NAME (written whole).
 apply() { put "$CF_MANIFESTS/$1.yaml"; }
 remove() { rm -f "$CF_MANIFESTS/$1.yaml"; }

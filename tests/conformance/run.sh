@@ -15,7 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(nftables bpf)
+[ ${#modes[@]} -gt 0 ] || modes=(nftables bpf userspace)
 need_netns
 R=cf
 # What the run must leave as it found it on this machine: namespaces, links,
@@ -88,9 +88,9 @@ Y
 			wait_until 10 sh -c "$SVCPLANECTL rig exec $R node$n -- curl -sf http://127.0.0.1:10249/model | grep -q '\"servicePorts\":\[\]'" ||
 				echo "  (node$n's model not empty before $id)"
 		done
-		rm -f "$STATE/notyet" "$STATE/unmarked"
+		rm -f "$STATE/notyet" "$STATE/unmarked" "$STATE/premise"
 		out=$(CF_RIG=$R CF_MANIFESTS=$man CF_STATE=$STATE CF_MODE=$mode CF_NOTYET=$STATE/notyet \
-			CF_UNMARKED=$STATE/unmarked timeout 120 bash "$s" 2>&1)
+			CF_UNMARKED=$STATE/unmarked CF_PREMISE=$STATE/premise timeout 120 bash "$s" 2>&1)
 		rc=$?
 		if [ -s "$STATE/unmarked" ]; then	# a cl step not written as from_cl: never a pass
 			rc=1; out="FAIL $(head -1 "$STATE/unmarked")"
@@ -100,7 +100,8 @@ Y
 		   if [ -s "$STATE/notyet" ]; then
 			NOTYET[$id,$mode]=$(awk '!seen[$0]++' "$STATE/notyet" | sed 's/^/    not-yet: /')
 			REASON[$id,$mode]="cl: not-yet (part 2)"
-		   fi ;;
+		   fi
+		   [ ! -s "$STATE/premise" ] || REASON[$id,$mode]="kernel NAT premise ($(head -1 "$STATE/premise"))" ;;
 		77) RESULT[$id,$mode]=skip; REASON[$id,$mode]=$(grep -m1 '^SKIP' <<<"$out" | sed 's/^SKIP //') ;;
 		*) RESULT[$id,$mode]=fail; REASON[$id,$mode]=$(grep -m1 '^FAIL' <<<"$out" | sed 's/^FAIL //')
 		   [ -n "${REASON[$id,$mode]}" ] || REASON[$id,$mode]="exit $rc: $(tail -1 <<<"$out")" ;;
