@@ -25,7 +25,9 @@ Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
     medians of BENCH_POD_REPS (9)
 
 BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
-beside (results in bench/results-bpf.json); BENCH_QUICK=1: smaller sizes.
+beside (results in bench/results-bpf.json); BENCH_ONLY=userspace: only the
+userspace forwarder's rows beside haproxy and the direct path (userspace.py,
+results in bench/results-userspace.json); BENCH_QUICK=1: smaller sizes.
 """
 import atexit
 import json
@@ -38,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import userspace as userspace_rows
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SVCPLANE = os.path.join(TOP, "svcplane")
@@ -674,7 +678,11 @@ def main():
     sizes = [1000, 10000] if not QUICK else [1000]
     big_n = 10000 if not QUICK else 1000
     dp_sizes = [1, 10000] if not QUICK else [1]
-    if ONLY == "bpf":
+    if ONLY == "userspace":
+        # the userspace forwarder's rows, beside haproxy and the direct path
+        rig_up()
+        userspace_rows.rows(sys.modules[__name__])
+    elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}
         big = bench_endpoint_change(big_n, 10) * 1000
@@ -699,6 +707,7 @@ def main():
         bench_datapath(dp_sizes)
         bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
         bench_bpf_datapath(dp_sizes)
+        userspace_rows.rows(sys.modules[__name__])
     # a partial run (BENCH_ONLY) leaves the full run's results.json alone
     out = os.path.join(TOP, "bench", "results-%s.json" % ONLY if ONLY else "results.json")
     with open(out, "w") as f:
