@@ -402,7 +402,10 @@ void us_conn_accept(struct us_lis *l)
 	for (int i = 0; i < ACCEPTS_PER_EVENT && l->fd >= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		struct us_conn *c;
+		struct us_conn *c = NULL;
+		struct sp_addr client;
+		uint16_t cport;
+		bool allowed;
 		int fd;
 
 		if (f->n_conns >= f->max_conns) {
@@ -417,19 +420,26 @@ void us_conn_accept(struct us_lis *l)
 				pause_for_fds(f, errno);
 			return;		/* EAGAIN: the backlog is empty */
 		}
-		if (!(c = calloc(1, sizeof(*c)))) {
+		us_from_sockaddr(&ss, &client, &cport);
+		allowed = us_client_allowed(l, &client);
+		if (!allowed || !(c = calloc(1, sizeof(*c)))) {
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
-			pause_for_fds(f, ENOMEM);
-			return;
+			if (allowed) {
+				pause_for_fds(f, ENOMEM);
+				return;
+			}
+			l->svc->st.refused++;	/* not in loadBalancerSourceRanges */
+			continue;
 		}
 		*c = (struct us_conn){ .f = f, .svc = l->svc, .proto = l->proto, .cfd = fd, .ufd = -1,
 				       .mv = l->proto == IPPROTO_SCTP ? &us_sctp_mover : &us_splice_mover,
 				       .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
 		c->mv->setup(fd);
-		us_from_sockaddr(&ss, &c->client, &c->cport);
+		c->client = client;
+		c->cport = cport;
 		c->pool = us_client_pool(l, &c->client);
 		l->svc->refs++;
 		l->svc->st.total++;

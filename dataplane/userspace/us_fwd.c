@@ -94,6 +94,18 @@ struct us_pool *us_client_pool(const struct us_lis *l, const struct sp_addr *cli
 	return &l->svc->external;
 }
 
+bool us_client_allowed(const struct us_lis *l, const struct sp_addr *client)
+{
+	const struct us_svc *s = l->svc;
+
+	if (!l->lb || !s->nranges)
+		return true;
+	for (size_t i = 0; i < s->nranges; i++)
+		if (s->ranges[i].family == client->family && sp_cidr_contains(&s->ranges[i], client))
+			return true;
+	return false;
+}
+
 size_t us_lis_endpoints(const struct us_lis *l)
 {
 	if (!l->external)
@@ -128,6 +140,7 @@ void us_svc_put(struct us_svc *s)
 	us_pool_fini(&s->internal);
 	us_pool_fini(&s->external);
 	us_pool_fini(&s->shortcut);
+	free(s->ranges);
 	us_affinity_free(s->aff);
 	free(s->lis);
 	free(s->key);

@@ -50,6 +50,8 @@ struct us_svc {
 					 * when externalTrafficPolicy is Local (the cluster
 					 * list; empty otherwise) */
 	bool ext_local;			/* externalTrafficPolicy Local */
+	struct sp_addr *ranges;		/* loadBalancerSourceRanges (LB IP listeners only) */
+	size_t nranges;
 	struct us_affinity *aff;	/* NULL without ClientIP affinity */
 	struct us_stats st;
 	struct us_lis **lis;		/* its listeners */
@@ -70,6 +72,7 @@ struct us_lis {
 	int bind_err;			/* last bind error (-errno), 0 when bound or idle */
 	bool paused;			/* TCP: accept paused (limits) */
 	bool vip;			/* its address is on svcplane0 (not a node address) */
+	bool lb;			/* a load-balancer IP: source ranges apply */
 };
 
 struct us_fwd {
@@ -104,6 +107,11 @@ struct us_fwd {
  * listener's own), which gets the cluster list. May be empty (a client
  * from outside and no local endpoint: refused). */
 struct us_pool *us_client_pool(const struct us_lis *l, const struct sp_addr *client);
+/* May @client use @l? Not when @l is a load-balancer IP whose service has
+ * loadBalancerSourceRanges that do not contain it (kube-proxy drops such
+ * traffic; the relay resets a TCP connection it was handed, drops a UDP
+ * datagram). */
+bool us_client_allowed(const struct us_lis *l, const struct sp_addr *client);
 /* Endpoints @l may offer any client (it listens only while there are). */
 size_t us_lis_endpoints(const struct us_lis *l);
 

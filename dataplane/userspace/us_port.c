@@ -20,7 +20,7 @@
 struct lspec {
 	struct sp_addr addr;
 	uint16_t port;
-	bool external, vip;
+	bool external, vip, lb;
 };
 
 int us_ports_init(struct us_ports *t, struct us_fwd *fwd, const struct sp_log *lg)
@@ -59,14 +59,14 @@ static void lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char
 }
 
 static int add_spec(struct lspec **v, size_t *n, const struct sp_addr *a, uint16_t port,
-		    bool external, bool vip)
+		    bool external, bool vip, bool lb)
 {
 	struct lspec *nv = realloc(*v, (*n + 1) * sizeof(*nv));
 
 	if (!nv)
 		return -ENOMEM;
 	*v = nv;
-	nv[*n] = (struct lspec){ .addr = *a, .port = port, .external = external, .vip = vip };
+	nv[*n] = (struct lspec){ .addr = *a, .port = port, .external = external, .vip = vip, .lb = lb };
 	nv[*n].addr.prefix_len = (uint8_t)sp_addr_bits(a->family);
 	(*n)++;
 	return 0;
@@ -83,13 +83,13 @@ static int port_specs(const struct us_ports *t, const struct sp_svc_port *p, str
 	*v = NULL;
 	*n = 0;
 	for (size_t i = 0; !e && i < p->cluster_ips.n; i++)
-		e = add_spec(v, n, &p->cluster_ips.v[i], p->port, false, true);
+		e = add_spec(v, n, &p->cluster_ips.v[i], p->port, false, true, false);
 	for (size_t i = 0; !e && i < p->external_ips.n; i++)
-		e = add_spec(v, n, &p->external_ips.v[i], p->port, true, true);
+		e = add_spec(v, n, &p->external_ips.v[i], p->port, true, true, false);
 	for (size_t i = 0; !e && i < p->lb_ips.n; i++)
-		e = add_spec(v, n, &p->lb_ips.v[i], p->port, true, true);
+		e = add_spec(v, n, &p->lb_ips.v[i], p->port, true, true, true);
 	for (int i = 0; !e && p->node_port && i < na->n; i++)
-		e = add_spec(v, n, &na->v[i], p->node_port, true, false);
+		e = add_spec(v, n, &na->v[i], p->node_port, true, false, false);
 	return e;
 }
 
@@ -136,6 +136,22 @@ static int set_pools(const struct us_ports *t, struct us_svc *s, const struct sp
 	return e;
 }
 
+/* loadBalancerSourceRanges, for the LB IP listeners. */
+static int set_ranges(struct us_svc *s, const struct sp_svc_port *p)
+{
+	struct sp_addr *v = NULL;
+	size_t n = p->lb_source_ranges.n;
+
+	if (n && !(v = malloc(n * sizeof(*v))))
+		return -ENOMEM;
+	if (n)
+		memcpy(v, p->lb_source_ranges.v, n * sizeof(*v));
+	free(s->ranges);
+	s->ranges = v;
+	s->nranges = n;
+	return 0;
+}
+
 static int set_affinity(struct us_svc *s, const struct sp_svc_port *p)
 {
 	if (!p->affinity_client_ip) {
@@ -172,7 +188,7 @@ void us_port_remove(struct us_ports *t, const char *key)
 static bool spec_has(const struct lspec *v, size_t n, const struct us_lis *l)
 {
 	for (size_t i = 0; i < n; i++)
-		if (v[i].port == l->port && v[i].external == l->external &&
+		if (v[i].port == l->port && v[i].external == l->external && v[i].lb == l->lb &&
 		    !sp_addr_cmp(&v[i].addr, &l->addr))
 			return true;
 	return false;
@@ -221,7 +237,7 @@ static int lis_add(struct us_ports *t, struct us_svc *s, const struct lspec *sp)
 	s->lis = v;
 	*l = (struct us_lis){ .fwd = t->fwd, .svc = s, .external = sp->external,
 			      .id = ++t->fwd->next_lis_id, .addr = sp->addr, .port = sp->port,
-			      .proto = s->proto, .fd = -1, .vip = sp->vip };
+			      .proto = s->proto, .fd = -1, .vip = sp->vip, .lb = sp->lb };
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	if (sp_hmap_put(t->lis, name, l, NULL)) {
 		free(l);
@@ -270,7 +286,7 @@ int us_port_apply(struct us_ports *t, const struct sp_svc_port *p)
 	}
 	if (!(s = svc_get(t, p)))
 		return -errno;
-	if ((e = set_pools(t, s, p)) || (e = set_affinity(s, p)))
+	if ((e = set_pools(t, s, p)) || (e = set_affinity(s, p)) || (e = set_ranges(s, p)))
 		return e;
 	if ((e = port_specs(t, p, &spec, &nspec)))
 		goto out;

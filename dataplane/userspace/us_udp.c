@@ -144,6 +144,10 @@ void us_udp_read(struct us_lis *l)
 			break;		/* EAGAIN, or an error queued by ICMP */
 		}
 		us_from_sockaddr(&ss, &k.client, &k.cport);
+		if (!us_client_allowed(l, &k.client)) {
+			f->udp_dropped++;	/* not in loadBalancerSourceRanges */
+			continue;
+		}
 		if (!(fl = us_flows_get(f->flows, &k))) {
 			if (!(fl = us_flows_add(f->flows, &k, now))) {
 				f->udp_dropped++;

@@ -99,11 +99,14 @@ r=$(rss_ok "send-and-close")
 note "2. 300 send-and-close + 300 send-and-reset: $((in1 - in0)) bytes relayed, nothing left open, RSS ${r} KiB"
 
 # --- 3. an endpoint that accepts and hangs ---
-inns $R cl $HOSTILE push 198.19.128.55 9200 100 4194304 6 >"$dir/push" &
+inns $R cl $HOSTILE push 198.19.128.55 9200 100 16777216 6 >"$dir/push" &
 push=$!
-sleep 3
+sleep 4
 pipes=$(metric svcplane_userspace_pipes_in_use)
+# Every path is full by now (the endpoint reads nothing): each connection
+# holds the one pipe of the direction that waits, never more.
 [ "${pipes:-999}" -le 100 ] || fail "hanging endpoint: $pipes pipes in use for 100 connections (one each at most)"
+[ "${pipes:-0}" -ge 50 ] || fail "hanging endpoint: $pipes pipes in use: the paths never filled (the case tested nothing)"
 idle_cpu "hanging endpoint"
 r=$(rss_ok "hanging endpoint")
 wait $push

@@ -8,9 +8,9 @@
   hostile.py burst HOST PORT N SIZE MODE   N connections, each sends SIZE
       bytes and closes at once (MODE fin: close(); rst: SO_LINGER 0, a reset);
       prints how many sent everything.
-  hostile.py push HOST PORT N SIZE SECONDS N connections that each write up to
-      SIZE bytes (as much as the path takes, never blocking) and hold for
-      SECONDS before closing; prints the bytes written.
+  hostile.py push HOST PORT N SIZE SECONDS N connections that each keep
+      writing (whenever the path takes more) up to SIZE bytes for SECONDS,
+      then close; prints the bytes written.
   hostile.py hang PORT                     a server that accepts every
       connection and then never reads, writes or closes.
 """
@@ -74,20 +74,21 @@ def burst(host, port, n, size, mode):
 
 def push(host, port, n, size, seconds):
     socks = connect_all(host, port, n)
-    time.sleep(0.5)
-    total = 0
+    sent = {s: 0 for s in socks}
     chunk = b"y" * 65536
-    for s in socks:
-        sent = 0
-        while sent < size:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        todo = [s for s in socks if sent[s] < size]
+        if not todo:
+            time.sleep(0.1)
+            continue
+        _, w, _ = select.select([], todo[:1000], [], 0.2)
+        for s in w:
             try:
-                k = s.send(chunk[: min(65536, size - sent)])
+                sent[s] += s.send(chunk[: min(65536, size - sent[s])])
             except (BlockingIOError, OSError):
-                break
-            sent += k
-        total += sent
-    print(total, flush=True)
-    time.sleep(seconds)
+                pass
+    print(sum(sent.values()), flush=True)
     for s in socks:
         s.close()
 

@@ -6,7 +6,12 @@
 # pinned maps and links (bpf) stay in the kernel; a restarted agent converges
 # over what it finds (bpf: adopts the same maps and links), still with no
 # failed request; --cleanup then removes every table svcplane installed and
-# nothing else (nftables), every pin and link (bpf); twice is fine.
+# nothing else (nftables), every pin and link (bpf); twice is fine. In
+# userspace mode (0014_us_…) the relay's listeners die with the agent, so
+# requests fail while it is down (refused; 0053 measures for how long and
+# what is lost): here at most 150 of 400 rounds; svcplane0 and its
+# addresses stay for the restarted agent, which adopts them; --cleanup
+# removes svcplane0 and the state file, and not another bridge.
 . "$(dirname "$0")/lib.sh"
 mode_test "${MODE:?set by the wrapper}"
 rig2_test t14
@@ -30,6 +35,11 @@ bpf_ids() {
 if in_mode nftables; then
 	# Something else's table in the node, which cleanup must leave alone.
 	inns $R node1 nft add table inet someone-else
+elif in_mode userspace; then
+	# Something else's bridge, which cleanup must leave alone.
+	inns $R node1 ip link add someone0 type bridge || fail "ip link add someone0"
+	addrs_before=$(inns $R node1 ip -o addr show dev svcplane0 | awk '{print $4}' | sort) || fail "no svcplane0"
+	[ -n "$addrs_before" ] || fail "no addresses on svcplane0"
 else
 	links_before=$(bpf_ids link) && maps_before=$(bpf_ids map) || fail "reading node1's pins"
 	[ "$(grep -c . <<<"$links_before")" -ge 8 ] || fail "want 8 pinned links (connect, sendmsg, recvmsg, getpeername × 2), got: $links_before"
@@ -60,7 +70,13 @@ agent_start $R 1 "$dir"
 wait "${lps[@]}"
 for f in "$AGENT_LOG_DIR"/loop-*.out; do
 	read -r ok bad <"$f"
-	[ "$bad" = 0 ] && [ "$ok" = 400 ] || fail "$(basename "$f" .out): $bad of $((ok + bad)) rounds failed across kill -9 and restart"
+	if in_mode userspace; then
+		[ $((ok + bad)) = 400 ] && [ "$bad" -le 150 ] ||
+			fail "$(basename "$f" .out): $bad of $((ok + bad)) rounds failed across kill -9 and restart (want at most 150)"
+		note "$(basename "$f" .out): $bad of 400 rounds failed while the agent was down"
+	else
+		[ "$bad" = 0 ] && [ "$ok" = 400 ] || fail "$(basename "$f" .out): $bad of $((ok + bad)) rounds failed across kill -9 and restart"
+	fi
 done
 fulls() { grep -c 'sync: full' "$1"; }	# prints the count; fails on an unreadable log
 n1=$(fulls "$run1_log"); n2=$(fulls "$run2_log")
@@ -74,12 +90,24 @@ if in_mode bpf; then
 	[ "$(bpf_ids map)" = "$maps_before" ] || fail "maps replaced by the restart: before [$maps_before] after [$(bpf_ids map)]"
 	file_lacks "$run2_log" "replaced" "not reusable" || fail "restarted agent replaced something: $(grep -E 'replaced|reusable' "$run2_log")"
 fi
+if in_mode userspace; then
+	# Adopted: the same link and addresses, and the link never remade.
+	addrs_after=$(inns $R node1 ip -o addr show dev svcplane0 | awk '{print $4}' | sort)
+	[ "$addrs_after" = "$addrs_before" ] || fail "svcplane0's addresses changed: [$addrs_before] → [$addrs_after]"
+	file_lacks "$run2_log" "went away" || fail "the restarted agent remade svcplane0: $(grep 'went away' "$run2_log")"
+fi
 
 kill "${AGENT_PID[1]}"; wait "${AGENT_PID[1]}" 2>/dev/null
 inns $R node1 "$SVCPLANE" ${MODE:+--mode $MODE} $(node_flags $R node1) --cleanup || fail "--cleanup exit status"
 if in_mode nftables; then
 	tables=$(inns $R node1 nft list tables)
 	[ "$tables" = "table inet someone-else" ] || fail "after --cleanup: $tables"
+elif in_mode userspace; then
+	inns $R node1 ip link show svcplane0 >/dev/null 2>&1 && fail "svcplane0 left after --cleanup"
+	inns $R node1 ip link show someone0 >/dev/null || fail "--cleanup removed another bridge (someone0)"
+	state=/run/svcplane/userspace/net-$(inns $R node1 stat -L -c %i /proc/self/ns/net).json
+	[ ! -e "$state" ] || fail "--cleanup left $state"
+	out=$(inns $R a3 curl -s -m 1 http://198.19.128.60/) && fail "ClusterIP still served after --cleanup: $out"
 else
 	# Every pin gone (the pin dir empty or removed), none of node1's links left
 	# in the kernel, nothing attached to node1's cgroup.
