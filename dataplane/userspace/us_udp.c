@@ -18,11 +18,16 @@
 
 #define DGRAMS_PER_EVENT 64
 
-/* Close @fl's upstream socket (a repointed flow gets a new one). */
+static void on_flow(void *ctx, int fd, uint32_t events);
+
+/* Close @fl's upstream socket (a repointed flow gets a new one), passing on
+ * first the replies already queued on it: the sync that repoints a flow may
+ * run between a datagram's forwarding and its reply's event. */
 static void flow_close_fd(struct us_fwd *f, struct us_flow *fl)
 {
 	if (fl->fd < 0)
 		return;
+	on_flow(fl, fl->fd, 0);
 	f->loop->del_fd(f->loop->loop, fl->fd);
 	close(fl->fd);
 	fl->fd = -1;
