@@ -140,6 +140,20 @@ sys.exit(1)
     return float(out.strip()) - start
 
 
+READY = r'''
+import socket, sys, time
+end = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > end:
+            raise
+        time.sleep(0.05)
+'''
+
+
 def rows(r):
     d = os.path.join(r.WORK, "us")
     manifests(r, d)
@@ -156,7 +170,11 @@ def rows(r):
     flags = ["--mode", "userspace", "--min-sync-period", "100ms"]
     agent = r.Agent("sp-bench-node1", d, *flags)
     agent.wait_syncs("full", 1)
-    time.sleep(0.5)
+    for path in ("haproxy", "forwarder"):    # both relays answer before anything is timed
+        a, p = addr(path, "http")
+        r.sh(*r.in_member("sp-bench-cl"), r.sys.executable, "-c", READY, a, str(p))
+    if ha.poll() is not None:
+        raise RuntimeError("haproxy exited: %d" % ha.returncode)
     measures = [("new TCP connections/s (wrk)", wrk, "conn/s"),
                 ("TCP request round trip (sockperf --tcp)", rtt, "us"),
                 ("TCP throughput (iperf3)", iperf, "Gbit/s"),

@@ -12,7 +12,7 @@ skip() { echo "SKIP $*"; exit 77; }
 
 # --- steps from outside the nodes ----------------------------------------------
 # A step that sends from the client cl (outside every node, through the fabric)
-# is written `from_cl CMD...`. In nftables mode it runs. In bpf mode it does
+# is written `from_cl CMD...`. In nftables and userspace modes it runs. In bpf mode it does
 # not run: part 1 serves connections made inside a node (its own processes and
 # its pods', under the cgroup hooks); traffic arriving from outside is part 2,
 # so the step is recorded in CF_NOTYET (run.sh reports the scenario as

@@ -8,7 +8,9 @@
 # scenario's steps from the client cl (`from_cl` in lib.sh): those are listed
 # as not-yet, and a scenario whose other steps all pass is
 # "pass, cl: not-yet (part 2)", counted apart from full passes (CF_COUNTS
-# gets "PASS FAIL SKIP NOTYET").
+# gets "PASS FAIL SKIP NOTYET"). A scenario whose premise is kernel NAT
+# (userspace mode: `nat_premise` in lib.sh) checks the mode's equivalent
+# and reads "pass: kernel NAT premise (WHAT)".
 # The rig is built once per mode and reused; everything is removed on exit.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
