@@ -3,9 +3,10 @@ userspace), each beside haproxy (mode tcp, bench/haproxy.cfg) relaying the
 same traffic in the same node and beside the direct path, measured in the
 same run: new connections/s (wrk, Connection: close), request round trip
 (sockperf ping-pong over TCP, one connection), throughput (iperf3), memory at
-idle connections (the drop in MemAvailable while they are open: RSS plus
-socket and pipe buffers), and the restart-resume time (SIGKILL, start again,
-first new connection served). run.py calls rows(run) with itself as `r`.
+IDLE_N idle connections (the relay's RSS growth plus its sockets' buffers;
+MemAvailable moves by more than that here with other work on the machine),
+and the restart-resume time (SIGKILL, start again, first new connection
+served). run.py calls rows(run) with itself as `r`.
 
 Paths, from the client cl outside node1 to the server pod srv:
   forwarder  cl → ClusterIP 198.19.128.1 (svcplane0 in node1) → agent → srv
@@ -64,12 +65,20 @@ def iperf(r, path):
     return r.iperf(a, port=p)
 
 
-def mem_available_kib():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1])
-    raise RuntimeError("no MemAvailable")
+def relay_kib(r, pid):
+    """The relay's memory now: its RSS plus the buffers of every TCP socket
+    in node1 (only the relay has connections there): ss's skmem r, t, f, w,
+    o and bl (receive, send, forward-allocated, queued, options, backlog)."""
+    with open("/proc/%d/status" % pid) as f:
+        rss = int(r.re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    out = r.sh(*r.in_member("sp-bench-node1"), "ss", "-tmnH").stdout
+    sk = 0
+    for m in r.re.finditer(r"skmem:\(([^)]*)\)", out):
+        for field in m.group(1).split(","):
+            k = r.re.match(r"([a-z]+)(\d+)", field)
+            if k and k.group(1) in ("r", "t", "f", "w", "o", "bl"):
+                sk += int(k.group(2))
+    return rss + sk / 1024
 
 
 HOLD = r'''
@@ -78,6 +87,7 @@ host, port, n, ready = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv
 socks = []
 for i in range(n):
     s = socket.create_connection((host, port), timeout=5)
+    s.sendall(b"x")
     socks.append(s)
 open(ready, "w").close()
 time.sleep(3600)
@@ -85,14 +95,17 @@ time.sleep(3600)
 
 
 def idle_mem(r, path):
-    """KiB of MemAvailable the path's IDLE_N idle connections take (client,
-    relay and server sockets together; the direct path has no relay)."""
+    """KiB the relay of @path takes for IDLE_N idle connections (each has
+    carried one byte to the server, which never answers): the growth of its
+    RSS plus its sockets' buffers. The sockets' own kernel objects (two per
+    connection in either relay) are not counted; MemAvailable, which would
+    count them, moves by more than that here with other work on the machine."""
     a, p = addr(path, "idle")
+    pid = RELAY_PID[path]
     ready = os.path.join(r.WORK, "idle-ready")
     if os.path.exists(ready):
         os.unlink(ready)
-    time.sleep(1)
-    before = mem_available_kib()
+    before = relay_kib(r, pid)
     h = subprocess.Popen(r.in_member("sp-bench-cl") + [r.sys.executable, "-c", HOLD, a, str(p), str(IDLE_N), ready],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -102,11 +115,14 @@ def idle_mem(r, path):
                 raise RuntimeError("idle connections via %s: %s" % (path, h.stderr.read()[-500:]))
             time.sleep(0.1)
         time.sleep(1)
-        return before - mem_available_kib()
+        return relay_kib(r, pid) - before
     finally:
         h.kill()
         h.wait()
-        time.sleep(1)    # the relays close their side
+        time.sleep(2)    # the relay closes its side
+
+
+RELAY_PID = {}
 
 
 def restart_resume(r, agent_flags, d):
@@ -175,14 +191,14 @@ def rows(r):
         r.sh(*r.in_member("sp-bench-cl"), r.sys.executable, "-c", READY, a, str(p))
     if ha.poll() is not None:
         raise RuntimeError("haproxy exited: %d" % ha.returncode)
+    RELAY_PID.update(forwarder=agent.pid(), haproxy=ha.pid)
     measures = [("new TCP connections/s (wrk)", wrk, "conn/s"),
                 ("TCP request round trip (sockperf --tcp)", rtt, "us"),
-                ("TCP throughput (iperf3)", iperf, "Gbit/s"),
-                ("memory at %d idle connections (MemAvailable drop)" % IDLE_N, idle_mem, "KiB")]
+                ("TCP throughput (iperf3)", iperf, "Gbit/s")]
     paths = ("forwarder", "haproxy", "direct")
     for name, fn, unit in measures:
         got = {p: [] for p in paths}
-        for i in range(REPS if fn is not idle_mem else 3):
+        for i in range(REPS):
             for p in paths[i % 3:] + paths[:i % 3]:    # each repetition starts one path later
                 got[p].append(fn(r, p))
         med = {p: statistics.median(v) for p, v in got.items()}
@@ -190,12 +206,16 @@ def rows(r):
                  "haproxy (mode tcp, same node)")
         r.record("%s, userspace forwarder vs direct" % name, med["forwarder"], unit, med["direct"],
                  "direct to pod")
-        if fn is idle_mem:
-            # the relay's own share: what the path takes beyond the direct one
-            # (whose client and server sockets every path has too)
-            r.record("memory per idle connection, userspace forwarder, beyond direct",
-                     (med["forwarder"] - med["direct"]) / IDLE_N, "KiB",
-                     (med["haproxy"] - med["direct"]) / IDLE_N, "haproxy, beyond direct")
+    # memory: the relays only (the direct path has none)
+    got = {p: [] for p in ("forwarder", "haproxy")}
+    for i in range(3):
+        for p in (("forwarder", "haproxy") if i % 2 == 0 else ("haproxy", "forwarder")):
+            got[p].append(idle_mem(r, p))
+    med = {p: statistics.median(v) for p, v in got.items()}
+    r.record("memory at %d idle connections (relay RSS + socket buffers), userspace forwarder" % IDLE_N,
+             med["forwarder"], "KiB", med["haproxy"], "haproxy, same connections")
+    r.record("memory per idle connection, userspace forwarder", med["forwarder"] / IDLE_N, "KiB",
+             med["haproxy"] / IDLE_N, "haproxy, same connections")
     agent.stop()
     ha.kill()
     ha.wait()
