@@ -28,6 +28,15 @@
 #define MAX_CHUNKS 16		/* reads per direction per event: fairness between connections */
 #define ACCEPTS_PER_EVENT 64
 
+/* What a connection needs only until an endpoint answers (freed then, so
+ * that an idle connection costs as little as it can). */
+struct dial {
+	struct us_ep tried[US_MAX_TRIES];
+	int ntried;
+	double deadline;		/* of the connect attempt */
+	struct us_conn *qnext, *qprev;	/* connecting queue */
+};
+
 struct us_conn {
 	struct us_fwd *f;
 	struct us_svc *svc;		/* one reference */
@@ -40,12 +49,10 @@ struct us_conn {
 	struct us_half c2u, u2c;
 	struct sp_addr client;
 	uint16_t cport;
-	struct us_ep tried[US_MAX_TRIES];
-	int ntried;
-	bool connecting;
-	bool counted;			/* in pool's open count for tried[ntried - 1] */
-	double deadline;		/* of the connect attempt */
-	struct us_conn *qnext, *qprev;	/* connecting queue */
+	struct dial *dial;		/* until connected (NULL once relaying) */
+	struct us_ep ep;		/* the endpoint relayed to, once connected */
+	bool connecting;		/* in the connecting queue */
+	bool counted;			/* in pool's open count for ep */
 	struct us_conn *next, *prev;	/* every connection */
 };
 
@@ -99,17 +106,19 @@ static void pause_for_fds(struct us_fwd *f, int err)
 
 static void q_remove(struct us_fwd *f, struct us_conn *c)
 {
+	struct dial *d = c->dial;
+
 	if (!c->connecting)
 		return;
-	if (c->qprev)
-		c->qprev->qnext = c->qnext;
+	if (d->qprev)
+		d->qprev->dial->qnext = d->qnext;
 	else
-		f->connecting = c->qnext;
-	if (c->qnext)
-		c->qnext->qprev = c->qprev;
+		f->connecting = d->qnext;
+	if (d->qnext)
+		d->qnext->dial->qprev = d->qprev;
 	else
-		f->connecting_tail = c->qprev;
-	c->qnext = c->qprev = NULL;
+		f->connecting_tail = d->qprev;
+	d->qnext = d->qprev = NULL;
 	c->connecting = false;
 }
 
@@ -121,18 +130,18 @@ static void arm_connect_timer(struct us_fwd *f)
 
 	if (f->connect_timer || !f->connecting)
 		return;
-	wait = f->connecting->deadline - sp_now_mono();
+	wait = f->connecting->dial->deadline - sp_now_mono();
 	f->connect_timer = f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
 }
 
 static void q_push(struct us_fwd *f, struct us_conn *c)
 {
-	c->deadline = sp_now_mono() + US_CONNECT_TIMEOUT;
+	c->dial->deadline = sp_now_mono() + US_CONNECT_TIMEOUT;
 	c->connecting = true;
-	c->qnext = NULL;
-	c->qprev = f->connecting_tail;
+	c->dial->qnext = NULL;
+	c->dial->qprev = f->connecting_tail;
 	if (f->connecting_tail)
-		f->connecting_tail->qnext = c;
+		f->connecting_tail->dial->qnext = c;
 	else
 		f->connecting = c;
 	f->connecting_tail = c;
@@ -162,12 +171,13 @@ static void conn_free(struct us_conn *c, bool rst)
 	struct us_fwd *f = c->f;
 
 	q_remove(f, c);
+	free(c->dial);
 	drop_fd(c, &c->cfd, &c->creg, rst);
 	drop_fd(c, &c->ufd, &c->ureg, rst);
 	c->mv->release(f, &c->c2u);
 	c->mv->release(f, &c->u2c);
 	if (c->counted)
-		us_pool_count(c->pool, &c->tried[c->ntried - 1], -1);
+		us_pool_count(c->pool, &c->ep, -1);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -234,9 +244,12 @@ static void start_connect(struct us_conn *c);
 static void connected(struct us_conn *c)
 {
 	q_remove(c->f, c);
+	c->ep = c->dial->tried[c->dial->ntried - 1];
+	free(c->dial);
+	c->dial = NULL;
 	if (c->svc->aff)
-		us_affinity_put(c->svc->aff, &c->client, &c->tried[c->ntried - 1], sp_now_mono());
-	us_pool_count(c->pool, &c->tried[c->ntried - 1], 1);
+		us_affinity_put(c->svc->aff, &c->client, &c->ep, sp_now_mono());
+	us_pool_count(c->pool, &c->ep, 1);
 	c->counted = true;
 	if (rearm(c))		/* cannot watch the sockets: give up */
 		conn_free(c, true);
@@ -258,11 +271,13 @@ static void start_connect(struct us_conn *c)
 	struct us_ep ep;
 	socklen_t len;
 
-	while (c->ntried < US_MAX_TRIES &&
-	       !us_pick(c->pool, c->svc->aff, &c->client, sp_now_mono(), c->tried, (size_t)c->ntried, &ep)) {
-		if (c->ntried)
+	struct dial *d = c->dial;
+
+	while (d->ntried < US_MAX_TRIES &&
+	       !us_pick(c->pool, c->svc->aff, &c->client, sp_now_mono(), d->tried, (size_t)d->ntried, &ep)) {
+		if (d->ntried)
 			c->svc->st.retries++;
-		c->tried[c->ntried++] = ep;
+		d->tried[d->ntried++] = ep;
 		c->ufd = socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, c->proto);
 		if (c->ufd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
@@ -298,7 +313,7 @@ static void on_connect_timer(void *ctx)
 
 	f->connect_timer = 0;
 	/* A retried connection goes to the tail with a later deadline. */
-	while (f->connecting && f->connecting->deadline <= now + 0.001)
+	while (f->connecting && f->connecting->dial->deadline <= now + 0.001)
 		attempt_failed(f->connecting);
 	arm_connect_timer(f);
 }
@@ -403,6 +418,7 @@ void us_conn_accept(struct us_lis *l)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		struct us_conn *c = NULL;
+		struct dial *d = NULL;
 		struct sp_addr client;
 		uint16_t cport;
 		bool allowed;
@@ -422,11 +438,12 @@ void us_conn_accept(struct us_lis *l)
 		}
 		us_from_sockaddr(&ss, &client, &cport);
 		allowed = us_client_allowed(l, &client);
-		if (!allowed || !(c = calloc(1, sizeof(*c)))) {
+		if (!allowed || !(c = calloc(1, sizeof(*c))) || !(d = calloc(1, sizeof(*d)))) {
 			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
+			free(c);
 			if (allowed) {
 				pause_for_fds(f, ENOMEM);
 				return;
@@ -436,7 +453,7 @@ void us_conn_accept(struct us_lis *l)
 		}
 		*c = (struct us_conn){ .f = f, .svc = l->svc, .proto = l->proto, .cfd = fd, .ufd = -1,
 				       .mv = l->proto == IPPROTO_SCTP ? &us_sctp_mover : &us_splice_mover,
-				       .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
+				       .dial = d, .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
 		c->mv->setup(fd);
 		c->client = client;
 		c->cport = cport;
