@@ -94,21 +94,27 @@ time.sleep(3600)
 '''
 
 
-def idle_mem(r, path):
-    """KiB the relay of @path takes for IDLE_N idle connections (each has
-    carried one byte to the server, which never answers): the growth of its
-    RSS plus its sockets' buffers. The sockets' own kernel objects (two per
-    connection in either relay) are not counted; MemAvailable, which would
-    count them, moves by more than that here with other work on the machine."""
+def idle_mem(r, path, start):
+    """KiB a fresh relay of @path (started by @start, which returns its pid
+    and a function that stops it) takes for IDLE_N idle connections (each
+    has carried one byte to the server, which never answers): the growth of
+    its RSS plus its sockets' buffers. Fresh each time: a relay that held
+    connections before reuses the memory it grew then. The sockets' own
+    kernel objects (two per connection in either relay) are not counted;
+    MemAvailable, which would count them, moves by more than that here with
+    other work on the machine."""
     a, p = addr(path, "idle")
-    pid = RELAY_PID[path]
+    pid, stop = start()
     ready = os.path.join(r.WORK, "idle-ready")
     if os.path.exists(ready):
         os.unlink(ready)
-    before = relay_kib(r, pid)
-    h = subprocess.Popen(r.in_member("sp-bench-cl") + [r.sys.executable, "-c", HOLD, a, str(p), str(IDLE_N), ready],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    h = None
     try:
+        r.sh(*r.in_member("sp-bench-cl"), r.sys.executable, "-c", READY, a, str(p))
+        time.sleep(2)      # the probe's connection is gone
+        before = relay_kib(r, pid)
+        h = subprocess.Popen(r.in_member("sp-bench-cl") + [r.sys.executable, "-c", HOLD, a, str(p), str(IDLE_N), ready],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + 60
         while not os.path.exists(ready):
             if h.poll() is not None or time.monotonic() > end:
@@ -117,12 +123,13 @@ def idle_mem(r, path):
         time.sleep(1)
         return relay_kib(r, pid) - before
     finally:
-        h.kill()
-        h.wait()
-        time.sleep(2)    # the relay closes its side
+        if h:
+            h.kill()
+            h.wait()
+        stop()
+        time.sleep(1)
 
 
-RELAY_PID = {}
 
 
 def restart_resume(r, agent_flags, d):
@@ -180,18 +187,31 @@ def rows(r):
         r.PROCS.append(subprocess.Popen(r.in_member("sp-bench-srv") + cmd, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
     r.inns("node1", "haproxy", "-c", "-f", cfg)
-    ha = subprocess.Popen(r.in_member("sp-bench-node1") + ["haproxy", "-db", "-f", cfg],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r.PROCS.append(ha)
     flags = ["--mode", "userspace", "--min-sync-period", "100ms"]
-    agent = r.Agent("sp-bench-node1", d, *flags)
-    agent.wait_syncs("full", 1)
+
+    def start_haproxy():
+        ha = subprocess.Popen(r.in_member("sp-bench-node1") + ["haproxy", "-db", "-f", cfg],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r.PROCS.append(ha)
+
+        def stop():
+            ha.kill()
+            ha.wait()
+            r.PROCS.remove(ha)
+        return ha, stop
+
+    def start_agent():
+        agent = r.Agent("sp-bench-node1", d, *flags)
+        agent.wait_syncs("full", 1)
+        return agent, agent.stop
+
+    ha, stop_ha = start_haproxy()
+    agent, stop_agent = start_agent()
     for path in ("haproxy", "forwarder"):    # both relays answer before anything is timed
         a, p = addr(path, "http")
         r.sh(*r.in_member("sp-bench-cl"), r.sys.executable, "-c", READY, a, str(p))
     if ha.poll() is not None:
         raise RuntimeError("haproxy exited: %d" % ha.returncode)
-    RELAY_PID.update(forwarder=agent.pid(), haproxy=ha.pid)
     measures = [("new TCP connections/s (wrk)", wrk, "conn/s"),
                 ("TCP request round trip (sockperf --tcp)", rtt, "us"),
                 ("TCP throughput (iperf3)", iperf, "Gbit/s")]
@@ -206,20 +226,20 @@ def rows(r):
                  "haproxy (mode tcp, same node)")
         r.record("%s, userspace forwarder vs direct" % name, med["forwarder"], unit, med["direct"],
                  "direct to pod")
-    # memory: the relays only (the direct path has none)
-    got = {p: [] for p in ("forwarder", "haproxy")}
+    stop_agent()
+    stop_ha()
+    # memory: the relays only (the direct path has none), each a fresh process
+    starts = {"forwarder": lambda: (lambda a: (a[0].pid(), a[1]))(start_agent()),
+              "haproxy": lambda: (lambda h: (h[0].pid, h[1]))(start_haproxy())}
+    got = {p: [] for p in starts}
     for i in range(3):
         for p in (("forwarder", "haproxy") if i % 2 == 0 else ("haproxy", "forwarder")):
-            got[p].append(idle_mem(r, p))
+            got[p].append(idle_mem(r, p, starts[p]))
     med = {p: statistics.median(v) for p, v in got.items()}
     r.record("memory at %d idle connections (relay RSS + socket buffers), userspace forwarder" % IDLE_N,
              med["forwarder"], "KiB", med["haproxy"], "haproxy, same connections")
     r.record("memory per idle connection, userspace forwarder", med["forwarder"] / IDLE_N, "KiB",
              med["haproxy"] / IDLE_N, "haproxy, same connections")
-    agent.stop()
-    ha.kill()
-    ha.wait()
-    r.PROCS.remove(ha)
     resume = statistics.median(restart_resume(r, flags, d) for _ in range(3))
     r.record("restart-resume time, userspace forwarder (SIGKILL, start again)", resume, "s", 1.0,
              "10 x min-sync-period (100ms)")

@@ -24,7 +24,7 @@ us_cleanup() {
 trap us_cleanup EXIT
 PAYLOAD="python3 $TOP/tests/integration/payload.py"
 FLOWS="python3 $TOP/tests/integration/flows.py"
-BULK_N=${BULK_N:-2000}		# concurrent 1 MiB connections (issue 17: 2000; about 95 s here)
+BULK_N=${BULK_N:-2000}		# concurrent 1 MiB connections (issue 17: 2000; 40-95 s here)
 
 svc() { # name clusterIP "ports yaml" [type]
 	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: t}\nspec:\n  type: %s\n  clusterIP: %s\n  ports: %s\n' \
