@@ -66,19 +66,21 @@ def iperf(r, path):
 
 
 def relay_kib(r, pid):
-    """The relay's memory now: its RSS plus the buffers of every TCP socket
-    in node1 (only the relay has connections there): ss's skmem r, t, f, w,
-    o and bl (receive, send, forward-allocated, queued, options, backlog)."""
+    """The relay's memory now: (RSS KiB, socket buffer KiB, sockets), the
+    buffers summed over every TCP socket in node1 (only the relay has
+    connections there): ss's skmem r, t, f, w, o and bl (receive, send,
+    forward-allocated, queued, options, backlog)."""
     with open("/proc/%d/status" % pid) as f:
         rss = int(r.re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
     out = r.sh(*r.in_member("sp-bench-node1"), "ss", "-tmnH").stdout
-    sk = 0
+    sk = n = 0
     for m in r.re.finditer(r"skmem:\(([^)]*)\)", out):
+        n += 1
         for field in m.group(1).split(","):
             k = r.re.match(r"([a-z]+)(\d+)", field)
             if k and k.group(1) in ("r", "t", "f", "w", "o", "bl"):
                 sk += int(k.group(2))
-    return rss + sk / 1024
+    return rss, sk / 1024, n
 
 
 HOLD = r'''
@@ -121,7 +123,10 @@ def idle_mem(r, path, start):
                 raise RuntimeError("idle connections via %s: %s" % (path, h.stderr.read()[-500:]))
             time.sleep(0.1)
         time.sleep(1)
-        return relay_kib(r, pid) - before
+        after = relay_kib(r, pid)
+        grew = [after[i] - before[i] for i in range(3)]
+        print("  (idle via %s: RSS +%d KiB, socket buffers +%d KiB, %d sockets more)" % (path, *grew), flush=True)
+        return grew[0] + grew[1]
     finally:
         if h:
             h.kill()
