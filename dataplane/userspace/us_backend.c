@@ -32,10 +32,10 @@
 struct us_be {
 	const struct sp_backend_cfg *cfg;
 	enum sp_open_mode mode;
-	struct us_link *link;		/* agent: once the first sync made it */
+	struct us_link *link; /* agent: once the first sync made it */
 	struct us_fwd fwd;
 	bool fwd_ready;
-	struct us_ports ports;		/* service ports and their listeners */
+	struct us_ports ports; /* service ports and their listeners */
 	bool ports_ready;
 	int lock_fd;
 	bool synced;
@@ -60,7 +60,8 @@ static int us_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enu
 	}
 	if ((e = us_state_lock(&be->lock_fd))) {
 		sp_log_err(cfg->log, "userspace: %s/: %s%s", US_STATE_DIR, strerror(-e),
-			   e == -EBUSY ? " (another userspace agent serves this network namespace)" : "");
+			   e == -EBUSY ? " (another userspace agent serves this network namespace)"
+				       : "");
 		goto err;
 	}
 	if ((e = us_fwd_init(&be->fwd, cfg->log, cfg->loop, us_host_raise_nofile(cfg->log),
@@ -132,8 +133,7 @@ static void refresh_node_addrs(struct us_be *be, const struct sp_model *m)
 {
 	for (int f = 0; f < 2; f++) {
 		int e = sp_node_addrs_get(be->cfg->nodeport_primary, &be->cfg->nodeport_cidrs,
-					  &m->node.ips, f ? AF_INET6 : AF_INET,
-					  &be->ports.node[f]);
+					  &m->node.ips, f ? AF_INET6 : AF_INET, &be->ports.node[f]);
 
 		if (e)
 			be->ports.node[f].n = 0;
@@ -172,7 +172,8 @@ static int us_sync(struct sp_backend *be_, const struct sp_model *m, const struc
 		it = (struct sp_hmap_iter){0};
 		while (!e && sp_hmap_next(be->ports.svcs, &it))
 			if (!sp_hmap_get(m->ports, it.key))
-				us_port_remove(&be->ports, it.key);	/* deletes the current key only */
+				us_port_remove(&be->ports,
+					       it.key); /* deletes the current key only */
 	} else {
 		for (size_t i = 0; i < chg->n && !e; i++) {
 			if (chg->v[i].new)
@@ -188,7 +189,7 @@ static int us_sync(struct sp_backend *be_, const struct sp_model *m, const struc
 		if (full)
 			be->synced = true;
 	} else {
-		be->synced = false;	/* the next sync is a full one */
+		be->synced = false; /* the next sync is a full one */
 	}
 	return e;
 }
@@ -265,7 +266,9 @@ static int us_health(struct sp_backend *be_, struct sp_health *out)
 	/* When healthy, the detail still says what is not served here. */
 	snprintf(out->detail, sizeof(out->detail), "%s",
 		 !out->ok ? (!be->synced ? "not synced" : US_LINK_NAME " is gone")
-		 : be->ports.sctp ? "" : "SCTP service ports not served: this kernel has no SCTP sockets");
+		 : be->ports.sctp
+		     ? ""
+		     : "SCTP service ports not served: this kernel has no SCTP sockets");
 	return 0;
 }
 
@@ -273,7 +276,8 @@ static int us_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 {
 	struct us_be *be = be_->priv;
 
-	return be->fwd_ready && be->ports_ready ? us_metrics_gauges(&be->ports, &be->fwd, out, max) : 0;
+	return be->fwd_ready && be->ports_ready ? us_metrics_gauges(&be->ports, &be->fwd, out, max)
+						: 0;
 }
 
 static void us_close(struct sp_backend *be_)
@@ -286,7 +290,7 @@ static void us_close(struct sp_backend *be_)
 		us_ports_fini(&be->ports);
 	if (be->fwd_ready)
 		us_fwd_fini(&be->fwd);
-	us_link_close(be->link);	/* the link and its addresses stay (--cleanup removes them) */
+	us_link_close(be->link); /* the link and its addresses stay (--cleanup removes them) */
 	if (be->lock_fd >= 0)
 		close(be->lock_fd);
 	free(be);
@@ -294,15 +298,15 @@ static void us_close(struct sp_backend *be_)
 }
 
 const struct sp_backend_ops sp_userspace_ops = {
-	.name = "userspace",
-	.state = "userspace link " US_LINK_NAME " and " US_STATE_DIR "/ state",
-	.open = us_open,
-	.present = us_present,
-	.sync = us_sync,
-	.read_back = us_read_back,
-	.project = us_project,
-	.cleanup = us_cleanup,
-	.gauges = us_gauges,
-	.health = us_health,
-	.close = us_close,
+    .name = "userspace",
+    .state = "userspace link " US_LINK_NAME " and " US_STATE_DIR "/ state",
+    .open = us_open,
+    .present = us_present,
+    .sync = us_sync,
+    .read_back = us_read_back,
+    .project = us_project,
+    .cleanup = us_cleanup,
+    .gauges = us_gauges,
+    .health = us_health,
+    .close = us_close,
 };

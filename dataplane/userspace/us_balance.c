@@ -10,13 +10,13 @@
 
 struct aff_entry {
 	struct us_ep ep;
-	double last;		/* last use, caller's clock (seconds) */
+	double last; /* last use, caller's clock (seconds) */
 };
 
 struct us_affinity {
-	struct sp_hmap *m;	/* client address text → struct aff_entry */
+	struct sp_hmap *m; /* client address text → struct aff_entry */
 	uint32_t timeout;
-	double swept;		/* when expired entries were last removed */
+	double swept; /* when expired entries were last removed */
 };
 
 bool us_ep_equal(const struct us_ep *a, const struct us_ep *b)
@@ -182,7 +182,8 @@ int us_pick(struct us_pool *p, struct us_affinity *aff, const struct sp_addr *cl
 		for (size_t k = 0; k < p->n; k++) {
 			size_t i = (p->next + k) % p->n;
 
-			if (!skipped(&p->v[i], skip, nskip) && (best == p->n || p->conns[i] < p->conns[best]))
+			if (!skipped(&p->v[i], skip, nskip) &&
+			    (best == p->n || p->conns[i] < p->conns[best]))
 				best = i;
 		}
 		if (best == p->n)

@@ -24,13 +24,13 @@ struct us_ep {
  * endpoint, the connections open to it through this pool. */
 struct us_pool {
 	struct us_ep *v;
-	uint32_t *conns;	/* open connections per endpoint (v's order) */
+	uint32_t *conns; /* open connections per endpoint (v's order) */
 	size_t n;
-	size_t next;		/* index where round robin (and the tie-break) starts */
-	bool least_conns;	/* pick the endpoint with fewest open connections */
+	size_t next;	  /* index where round robin (and the tie-break) starts */
+	bool least_conns; /* pick the endpoint with fewest open connections */
 };
 
-struct us_affinity;		/* opaque: client address → endpoint, with expiry */
+struct us_affinity; /* opaque: client address → endpoint, with expiry */
 
 bool us_ep_equal(const struct us_ep *a, const struct us_ep *b);
 

@@ -25,7 +25,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define MAX_CHUNKS 16		/* reads per direction per event: fairness between connections */
+#define MAX_CHUNKS 16 /* reads per direction per event: fairness between connections */
 #define ACCEPTS_PER_EVENT 64
 
 /* What a connection needs only until an endpoint answers (freed then, so
@@ -33,27 +33,27 @@
 struct dial {
 	struct us_ep tried[US_MAX_TRIES];
 	int ntried;
-	double deadline;		/* of the connect attempt */
-	struct us_conn *qnext, *qprev;	/* connecting queue */
+	double deadline;	       /* of the connect attempt */
+	struct us_conn *qnext, *qprev; /* connecting queue */
 };
 
 struct us_conn {
 	struct us_fwd *f;
-	struct us_svc *svc;		/* one reference */
-	struct us_pool *pool;		/* svc's pool this client draws from */
-	const struct us_mover *mv;	/* TCP or SCTP */
+	struct us_svc *svc;	   /* one reference */
+	struct us_pool *pool;	   /* svc's pool this client draws from */
+	const struct us_mover *mv; /* TCP or SCTP */
 	uint8_t proto;
-	int cfd, ufd;			/* client, upstream (-1 between attempts) */
-	uint32_t cev, uev;		/* interest registered */
-	bool creg, ureg;		/* registered with the loop */
+	int cfd, ufd;	   /* client, upstream (-1 between attempts) */
+	uint32_t cev, uev; /* interest registered */
+	bool creg, ureg;   /* registered with the loop */
 	struct us_half c2u, u2c;
 	struct sp_addr client;
 	uint16_t cport;
-	struct dial *dial;		/* until connected (NULL once relaying) */
-	struct us_ep ep;		/* the endpoint relayed to, once connected */
-	bool connecting;		/* in the connecting queue */
-	bool counted;			/* in pool's open count for ep */
-	struct us_conn *next, *prev;	/* every connection */
+	struct dial *dial;	     /* until connected (NULL once relaying) */
+	struct us_ep ep;	     /* the endpoint relayed to, once connected */
+	bool connecting;	     /* in the connecting queue */
+	bool counted;		     /* in pool's open count for ep */
+	struct us_conn *next, *prev; /* every connection */
 };
 
 /* --- accept pausing --------------------------------------------------------- */
@@ -95,8 +95,9 @@ static void pause_for_fds(struct us_fwd *f, int err)
 	f->accept_paused = true;
 	us_conn_pause(f, true);
 	if (!f->accept_timer)
-		f->accept_timer = f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
-	if (!f->accept_timer) {		/* no timer: do not stay paused forever */
+		f->accept_timer =
+		    f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
+	if (!f->accept_timer) { /* no timer: do not stay paused forever */
 		f->accept_paused = false;
 		maybe_resume(f);
 	}
@@ -131,7 +132,8 @@ static void arm_connect_timer(struct us_fwd *f)
 	if (f->connect_timer || !f->connecting)
 		return;
 	wait = f->connecting->dial->deadline - sp_now_mono();
-	f->connect_timer = f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
+	f->connect_timer =
+	    f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
 }
 
 static void q_push(struct us_fwd *f, struct us_conn *c)
@@ -155,7 +157,7 @@ static void drop_fd(struct us_conn *c, int *fd, bool *reg, bool rst)
 	if (*reg)
 		c->f->loop->del_fd(c->f->loop->loop, *fd);
 	if (rst) {
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -251,7 +253,7 @@ static void connected(struct us_conn *c)
 		us_affinity_put(c->svc->aff, &c->client, &c->ep, sp_now_mono());
 	us_pool_count(c->pool, &c->ep, 1);
 	c->counted = true;
-	if (rearm(c))		/* cannot watch the sockets: give up */
+	if (rearm(c)) /* cannot watch the sockets: give up */
 		conn_free(c, true);
 }
 
@@ -273,12 +275,13 @@ static void start_connect(struct us_conn *c)
 
 	struct dial *d = c->dial;
 
-	while (d->ntried < US_MAX_TRIES &&
-	       !us_pick(c->pool, c->svc->aff, &c->client, sp_now_mono(), d->tried, (size_t)d->ntried, &ep)) {
+	while (d->ntried < US_MAX_TRIES && !us_pick(c->pool, c->svc->aff, &c->client, sp_now_mono(),
+						    d->tried, (size_t)d->ntried, &ep)) {
 		if (d->ntried)
 			c->svc->st.retries++;
 		d->tried[d->ntried++] = ep;
-		c->ufd = socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, c->proto);
+		c->ufd =
+		    socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, c->proto);
 		if (c->ufd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
 				pause_for_fds(c->f, errno);
@@ -339,7 +342,7 @@ static int pump(struct us_conn *c, int src, int dst, struct us_half *h, uint64_t
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
-				break;		/* dst full: wait for EPOLLOUT */
+				break; /* dst full: wait for EPOLLOUT */
 			return -errno;
 		}
 		if (h->eof || chunks++ == MAX_CHUNKS)
@@ -357,13 +360,13 @@ static int pump(struct us_conn *c, int src, int dst, struct us_half *h, uint64_t
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN)
-			break;			/* src empty (h was): wait for EPOLLIN */
+			break; /* src empty (h was): wait for EPOLLIN */
 		return -errno;
 	}
 	if (!h->held)
 		c->mv->release(c->f, h);
 	if (h->eof && !h->held && !h->shut) {
-		shutdown(dst, SHUT_WR);		/* half-close passed on */
+		shutdown(dst, SHUT_WR); /* half-close passed on */
 		h->shut = true;
 	}
 	return progress;
@@ -386,8 +389,9 @@ static void on_conn(void *ctx, int fd, uint32_t events)
 			connected(c);
 		return;
 	}
-	if ((events & EPOLLERR) && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)) {
-		conn_free(c, true);	/* a reset on one side is a reset on the other */
+	if ((events & EPOLLERR) &&
+	    (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)) {
+		conn_free(c, true); /* a reset on one side is a reset on the other */
 		return;
 	}
 	a = pump(c, c->cfd, c->ufd, &c->c2u, &c->svc->st.bytes_in);
@@ -397,7 +401,7 @@ static void on_conn(void *ctx, int fd, uint32_t events)
 		return;
 	}
 	if (c->c2u.shut && c->u2c.shut) {
-		conn_free(c, false);	/* both directions finished */
+		conn_free(c, false); /* both directions finished */
 		return;
 	}
 	/* A hung-up socket with nothing left to move would be reported again
@@ -425,21 +429,22 @@ void us_conn_accept(struct us_lis *l)
 		int fd;
 
 		if (f->n_conns >= f->max_conns) {
-			us_conn_pause(f, true);	/* resumed when one closes */
+			us_conn_pause(f, true); /* resumed when one closes */
 			return;
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
 				pause_for_fds(f, errno);
-			return;		/* EAGAIN: the backlog is empty */
+			return; /* EAGAIN: the backlog is empty */
 		}
 		us_from_sockaddr(&ss, &client, &cport);
 		allowed = us_client_allowed(l, &client);
 		if (!allowed || !(c = calloc(1, sizeof(*c))) || !(d = calloc(1, sizeof(*d)))) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
@@ -448,12 +453,19 @@ void us_conn_accept(struct us_lis *l)
 				pause_for_fds(f, ENOMEM);
 				return;
 			}
-			l->svc->st.refused++;	/* not in loadBalancerSourceRanges */
+			l->svc->st.refused++; /* not in loadBalancerSourceRanges */
 			continue;
 		}
-		*c = (struct us_conn){ .f = f, .svc = l->svc, .proto = l->proto, .cfd = fd, .ufd = -1,
-				       .mv = l->proto == IPPROTO_SCTP ? &us_sctp_mover : &us_splice_mover,
-				       .dial = d, .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
+		*c = (struct us_conn){.f = f,
+				      .svc = l->svc,
+				      .proto = l->proto,
+				      .cfd = fd,
+				      .ufd = -1,
+				      .mv = l->proto == IPPROTO_SCTP ? &us_sctp_mover
+								     : &us_splice_mover,
+				      .dial = d,
+				      .c2u.pipe = {-1, -1},
+				      .u2c.pipe = {-1, -1}};
 		c->mv->setup(fd);
 		c->client = client;
 		c->cport = cport;

@@ -101,7 +101,8 @@ bool us_client_allowed(const struct us_lis *l, const struct sp_addr *client)
 	if (!l->lb || !s->nranges)
 		return true;
 	for (size_t i = 0; i < s->nranges; i++)
-		if (s->ranges[i].family == client->family && sp_cidr_contains(&s->ranges[i], client))
+		if (s->ranges[i].family == client->family &&
+		    sp_cidr_contains(&s->ranges[i], client))
 			return true;
 	return false;
 }
@@ -118,7 +119,7 @@ void us_fwd_fini(struct us_fwd *f)
 	/* Listener structs are their service ports' (freed by the backend
 	 * first); any socket still open is closed here. */
 	while (f->nlis)
-		lis_close(f->lis[0]);	/* drops its flows too */
+		lis_close(f->lis[0]); /* drops its flows too */
 	us_conn_close_all(f);
 	free(f->lis);
 	us_pipes_fini(f);
@@ -179,7 +180,7 @@ static int lis_open(struct us_lis *l)
 	if (fd == -1)
 		return -errno;
 	if (l->proto == IPPROTO_SCTP)
-		us_sctp_mover.setup(fd);	/* before listen: the association's streams */
+		us_sctp_mover.setup(fd); /* before listen: the association's streams */
 	/* SO_REUSEADDR: bind again at once although connections of an
 	 * earlier listener of this address are in TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -236,8 +237,8 @@ int us_lis_update(struct us_lis *l)
 	}
 	e = lis_open(l);
 	if (e && e != l->bind_err)
-		sp_log_err(l->fwd->log, "userspace: listening on %s for %s: %s", l->name, l->svc->key,
-			   strerror(-e));
+		sp_log_err(l->fwd->log, "userspace: listening on %s for %s: %s", l->name,
+			   l->svc->key, strerror(-e));
 	l->bind_err = e;
 	return e;
 }

@@ -1,10 +1,9 @@
 /* us_fwd.h - the userspace forwarder's core objects, shared by its
- * connection relay (TCP, SCTP), its UDP relay and the service-port table: a service port as served (its endpoint
- * pools, affinity, counters), a listener (one Service address, port and
- * protocol; a socket only while its pool has endpoints, so that a port
- * without endpoints is refused by the kernel: TCP reset, ICMP port
- * unreachable), and the forwarder (limits, deadline queues, pipe pool). All
- * of it runs on the agent's one loop through struct sp_loop_hooks. */
+ * connection relay (TCP, SCTP), its UDP relay and the service-port table: a service port as served
+ * (its endpoint pools, affinity, counters), a listener (one Service address, port and protocol; a
+ * socket only while its pool has endpoints, so that a port without endpoints is refused by the
+ * kernel: TCP reset, ICMP port unreachable), and the forwarder (limits, deadline queues, pipe
+ * pool). All of it runs on the agent's one loop through struct sp_loop_hooks. */
 #ifndef SP_DATAPLANE_US_FWD_H
 #define SP_DATAPLANE_US_FWD_H
 
@@ -17,87 +16,87 @@
 #include "us_balance.h"
 #include "../../common/lists.h"
 
-#define US_CONNECT_TIMEOUT 1.0	/* seconds per connect attempt */
-#define US_MAX_TRIES 4		/* endpoints tried per connection */
-#define US_UDP_IDLE 30.0	/* seconds without a datagram before a flow ends */
-#define US_ACCEPT_RETRY 0.1	/* seconds accept stays paused after EMFILE/ENFILE */
-#define US_PIPE_POOL 64		/* idle pipes kept for reuse */
-#define US_MAX_CONNS_CAP 20000	/* connections (and UDP flows) at most, fds permitting */
+#define US_CONNECT_TIMEOUT 1.0 /* seconds per connect attempt */
+#define US_MAX_TRIES 4	       /* endpoints tried per connection */
+#define US_UDP_IDLE 30.0       /* seconds without a datagram before a flow ends */
+#define US_ACCEPT_RETRY 0.1    /* seconds accept stays paused after EMFILE/ENFILE */
+#define US_PIPE_POOL 64	       /* idle pipes kept for reuse */
+#define US_MAX_CONNS_CAP 20000 /* connections (and UDP flows) at most, fds permitting */
 
 struct us_flows;
 struct us_conn;
 
 /* Counters per service port, for /metrics. */
 struct us_stats {
-	uint64_t active;	/* TCP/SCTP connections open now (connecting or relaying) */
-	uint64_t total;		/* TCP/SCTP connections accepted */
-	uint64_t flows;		/* UDP flows now */
-	uint64_t bytes_in;	/* client → endpoint */
-	uint64_t bytes_out;	/* endpoint → client */
-	uint64_t connect_fail;	/* connect attempts refused or timed out */
-	uint64_t retries;	/* connects retried on another endpoint */
-	uint64_t refused;	/* connections reset: no endpoint answered */
+	uint64_t active;       /* TCP/SCTP connections open now (connecting or relaying) */
+	uint64_t total;	       /* TCP/SCTP connections accepted */
+	uint64_t flows;	       /* UDP flows now */
+	uint64_t bytes_in;     /* client → endpoint */
+	uint64_t bytes_out;    /* endpoint → client */
+	uint64_t connect_fail; /* connect attempts refused or timed out */
+	uint64_t retries;      /* connects retried on another endpoint */
+	uint64_t refused;      /* connections reset: no endpoint answered */
 };
 
 /* One service port as the forwarder serves it (by the model's port key). */
 struct us_svc {
-	char *key;			/* "ns/name:port/PROTO/IPvN" */
+	char *key; /* "ns/name:port/PROTO/IPvN" */
 	uint8_t proto;
 	int family;
-	struct us_pool internal;	/* ClusterIP traffic */
-	struct us_pool external;	/* NodePort, external and LB IP traffic */
-	struct us_pool shortcut;	/* external traffic of this node's pods and processes
-					 * when externalTrafficPolicy is Local (the cluster
-					 * list; empty otherwise) */
-	bool ext_local;			/* externalTrafficPolicy Local */
-	struct sp_addr *ranges;		/* loadBalancerSourceRanges (LB IP listeners only) */
+	struct us_pool internal; /* ClusterIP traffic */
+	struct us_pool external; /* NodePort, external and LB IP traffic */
+	struct us_pool shortcut; /* external traffic of this node's pods and processes
+				  * when externalTrafficPolicy is Local (the cluster
+				  * list; empty otherwise) */
+	bool ext_local;		 /* externalTrafficPolicy Local */
+	struct sp_addr *ranges;	 /* loadBalancerSourceRanges (LB IP listeners only) */
 	size_t nranges;
-	struct us_affinity *aff;	/* NULL without ClientIP affinity */
+	struct us_affinity *aff; /* NULL without ClientIP affinity */
 	struct us_stats st;
-	struct us_lis **lis;		/* its listeners */
+	struct us_lis **lis; /* its listeners */
 	size_t nlis;
-	int refs;			/* the table's, and one per connection or flow */
+	int refs; /* the table's, and one per connection or flow */
 };
 
 struct us_lis {
 	struct us_fwd *fwd;
-	struct us_svc *svc;		/* owner */
-	bool external;			/* NodePort, external or LB IP (else a ClusterIP) */
-	uint32_t id;			/* for UDP flow keys */
+	struct us_svc *svc; /* owner */
+	bool external;	    /* NodePort, external or LB IP (else a ClusterIP) */
+	uint32_t id;	    /* for UDP flow keys */
 	struct sp_addr addr;
 	uint16_t port;
 	uint8_t proto;
-	char name[80];			/* "198.19.128.10:80/TCP" */
-	int fd;				/* -1: not bound (its pool is empty) */
-	int bind_err;			/* last bind error (-errno), 0 when bound or idle */
-	bool paused;			/* TCP: accept paused (limits) */
-	bool vip;			/* its address is on svcplane0 (not a node address) */
-	bool lb;			/* a load-balancer IP: source ranges apply */
+	char name[80]; /* "198.19.128.10:80/TCP" */
+	int fd;	       /* -1: not bound (its pool is empty) */
+	int bind_err;  /* last bind error (-errno), 0 when bound or idle */
+	bool paused;   /* TCP: accept paused (limits) */
+	bool vip;      /* its address is on svcplane0 (not a node address) */
+	bool lb;       /* a load-balancer IP: source ranges apply */
 };
 
 struct us_fwd {
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;
-	const struct sp_cidrs *cluster_cidrs;	/* pods' addresses (borrowed) */
+	const struct sp_cidrs *cluster_cidrs; /* pods' addresses (borrowed) */
 	uint32_t next_lis_id;
-	struct us_lis **lis;		/* every listener that has a socket */
+	struct us_lis **lis; /* every listener that has a socket */
 	size_t nlis, caplis;
 	/* TCP and SCTP */
 	size_t max_conns, n_conns;
-	bool accept_paused;		/* EMFILE/ENFILE: until the retry timer */
+	bool accept_paused; /* EMFILE/ENFILE: until the retry timer */
 	uint64_t accept_timer;
-	struct us_conn *connecting;	/* FIFO by deadline (one timeout for all) */
+	struct us_conn *connecting; /* FIFO by deadline (one timeout for all) */
 	struct us_conn *connecting_tail;
 	uint64_t connect_timer;
-	struct us_conn *conns;		/* every connection, for close-all */
-	int pipes[US_PIPE_POOL][2];	/* idle pipes */
+	struct us_conn *conns;	    /* every connection, for close-all */
+	int pipes[US_PIPE_POOL][2]; /* idle pipes */
 	size_t npipes;
 	uint64_t pipes_in_use;
 	/* UDP */
 	struct us_flows *flows;
 	uint64_t flow_timer;
-	uint8_t *dgram;			/* one datagram buffer (64 KiB) */
-	uint64_t udp_dropped;		/* datagrams with no flow possible */
+	uint8_t *dgram;	      /* one datagram buffer (64 KiB) */
+	uint64_t udp_dropped; /* datagrams with no flow possible */
 };
 
 /* The pool of @l->svc that traffic from @client to @l draws from: a

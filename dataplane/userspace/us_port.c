@@ -42,7 +42,7 @@ void us_ports_fini(struct us_ports *t)
 		struct sp_hmap_iter it = {0};
 
 		while (sp_hmap_next(t->svcs, &it))
-			us_port_remove(t, it.key);	/* deletes the current key only */
+			us_port_remove(t, it.key); /* deletes the current key only */
 		sp_hmap_free(t->svcs);
 	}
 	sp_hmap_free(t->lis);
@@ -66,7 +66,8 @@ static int add_spec(struct lspec **v, size_t *n, const struct sp_addr *a, uint16
 	if (!nv)
 		return -ENOMEM;
 	*v = nv;
-	nv[*n] = (struct lspec){ .addr = *a, .port = port, .external = external, .vip = vip, .lb = lb };
+	nv[*n] =
+	    (struct lspec){.addr = *a, .port = port, .external = external, .vip = vip, .lb = lb};
 	nv[*n].addr.prefix_len = (uint8_t)sp_addr_bits(a->family);
 	(*n)++;
 	return 0;
@@ -182,7 +183,7 @@ void us_port_remove(struct us_ports *t, const char *key)
 		return;
 	while (s->nlis)
 		drop_lis(t, s, s->nlis - 1);
-	us_svc_put(s);		/* connections still open keep it */
+	us_svc_put(s); /* connections still open keep it */
 }
 
 static bool spec_has(const struct lspec *v, size_t n, const struct us_lis *l)
@@ -226,8 +227,8 @@ static int lis_add(struct us_ports *t, struct us_svc *s, const struct lspec *sp)
 	lis_name(&sp->addr, sp->port, s->proto, name, sizeof(name));
 	if ((l = sp_hmap_get(t->lis, name))) {
 		if (l->svc != s)
-			sp_log_warn(t->log, "userspace: %s is %s's already: not served for %s", name,
-				    l->svc->key, s->key);
+			sp_log_warn(t->log, "userspace: %s is %s's already: not served for %s",
+				    name, l->svc->key, s->key);
 		return 0;
 	}
 	if (!(l = calloc(1, sizeof(*l))) || !(v = realloc(s->lis, (s->nlis + 1) * sizeof(*v)))) {
@@ -235,9 +236,16 @@ static int lis_add(struct us_ports *t, struct us_svc *s, const struct lspec *sp)
 		return -ENOMEM;
 	}
 	s->lis = v;
-	*l = (struct us_lis){ .fwd = t->fwd, .svc = s, .external = sp->external,
-			      .id = ++t->fwd->next_lis_id, .addr = sp->addr, .port = sp->port,
-			      .proto = s->proto, .fd = -1, .vip = sp->vip, .lb = sp->lb };
+	*l = (struct us_lis){.fwd = t->fwd,
+			     .svc = s,
+			     .external = sp->external,
+			     .id = ++t->fwd->next_lis_id,
+			     .addr = sp->addr,
+			     .port = sp->port,
+			     .proto = s->proto,
+			     .fd = -1,
+			     .vip = sp->vip,
+			     .lb = sp->lb};
 	snprintf(l->name, sizeof(l->name), "%s", name);
 	if (sp_hmap_put(t->lis, name, l, NULL)) {
 		free(l);
@@ -281,7 +289,7 @@ int us_port_apply(struct us_ports *t, const struct sp_svc_port *p)
 	int e;
 
 	if (p->protocol == IPPROTO_SCTP && !t->sctp) {
-		us_port_remove(t, p->key);	/* no SCTP sockets here (logged at start) */
+		us_port_remove(t, p->key); /* no SCTP sockets here (logged at start) */
 		return 0;
 	}
 	if (!(s = svc_get(t, p)))

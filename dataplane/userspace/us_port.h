@@ -16,14 +16,14 @@ struct us_fwd;
 struct us_link;
 
 struct us_ports {
-	struct us_fwd *fwd;		/* borrowed */
-	struct us_link *link;		/* borrowed; set before each sync */
+	struct us_fwd *fwd;   /* borrowed */
+	struct us_link *link; /* borrowed; set before each sync */
 	const struct sp_log *log;
-	struct sp_hmap *svcs;		/* port key → struct us_svc */
-	struct sp_hmap *lis;		/* listener name → struct us_lis */
-	struct sp_node_addrs node[2];	/* IPv4, IPv6: where NodePorts listen */
-	bool sctp;			/* the kernel has SCTP sockets */
-	bool least_conns;		/* pools balance by least connections */
+	struct sp_hmap *svcs;	      /* port key → struct us_svc */
+	struct sp_hmap *lis;	      /* listener name → struct us_lis */
+	struct sp_node_addrs node[2]; /* IPv4, IPv6: where NodePorts listen */
+	bool sctp;		      /* the kernel has SCTP sockets */
+	bool least_conns;	      /* pools balance by least connections */
 };
 
 /* Empty tables. Returns 0 or -ENOMEM. */

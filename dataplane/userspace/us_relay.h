@@ -17,11 +17,11 @@ struct us_msg;
 /* One direction of a connection. Its holding place exists only while it
  * holds bytes (a pipe from the pool, or one message buffer). */
 struct us_half {
-	int pipe[2];		/* TCP: -1 when none */
-	struct us_msg *msg;	/* SCTP: NULL when none */
-	size_t held;		/* bytes waiting to be written to the other side */
-	bool eof;		/* the reading side ended */
-	bool shut;		/* shutdown(SHUT_WR) passed on to the writing side */
+	int pipe[2];	    /* TCP: -1 when none */
+	struct us_msg *msg; /* SCTP: NULL when none */
+	size_t held;	    /* bytes waiting to be written to the other side */
+	bool eof;	    /* the reading side ended */
+	bool shut;	    /* shutdown(SHUT_WR) passed on to the writing side */
 };
 
 struct us_mover {

@@ -19,24 +19,24 @@
 #include <linux/sctp.h>
 
 #ifndef SCTP_EXPLICIT_EOR
-#define SCTP_EXPLICIT_EOR 127	/* Linux 5.1+; older UAPI headers lack it */
+#define SCTP_EXPLICIT_EOR 127 /* Linux 5.1+; older UAPI headers lack it */
 #endif
 
-#define MSG_BUF (64 * 1024)	/* bytes of one message (or piece) in flight */
-#define STREAMS 64		/* streams offered each way: a stream id above is refused by the kernel */
+#define MSG_BUF (64 * 1024) /* bytes of one message (or piece) in flight */
+#define STREAMS 64 /* streams offered each way: a stream id above is refused by the kernel */
 
 struct us_msg {
-	struct sctp_sndrcvinfo info;	/* stream, ppid, flags as received */
-	bool eor;			/* this piece ends its message */
+	struct sctp_sndrcvinfo info; /* stream, ppid, flags as received */
+	bool eor;		     /* this piece ends its message */
 	uint8_t data[MSG_BUF];
 };
 
 static ssize_t sctp_drain(struct us_fwd *f, int dst, struct us_half *h)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct sctp_sndrcvinfo))] = {0};
-	struct iovec iov = { h->msg->data, h->held };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {h->msg->data, h->held};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	struct sctp_sndrcvinfo *si = (struct sctp_sndrcvinfo *)CMSG_DATA(cm);
 	ssize_t n;
@@ -68,14 +68,16 @@ static ssize_t sctp_fill(struct us_fwd *f, int src, struct us_half *h)
 		return -1;
 	}
 	for (;;) {
-		iov = (struct iovec){ h->msg->data, MSG_BUF };
-		mh = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				      .msg_controllen = sizeof(cbuf) };
+		iov = (struct iovec){h->msg->data, MSG_BUF};
+		mh = (struct msghdr){.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf)};
 		n = recvmsg(src, &mh, MSG_DONTWAIT);
 		if (n <= 0)
 			return n;
 		if (!(mh.msg_flags & MSG_NOTIFICATION))
-			break;		/* none subscribed; never relayed */
+			break; /* none subscribed; never relayed */
 	}
 	memset(&h->msg->info, 0, sizeof(h->msg->info));
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
@@ -99,8 +101,8 @@ static void sctp_release(struct us_fwd *f, struct us_half *h)
  * listen), accepted sockets and upstream sockets (before connect). */
 static void sctp_setup(int fd)
 {
-	struct sctp_event_subscribe ev = { .sctp_data_io_event = 1 };
-	struct sctp_initmsg im = { .sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS };
+	struct sctp_event_subscribe ev = {.sctp_data_io_event = 1};
+	struct sctp_initmsg im = {.sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS};
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_SCTP, SCTP_EVENTS, &ev, sizeof(ev));
@@ -110,8 +112,8 @@ static void sctp_setup(int fd)
 }
 
 const struct us_mover us_sctp_mover = {
-	.drain = sctp_drain,
-	.fill = sctp_fill,
-	.release = sctp_release,
-	.setup = sctp_setup,
+    .drain = sctp_drain,
+    .fill = sctp_fill,
+    .release = sctp_release,
+    .setup = sctp_setup,
 };

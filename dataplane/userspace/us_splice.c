@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)	/* bytes asked of one splice */
+#define CHUNK (64 * 1024) /* bytes asked of one splice */
 
 static int pipe_get(struct us_fwd *f, struct us_half *h)
 {
@@ -62,7 +62,7 @@ static ssize_t splice_drain(struct us_fwd *f, int dst, struct us_half *h)
 	ssize_t n = splice(h->pipe[0], NULL, dst, NULL, h->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
 	(void)f;
-	if (n == 0) {		/* a pipe with bytes held never reads 0: the peer is gone */
+	if (n == 0) { /* a pipe with bytes held never reads 0: the peer is gone */
 		errno = EPIPE;
 		return -1;
 	}
@@ -76,7 +76,7 @@ static ssize_t splice_fill(struct us_fwd *f, int src, struct us_half *h)
 	ssize_t n;
 
 	if (pipe_get(f, h))
-		return -1;	/* EMFILE/ENFILE: the connection is reset */
+		return -1; /* EMFILE/ENFILE: the connection is reset */
 	n = splice(src, NULL, h->pipe[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0)
 		h->held = (size_t)n;
@@ -91,8 +91,8 @@ static void splice_setup(int fd)
 }
 
 const struct us_mover us_splice_mover = {
-	.drain = splice_drain,
-	.fill = splice_fill,
-	.release = pipe_put,
-	.setup = splice_setup,
+    .drain = splice_drain,
+    .fill = splice_fill,
+    .release = pipe_put,
+    .setup = splice_setup,
 };

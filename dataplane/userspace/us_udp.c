@@ -93,7 +93,8 @@ static void on_flow(void *ctx, int fd, uint32_t events)
 		}
 		if (l->fd < 0)
 			continue;
-		if (sendto(l->fd, f->dgram, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, len) >= 0)
+		if (sendto(l->fd, f->dgram, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, len) >=
+		    0)
 			l->svc->st.bytes_out += (uint64_t)n;
 		us_flows_touch(f->flows, fl, sp_now_mono());
 	}
@@ -139,18 +140,18 @@ void us_udp_read(struct us_lis *l)
 	for (int i = 0; i < DGRAMS_PER_EVENT && l->fd >= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		struct us_flow_key k = { .lis = l->id };
+		struct us_flow_key k = {.lis = l->id};
 		struct us_flow *fl;
 		ssize_t n = recvfrom(l->fd, f->dgram, 65536, 0, (struct sockaddr *)&ss, &len);
 
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			break;		/* EAGAIN, or an error queued by ICMP */
+			break; /* EAGAIN, or an error queued by ICMP */
 		}
 		us_from_sockaddr(&ss, &k.client, &k.cport);
 		if (!us_client_allowed(l, &k.client)) {
-			f->udp_dropped++;	/* not in loadBalancerSourceRanges */
+			f->udp_dropped++; /* not in loadBalancerSourceRanges */
 			continue;
 		}
 		if (!(fl = us_flows_get(f->flows, &k))) {

@@ -99,7 +99,7 @@ END_TEST
 START_TEST(test_us_pick_all_tried_enoent)
 {
 	struct us_pool p = {0};
-	struct us_ep out, tried[2] = { ep("10.0.0.1", 80), ep("10.0.0.2", 80) };
+	struct us_ep out, tried[2] = {ep("10.0.0.1", 80), ep("10.0.0.2", 80)};
 
 	pool3(&p, 2);
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, tried, 2, &out), -ENOENT);
@@ -116,10 +116,10 @@ START_TEST(test_us_pool_set_keeps_cursor)
 	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
 	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
 	ck_assert_int_eq(last_octet(&out), 2);
-	pool3(&p, 3);	/* a sync: the next is the third, not the first again */
+	pool3(&p, 3); /* a sync: the next is the third, not the first again */
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
 	ck_assert_int_eq(last_octet(&out), 3);
-	pool3(&p, 2);	/* shrunk under the cursor: wraps */
+	pool3(&p, 2); /* shrunk under the cursor: wraps */
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
 	ck_assert_int_eq(last_octet(&out), 1);
 	us_pool_fini(&p);
@@ -128,7 +128,7 @@ END_TEST
 
 START_TEST(test_us_pick_least_conns_fewest)
 {
-	struct us_pool p = { .least_conns = true };
+	struct us_pool p = {.least_conns = true};
 	struct us_ep out, e1 = ep("10.0.0.1", 80), e2 = ep("10.0.0.2", 80);
 
 	pool3(&p, 3);
@@ -156,12 +156,12 @@ END_TEST
 
 START_TEST(test_us_pool_count_never_negative)
 {
-	struct us_pool p = { .least_conns = true };
+	struct us_pool p = {.least_conns = true};
 	struct us_ep out, e1 = ep("10.0.0.1", 80), gone = ep("10.0.0.9", 80);
 
 	pool3(&p, 2);
-	us_pool_count(&p, &e1, -1);	/* a connection from before a re-add */
-	us_pool_count(&p, &gone, 1);	/* not in the pool: ignored */
+	us_pool_count(&p, &e1, -1);  /* a connection from before a re-add */
+	us_pool_count(&p, &gone, 1); /* not in the pool: ignored */
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
 	ck_assert_int_eq(last_octet(&out), 1);
 	us_pool_fini(&p);
@@ -181,7 +181,7 @@ START_TEST(test_us_affinity_sticks_until_timeout)
 	for (int i = 0; i < 10; i++) {
 		ck_assert_int_eq(us_pick(&p, a, &c1, 100 + i, NULL, 0, &out), 0);
 		ck_assert(us_ep_equal(&out, &first));
-		us_affinity_put(a, &c1, &out, 100 + i);	/* each use refreshes it */
+		us_affinity_put(a, &c1, &out, 100 + i); /* each use refreshes it */
 	}
 	/* Another client is balanced on. */
 	ck_assert_int_eq(us_pick(&p, a, &c2, 110, NULL, 0, &out), 0);

@@ -27,28 +27,29 @@ static struct sp_addr cidr(const char *s)
 
 START_TEST(test_us_client_pool_local_shortcut)
 {
-	struct sp_cidrs cc = { .n = 1 };
-	struct us_fwd f = { .cluster_cidrs = &cc };
-	struct us_svc s = { .ext_local = true };
-	struct us_lis np = { .fwd = &f, .svc = &s, .external = true, .addr = ip("198.19.0.1") };
-	struct us_lis cip = { .fwd = &f, .svc = &s, .external = false, .addr = ip("198.19.128.1") };
-	struct sp_addr pod = ip("198.18.1.5"), node = ip("198.19.0.1"), outside = ip("198.19.0.100");
+	struct sp_cidrs cc = {.n = 1};
+	struct us_fwd f = {.cluster_cidrs = &cc};
+	struct us_svc s = {.ext_local = true};
+	struct us_lis np = {.fwd = &f, .svc = &s, .external = true, .addr = ip("198.19.0.1")};
+	struct us_lis cip = {.fwd = &f, .svc = &s, .external = false, .addr = ip("198.19.128.1")};
+	struct sp_addr pod = ip("198.18.1.5"), node = ip("198.19.0.1"),
+		       outside = ip("198.19.0.100");
 
 	cc.v[0] = cidr("198.18.0.0/16");
 	ck_assert_ptr_eq(us_client_pool(&cip, &outside), &s.internal);
 	ck_assert_ptr_eq(us_client_pool(&np, &outside), &s.external);
 	ck_assert_ptr_eq(us_client_pool(&np, &pod), &s.shortcut);
 	ck_assert_ptr_eq(us_client_pool(&np, &node), &s.shortcut);
-	s.ext_local = false;	/* Cluster policy: one list for everyone */
+	s.ext_local = false; /* Cluster policy: one list for everyone */
 	ck_assert_ptr_eq(us_client_pool(&np, &pod), &s.external);
 }
 END_TEST
 
 START_TEST(test_us_lis_endpoints_local_without_local_endpoints)
 {
-	struct us_ep e = { .addr = ip("198.18.2.10"), .port = 80 };
-	struct us_svc s = { .ext_local = true };
-	struct us_lis np = { .svc = &s, .external = true };
+	struct us_ep e = {.addr = ip("198.18.2.10"), .port = 80};
+	struct us_svc s = {.ext_local = true};
+	struct us_lis np = {.svc = &s, .external = true};
 
 	ck_assert_int_eq(us_pool_set(&s.shortcut, &e, 1), 0);
 	/* no local endpoint, but the node's pods may still use it: listening */
@@ -61,18 +62,18 @@ END_TEST
 
 START_TEST(test_us_client_allowed_source_ranges)
 {
-	struct sp_addr r[2] = { cidr("198.19.0.100/32"), cidr("fd00:19::/64") };
-	struct us_svc s = { .ranges = r, .nranges = 2 };
-	struct us_lis lb = { .svc = &s, .external = true, .lb = true };
-	struct us_lis ext = { .svc = &s, .external = true, .lb = false };
+	struct sp_addr r[2] = {cidr("198.19.0.100/32"), cidr("fd00:19::/64")};
+	struct us_svc s = {.ranges = r, .nranges = 2};
+	struct us_lis lb = {.svc = &s, .external = true, .lb = true};
+	struct us_lis ext = {.svc = &s, .external = true, .lb = false};
 	struct sp_addr in = ip("198.19.0.100"), out = ip("198.18.1.12"), in6 = ip("fd00:19::5");
 
 	ck_assert(us_client_allowed(&lb, &in));
 	ck_assert(us_client_allowed(&lb, &in6));
 	ck_assert(!us_client_allowed(&lb, &out));
-	ck_assert(us_client_allowed(&ext, &out));	/* ranges apply to LB IPs only */
+	ck_assert(us_client_allowed(&ext, &out)); /* ranges apply to LB IPs only */
 	s.nranges = 0;
-	ck_assert(us_client_allowed(&lb, &out));	/* no ranges: everyone */
+	ck_assert(us_client_allowed(&lb, &out)); /* no ranges: everyone */
 }
 END_TEST
 
