@@ -183,6 +183,15 @@ while True:
 
 
 def rows(r):
+    """The rows, then --cleanup in node1 whatever happened (the agent's
+    state file is in the machine's /run)."""
+    try:
+        _rows(r)
+    finally:
+        r.node_cleanup()
+
+
+def _rows(r):
     d = os.path.join(r.WORK, "us")
     manifests(r, d)
     cfg = os.path.join(r.TOP, "bench", "haproxy.cfg")
@@ -248,4 +257,3 @@ def rows(r):
     resume = statistics.median(restart_resume(r, flags, d) for _ in range(3))
     r.record("restart-resume time, userspace forwarder (SIGKILL, start again)", resume, "s", 1.0,
              "10 x min-sync-period (100ms)")
-    r.node_cleanup()

@@ -51,7 +51,17 @@ stop_agents() {
 	done
 	SUP_PIDS=()
 }
-trap 'stop_agents; rig_cleanup' EXIT
+# userspace mode keeps a state file per node in the machine's /run (named
+# after the node's namespace): --cleanup each node before the rig goes.
+node_state_cleanup() {
+	local n
+	[ "${mode:-}" = userspace ] || return 0
+	for n in 1 2; do
+		"$SVCPLANECTL" rig exec $R node$n -- "$TOP/svcplane" --mode userspace \
+			$(node_flags $R node$n 2>/dev/null) --cleanup >/dev/null 2>&1
+	done
+}
+trap 'stop_agents; node_state_cleanup; rig_cleanup' EXIT
 
 declare -A RESULT=() REASON=() NOTYET=()
 scenarios=()
@@ -113,6 +123,7 @@ Y
 	done
 	echo "  ($mode: $(( $(date +%s) - start )) s for ${#scenarios[@]} scenarios)"
 	stop_agents
+	node_state_cleanup
 	rig_cleanup_one() { "$SVCPLANECTL" rig down $R >/dev/null 2>&1; }
 	rig_cleanup_one
 done
