@@ -42,7 +42,9 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/bpf/bpf_ct.c dataplane/bpf/bpf_maglev.c dataplane/bpf/bpf_podifs.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
-		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
+		 dataplane/userspace/us_fwd.c dataplane/userspace/us_conn.c dataplane/userspace/us_splice.c \
+		 dataplane/userspace/us_sctp.c dataplane/userspace/us_udp.c dataplane/userspace/us_port.c \
+		 dataplane/userspace/us_host.c dataplane/userspace/us_metrics.c \
 		 dataplane/userspace/us_backend.c
 AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c agent/http_conns.c \
 		 agent/hcserver.c agent/agent.c

@@ -118,6 +118,7 @@ void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
 		.bpf_lb_map_max = cfg->bpf_lb_map_max,
 		.bpf_lb_algorithm = cfg->bpf_lb_algorithm,
 		.bpf_maglev_table_size = cfg->bpf_maglev_table_size,
+		.us_least_conns = cfg->us_least_conns,
 		.log = log,
 		.loop = loop,
 	};

@@ -22,6 +22,7 @@ enum flag_id {
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
 	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
 	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE,
+	F_US_LB,
 };
 
 static const struct option options[] = {
@@ -46,6 +47,7 @@ static const struct option options[] = {
 	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
 	{ "bpf-lb-algorithm", required_argument, NULL, F_BPF_LB_ALGORITHM },
 	{ "bpf-lb-maglev-table-size", required_argument, NULL, F_BPF_MAGLEV_SIZE },
+	{ "userspace-lb-algorithm", required_argument, NULL, F_US_LB },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -78,6 +80,7 @@ static const char usage[] =
 	"                               or maglev (every node picks the same endpoint for a flow)\n"
 	"  --bpf-lb-maglev-table-size N bpf mode: slots of each service's Maglev table, a prime\n"
 	"                               in 251-131071, at least 100 × endpoints (default 16381)\n"
+	"  --userspace-lb-algorithm A   userspace mode: round-robin (default) or least-connections\n"
 	"  --v N                        log verbosity: 0-1 info, 2+ debug\n";
 
 int sp_duration_parse(const char *s, double *out)
@@ -304,6 +307,11 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 		if (sp_duration_parse(v, &d) || d < 1)
 			return -EINVAL;
 		cfg->api_watch_timeout = d;
+		return 0;
+	case F_US_LB:
+		if (strcmp(v, "round-robin") && strcmp(v, "least-connections"))
+			return -EINVAL;
+		cfg->us_least_conns = !strcmp(v, "least-connections");
 		return 0;
 	case F_BPF_MAP_MAX: {
 		char *end;

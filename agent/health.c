@@ -67,6 +67,8 @@ char *sp_health_body(const struct sp_health_state *h, double now, bool livez, in
 	if (!livez)
 		cJSON_AddBoolToObject(o, "nodeEligible", h->node_eligible);
 	cJSON_AddBoolToObject(o, "healthy", healthy);
+	if (h->backend_detail[0])	/* the dataplane's words: why not, or what it does not serve */
+		cJSON_AddStringToObject(o, "detail", h->backend_detail);
 	status = cJSON_AddObjectToObject(o, "status");
 	for (int i = 0; i < 2; i++) {
 		fam = cJSON_AddObjectToObject(status, families[i]);

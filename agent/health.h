@@ -12,7 +12,7 @@ struct sp_health_state {
 	double oldest_pending;	/* first change queued since then; 0 if none */
 	bool node_eligible;	/* false while this node is being deleted */
 	bool backend_ok;	/* the dataplane says it can serve (ops->health) */
-	char backend_detail[256];	/* why not */
+	char backend_detail[256];	/* why not; when healthy, what it does not serve */
 };
 
 void sp_health_init(struct sp_health_state *h, double sync_period);

@@ -35,8 +35,11 @@ Figures (issue 16: eBPF part 2): the client outside the nodes → node1's
 
 BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
 beside (results in bench/results-bpf.json); BENCH_ONLY=outside: only the
-traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=hostile: only the
-hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1: smaller sizes.
+traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=userspace:
+only the userspace forwarder's rows beside haproxy and the direct path
+(userspace.py, results in bench/results-userspace.json); BENCH_ONLY=hostile:
+only the hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1:
+smaller sizes.
 """
 import atexit
 import json
@@ -51,6 +54,7 @@ import tempfile
 import time
 
 from hostile import bench_hostile
+import userspace as userspace_rows
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SVCPLANE = os.path.join(TOP, "svcplane")
@@ -779,6 +783,10 @@ def main():
     dp_sizes = [1, 10000] if not QUICK else [1]
     if ONLY == "hostile":
         bench_hostile(record)
+    elif ONLY == "userspace":
+        # the userspace forwarder's rows, beside haproxy and the direct path
+        rig_up()
+        userspace_rows.rows(sys.modules[__name__])
     elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}
@@ -809,6 +817,7 @@ def main():
         bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
         bench_bpf_datapath(dp_sizes)
         bench_outside_datapath()
+        userspace_rows.rows(sys.modules[__name__])
         bench_hostile(record)
     # a partial run (BENCH_ONLY) leaves the full run's results.json alone
     out = os.path.join(TOP, "bench", "results-%s.json" % ONLY if ONLY else "results.json")

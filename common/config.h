@@ -33,6 +33,7 @@ struct sp_config {
 	uint32_t bpf_lb_map_max;	/* --bpf-lb-map-max */
 	enum sp_lb_algorithm bpf_lb_algorithm;	/* --bpf-lb-algorithm */
 	uint32_t bpf_maglev_table_size;	/* --bpf-lb-maglev-table-size: a prime */
+	bool us_least_conns;		/* --userspace-lb-algorithm least-connections */
 };
 
 #endif

@@ -49,6 +49,7 @@ struct sp_backend_cfg {
 	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
 	enum sp_lb_algorithm bpf_lb_algorithm;	/* bpf mode: traffic from outside the node */
 	uint32_t bpf_maglev_table_size;	/* bpf mode: slots of each Maglev table, a prime */
+	bool us_least_conns;		/* userspace mode: least connections, not round robin */
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
 };
@@ -62,7 +63,7 @@ enum sp_open_mode {
 
 struct sp_health {
 	bool ok;
-	char detail[256];	/* why not, when !ok */
+	char detail[256];	/* why not, when !ok; when ok, what is not served (or "") */
 };
 
 /* With Local policy, a port's external traffic may have a list of its own

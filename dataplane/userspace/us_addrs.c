@@ -19,7 +19,7 @@ struct us_link {
 	struct nl_sock *sk;
 	int ifindex;
 	const struct sp_log *log;
-	struct sp_addr *have;	/* sorted */
+	struct sp_addr *have; /* sorted */
 	size_t n, cap;
 };
 
@@ -27,15 +27,23 @@ struct us_link {
 static int nlerr(int e)
 {
 	switch (-e) {
-	case NLE_EXIST: return -EEXIST;
+	case NLE_EXIST:
+		return -EEXIST;
 	case NLE_NOADDR:
-	case NLE_OBJ_NOTFOUND: return -ENOENT;
-	case NLE_NODEV: return -ENODEV;
-	case NLE_PERM: return -EPERM;
-	case NLE_NOMEM: return -ENOMEM;
-	case NLE_OPNOTSUPP: return -EOPNOTSUPP;
-	case NLE_INVAL: return -EINVAL;
-	default: return -EIO;
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_INVAL:
+		return -EINVAL;
+	default:
+		return -EIO;
 	}
 }
 
@@ -110,7 +118,8 @@ static int read_addrs(struct us_link *l)
 		struct sp_addr a = {0};
 
 		if (rtnl_addr_get_ifindex(ra) != l->ifindex || !local ||
-		    rtnl_addr_get_scope(ra) != RT_SCOPE_UNIVERSE || (fam != AF_INET && fam != AF_INET6))
+		    rtnl_addr_get_scope(ra) != RT_SCOPE_UNIVERSE ||
+		    (fam != AF_INET && fam != AF_INET6))
 			continue;
 		a.family = (uint8_t)fam;
 		a.prefix_len = (uint8_t)sp_addr_bits(fam);
@@ -231,7 +240,7 @@ int us_link_add(struct us_link *l, const struct sp_addr *want, size_t n)
 				   US_LINK_NAME, strerror(-e));
 			first = first ? first : e;
 		}
-next:;
+	next:;
 	}
 	qsort(l->have, l->n, sizeof(*l->have), cmp_addr);
 	return first;
@@ -272,7 +281,7 @@ int us_link_prune(struct us_link *l, const struct sp_addr *keep, size_t n)
 			sp_log_err(l->log, "userspace: removing address %s from %s: %s",
 				   sp_addr_str(&l->have[i], buf), US_LINK_NAME, strerror(-e));
 			first = first ? first : e;
-			l->have[out++] = l->have[i];	/* still there */
+			l->have[out++] = l->have[i]; /* still there */
 		}
 	}
 	l->n = out;

@@ -1,5 +1,6 @@
-/* us_balance.c - round-robin over a pool, ClientIP affinity (a hash map of
- * client address → endpoint and last use), skipping tried endpoints. */
+/* us_balance.c - round robin or least connections over a pool, ClientIP
+ * affinity (a hash map of client address → endpoint and last use), skipping
+ * tried endpoints. */
 #include "us_balance.h"
 #include "../../common/hmap.h"
 
@@ -9,13 +10,13 @@
 
 struct aff_entry {
 	struct us_ep ep;
-	double last;		/* last use, caller's clock (seconds) */
+	double last; /* last use, caller's clock (seconds) */
 };
 
 struct us_affinity {
-	struct sp_hmap *m;	/* client address text → struct aff_entry */
+	struct sp_hmap *m; /* client address text → struct aff_entry */
 	uint32_t timeout;
-	double swept;		/* when expired entries were last removed */
+	double swept; /* when expired entries were last removed */
 };
 
 bool us_ep_equal(const struct us_ep *a, const struct us_ep *b)
@@ -23,16 +24,34 @@ bool us_ep_equal(const struct us_ep *a, const struct us_ep *b)
 	return a->port == b->port && !sp_addr_cmp(&a->addr, &b->addr);
 }
 
+/* Index of @e in @p, or -1. */
+static long pool_find(const struct us_pool *p, const struct us_ep *e)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (us_ep_equal(&p->v[i], e))
+			return (long)i;
+	return -1;
+}
+
 int us_pool_set(struct us_pool *p, const struct us_ep *v, size_t n)
 {
 	struct us_ep *c = NULL;
+	uint32_t *k = NULL;
 
-	if (n && !(c = malloc(n * sizeof(*c))))
+	if (n && (!(c = malloc(n * sizeof(*c))) || !(k = calloc(n, sizeof(*k))))) {
+		free(c);
 		return -ENOMEM;
-	if (n)
-		memcpy(c, v, n * sizeof(*c));
+	}
+	for (size_t i = 0; i < n; i++) {
+		long j = pool_find(p, &v[i]);
+
+		c[i] = v[i];
+		k[i] = j >= 0 ? p->conns[j] : 0;
+	}
 	free(p->v);
+	free(p->conns);
 	p->v = c;
+	p->conns = k;
 	p->n = n;
 	p->next = n ? p->next % n : 0;
 	return 0;
@@ -41,15 +60,22 @@ int us_pool_set(struct us_pool *p, const struct us_ep *v, size_t n)
 void us_pool_fini(struct us_pool *p)
 {
 	free(p->v);
+	free(p->conns);
 	*p = (struct us_pool){0};
 }
 
 bool us_pool_has(const struct us_pool *p, const struct us_ep *e)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (us_ep_equal(&p->v[i], e))
-			return true;
-	return false;
+	return pool_find(p, e) >= 0;
+}
+
+void us_pool_count(struct us_pool *p, const struct us_ep *e, int delta)
+{
+	long i = pool_find(p, e);
+
+	if (i < 0 || (delta < 0 && !p->conns[i]))
+		return;
+	p->conns[i] += (uint32_t)delta;
 }
 
 struct us_affinity *us_affinity_new(uint32_t timeout)
@@ -149,6 +175,22 @@ int us_pick(struct us_pool *p, struct us_affinity *aff, const struct sp_addr *cl
 			*out = e->ep;
 			return 0;
 		}
+	}
+	if (p->least_conns) {
+		size_t best = p->n;
+
+		for (size_t k = 0; k < p->n; k++) {
+			size_t i = (p->next + k) % p->n;
+
+			if (!skipped(&p->v[i], skip, nskip) &&
+			    (best == p->n || p->conns[i] < p->conns[best]))
+				best = i;
+		}
+		if (best == p->n)
+			return -ENOENT;
+		p->next = (best + 1) % p->n;
+		*out = p->v[best];
+		return 0;
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct us_ep *e = &p->v[p->next];

@@ -8,8 +8,8 @@
 #include <string.h>
 
 struct us_flows {
-	struct us_flow **b;	/* buckets */
-	size_t nb;		/* power of two */
+	struct us_flow **b; /* buckets */
+	size_t nb;	    /* power of two */
 	size_t len, max;
 	struct us_flow *oldest, *newest;
 };

@@ -12,20 +12,21 @@
 #include "us_balance.h"
 
 struct us_flow_key {
-	uint32_t lis;			/* the listener's id */
-	uint16_t cport;			/* client port, host order */
+	uint32_t lis;	/* the listener's id */
+	uint16_t cport; /* client port, host order */
 	struct sp_addr client;
 };
 
 struct us_flow {
 	struct us_flow_key key;
-	struct us_ep ep;		/* where it goes now */
-	int fd;				/* upstream socket (caller's), -1 until set */
-	double last;			/* last datagram either way */
-	void *owner;			/* the caller's (its listener) */
+	struct us_ep ep; /* where it goes now */
+	int fd;		 /* upstream socket (caller's), -1 until set */
+	double last;	 /* last datagram either way */
+	void *owner;	 /* the caller's (its listener) */
+	void *pool;	 /* the caller's (the pool it draws from) */
 	/* private */
-	struct us_flow *older, *newer;	/* LRU list, oldest first */
-	struct us_flow *hnext;		/* hash chain */
+	struct us_flow *older, *newer; /* LRU list, oldest first */
+	struct us_flow *hnext;	       /* hash chain */
 	uint64_t hash;
 };
 

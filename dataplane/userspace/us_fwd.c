@@ -1,7 +1,9 @@
 /* us_fwd.c - the forwarder's listeners (bound only while their pool has
- * endpoints), service-port references, and set-up and tear-down. */
+ * endpoints), which pool a client draws from, service-port references, and
+ * set-up and tear-down. */
 #include "us_fwd.h"
 #include "us_flows.h"
+#include "us_relay.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -52,9 +54,10 @@ void us_from_sockaddr(const struct sockaddr_storage *ss, struct sp_addr *a, uint
 }
 
 int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_hooks *loop,
-		size_t max_conns)
+		size_t max_conns, const struct sp_cidrs *cluster_cidrs)
 {
 	memset(f, 0, sizeof(*f));
+	f->cluster_cidrs = cluster_cidrs;
 	f->log = lg;
 	f->loop = loop;
 	f->max_conns = max_conns;
@@ -69,13 +72,55 @@ int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_
 
 static void lis_close(struct us_lis *l);
 
+/* Is @client one of this node's (a pod, or the node itself)? */
+static bool client_local(const struct us_lis *l, const struct sp_addr *client)
+{
+	const struct sp_cidrs *cc = l->fwd->cluster_cidrs;
+
+	if (!sp_addr_cmp(client, &l->addr))
+		return true;
+	for (int i = 0; cc && i < cc->n; i++)
+		if (cc->v[i].family == client->family && sp_cidr_contains(&cc->v[i], client))
+			return true;
+	return false;
+}
+
+struct us_pool *us_client_pool(const struct us_lis *l, const struct sp_addr *client)
+{
+	if (!l->external)
+		return &l->svc->internal;
+	if (l->svc->ext_local && client_local(l, client))
+		return &l->svc->shortcut;
+	return &l->svc->external;
+}
+
+bool us_client_allowed(const struct us_lis *l, const struct sp_addr *client)
+{
+	const struct us_svc *s = l->svc;
+
+	if (!l->lb || !s->nranges)
+		return true;
+	for (size_t i = 0; i < s->nranges; i++)
+		if (s->ranges[i].family == client->family &&
+		    sp_cidr_contains(&s->ranges[i], client))
+			return true;
+	return false;
+}
+
+size_t us_lis_endpoints(const struct us_lis *l)
+{
+	if (!l->external)
+		return l->svc->internal.n;
+	return l->svc->external.n + (l->svc->ext_local ? l->svc->shortcut.n : 0);
+}
+
 void us_fwd_fini(struct us_fwd *f)
 {
 	/* Listener structs are their service ports' (freed by the backend
 	 * first); any socket still open is closed here. */
 	while (f->nlis)
-		lis_close(f->lis[0]);	/* drops its flows too */
-	us_tcp_close_all(f);
+		lis_close(f->lis[0]); /* drops its flows too */
+	us_conn_close_all(f);
 	free(f->lis);
 	us_pipes_fini(f);
 	us_flows_free(f->flows);
@@ -95,6 +140,8 @@ void us_svc_put(struct us_svc *s)
 		return;
 	us_pool_fini(&s->internal);
 	us_pool_fini(&s->external);
+	us_pool_fini(&s->shortcut);
+	free(s->ranges);
 	us_affinity_free(s->aff);
 	free(s->lis);
 	free(s->key);
@@ -107,8 +154,8 @@ static void on_lis(void *ctx, int fd, uint32_t events)
 
 	(void)fd;
 	(void)events;
-	if (l->proto == IPPROTO_TCP)
-		us_tcp_accept(l);
+	if (l->proto != IPPROTO_UDP)
+		us_conn_accept(l);
 	else
 		us_udp_read(l);
 }
@@ -118,7 +165,7 @@ static int lis_open(struct us_lis *l)
 	struct us_fwd *f = l->fwd;
 	struct sockaddr_storage ss;
 	socklen_t len = us_sockaddr(&l->addr, l->port, &ss);
-	int type = l->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM, one = 1, fd, e;
+	int type = l->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM, one = 1, fd, e;
 
 	if (f->nlis == f->caplis) {
 		size_t cap = f->caplis ? 2 * f->caplis : 32;
@@ -129,9 +176,11 @@ static int lis_open(struct us_lis *l)
 		f->lis = v;
 		f->caplis = cap;
 	}
-	fd = socket(l->addr.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(l->addr.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, l->proto);
 	if (fd == -1)
 		return -errno;
+	if (l->proto == IPPROTO_SCTP)
+		us_sctp_mover.setup(fd); /* before listen: the association's streams */
 	/* SO_REUSEADDR: bind again at once although connections of an
 	 * earlier listener of this address are in TIME_WAIT. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -144,7 +193,7 @@ static int lis_open(struct us_lis *l)
 		return e;
 	}
 	/* Paused listeners are registered without EPOLLIN. */
-	if (l->proto == IPPROTO_TCP && (f->accept_paused || f->n_conns >= f->max_conns))
+	if (l->proto != IPPROTO_UDP && (f->accept_paused || f->n_conns >= f->max_conns))
 		l->paused = true;
 	if ((e = f->loop->add_fd(f->loop->loop, fd, l->paused ? 0 : EPOLLIN, on_lis, l))) {
 		close(fd);
@@ -177,7 +226,7 @@ static void lis_close(struct us_lis *l)
 
 int us_lis_update(struct us_lis *l)
 {
-	bool want = us_lis_pool(l)->n > 0;
+	bool want = us_lis_endpoints(l) > 0;
 	int e;
 
 	if (want == (l->fd >= 0))
@@ -188,8 +237,8 @@ int us_lis_update(struct us_lis *l)
 	}
 	e = lis_open(l);
 	if (e && e != l->bind_err)
-		sp_log_err(l->fwd->log, "userspace: listening on %s for %s: %s", l->name, l->svc->key,
-			   strerror(-e));
+		sp_log_err(l->fwd->log, "userspace: listening on %s for %s: %s", l->name,
+			   l->svc->key, strerror(-e));
 	l->bind_err = e;
 	return e;
 }

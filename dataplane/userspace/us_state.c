@@ -123,13 +123,13 @@ int us_state_alive(void)
 	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? 0 : -errno;
 	e = flock(fd, LOCK_SH | LOCK_NB) == -1 ? (errno == EWOULDBLOCK ? 1 : -errno) : 0;
-	close(fd);	/* releases a lock we took */
+	close(fd); /* releases a lock we took */
 	return e;
 }
 
 int us_state_remove(void)
 {
-	const char *sfx[] = { ".json", ".json.tmp", ".lock" };
+	const char *sfx[] = {".json", ".json.tmp", ".lock"};
 	char p[256];
 	int e;
 

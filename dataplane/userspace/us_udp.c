@@ -18,14 +18,26 @@
 
 #define DGRAMS_PER_EVENT 64
 
+static void on_flow(void *ctx, int fd, uint32_t events);
+
+/* Close @fl's upstream socket (a repointed flow gets a new one), passing on
+ * first the replies already queued on it: the sync that repoints a flow may
+ * run between a datagram's forwarding and its reply's event. */
+static void flow_close_fd(struct us_fwd *f, struct us_flow *fl)
+{
+	if (fl->fd < 0)
+		return;
+	on_flow(fl, fl->fd, 0);
+	f->loop->del_fd(f->loop->loop, fl->fd);
+	close(fl->fd);
+	fl->fd = -1;
+}
+
 static void flow_free(struct us_fwd *f, struct us_flow *fl)
 {
 	struct us_lis *l = fl->owner;
 
-	if (fl->fd >= 0) {
-		f->loop->del_fd(f->loop->loop, fl->fd);
-		close(fl->fd);
-	}
+	flow_close_fd(f, fl);
 	l->svc->st.flows--;
 	us_flows_del(f->flows, fl);
 }
@@ -81,14 +93,17 @@ static void on_flow(void *ctx, int fd, uint32_t events)
 		}
 		if (l->fd < 0)
 			continue;
-		if (sendto(l->fd, f->dgram, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, len) >= 0)
+		if (sendto(l->fd, f->dgram, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, len) >=
+		    0)
 			l->svc->st.bytes_out += (uint64_t)n;
 		us_flows_touch(f->flows, fl, sp_now_mono());
 	}
 }
 
-/* Point @fl's socket at an endpoint of its pool (a new one, or another
- * when its own left). Returns 0 or -errno (-ENOENT: no endpoint). */
+/* Point @fl at an endpoint of its pool (a new flow, or one whose endpoint
+ * left) through a new socket: one connected before may keep a source
+ * address chosen for the old endpoint's route. Returns 0 or -errno
+ * (-ENOENT: no endpoint). */
 static int flow_connect(struct us_fwd *f, struct us_flow *fl, double now)
 {
 	struct us_lis *l = fl->owner;
@@ -97,17 +112,16 @@ static int flow_connect(struct us_fwd *f, struct us_flow *fl, double now)
 	socklen_t len;
 	int e;
 
-	if ((e = us_pick(us_lis_pool(l), l->svc->aff, &fl->key.client, now, NULL, 0, &ep)))
+	if ((e = us_pick(fl->pool, l->svc->aff, &fl->key.client, now, NULL, 0, &ep)))
 		return e;
-	if (fl->fd < 0) {
-		fl->fd = socket(ep.addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fl->fd == -1)
-			return -errno;
-		if ((e = f->loop->add_fd(f->loop->loop, fl->fd, EPOLLIN, on_flow, fl))) {
-			close(fl->fd);
-			fl->fd = -1;
-			return e;
-		}
+	flow_close_fd(f, fl);
+	fl->fd = socket(ep.addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fl->fd == -1)
+		return -errno;
+	if ((e = f->loop->add_fd(f->loop->loop, fl->fd, EPOLLIN, on_flow, fl))) {
+		close(fl->fd);
+		fl->fd = -1;
+		return e;
 	}
 	len = us_sockaddr(&ep.addr, ep.port, &ss);
 	if (connect(fl->fd, (struct sockaddr *)&ss, len) == -1)
@@ -126,22 +140,27 @@ void us_udp_read(struct us_lis *l)
 	for (int i = 0; i < DGRAMS_PER_EVENT && l->fd >= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		struct us_flow_key k = { .lis = l->id };
+		struct us_flow_key k = {.lis = l->id};
 		struct us_flow *fl;
 		ssize_t n = recvfrom(l->fd, f->dgram, 65536, 0, (struct sockaddr *)&ss, &len);
 
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			break;		/* EAGAIN, or an error queued by ICMP */
+			break; /* EAGAIN, or an error queued by ICMP */
 		}
 		us_from_sockaddr(&ss, &k.client, &k.cport);
+		if (!us_client_allowed(l, &k.client)) {
+			f->udp_dropped++; /* not in loadBalancerSourceRanges */
+			continue;
+		}
 		if (!(fl = us_flows_get(f->flows, &k))) {
 			if (!(fl = us_flows_add(f->flows, &k, now))) {
 				f->udp_dropped++;
 				continue;
 			}
 			fl->owner = l;
+			fl->pool = us_client_pool(l, &k.client);
 			l->svc->st.flows++;
 			if (flow_connect(f, fl, now)) {
 				f->udp_dropped++;
@@ -176,7 +195,7 @@ void us_udp_repoint(struct us_fwd *f, const struct us_svc *s)
 		struct us_lis *l = fl->owner;
 
 		next = fl->newer;
-		if (l->svc != s || us_pool_has(us_lis_pool(l), &fl->ep))
+		if (l->svc != s || us_pool_has(fl->pool, &fl->ep))
 			continue;
 		if (flow_connect(f, fl, now))
 			flow_free(f, fl);

@@ -14,6 +14,12 @@
       that the application still sees VIP as its peer, that the client
       answers the segment with no reset, and that the connection still
       answers a line.
+  invalid.py client-relay VIP PORT POD-IP DIR   the same where the service is
+      relayed by the agent (userspace mode): the client's connection ends at
+      the agent and the pod's is the agent's own, so the injected segment
+      belongs to neither; checks that the application sees VIP as its peer and
+      that the connection still answers a line (what reaches the client from
+      the pod's address is no part of its connection).
   invalid.py inject SRC SPORT DST DIR     send one TCP segment of that flow from
       SRC:SPORT to DST with the right sequence number but an ack of data the
       client never sent: conntrack calls it INVALID ("ACK is over the upper
@@ -29,7 +35,7 @@ from scapy.all import IP, TCP, AsyncSniffer, conf, send  # noqa: E402
 conf.verb = 0
 
 
-def client(vip, port, pod_ip, d, direct=False):
+def client(vip, port, pod_ip, d, direct=False, relay=False):
     peer = pod_ip if direct else vip
     sniffer = AsyncSniffer(lfilter=lambda p: IP in p and TCP in p and p[IP].src == peer, store=True)
     sniffer.start()
@@ -62,7 +68,9 @@ def client(vip, port, pod_ip, d, direct=False):
         result = "the application sees %s as its peer, not the service %s" % (s.getpeername()[0], vip)
     elif direct and leaked:
         result = "the client reset the connection after the segment (%d reset(s))" % len(leaked)
-    elif leaked:
+    elif relay and s.getpeername()[0] != vip:
+        result = "the application sees %s as its peer, not the service %s" % (s.getpeername()[0], vip)
+    elif leaked and not relay:
         result = "%d packet(s) from the pod's own address reached the client (not dropped)" % len(leaked)
     else:
         try:
@@ -83,6 +91,8 @@ def inject(src, sport, dst, d):
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(*sys.argv[2:6])
+    elif sys.argv[1] == "client-relay":
+        client(*sys.argv[2:6], relay=True)
     elif sys.argv[1] == "client-direct":
         client(*sys.argv[2:6], direct=True)
     else:

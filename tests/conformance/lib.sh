@@ -12,7 +12,7 @@ skip() { echo "SKIP $*"; exit 77; }
 
 # --- steps from outside the nodes ----------------------------------------------
 # A step that sends from the client cl (outside every node, through the fabric)
-# is written `from_cl CMD...`. In nftables mode it runs. In bpf mode it does
+# is written `from_cl CMD...`. In nftables and userspace modes it runs. In bpf mode it does
 # not run: part 1 serves connections made inside a node (its own processes and
 # its pods', under the cgroup hooks); traffic arriving from outside is part 2,
 # so the step is recorded in CF_NOTYET (run.sh reports the scenario as
@@ -42,6 +42,18 @@ inns() {
 	fi
 	"$SVCPLANECTL" rig exec "$r" "$m" -- "$@"
 }
+
+# --- premises of kernel NAT -----------------------------------------------------
+# userspace mode relays connections in the agent: the pod sees the node's
+# address, not the client's, and nothing outlives the agent. A scenario whose
+# premise is kernel NAT calls `nat_premise WHAT` in that mode and checks the
+# mode's equivalent instead; run.sh reports it as "pass: kernel NAT premise
+# (WHAT)", never as a plain pass.
+: "${CF_PREMISE:=/dev/null}"
+relayed() { [ "$CF_MODE" = userspace ]; }
+nat_premise() { echo "$*" >>"$CF_PREMISE"; }
+# node_addr NODE ADDR: ADDR is one of NODE's own addresses.
+node_addr() { inns "$R" "$1" ip -o addr | awk '{sub("/.*", "", $4); print $4}' | grep -qxF -- "$2"; }
 
 # apply NAME: the YAML on stdin becomes manifest NAME (written whole).
 apply() { put "$CF_MANIFESTS/$1.yaml"; }

@@ -8,14 +8,16 @@
 # scenario's steps from the client cl (`from_cl` in lib.sh): those are listed
 # as not-yet, and a scenario whose other steps all pass is
 # "pass, cl: not-yet (part 2)", counted apart from full passes (CF_COUNTS
-# gets "PASS FAIL SKIP NOTYET").
+# gets "PASS FAIL SKIP NOTYET"). A scenario whose premise is kernel NAT
+# (userspace mode: `nat_premise` in lib.sh) checks the mode's equivalent
+# and reads "pass: kernel NAT premise (WHAT)".
 # The rig is built once per mode and reused; everything is removed on exit.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(nftables bpf)
+[ ${#modes[@]} -gt 0 ] || modes=(nftables bpf userspace)
 need_netns
 R=cf
 # What the run must leave as it found it on this machine: namespaces, links,
@@ -49,7 +51,17 @@ stop_agents() {
 	done
 	SUP_PIDS=()
 }
-trap 'stop_agents; rig_cleanup' EXIT
+# userspace mode keeps a state file per node in the machine's /run (named
+# after the node's namespace): --cleanup each node before the rig goes.
+node_state_cleanup() {
+	local n
+	[ "${mode:-}" = userspace ] || return 0
+	for n in 1 2; do
+		"$SVCPLANECTL" rig exec $R node$n -- "$TOP/svcplane" --mode userspace \
+			$(node_flags $R node$n 2>/dev/null) --cleanup >/dev/null 2>&1
+	done
+}
+trap 'stop_agents; node_state_cleanup; rig_cleanup' EXIT
 
 declare -A RESULT=() REASON=() NOTYET=()
 scenarios=()
@@ -88,9 +100,9 @@ Y
 			wait_until 10 sh -c "$SVCPLANECTL rig exec $R node$n -- curl -sf http://127.0.0.1:10249/model | grep -q '\"servicePorts\":\[\]'" ||
 				echo "  (node$n's model not empty before $id)"
 		done
-		rm -f "$STATE/notyet" "$STATE/unmarked"
+		rm -f "$STATE/notyet" "$STATE/unmarked" "$STATE/premise"
 		out=$(CF_RIG=$R CF_MANIFESTS=$man CF_STATE=$STATE CF_MODE=$mode CF_NOTYET=$STATE/notyet \
-			CF_UNMARKED=$STATE/unmarked timeout 120 bash "$s" 2>&1)
+			CF_UNMARKED=$STATE/unmarked CF_PREMISE=$STATE/premise timeout 120 bash "$s" 2>&1)
 		rc=$?
 		if [ -s "$STATE/unmarked" ]; then	# a cl step not written as from_cl: never a pass
 			rc=1; out="FAIL $(head -1 "$STATE/unmarked")"
@@ -100,7 +112,8 @@ Y
 		   if [ -s "$STATE/notyet" ]; then
 			NOTYET[$id,$mode]=$(awk '!seen[$0]++' "$STATE/notyet" | sed 's/^/    not-yet: /')
 			REASON[$id,$mode]="cl: not-yet (part 2)"
-		   fi ;;
+		   fi
+		   [ ! -s "$STATE/premise" ] || REASON[$id,$mode]="kernel NAT premise ($(head -1 "$STATE/premise"))" ;;
 		77) RESULT[$id,$mode]=skip; REASON[$id,$mode]=$(grep -m1 '^SKIP' <<<"$out" | sed 's/^SKIP //') ;;
 		*) RESULT[$id,$mode]=fail; REASON[$id,$mode]=$(grep -m1 '^FAIL' <<<"$out" | sed 's/^FAIL //')
 		   [ -n "${REASON[$id,$mode]}" ] || REASON[$id,$mode]="exit $rc: $(tail -1 <<<"$out")" ;;
@@ -110,6 +123,7 @@ Y
 	done
 	echo "  ($mode: $(( $(date +%s) - start )) s for ${#scenarios[@]} scenarios)"
 	stop_agents
+	node_state_cleanup
 	rig_cleanup_one() { "$SVCPLANECTL" rig down $R >/dev/null 2>&1; }
 	rig_cleanup_one
 done

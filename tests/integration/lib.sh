@@ -127,13 +127,14 @@ need_netns() {
 # MODE and sources it: check.sh counts each mode's run as its own pass/fail.
 # Without MODE (tests of one mode) agents get no --mode flag.
 
-# mode_test MODE: this run's dataplane (nftables | bpf); bpf needs bpftool
-# (the tests read links and maps with it).
+# mode_test MODE: this run's dataplane (nftables | bpf | userspace); bpf
+# needs bpftool (the tests read links and maps with it).
 mode_test() {
 	MODE=$1
 	case $MODE in
 	nftables) ;;
 	bpf) command -v bpftool >/dev/null || skip "bpf mode: needs bpftool" ;;
+	userspace) ;;
 	*) fail "unknown mode '$MODE'" ;;
 	esac
 	note "mode $MODE"
@@ -193,8 +194,9 @@ Y
 # NAME and the mode's initial) with an empty manifest directory in $dir.
 rig2_test() {
 	need_netns
-	R=$1${MODE:+${MODE:0:1}}	# each mode its own rig name (t10n, t10b)
+	R=$1${MODE:+${MODE:0:1}}	# each mode its own rig name (t10n, t10b, t10u)
 	rig2_up "$R"
+	! in_mode userspace || trap us_rig_cleanup EXIT
 	dir=$(t_tmpdir)/m
 	mkdir "$dir"
 }
@@ -208,6 +210,18 @@ web_nodeport() {
 	for e in "$@"; do
 		printf -- '- {addresses: [%s], nodeName: %s}\n' "${e%@*}" "${e#*@}"
 	done
+}
+
+# us_rig_cleanup: userspace mode keeps a state file per node in the
+# machine's /run (named after the node's namespace): stop the agents and
+# --cleanup each node before the rig goes, on any exit.
+us_rig_cleanup() {
+	local n
+	for n in 1 2; do
+		[ -n "${AGENT_PID[$n]:-}" ] && kill "${AGENT_PID[$n]}" 2>/dev/null && wait "${AGENT_PID[$n]}" 2>/dev/null
+		inns "$R" node$n "$SVCPLANE" $(node_flags "$R" node$n) --cleanup >/dev/null 2>&1
+	done
+	rig_cleanup
 }
 
 AGENT_LOG_DIR=""

@@ -74,7 +74,7 @@ async def one(host, port, i, size, bad):
             got += chunk
 
     try:
-        _, got = await asyncio.wait_for(asyncio.gather(send(), recv()), 120)
+        _, got = await asyncio.wait_for(asyncio.gather(send(), recv()), 300)
     except (OSError, asyncio.TimeoutError) as e:
         bad.append("conn %d: %r" % (i, e))
         writer.close()

@@ -75,5 +75,6 @@ Suite *suite_nft_lex(void);
 Suite *suite_us_balance(void);
 Suite *suite_us_flows(void);
 Suite *suite_maglev(void);
+Suite *suite_us_fwd(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* test_us_balance.c - the userspace forwarder's endpoint choice: round-robin
  * over the pool, the cursor kept across a pool change, tried endpoints
- * skipped, ClientIP affinity (kept, expired, dropped with its endpoint). */
+ * skipped, least connections (counts kept across a pool change, ties taken
+ * in turn), ClientIP affinity (kept, expired, dropped with its endpoint). */
 #include "helpers.h"
 #include "../../dataplane/userspace/us_balance.h"
 
@@ -98,7 +99,7 @@ END_TEST
 START_TEST(test_us_pick_all_tried_enoent)
 {
 	struct us_pool p = {0};
-	struct us_ep out, tried[2] = { ep("10.0.0.1", 80), ep("10.0.0.2", 80) };
+	struct us_ep out, tried[2] = {ep("10.0.0.1", 80), ep("10.0.0.2", 80)};
 
 	pool3(&p, 2);
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, tried, 2, &out), -ENOENT);
@@ -115,12 +116,58 @@ START_TEST(test_us_pool_set_keeps_cursor)
 	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
 	us_pick(&p, NULL, NULL, 0, NULL, 0, &out);
 	ck_assert_int_eq(last_octet(&out), 2);
-	pool3(&p, 3);	/* a sync: the next is the third, not the first again */
+	pool3(&p, 3); /* a sync: the next is the third, not the first again */
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
 	ck_assert_int_eq(last_octet(&out), 3);
-	pool3(&p, 2);	/* shrunk under the cursor: wraps */
+	pool3(&p, 2); /* shrunk under the cursor: wraps */
 	ck_assert_int_eq(us_pick(&p, NULL, NULL, 0, NULL, 0, &out), 0);
 	ck_assert_int_eq(last_octet(&out), 1);
+	us_pool_fini(&p);
+}
+END_TEST
+
+/* The last octet of the endpoint @p gives next (none of @skip), which must exist. */
+static int pick_octet(struct us_pool *p, const struct us_ep *skip, size_t nskip)
+{
+	struct us_ep out;
+
+	ck_assert_int_eq(us_pick(p, NULL, NULL, 0, skip, nskip, &out), 0);
+	return last_octet(&out);
+}
+
+START_TEST(test_us_pick_least_conns_fewest)
+{
+	struct us_pool p = {.least_conns = true};
+	struct us_ep e1 = ep("10.0.0.1", 80), e2 = ep("10.0.0.2", 80), e3 = ep("10.0.0.3", 80);
+
+	pool3(&p, 3);
+	/* 1 holds two connections, 2 one, 3 none: 3 first */
+	us_pool_count(&p, &e1, 1);
+	us_pool_count(&p, &e1, 1);
+	us_pool_count(&p, &e2, 1);
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 3);
+	us_pool_count(&p, &e3, 1);
+	/* 2 and 3 tie at one: the cursor (past 3) takes 2 */
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 2);
+	/* a sync keeps the counts of endpoints that stay: 1 two, 2 none */
+	pool3(&p, 2);
+	us_pool_count(&p, &e2, -1);
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 2);
+	/* tried endpoints are skipped even when least loaded */
+	ck_assert_int_eq(pick_octet(&p, &e2, 1), 1);
+	us_pool_fini(&p);
+}
+END_TEST
+
+START_TEST(test_us_pool_count_never_negative)
+{
+	struct us_pool p = {.least_conns = true};
+	struct us_ep e1 = ep("10.0.0.1", 80), gone = ep("10.0.0.9", 80);
+
+	pool3(&p, 2);
+	us_pool_count(&p, &e1, -1);  /* a connection from before a re-add */
+	us_pool_count(&p, &gone, 1); /* not in the pool: ignored */
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 1);
 	us_pool_fini(&p);
 }
 END_TEST
@@ -138,7 +185,7 @@ START_TEST(test_us_affinity_sticks_until_timeout)
 	for (int i = 0; i < 10; i++) {
 		ck_assert_int_eq(us_pick(&p, a, &c1, 100 + i, NULL, 0, &out), 0);
 		ck_assert(us_ep_equal(&out, &first));
-		us_affinity_put(a, &c1, &out, 100 + i);	/* each use refreshes it */
+		us_affinity_put(a, &c1, &out, 100 + i); /* each use refreshes it */
 	}
 	/* Another client is balanced on. */
 	ck_assert_int_eq(us_pick(&p, a, &c2, 110, NULL, 0, &out), 0);
@@ -187,6 +234,8 @@ Suite *suite_us_balance(void)
 	tcase_add_test(tc, test_us_pick_skips_tried);
 	tcase_add_test(tc, test_us_pick_all_tried_enoent);
 	tcase_add_test(tc, test_us_pool_set_keeps_cursor);
+	tcase_add_test(tc, test_us_pick_least_conns_fewest);
+	tcase_add_test(tc, test_us_pool_count_never_negative);
 	tcase_add_test(tc, test_us_affinity_sticks_until_timeout);
 	tcase_add_test(tc, test_us_affinity_endpoint_gone);
 	suite_add_tcase(s, tc);

@@ -4,6 +4,7 @@
 # node1) see no failure while node1's agent is killed with SIGKILL and
 # started again (its supervisor restarts it).
 . "$(dirname "$0")/../lib.sh"
+relayed && nat_premise "connections served while the agent is down: the relay's listeners die with it; refusals only in that window"
 U=http://198.19.128.118/
 { svc rs 198.19.128.118; slice rs a1 b1; } | apply rs
 programmed '"cf/rs"'
@@ -11,18 +12,35 @@ from_cl expect_pods cl 10 $U "a1 b1"
 expect_pods a2 10 $U "a1 b1"
 out=$(t_tmpdir)
 LOOPS=()
-# loop MEMBER: 150 requests, 50 ms apart, in the background; codes in $out/MEMBER.
+# loop MEMBER: 150 requests, 50 ms apart, in the background; "CODE EXIT" lines in $out/MEMBER.
 loop() {
-	inns $R $1 sh -c "for i in \$(seq 150); do curl -s -m 2 -o /dev/null -w '%{http_code}\n' $U; sleep 0.05; done" >"$out/$1" 2>&1 &
+	inns $R $1 sh -c "for i in \$(seq 150); do curl -s -m 2 -o /dev/null -w '%{http_code} ' $U; echo \$?; sleep 0.05; done" >"$out/$1" 2>&1 &
 	LOOPS+=($!)
 }
 # loop_ok MEMBER: every one of its 150 requests got 200.
 loop_ok() {
 	local n bad
 	n=$(wc -l <"$out/$1")
-	bad=$(grep -vc '^200$' "$out/$1")
+	bad=$(grep -vc '^200 0$' "$out/$1")
 	[ "$n" = 150 ] || fail "$1: the loop made $n requests"
+	relayed && { loop_ok_relayed "$1" "$bad"; return; }
 	[ "$bad" = 0 ] || fail "$1: $bad of 150 requests failed across the restart"
+}
+# userspace: nothing serves while the agent is down (its listeners died with
+# it), so requests in that one window are refused at once (curl exit 7:
+# never a hang or a reset mid-request), at most 40 of them (2 s of the
+# loop), one run of refusals with answers on both sides.
+loop_ok_relayed() {
+	local other first last
+	other=$(grep -v -e '^200 0$' -e '^000 7$' "$out/$1" | head -1)
+	[ -z "$other" ] || fail "$1: a request failed otherwise than refused across the restart: $other"
+	[ "$2" -le 40 ] || fail "$1: $2 of 150 requests refused across the restart (more than 2 s)"
+	[ "$2" = 0 ] && return
+	first=$(grep -n '^000 7$' "$out/$1" | head -1 | cut -d: -f1)
+	last=$(grep -n '^000 7$' "$out/$1" | tail -1 | cut -d: -f1)
+	[ $((last - first + 1)) = "$2" ] || fail "$1: refusals at requests $first..$last are not one window"
+	[ "$last" -lt 150 ] || fail "$1: still refused at the loop's last request"
+	echo "  $1: $2 of 150 requests refused while the agent was down"
 }
 from_cl loop cl
 loop a2

@@ -21,6 +21,10 @@ programmed '"cf/inv"'
 d=$(t_tmpdir)
 side=client
 [ "$CF_MODE" = bpf ] && side=client-direct
+# userspace: the client's connection ends at the agent and the pod's is the
+# agent's own; a segment from the pod's address to the client's port belongs
+# to neither (no conntrack translation to slip past).
+relayed && side=client-relay && nat_premise "conntrack INVALID: no NAT; the client's connection, ended at the agent, is untouched"
 inns $R a1 $PY "$(dirname "$0")/../invalid.py" $side 198.19.128.124 80 198.18.2.10 "$d" &
 client=$!
 wait_until 10 test -s "$d/flow" || fail "the client did not connect: $(cat "$d/result" 2>/dev/null)"

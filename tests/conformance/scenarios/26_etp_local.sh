@@ -18,7 +18,23 @@ from_outside() {
 	inns $R $1 curl -s -m 2 http://198.19.0.2:30126/ >/dev/null; rc=$?
 	[ $rc = 28 ] || fail "node2 (no local endpoint): curl exit $rc, want 28 (dropped, timed out)"
 }
-from_cl from_outside cl
+# userspace: the pod sees node1's address (the agent's own connection), and
+# node2 (no local endpoint) refuses at once: the agent listens there for its
+# own pods and resets a connection from outside (a relay cannot drop a
+# handshake the kernel completed).
+from_outside_relayed() {
+	local seen src rc
+	nat_premise "client source IP kept: the pod sees node1's address; node2 resets instead of dropping"
+	for _ in 1 2 3; do
+		seen=$(inns $R $1 curl -s -m 2 http://198.19.0.1:30126/)
+		[ "$(awk '{print $1}' <<<"$seen")" = a1 ] || fail "node1's NodePort: $seen"
+		src=$(awk '{print $2}' <<<"$seen")
+		[ "${src%:*}" = 198.18.1.1 ] || fail "the pod saw $src, not node1's address on its bridge 198.18.1.1"
+	done
+	inns $R $1 curl -s -m 2 http://198.19.0.2:30126/ >/dev/null; rc=$?
+	[ $rc = 7 ] || [ $rc = 56 ] || fail "node2 (no local endpoint): curl exit $rc, want 7 or 56 (refused or reset at once)"
+}
+if relayed; then from_cl from_outside_relayed cl; else from_cl from_outside cl; fi
 expect_pods a2 5 http://198.19.0.1:30126/ "a1"
 expect_pods b2 5 http://198.19.0.2:30126/ "a1"
 expect_pods node2 5 http://198.19.0.2:30126/ "a1"

@@ -1,5 +1,5 @@
-# Shared by 0010_nft_service_types.sh and 0010_bpf_service_types.sh (MODE set
-# by the wrapper). On a two-node rig, an agent per node: every service type
+# Shared by 0010_nft_service_types.sh, 0010_bpf_service_types.sh and
+# 0010_us_service_types.sh (MODE set by the wrapper). On a two-node rig, an agent per node: every service type
 # answers through its ClusterIP, NodePort, external IP and load-balancer IP,
 # over IPv4 and IPv6, for TCP (curl), UDP (nc, unconnected sockets) and DNS
 # over UDP and TCP (dig to dnsmasq in pods); across 200 requests every ready
@@ -7,7 +7,8 @@
 # From pods and nodes in both modes; from the client outside the nodes where
 # the mode serves it (bpf: part 2). Source addresses: nftables masquerades
 # hairpin and outside clients; bpf connects sockets straight to the endpoint,
-# so the pod sees the client's own address, also its own in a hairpin.
+# so the pod sees the client's own address, also its own in a hairpin;
+# userspace relays, so the pod sees the relaying node's address.
 . "$(dirname "$0")/lib.sh"
 mode_test "${MODE:?set by the wrapper}"
 rig2_test t10
@@ -223,18 +224,25 @@ fi
 # Source addresses: a pod's own address is kept (both families); the client
 # from outside the cluster CIDR is masqueraded to a node address.
 out=$(inns $R b3 curl -s -m 2 http://198.19.128.20/)
-if in_mode bpf; then
+if in_mode userspace; then	# relayed by node2's agent: the endpoint sees node2
+	[[ "$out" == *" 198.19.0.2:"* || "$out" == "b1 198.18.2.1:"* ]] || fail "userspace: b3's request not from node2: $out"
+elif in_mode bpf; then
 	[[ "$out" == *" 198.18.2.12:"* ]] || fail "pod source not kept: $out"
 else
 	[[ "$out" == *" 198.18.2.12:"* || "$out" == "b1 198.18.2.1:"* ]] || fail "pod source not kept: $out"
 fi
 out=$(inns $R b3 curl -s -m 2 'http://[fd00:96::20]/')
-[[ "$out" == *" [fd00:10:0:2::12]:"* ]] || { in_mode nftables && [[ "$out" == b1* ]]; } ||
-	fail "pod source (v6) not kept: $out"
-# From outside the cluster CIDR: nftables masquerades (as kube-proxy); bpf
-# keeps the client's address where the endpoint is on the node that took the
-# packet (node1, where the fabric routes ClusterIPs) and SNATs to node1's
-# address where it is on another node (as Cilium): look at both.
+if in_mode userspace; then
+	[[ "$out" == *" [fd00:19::2]:"* || "$out" == b1* ]] || fail "userspace: b3's v6 request not from node2: $out"
+else
+	[[ "$out" == *" [fd00:10:0:2::12]:"* ]] || { in_mode nftables && [[ "$out" == b1* ]]; } ||
+		fail "pod source (v6) not kept: $out"
+fi
+# From outside the cluster CIDR: nftables masquerades (as kube-proxy) and the
+# userspace forwarder relays from the node; bpf keeps the client's address
+# where the endpoint is on the node that took the packet (node1, where the
+# fabric routes ClusterIPs) and SNATs to node1's address where it is on
+# another node (as Cilium): look at both.
 if from_cl "the client's source masqueraded (bpf: SNATed to another node only)"; then
 	declare -A seen_from=()
 	for _ in $(seq 30); do

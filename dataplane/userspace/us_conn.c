@@ -1,15 +1,18 @@
-/* us_tcp.c - the TCP relay: non-blocking accept, connect to an endpoint
- * with a timeout (the next endpoint on refusal or timeout), then both
- * directions with splice() through a pipe taken from a small pool only while
- * bytes are in flight. Half-close is passed on with shutdown(); a reset on
- * either side becomes a reset on the other (SO_LINGER 0). Every socket is
+/* us_conn.c - relayed connections (TCP, and SCTP where the kernel has it):
+ * non-blocking accept, connect to an endpoint with a timeout (the next
+ * endpoint on refusal or timeout), then both directions through the
+ * protocol's mover (us_relay.h: splice through a pipe for TCP, whole
+ * messages for SCTP), whose holding place exists only while bytes are in
+ * flight. Half-close is passed on with shutdown(); a reset on either side
+ * becomes a reset on the other (SO_LINGER 0). Every socket is
  * level-triggered with exactly the interest its state needs: a direction
- * reads only while its pipe is empty and writes only while it is not, so a
- * slow reader holds at most one pipe (64 KiB) plus the kernel's socket
- * buffers per direction, and nothing spins; a socket with nothing to wait
- * for is not in the loop at all. */
+ * reads only while it holds nothing and writes only while it holds
+ * something, so a slow reader holds at most one pipe (64 KiB) plus the
+ * kernel's socket buffers per direction, and nothing spins; a socket with
+ * nothing to wait for is not in the loop at all. */
 #define _GNU_SOURCE
 #include "us_fwd.h"
+#include "us_relay.h"
 #include "../../common/clock.h"
 #include "../../common/log.h"
 
@@ -22,89 +25,45 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#define CHUNK (64 * 1024)	/* bytes asked of one splice */
-#define MAX_CHUNKS 16		/* per direction per event: fairness between connections */
+#define MAX_CHUNKS 16 /* reads per direction per event: fairness between connections */
 #define ACCEPTS_PER_EVENT 64
 
-/* One direction of a connection. */
-struct half {
-	int pipe[2];		/* -1: no pipe (nothing in flight) */
-	size_t inpipe;		/* bytes in the pipe */
-	bool eof;		/* the reading side ended */
-	bool shut;		/* shutdown(SHUT_WR) passed on to the writing side */
+/* What a connection needs only until an endpoint answers (freed then, so
+ * that an idle connection costs as little as it can). */
+struct dial {
+	struct us_ep tried[US_MAX_TRIES];
+	int ntried;
+	double deadline;	       /* of the connect attempt */
+	struct us_conn *qnext, *qprev; /* connecting queue */
 };
 
 struct us_conn {
 	struct us_fwd *f;
-	struct us_svc *svc;		/* one reference */
-	bool external;
-	int cfd, ufd;			/* client, upstream (-1 between attempts) */
-	uint32_t cev, uev;		/* interest registered */
-	bool creg, ureg;		/* registered with the loop */
-	struct half c2u, u2c;
+	struct us_svc *svc;	   /* one reference */
+	struct us_pool *pool;	   /* svc's pool this client draws from */
+	const struct us_mover *mv; /* TCP or SCTP */
+	uint8_t proto;
+	int cfd, ufd;	   /* client, upstream (-1 between attempts) */
+	uint32_t cev, uev; /* interest registered */
+	bool creg, ureg;   /* registered with the loop */
+	struct us_half c2u, u2c;
 	struct sp_addr client;
 	uint16_t cport;
-	struct us_ep tried[US_MAX_TRIES];
-	int ntried;
-	bool connecting;
-	double deadline;		/* of the connect attempt */
-	struct us_conn *qnext, *qprev;	/* connecting queue */
-	struct us_conn *next, *prev;	/* every connection */
+	struct dial *dial;	     /* until connected (NULL once relaying) */
+	struct us_ep ep;	     /* the endpoint relayed to, once connected */
+	bool connecting;	     /* in the connecting queue */
+	bool counted;		     /* in pool's open count for ep */
+	struct us_conn *next, *prev; /* every connection */
 };
-
-/* --- pipes ---------------------------------------------------------------- */
-
-static int pipe_get(struct us_fwd *f, struct half *h)
-{
-	if (h->pipe[0] >= 0)
-		return 0;
-	if (f->npipes) {
-		f->npipes--;
-		h->pipe[0] = f->pipes[f->npipes][0];
-		h->pipe[1] = f->pipes[f->npipes][1];
-	} else if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		h->pipe[0] = h->pipe[1] = -1;
-		return -errno;
-	}
-	f->pipes_in_use++;
-	return 0;
-}
-
-/* Give @h's pipe back: to the pool when empty and the pool has room. */
-static void pipe_put(struct us_fwd *f, struct half *h)
-{
-	if (h->pipe[0] < 0)
-		return;
-	if (!h->inpipe && f->npipes < US_PIPE_POOL) {
-		f->pipes[f->npipes][0] = h->pipe[0];
-		f->pipes[f->npipes][1] = h->pipe[1];
-		f->npipes++;
-	} else {
-		close(h->pipe[0]);
-		close(h->pipe[1]);
-	}
-	h->pipe[0] = h->pipe[1] = -1;
-	h->inpipe = 0;
-	f->pipes_in_use--;
-}
-
-void us_pipes_fini(struct us_fwd *f)
-{
-	while (f->npipes) {
-		f->npipes--;
-		close(f->pipes[f->npipes][0]);
-		close(f->pipes[f->npipes][1]);
-	}
-}
 
 /* --- accept pausing --------------------------------------------------------- */
 
-void us_tcp_pause(struct us_fwd *f, bool pause)
+void us_conn_pause(struct us_fwd *f, bool pause)
 {
 	for (size_t i = 0; i < f->nlis; i++) {
 		struct us_lis *l = f->lis[i];
 
-		if (l->proto != IPPROTO_TCP || l->paused == pause)
+		if (l->proto == IPPROTO_UDP || l->paused == pause)
 			continue;
 		if (!f->loop->mod_fd(f->loop->loop, l->fd, pause ? 0 : EPOLLIN))
 			l->paused = pause;
@@ -114,7 +73,7 @@ void us_tcp_pause(struct us_fwd *f, bool pause)
 static void maybe_resume(struct us_fwd *f)
 {
 	if (!f->accept_paused && f->n_conns < f->max_conns)
-		us_tcp_pause(f, false);
+		us_conn_pause(f, false);
 }
 
 static void on_accept_retry(void *ctx)
@@ -134,10 +93,11 @@ static void pause_for_fds(struct us_fwd *f, int err)
 		sp_log_warn(f->log, "userspace: accept: %s; accepting paused for %.0f ms",
 			    strerror(err), US_ACCEPT_RETRY * 1000);
 	f->accept_paused = true;
-	us_tcp_pause(f, true);
+	us_conn_pause(f, true);
 	if (!f->accept_timer)
-		f->accept_timer = f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
-	if (!f->accept_timer) {		/* no timer: do not stay paused forever */
+		f->accept_timer =
+		    f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
+	if (!f->accept_timer) { /* no timer: do not stay paused forever */
 		f->accept_paused = false;
 		maybe_resume(f);
 	}
@@ -147,17 +107,19 @@ static void pause_for_fds(struct us_fwd *f, int err)
 
 static void q_remove(struct us_fwd *f, struct us_conn *c)
 {
+	struct dial *d = c->dial;
+
 	if (!c->connecting)
 		return;
-	if (c->qprev)
-		c->qprev->qnext = c->qnext;
+	if (d->qprev)
+		d->qprev->dial->qnext = d->qnext;
 	else
-		f->connecting = c->qnext;
-	if (c->qnext)
-		c->qnext->qprev = c->qprev;
+		f->connecting = d->qnext;
+	if (d->qnext)
+		d->qnext->dial->qprev = d->qprev;
 	else
-		f->connecting_tail = c->qprev;
-	c->qnext = c->qprev = NULL;
+		f->connecting_tail = d->qprev;
+	d->qnext = d->qprev = NULL;
 	c->connecting = false;
 }
 
@@ -169,18 +131,19 @@ static void arm_connect_timer(struct us_fwd *f)
 
 	if (f->connect_timer || !f->connecting)
 		return;
-	wait = f->connecting->deadline - sp_now_mono();
-	f->connect_timer = f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
+	wait = f->connecting->dial->deadline - sp_now_mono();
+	f->connect_timer =
+	    f->loop->add_timer(f->loop->loop, wait > 0 ? wait : 0, on_connect_timer, f);
 }
 
 static void q_push(struct us_fwd *f, struct us_conn *c)
 {
-	c->deadline = sp_now_mono() + US_CONNECT_TIMEOUT;
+	c->dial->deadline = sp_now_mono() + US_CONNECT_TIMEOUT;
 	c->connecting = true;
-	c->qnext = NULL;
-	c->qprev = f->connecting_tail;
+	c->dial->qnext = NULL;
+	c->dial->qprev = f->connecting_tail;
 	if (f->connecting_tail)
-		f->connecting_tail->qnext = c;
+		f->connecting_tail->dial->qnext = c;
 	else
 		f->connecting = c;
 	f->connecting_tail = c;
@@ -194,7 +157,7 @@ static void drop_fd(struct us_conn *c, int *fd, bool *reg, bool rst)
 	if (*reg)
 		c->f->loop->del_fd(c->f->loop->loop, *fd);
 	if (rst) {
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -210,10 +173,13 @@ static void conn_free(struct us_conn *c, bool rst)
 	struct us_fwd *f = c->f;
 
 	q_remove(f, c);
+	free(c->dial);
 	drop_fd(c, &c->cfd, &c->creg, rst);
 	drop_fd(c, &c->ufd, &c->ureg, rst);
-	pipe_put(f, &c->c2u);
-	pipe_put(f, &c->u2c);
+	c->mv->release(f, &c->c2u);
+	c->mv->release(f, &c->u2c);
+	if (c->counted)
+		us_pool_count(c->pool, &c->ep, -1);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -227,7 +193,7 @@ static void conn_free(struct us_conn *c, bool rst)
 	maybe_resume(f);
 }
 
-void us_tcp_close_all(struct us_fwd *f)
+void us_conn_close_all(struct us_fwd *f)
 {
 	while (f->conns)
 		conn_free(f->conns, true);
@@ -267,8 +233,8 @@ static int set_interest(struct us_conn *c, int fd, bool *reg, uint32_t *cur, uin
  * comment). Returns 0 or -errno (the connection cannot go on). */
 static int rearm(struct us_conn *c)
 {
-	uint32_t cev = (!c->c2u.eof && !c->c2u.inpipe ? EPOLLIN : 0) | (c->u2c.inpipe ? EPOLLOUT : 0);
-	uint32_t uev = (!c->u2c.eof && !c->u2c.inpipe ? EPOLLIN : 0) | (c->c2u.inpipe ? EPOLLOUT : 0);
+	uint32_t cev = (!c->c2u.eof && !c->c2u.held ? EPOLLIN : 0) | (c->u2c.held ? EPOLLOUT : 0);
+	uint32_t uev = (!c->u2c.eof && !c->u2c.held ? EPOLLIN : 0) | (c->c2u.held ? EPOLLOUT : 0);
 	int e = set_interest(c, c->cfd, &c->creg, &c->cev, cev);
 
 	return e ? e : set_interest(c, c->ufd, &c->ureg, &c->uev, uev);
@@ -279,13 +245,15 @@ static void start_connect(struct us_conn *c);
 /* The connection is up: relay. */
 static void connected(struct us_conn *c)
 {
-	int one = 1;
-
 	q_remove(c->f, c);
+	c->ep = c->dial->tried[c->dial->ntried - 1];
+	free(c->dial);
+	c->dial = NULL;
 	if (c->svc->aff)
-		us_affinity_put(c->svc->aff, &c->client, &c->tried[c->ntried - 1], sp_now_mono());
-	setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (rearm(c))		/* cannot watch the sockets: give up */
+		us_affinity_put(c->svc->aff, &c->client, &c->ep, sp_now_mono());
+	us_pool_count(c->pool, &c->ep, 1);
+	c->counted = true;
+	if (rearm(c)) /* cannot watch the sockets: give up */
 		conn_free(c, true);
 }
 
@@ -300,23 +268,26 @@ static void attempt_failed(struct us_conn *c)
 
 static void start_connect(struct us_conn *c)
 {
-	struct us_pool *pool = c->external ? &c->svc->external : &c->svc->internal;
 	const struct sp_loop_hooks *h = c->f->loop;
 	struct sockaddr_storage ss;
 	struct us_ep ep;
 	socklen_t len;
 
-	while (c->ntried < US_MAX_TRIES &&
-	       !us_pick(pool, c->svc->aff, &c->client, sp_now_mono(), c->tried, (size_t)c->ntried, &ep)) {
-		if (c->ntried)
+	struct dial *d = c->dial;
+
+	while (d->ntried < US_MAX_TRIES && !us_pick(c->pool, c->svc->aff, &c->client, sp_now_mono(),
+						    d->tried, (size_t)d->ntried, &ep)) {
+		if (d->ntried)
 			c->svc->st.retries++;
-		c->tried[c->ntried++] = ep;
-		c->ufd = socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		d->tried[d->ntried++] = ep;
+		c->ufd =
+		    socket(ep.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, c->proto);
 		if (c->ufd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
 				pause_for_fds(c->f, errno);
 			break;
 		}
+		c->mv->setup(c->ufd);
 		len = us_sockaddr(&ep.addr, ep.port, &ss);
 		if (connect(c->ufd, (struct sockaddr *)&ss, len) == 0) {
 			connected(c);
@@ -345,7 +316,7 @@ static void on_connect_timer(void *ctx)
 
 	f->connect_timer = 0;
 	/* A retried connection goes to the tail with a later deadline. */
-	while (f->connecting && f->connecting->deadline <= now + 0.001)
+	while (f->connecting && f->connecting->dial->deadline <= now + 0.001)
 		attempt_failed(f->connecting);
 	arm_connect_timer(f);
 }
@@ -353,33 +324,31 @@ static void on_connect_timer(void *ctx)
 /* Move what can be moved from @src to @dst through @h (at most MAX_CHUNKS
  * reads). Returns 1 when something moved or ended, 0 when nothing could,
  * -errno when a side failed (the connection is reset). */
-static int pump(struct us_conn *c, int src, int dst, struct half *h, uint64_t *bytes)
+static int pump(struct us_conn *c, int src, int dst, struct us_half *h, uint64_t *bytes)
 {
 	int progress = 0, chunks = 0;
 	ssize_t n;
 
 	for (;;) {
-		if (h->inpipe) {
-			n = splice(h->pipe[0], NULL, dst, NULL, h->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n > 0) {
-				h->inpipe -= (size_t)n;
-				*bytes += (uint64_t)n;
+		if (h->held) {
+			size_t before = h->held;
+
+			n = c->mv->drain(c->f, dst, h);
+			if (n >= 0) {
+				*bytes += (uint64_t)(before - h->held);
 				progress = 1;
 				continue;
 			}
-			if (n == -1 && errno == EINTR)
+			if (errno == EINTR)
 				continue;
-			if (n == -1 && errno == EAGAIN)
-				break;		/* dst full: wait for EPOLLOUT */
-			return n == -1 ? -errno : -EPIPE;
+			if (errno == EAGAIN)
+				break; /* dst full: wait for EPOLLOUT */
+			return -errno;
 		}
 		if (h->eof || chunks++ == MAX_CHUNKS)
 			break;
-		if (pipe_get(c->f, h))
-			return -EMFILE;
-		n = splice(src, NULL, h->pipe[1], NULL, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		n = c->mv->fill(c->f, src, h);
 		if (n > 0) {
-			h->inpipe = (size_t)n;
 			progress = 1;
 			continue;
 		}
@@ -391,13 +360,13 @@ static int pump(struct us_conn *c, int src, int dst, struct half *h, uint64_t *b
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN)
-			break;			/* src empty (the pipe was): wait for EPOLLIN */
+			break; /* src empty (h was): wait for EPOLLIN */
 		return -errno;
 	}
-	if (!h->inpipe)
-		pipe_put(c->f, h);
-	if (h->eof && !h->inpipe && !h->shut) {
-		shutdown(dst, SHUT_WR);		/* half-close passed on */
+	if (!h->held)
+		c->mv->release(c->f, h);
+	if (h->eof && !h->held && !h->shut) {
+		shutdown(dst, SHUT_WR); /* half-close passed on */
 		h->shut = true;
 	}
 	return progress;
@@ -420,8 +389,9 @@ static void on_conn(void *ctx, int fd, uint32_t events)
 			connected(c);
 		return;
 	}
-	if ((events & EPOLLERR) && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)) {
-		conn_free(c, true);	/* a reset on one side is a reset on the other */
+	if ((events & EPOLLERR) &&
+	    (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 || err)) {
+		conn_free(c, true); /* a reset on one side is a reset on the other */
 		return;
 	}
 	a = pump(c, c->cfd, c->ufd, &c->c2u, &c->svc->st.bytes_in);
@@ -431,7 +401,7 @@ static void on_conn(void *ctx, int fd, uint32_t events)
 		return;
 	}
 	if (c->c2u.shut && c->u2c.shut) {
-		conn_free(c, false);	/* both directions finished */
+		conn_free(c, false); /* both directions finished */
 		return;
 	}
 	/* A hung-up socket with nothing left to move would be reported again
@@ -444,40 +414,62 @@ static void on_conn(void *ctx, int fd, uint32_t events)
 		conn_free(c, true);
 }
 
-void us_tcp_accept(struct us_lis *l)
+void us_conn_accept(struct us_lis *l)
 {
 	struct us_fwd *f = l->fwd;
 
 	for (int i = 0; i < ACCEPTS_PER_EVENT && l->fd >= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
-		struct us_conn *c;
-		int fd, one = 1;
+		struct us_conn *c = NULL;
+		struct dial *d = NULL;
+		struct sp_addr client;
+		uint16_t cport;
+		bool allowed;
+		int fd;
 
 		if (f->n_conns >= f->max_conns) {
-			us_tcp_pause(f, true);	/* resumed when one closes */
+			us_conn_pause(f, true); /* resumed when one closes */
 			return;
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
 				pause_for_fds(f, errno);
-			return;		/* EAGAIN: the backlog is empty */
+			return; /* EAGAIN: the backlog is empty */
 		}
-		if (!(c = calloc(1, sizeof(*c)))) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		us_from_sockaddr(&ss, &client, &cport);
+		allowed = us_client_allowed(l, &client);
+		if (!allowed || !(c = calloc(1, sizeof(*c))) || !(d = calloc(1, sizeof(*d)))) {
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			close(fd);
-			pause_for_fds(f, ENOMEM);
-			return;
+			free(c);
+			if (allowed) {
+				pause_for_fds(f, ENOMEM);
+				return;
+			}
+			l->svc->st.refused++; /* not in loadBalancerSourceRanges */
+			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		*c = (struct us_conn){ .f = f, .svc = l->svc, .external = l->external, .cfd = fd,
-				       .ufd = -1, .c2u.pipe = { -1, -1 }, .u2c.pipe = { -1, -1 } };
-		us_from_sockaddr(&ss, &c->client, &c->cport);
+		*c = (struct us_conn){.f = f,
+				      .svc = l->svc,
+				      .proto = l->proto,
+				      .cfd = fd,
+				      .ufd = -1,
+				      .mv = l->proto == IPPROTO_SCTP ? &us_sctp_mover
+								     : &us_splice_mover,
+				      .dial = d,
+				      .c2u.pipe = {-1, -1},
+				      .u2c.pipe = {-1, -1}};
+		c->mv->setup(fd);
+		c->client = client;
+		c->cport = cport;
+		c->pool = us_client_pool(l, &c->client);
 		l->svc->refs++;
 		l->svc->st.total++;
 		l->svc->st.active++;
