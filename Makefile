@@ -22,6 +22,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 B := build
 
+.DEFAULT_GOAL := all
+
 COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/khash.c common/clock.c \
 	       common/nft_lex.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
@@ -42,7 +44,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
 		 dataplane/userspace/us_backend.c
-AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
+AGENT_LIB_SRC := agent/duration.c agent/kpconfig.c agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \

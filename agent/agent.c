@@ -1,5 +1,6 @@
 /* agent.c - the sync: store → model → backend, with timing, health and metrics. */
 #include "agent.h"
+#include "config.h"
 #include "hcserver.h"
 #include "http.h"
 #include "loop.h"
@@ -200,6 +201,7 @@ static int start_kube(struct sp_agent *a)
 int sp_agent_start(struct sp_agent *a)
 {
 	const struct sp_backend_ops *ops = sp_backend_find(a->cfg.mode);
+	char summary[1024];
 	int e;
 
 	if (!ops) {
@@ -248,6 +250,7 @@ int sp_agent_start(struct sp_agent *a)
 	}
 	if ((e = watch_parts(a)))
 		return e;
+	sp_log_info(&a->log, "settings: %s", sp_config_summary(&a->cfg, summary, sizeof(summary)));
 	if (a->kube) {
 		sp_log_info(&a->log, "started: mode %s, node %s, Kubernetes API source; first sync after the initial lists",
 			    ops->name, a->cfg.hostname);
