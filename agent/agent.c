@@ -242,8 +242,9 @@ int sp_agent_start(struct sp_agent *a)
 	}
 	if ((e = start_http(a)))
 		return e;
-	a->hc = sp_hcservers_new(&a->log);
-	if (!a->hc) {
+	/* dry-run binds nothing but the health and metrics addresses it was given. */
+	a->hc = strcmp(ops->name, "dry-run") ? sp_hcservers_new(&a->log) : NULL;
+	if (!a->hc && strcmp(ops->name, "dry-run")) {
 		e = -errno;
 		sp_log_err(&a->log, "health check servers: %s", strerror(-e));
 		return e;
