@@ -1,4 +1,4 @@
-# svcplane - node service proxy. See README.md; DESIGN notes in ../shared/DESIGN.md.
+# svcplane - node service proxy. See README.md and docs/architecture.md.
 #
 #   make          build svcplane and svcplanectl
 #   make deps     install every Debian package the build, tests, demo and bench need
