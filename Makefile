@@ -43,7 +43,9 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_tcp.c dataplane/userspace/us_udp.c \
-		 dataplane/userspace/us_backend.c
+		 dataplane/userspace/us_backend.c \
+		 dataplane/kubeproxy/kp_chains.c dataplane/kubeproxy/kp_nft.c dataplane/kubeproxy/kp_legacy.c \
+		 dataplane/kubeproxy/kp_takeover.c
 AGENT_LIB_SRC := agent/duration.c agent/kpconfig.c agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c

@@ -212,6 +212,8 @@ int sp_agent_start(struct sp_agent *a)
 	sp_metrics_init(&a->metrics, sp_now_wall());
 	sp_health_init(&a->health, a->cfg.sync_period);
 	sp_runner_init(&a->runner, a->cfg.min_sync_period, a->cfg.sync_period);
+	/* dry-run programs nothing, so it replaces nothing either. */
+	a->kp_pending = a->cfg.take_over_kube_proxy && strcmp(ops->name, "dry-run");
 	if (!(a->loop = sp_loop_new())) {
 		sp_log_err(&a->log, "event loop: %s", strerror(errno));
 		return -errno;
@@ -414,6 +416,10 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %zu ports changed, %.3f ms",
 			    full ? "full" : "partial", sp_hmap_len(a->model.ports),
 			    sp_hmap_len(dirty), n_changed, dur * 1e3);
+		/* svcplane's rules are in place: only now may kube-proxy's go
+		 * (a failure is retried after the next successful sync). */
+		if (a->kp_pending)
+			a->kp_pending = sp_kube_proxy_remove(&a->log) != 0;
 		/* A full sync (and the initial load before it) frees large
 		 * transient structures (parsed manifests, batches): give the memory
 		 * back rather than keep it in malloc's arenas. */

@@ -17,6 +17,21 @@ static void cfg_init(struct ctl_backend *c)
 	c->cfg.bpf_pin_path = getenv("SVCPLANE_BPF_PIN_PATH");
 }
 
+/* On a node without svcplane's state, say whose is here, if anyone's. */
+static void kube_proxy_note(void)
+{
+	char what[512];
+	int e = sp_kube_proxy_find(what, sizeof(what));
+
+	if (e > 0)
+		fprintf(stderr, "svcplanectl: kube-proxy's state is here: %s\n", what);
+	else if (e == 0)
+		fprintf(stderr, "svcplanectl: no kube-proxy state here either (looked for: nftables tables "
+				"ip/ip6 kube-proxy, KUBE-* chains through iptables-nft and iptables-legacy)\n");
+	else
+		fprintf(stderr, "svcplanectl: kube-proxy's state could not be read: %s\n", what);
+}
+
 int ctl_backend_open(struct ctl_backend *c)
 {
 	const char *failed = "?";
@@ -35,6 +50,7 @@ int ctl_backend_open(struct ctl_backend *c)
 			if (all[i]->state)
 				fprintf(stderr, "%s %s", n++ ? "," : "", all[i]->state);
 		fprintf(stderr, ")\n");
+		kube_proxy_note();
 		return CTL_EXIT_NO_STATE;
 	}
 	fprintf(stderr, "svcplanectl: reading the %s backend's state: %s%s\n", failed, strerror(-e),
