@@ -72,5 +72,6 @@ Suite *suite_json_lines(void);
 Suite *suite_nft_lex(void);
 Suite *suite_us_balance(void);
 Suite *suite_us_flows(void);
+Suite *suite_kp_chains(void);
 
 #endif

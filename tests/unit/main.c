@@ -35,6 +35,7 @@ int main(void)
 	srunner_add_suite(sr, suite_nft_lex());
 	srunner_add_suite(sr, suite_us_balance());
 	srunner_add_suite(sr, suite_us_flows());
+	srunner_add_suite(sr, suite_kp_chains());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
