@@ -132,6 +132,10 @@ for way in iptables-legacy iptables-nft nftables; do
 	T_PIDS+=($agent)
 	wait_until 10 grep -q "take-over: removed kube-proxy's rules" "$dir/agent.log" ||
 		fail "$way: no take-over line: $(cat "$dir/agent.log")"
+	# svcplane's rules first, kube-proxy's removal after.
+	sync_at=$(grep -n 'sync: full' "$dir/agent.log" | head -1 | cut -d: -f1)
+	take_at=$(grep -n 'take-over: removed' "$dir/agent.log" | head -1 | cut -d: -f1)
+	[ -n "$sync_at" ] && [ "$sync_at" -lt "$take_at" ] || fail "$way: take-over before svcplane's first sync"
 	wait $held; wait $new
 	grep -q '^ok' "$dir/held" || fail "$way: an established connection failed: $(cat "$dir/held")"
 	grep -q '^ok' "$dir/new" || fail "$way: a new connection failed: $(cat "$dir/new")"
