@@ -17,19 +17,19 @@ static void cfg_init(struct ctl_backend *c)
 	c->cfg.bpf_pin_path = getenv("SVCPLANE_BPF_PIN_PATH");
 }
 
-/* On a node without svcplane's state, say whose is here, if anyone's. */
+/* On a node without svcplane's state, whose is here, if anyone's: the end
+ * of the one line dump prints then. */
 static void kube_proxy_note(void)
 {
 	char what[512];
 	int e = sp_kube_proxy_find(what, sizeof(what));
 
 	if (e > 0)
-		fprintf(stderr, "svcplanectl: kube-proxy's state is here: %s\n", what);
+		fprintf(stderr, "; kube-proxy's state is here: %s\n", what);
 	else if (e == 0)
-		fprintf(stderr, "svcplanectl: no kube-proxy state here either (looked for: nftables tables "
-				"ip/ip6 kube-proxy, KUBE-* chains through iptables-nft and iptables-legacy)\n");
+		fprintf(stderr, "; no kube-proxy state either\n");
 	else
-		fprintf(stderr, "svcplanectl: kube-proxy's state could not be read: %s\n", what);
+		fprintf(stderr, "; kube-proxy's state could not be read (%s)\n", what);
 }
 
 int ctl_backend_open(struct ctl_backend *c)
@@ -49,7 +49,7 @@ int ctl_backend_open(struct ctl_backend *c)
 		for (size_t i = 0, n = 0; all[i]; i++)
 			if (all[i]->state)
 				fprintf(stderr, "%s %s", n++ ? "," : "", all[i]->state);
-		fprintf(stderr, ")\n");
+		fprintf(stderr, ")");
 		kube_proxy_note();
 		return CTL_EXIT_NO_STATE;
 	}
