@@ -127,34 +127,35 @@ for way in iptables-legacy iptables-nft nftables; do
 	# rig exec, not the node1 function: $! must be the agent itself.
 	"$SVCPLANECTL" rig exec $R node1 -- "$SVCPLANE" --manifests "$dir/m" --hostname-override node1 --cluster-cidr 198.18.0.0/16 \
 		--take-over-kube-proxy --healthz-bind-address 127.0.0.1:$hz --metrics-bind-address 127.0.0.1:$mp \
-		$(node_flags $R node1) >"$dir/agent.log" 2>&1 &
+		$(node_flags $R node1) >"$dir/agent-$way.log" 2>&1 &
 	agent=$!
 	T_PIDS+=($agent)
-	wait_until 10 grep -q "take-over: removed kube-proxy's rules" "$dir/agent.log" ||
-		fail "$way: no take-over line: $(cat "$dir/agent.log")"
+	wait_until 10 grep -q "take-over: removed kube-proxy's rules" "$dir/agent-$way.log" ||
+		fail "$way: no take-over line: $(cat "$dir/agent-$way.log")"
 	# svcplane's rules first, kube-proxy's removal after.
-	sync_at=$(grep -n 'sync: full' "$dir/agent.log" | head -1 | cut -d: -f1)
-	take_at=$(grep -n 'take-over: removed' "$dir/agent.log" | head -1 | cut -d: -f1)
+	sync_at=$(grep -an 'sync: full' "$dir/agent-$way.log" | head -1 | cut -d: -f1)
+	take_at=$(grep -an 'take-over: removed' "$dir/agent-$way.log" | head -1 | cut -d: -f1)
 	[ -n "$sync_at" ] && [ "$sync_at" -lt "$take_at" ] || fail "$way: take-over before svcplane's first sync"
 	wait $held; wait $new
 	grep -q '^ok' "$dir/held" || fail "$way: an established connection failed: $(cat "$dir/held")"
 	grep -q '^ok' "$dir/new" || fail "$way: a new connection failed: $(cat "$dir/new")"
 	left=$(kp_left)
-	[ -z "$left" ] || fail "$way: kube-proxy's rules left: $left; agent: $(grep -v "^{" "$dir/agent.log")"
+	[ -z "$left" ] || fail "$way: kube-proxy's rules left: $left; agent: $(grep -v "^{" "$dir/agent-$way.log")"
 	node1 nft list chain inet someone-else keep >/dev/null || fail "$way: someone else's chain was removed"
 	case $way in
 	iptables-*) node1 "${way}-save" -t nat | grep -q '^:OTHER-NAT' || fail "$way: a chain not kube-proxy's was removed"
 		node1 "${way}-save" -t filter | grep -q '^-A INPUT -j KUBE-FIREWALL' || fail "$way: kubelet's KUBE-FIREWALL was unhooked" ;;
 	nftables) node1 iptables-nft-save -t filter | grep -q '^:KUBE-FIREWALL' || fail "$way: kubelet's KUBE-FIREWALL was removed" ;;
 	esac
-	grep "take-over:" "$dir/agent.log" | sed "s/^/  $T_NAME: $way: /"
-	grep -q error "$dir/agent.log" && fail "$way: agent errors: $(grep error "$dir/agent.log")"
+	grep "take-over:" "$dir/agent-$way.log" | sed "s/^/  $T_NAME: $way: /"
+	grep -q error "$dir/agent-$way.log" && fail "$way: agent errors: $(grep error "$dir/agent-$way.log")"
 	inns $R client python3 "$TOP/tests/integration/newconns.py" $VIP 80 0.01 >/dev/null ||
 		fail "$way: svcplane does not serve the service"
 	node1 "$SVCPLANECTL" dump >/dev/null || fail "$way: dump after the take-over"
 
 	# Reset node1 for the next way: stop the agent, remove its tables and the rest.
 	kill $agent; wait $agent 2>/dev/null
+	grep -aq "stopping; rules stay" "$dir/agent-$way.log" || fail "$way: the agent did not stop on SIGTERM"
 	node1 "$SVCPLANE" --cleanup $(node_flags $R node1) || fail "cleanup"
 	node1 nft delete table inet someone-else
 	node1 iptables-legacy -t filter -F 2>/dev/null; node1 iptables-legacy -t filter -X 2>/dev/null
