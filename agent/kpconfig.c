@@ -472,6 +472,21 @@ static bool is_zero(const cJSON *v)
 	return false;
 }
 
+/* Values of keys svcplane does not read that say what svcplane does anyway:
+ * not worth a warning. */
+static bool means_default(const struct key *k, const cJSON *v)
+{
+	if (!strcmp(k->path, "apiVersion") || !strcmp(k->path, "kind"))
+		return true;
+	/* kube-proxy's default: no override of the node's primary IP */
+	if (!strcmp(k->path, "bindAddress"))
+		return !strcmp(v->valuestring, "0.0.0.0") || !strcmp(v->valuestring, "::");
+	/* svcplane's masquerade mark is bit 14 (0x4000) */
+	if (strstr(k->path, ".masqueradeBit"))
+		return v->valuedouble == 14;
+	return false;
+}
+
 static void add_unused(struct sp_kpconfig *out, const char *path)
 {
 	size_t l = strlen(out->unused);
@@ -549,7 +564,7 @@ static int collect(const cJSON *root, struct sp_kpconfig *out)
 		if (k->kind == K_OBJ)
 			continue;
 		if (!k->flag || (k->block && strcmp(k->block, out->block))) {
-			if (v && !is_zero(v) && strcmp(k->path, "apiVersion") && strcmp(k->path, "kind"))
+			if (v && !is_zero(v) && !means_default(k, v))
 				add_unused(out, k->path);
 			continue;
 		}
