@@ -356,11 +356,17 @@ int sp_config_apply_file(struct sp_config *cfg, const char *buf, size_t len, con
 			 const char *const *set_by_flag, const struct sp_log *lg)
 {
 	struct sp_kpconfig *kp = malloc(sizeof(*kp));
+	const char *mode_flag = NULL;
 	int e;
 
 	if (!kp)
 		return -ENOMEM;
-	if ((e = sp_kpconfig_read(buf, len, file, kp, lg)))
+	/* --mode iptables|ipvs|nftables picks the block as the file's mode would. */
+	if (flag_was_set("mode", set_by_flag))
+		mode_flag = cfg->mode_asked[0]		   ? cfg->mode_asked
+			    : !strcmp(cfg->mode, "nftables") ? "nftables"
+							     : NULL;
+	if ((e = sp_kpconfig_read(buf, len, file, mode_flag, kp, lg)))
 		goto out;
 	for (size_t i = 0; i < kp->n; i++) {
 		const struct sp_kp_setting *st = &kp->set[i];

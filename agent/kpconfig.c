@@ -587,8 +587,8 @@ static int collect(const cJSON *root, struct sp_kpconfig *out)
 	return 0;
 }
 
-int sp_kpconfig_read(const char *buf, size_t len, const char *file, struct sp_kpconfig *out,
-		     const struct sp_log *lg)
+int sp_kpconfig_read(const char *buf, size_t len, const char *file, const char *mode_flag,
+		     struct sp_kpconfig *out, const struct sp_log *lg)
 {
 	struct ctx c = { .file = file, .lg = lg };
 	struct sp_perr perr = {0};
@@ -627,7 +627,8 @@ int sp_kpconfig_read(const char *buf, size_t len, const char *file, struct sp_kp
 	if ((e = check_obj(&c, root, "")))
 		goto out;
 	v = at(root, "mode");
-	snprintf(out->mode, sizeof(out->mode), "%s", cJSON_IsString(v) ? v->valuestring : "");
+	snprintf(out->mode, sizeof(out->mode), "%s",
+		 mode_flag ? mode_flag : cJSON_IsString(v) ? v->valuestring : "");
 	out->block = !strcmp(out->mode, "ipvs") ? "ipvs" : !strcmp(out->mode, "nftables") ? "nftables"
 											 : "iptables";
 	/* svcplane's own modes run as its nftables mode does by default. */

@@ -28,12 +28,14 @@ struct sp_kpconfig {
 };
 
 /* Read the YAML text @buf (one KubeProxyConfiguration document) into @out.
+ * @mode_flag, when not NULL, is a kube-proxy mode given as --mode: it picks
+ * the block as the file's mode would (the flag wins over the file).
  * Returns 0, or -EINVAL after one error line to @lg naming @file, the key and
  * the value (unknown key, wrong type, malformed or out-of-range value, a
  * value svcplane refuses, wrong apiVersion or kind, a second document), or
  * -ENOMEM. */
-int sp_kpconfig_read(const char *buf, size_t len, const char *file, struct sp_kpconfig *out,
-		     const struct sp_log *lg);
+int sp_kpconfig_read(const char *buf, size_t len, const char *file, const char *mode_flag,
+		     struct sp_kpconfig *out, const struct sp_log *lg);
 
 /* The @i-th key path of the schema (blocks included), NULL past the last: for
  * tests that every key's validation is covered. */

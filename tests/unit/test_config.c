@@ -275,6 +275,26 @@ START_TEST(test_config_file_empty_mode_uses_iptables_block)
 }
 END_TEST
 
+/* --mode iptables (a flag) behaves as mode: iptables in the file: the
+ * iptables block is read although the file says nftables. */
+START_TEST(test_config_mode_flag_picks_block)
+{
+	struct captured_log lg;
+	struct sp_config cfg = fresh();
+	char text[2048];
+	const char *flags[] = { "mode", NULL };
+
+	strcpy(cfg.mode_asked, "iptables");
+	captured_log_open(&lg);
+	snprintf(text, sizeof(text), kube_proxy_cfg, "nftables");
+	ck_assert_int_eq(sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", flags, &lg.log), 0);
+	ck_assert(cfg.masquerade_all);	/* iptables.masqueradeAll: true */
+	ck_assert(cfg.min_sync_period == 2);
+	ck_assert_str_eq(cfg.config_block, "iptables");
+	captured_log_close(&lg);
+}
+END_TEST
+
 /* mode ipvs reads the ipvs block; its zero minSyncPeriod is kube-proxy's 0. */
 START_TEST(test_config_file_ipvs_mode_uses_ipvs_block)
 {
@@ -627,6 +647,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_config_file_nftables_mode_reads_nftables_block);
 	tcase_add_test(tc, test_config_file_empty_mode_uses_iptables_block);
 	tcase_add_test(tc, test_config_file_ipvs_mode_uses_ipvs_block);
+	tcase_add_test(tc, test_config_mode_flag_picks_block);
 	tcase_add_test(tc, test_config_file_kubeadm_unchanged);
 	tcase_add_test(tc, test_kpconfig_every_key_validated);
 	tcase_add_test(tc, test_kpconfig_good_values_accepted);
