@@ -59,12 +59,29 @@ static void on_kube(void *ctx, int fd, uint32_t events)
 
 void sp_agent_tick(struct sp_agent *a)
 {
+	int e;
+
+	if (a->dir && (e = sp_dir_source_tick(a->dir)))
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+	if (a->dir)
+		sp_agent_note_changes(a);
 	if (a->healthz)
 		sp_http_run(a->healthz);
 	if (a->metrics_http)
 		sp_http_run(a->metrics_http);
 	if (a->hc)
 		sp_hcservers_run(a->hc);
+}
+
+void sp_agent_reread(struct sp_agent *a)
+{
+	int e;
+
+	if (!a->dir)
+		return;
+	if ((e = sp_dir_source_rescan(a->dir)))
+		sp_log_err(&a->log, "--manifests %s: %s", a->cfg.manifests, strerror(-e));
+	sp_agent_note_changes(a);
 }
 
 /* Every fd of the agent's own parts on the loop. */
@@ -100,6 +117,8 @@ void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,
 		.bpf_pin_path = cfg->bpf_pin_path,
 		.cgroup_path = cfg->cgroup_path,
 		.bpf_lb_map_max = cfg->bpf_lb_map_max,
+		.bpf_lb_algorithm = cfg->bpf_lb_algorithm,
+		.bpf_maglev_table_size = cfg->bpf_maglev_table_size,
 		.log = log,
 		.loop = loop,
 	};
@@ -178,7 +197,10 @@ static int kube_conn(const struct sp_config *cfg, struct sp_kube_conn *c, const 
 			return -ENOMEM;
 	}
 	if (cfg->master[0] && (e = sp_kube_set_master(c, cfg->master, &perr))) {
-		sp_log_err(lg, "--master %s: %s", cfg->master, perr.msg);
+		char shown[1024];
+
+		sp_kube_url_redact(cfg->master, shown, sizeof(shown));
+		sp_log_err(lg, "--master %s: %s", shown, perr.msg);
 		sp_kube_conn_fini(c);
 		return e;
 	}
@@ -310,8 +332,10 @@ void sp_agent_note_changes(struct sp_agent *a)
 {
 	if (a->dir)
 		a->metrics.source_errors = sp_dir_source_errors(a->dir);
-	if (a->kube)
+	if (a->kube) {
 		a->metrics.source_errors = sp_kube_source_errors(a->kube);
+		a->metrics.source_restarts = sp_kube_source_restarts(a->kube);
+	}
 	if (a->store.node)
 		a->health.node_eligible = !a->store.node->deleting;
 	if (a->store.generation == a->seen_generation)

@@ -58,8 +58,11 @@ void sp_agent_stop(struct sp_agent *a);
  * Returns 0, or the first -errno (each failure logged). */
 int sp_agent_cleanup(struct sp_agent *a);
 
-/* After each round of the loop: HTTP servers expire idle connections. */
+/* After each round of the loop (at least once a second): HTTP servers expire
+ * idle connections; a removed manifest directory is looked for again. */
 void sp_agent_tick(struct sp_agent *a);
+/* SIGHUP: read the manifest directory again from scratch (watching it anew). */
+void sp_agent_reread(struct sp_agent *a);
 
 /* The backend's narrow configuration from the agent's settings. */
 void sp_agent_backend_cfg(const struct sp_config *cfg, const struct sp_log *log,

@@ -5,6 +5,7 @@
 #include "duration.h"
 #include "kpconfig.h"
 #include "../common/version.h"
+#include "../control/maglev.h"
 #include "../dataplane/backend.h"
 
 #include <errno.h>
@@ -20,7 +21,8 @@
 enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
-	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX, F_TAKEOVER, F_VERSION,
+	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
+	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE, F_TAKEOVER, F_VERSION,
 };
 
 static const struct option options[] = {
@@ -43,6 +45,8 @@ static const struct option options[] = {
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
 	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
 	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
+	{ "bpf-lb-algorithm", required_argument, NULL, F_BPF_LB_ALGORITHM },
+	{ "bpf-lb-maglev-table-size", required_argument, NULL, F_BPF_MAGLEV_SIZE },
 	{ "take-over-kube-proxy", optional_argument, NULL, F_TAKEOVER },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
@@ -85,6 +89,10 @@ static const char usage_rest[] =
 	"  --bpf-pin-path PATH          bpf mode: pin path (default /sys/fs/bpf/svcplane)\n"
 	"  --bpf-lb-map-max N           bpf mode: entries of the service and endpoint maps\n"
 	"                               (default 65536; slots and sockets get 4 × N)\n"
+	"  --bpf-lb-algorithm ALG       bpf mode, traffic from outside the node: random (default)\n"
+	"                               or maglev (every node picks the same endpoint for a flow)\n"
+	"  --bpf-lb-maglev-table-size N bpf mode: slots of each service's Maglev table, a prime\n"
+	"                               in 251-131071, at least 100 × endpoints (default 16381)\n"
 	"  --v N                        log verbosity: 0-1 info, 2+ debug\n"
 	"  --version                    print the version and exit\n"
 	"DURATION is Go's syntax, as kube-proxy's: 500ms, 30s, 1m30s, 2h (a unit is needed).\n";
@@ -263,6 +271,8 @@ static void defaults(struct sp_config *cfg)
 	strcpy(cfg->metrics_bind, "127.0.0.1:10249");
 	strcpy(cfg->bpf_pin_path, "/sys/fs/bpf/svcplane");
 	cfg->bpf_lb_map_max = 65536;	/* Cilium's bpf-lb-map-max default */
+	cfg->bpf_lb_algorithm = SP_LB_RANDOM;	/* Cilium's default too */
+	cfg->bpf_maglev_table_size = SP_MAGLEV_SIZE_DEFAULT;
 }
 
 /* One flag's value into @cfg; on error, @w may say why. */
@@ -299,6 +309,19 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, struct why *
 			   : parse_bind(v, cfg->metrics_bind, sizeof(cfg->metrics_bind), "10249");
 	case F_CLEANUP:
 		return parse_bool(v, &cfg->cleanup);
+	case F_BPF_LB_ALGORITHM:
+		return sp_lb_algorithm_parse(v, &cfg->bpf_lb_algorithm);
+	case F_BPF_MAGLEV_SIZE: {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		/* a prime in Cilium's range; each table checks its endpoints itself */
+		if (!*v || *end || n < SP_MAGLEV_SIZE_MIN || n > SP_MAGLEV_SIZE_MAX ||
+		    sp_maglev_check_size((uint32_t)n, 0, NULL))
+			return -EINVAL;
+		cfg->bpf_maglev_table_size = (uint32_t)n;
+		return 0;
+	}
 	case F_TAKEOVER:
 		return parse_bool(v, &cfg->take_over_kube_proxy);
 	case F_LOG_FORMAT:

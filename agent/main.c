@@ -25,7 +25,8 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
-		sp_log_info(&a->log, "SIGHUP: full sync requested");
+		sp_log_info(&a->log, "SIGHUP: rereading the sources; full sync requested");
+		sp_agent_reread(a);
 		sp_runner_request(&a->runner, true);
 		return;
 	}

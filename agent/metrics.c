@@ -208,6 +208,9 @@ char *sp_metrics_render(const struct sp_metrics *m, const struct sp_store *st, c
 	}
 	scalar(&b, "svcplane_source_errors_total", "counter",
 	       "Objects and files the source refused", (double)m->source_errors);
+	scalar(&b, "svcplane_source_watch_restarts_total", "counter",
+	       "API watches that ended without a useful event, or expired (410), and were started again",
+	       (double)m->source_restarts);
 	process_metrics(&b, m->start_time);
 	if (b.oom) {
 		free(b.p);

@@ -27,6 +27,7 @@ struct sp_metrics {
 	uint64_t sync_failures;			/* backend syncs that failed */
 	uint64_t cleanup_failures;
 	uint64_t source_errors;			/* bad objects and files */
+	uint64_t source_restarts;		/* API watches restarted without progress */
 	uint64_t no_local_internal;		/* ports with iTP Local and no local endpoint */
 	uint64_t no_local_external;		/* ports with eTP Local and no local endpoint */
 	double start_time;			/* process start, Unix seconds */

@@ -24,8 +24,19 @@ Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
     pod and the same pod -> ClusterIP in nftables mode; runs interleaved,
     medians of BENCH_POD_REPS (9)
 
+Figures (issue 19: hostile input), on loopback (bench/hostile.py): parse time
+  of the worst 1 MiB nesting case, the slowest /healthz answer under 1,000
+  held connections, the agent's peak and settled RSS after each manifest bomb
+
+Figures (issue 16: eBPF part 2): the client outside the nodes → node1's
+  NodePort → a server pod on node1 (local) and on node2 (remote), bpf mode and
+  nftables mode, beside the client direct to the pod: new TCP connections/s,
+  UDP round trip, TCP throughput; runs interleaved, medians of BENCH_POD_REPS
+
 BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
-beside (results in bench/results-bpf.json); BENCH_QUICK=1: smaller sizes.
+beside (results in bench/results-bpf.json); BENCH_ONLY=outside: only the
+traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=hostile: only the
+hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1: smaller sizes.
 """
 import atexit
 import json
@@ -38,6 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from hostile import bench_hostile
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SVCPLANE = os.path.join(TOP, "svcplane")
@@ -61,7 +74,8 @@ def cleanup():
         if p.poll() is None:
             p.kill()
             p.wait()
-    subprocess.run([CTL, "rig", "down", "bench"], capture_output=True)
+    if ONLY != "hostile":      # (the hostile rows make no rig: leave any alone)
+        subprocess.run([CTL, "rig", "down", "bench"], capture_output=True)
     for ns in NAMESPACES:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     shutil.rmtree(WORK, ignore_errors=True)
@@ -349,13 +363,17 @@ RIG = """name: bench
 nodes:
   - name: node1
     pods: [{name: srv, ports: []}, {name: cp, ports: []}]
+  - name: node2
+    pods: [{name: srv2, ports: []}]
 clients: [cl]
 """
-RIG_MEMBERS = ("node1", "srv", "cp", "cl", "fabric")
+RIG_MEMBERS = ("node1", "node2", "srv", "cp", "srv2", "cl", "fabric")
 SRV = "198.18.1.10"
+SRV2 = "198.18.2.10"          # the server pod on node2
+NODE1 = "198.19.0.1"
 VIP = "198.19.128.1"          # svc-0 in the generated manifests
 MIN_VIP = "198.19.143.250"    # the hand-written ruleset's address
-NGINX = """worker_processes 1; daemon off; pid %(dir)s/nginx.pid; error_log stderr;
+NGINX = """worker_processes 1; daemon off; pid %(dir)s/%(pid)s; error_log stderr;
 events { worker_connections 4096; }
 http { access_log off; server { listen 8080 reuseport backlog=4096;
   location / { return 200 "ok\\n"; } } }
@@ -430,13 +448,16 @@ def rig_up():
     # collide with reused (masqueraded) source ports and every NAT path stalls
     # on SYN retries. The same settings hold for all paths measured.
     inns("srv", "sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=0")
+    inns("srv2", "sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=0")
     inns("node1", "sysctl", "-qw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait=1")
     inns("cl", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
     inns("cp", "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
     ngx = os.path.join(WORK, "nginx")
     os.makedirs(ngx, exist_ok=True)
     with open(os.path.join(ngx, "nginx.conf"), "w") as f:
-        f.write(NGINX % {"dir": ngx})
+        f.write(NGINX % {"dir": ngx, "pid": "nginx.pid"})
+    with open(os.path.join(ngx, "nginx2.conf"), "w") as f:
+        f.write(NGINX % {"dir": ngx, "pid": "nginx2.pid"})
     for prefix, cmd in ((in_member("sp-bench-srv"), ["nginx", "-c", os.path.join(ngx, "nginx.conf"), "-p", ngx]),
                         (in_member("sp-bench-srv"), ["sockperf", "server", "-i", "0.0.0.0", "-p", "11111"]),
                         # the pod datapath's UDP servers, on one CPU with their
@@ -446,7 +467,13 @@ def rig_up():
                                                           str(UDP_HOOKED)]),
                         (unhooked("sp-bench-srv"), PIN + ["sockperf", "server", "-i", "0.0.0.0", "-p",
                                                          str(UDP_UNHOOKED)]),
-                        (in_member("sp-bench-srv"), ["iperf3", "-s", "-p", "5201"])):
+                        (in_member("sp-bench-srv"), ["iperf3", "-s", "-p", "5201"]),
+                        # node2's server pod: the endpoint on the other node
+                        (in_member("sp-bench-srv2"), ["nginx", "-c", os.path.join(ngx, "nginx2.conf"),
+                                                      "-p", ngx]),
+                        (in_member("sp-bench-srv2"), ["sockperf", "server", "-i", "0.0.0.0", "-p",
+                                                      "11111"]),
+                        (in_member("sp-bench-srv2"), ["iperf3", "-s", "-p", "5201"])):
         p = subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         PROCS.append(p)
     time.sleep(0.5)
@@ -615,6 +642,82 @@ def bench_bpf_datapath(sizes):
                    med[big, name], unit, med[sizes[0], name], "same, at 1 service")
 
 
+# --- traffic from outside the node (bpf part 2) ----------------------------------------
+
+OUT_PORTS = {"local": (30080, 30007, 30201), "remote": (31080, 31007, 31201)}
+
+
+def outside_services(d):
+    """Two NodePort services: np-local → the server pod on node1, np-remote →
+    the one on node2 (http 80→8080, udp 7→11111, iperf 5201→5201 each)."""
+    items = []
+    for name, srv in (("local", SRV), ("remote", SRV2)):
+        http, udp, ipf = OUT_PORTS[name]
+        items += [
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np-" + name, "namespace": "bench"},
+             "spec": {"type": "NodePort", "clusterIP": "198.19.140.%d" % (1 if name == "local" else 2),
+                      "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": http},
+                                {"name": "udp", "port": 7, "targetPort": 11111, "protocol": "UDP",
+                                 "nodePort": udp},
+                                {"name": "iperf", "port": 5201, "targetPort": 5201, "nodePort": ipf}]}},
+            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+             "metadata": {"name": "np-%s-1" % name, "namespace": "bench",
+                          "labels": {"kubernetes.io/service-name": "np-" + name}},
+             "addressType": "IPv4",
+             "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": 11111, "protocol": "UDP"},
+                       {"name": "iperf", "port": 5201}],
+             "endpoints": [{"addresses": [srv], "nodeName": "node1" if name == "local" else "node2"}]}]
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "np.json"), "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
+
+
+def bench_outside_datapath():
+    """The client outside the nodes → node1's NodePort → the server pod on
+    node1 (local) or on node2 (remote), in bpf mode (node1's tc programs) and
+    nftables mode, beside the client → the server pod's own address (direct);
+    runs interleaved (bpf, nftables, direct; nftables, direct, bpf; ...),
+    POD_REPS each. Each path runs with only its own state in node1: bpf's
+    programs are loaded for its runs and removed (--cleanup) before the others."""
+    d = os.path.join(WORK, "outside")
+    outside_services(d)
+    cl = in_member("sp-bench-cl")
+
+    def measure(addr, kind):
+        http, udp, ipf = OUT_PORTS[kind] if addr == NODE1 else (8080, 11111, 5201)
+        return {MEASURES[0][0]: lambda: wrk(addr, cl, port=http, secs=POD_SECS),
+                MEASURES[1][0]: lambda: sockperf(addr, cl + PIN, port=udp, secs=POD_SECS),
+                MEASURES[2][0]: lambda: iperf(addr, cl, port=ipf, secs=POD_SECS)}
+    runs = {}
+    order = ["bpf", "nftables", "direct"]
+    node_cleanup()
+    for rep in range(POD_REPS):
+        for p in order[rep % 3:] + order[:rep % 3]:
+            a = None
+            if p != "direct":
+                a = Agent("sp-bench-node1", d, "--mode", p)
+                a.wait_syncs("full", 1)
+            for kind, srv in (("local", SRV), ("remote", SRV2)):
+                for name, fn in measure(NODE1 if p != "direct" else srv, kind).items():
+                    runs.setdefault((p, kind, name), []).append(fn())
+            if a:
+                a.stop()
+                node_cleanup()
+    for kind in ("local", "remote"):
+        for name, fn, unit in MEASURES:
+            v = {p: statistics.median(runs[p, kind, name]) for p in order}
+            for p in order:
+                print("#   outside %s, %s, %s: %s" % (kind, name, p,
+                      " ".join("%.4g" % x for x in runs[p, kind, name])), file=sys.stderr, flush=True)
+            what = "endpoint on the node" if kind == "local" else "endpoint on another node"
+            record("%s client to NodePort, %s, bpf vs nftables" % (name, what), v["bpf"], unit,
+                   v["nftables"], "nftables mode, same client")
+            record("%s client to NodePort, %s, bpf vs direct" % (name, what), v["bpf"], unit,
+                   v["direct"], "client direct to the server pod")
+            record("%s client to NodePort, %s, nftables vs direct" % (name, what), v["nftables"],
+                   unit, v["direct"], "client direct to the server pod")
+
+
 def inspect_cost(path):
     """Seconds and peak MiB of `svcplanectl inspect path`."""
     # A fresh interpreter whose only child is inspect: its children's peak RSS
@@ -674,13 +777,19 @@ def main():
     sizes = [1000, 10000] if not QUICK else [1000]
     big_n = 10000 if not QUICK else 1000
     dp_sizes = [1, 10000] if not QUICK else [1]
-    if ONLY == "bpf":
+    if ONLY == "hostile":
+        bench_hostile(record)
+    elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}
         big = bench_endpoint_change(big_n, 10) * 1000
         rig_up()
         bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
         bench_bpf_datapath(dp_sizes)
+        bench_outside_datapath()
+    elif ONLY == "outside":
+        rig_up()
+        bench_outside_datapath()
     else:
         own = {}
         for n in sizes:
@@ -699,6 +808,8 @@ def main():
         bench_datapath(dp_sizes)
         bench_bpf_sync(big_n, 10, own[big_n][0], own[big_n][1], big)
         bench_bpf_datapath(dp_sizes)
+        bench_outside_datapath()
+        bench_hostile(record)
     # a partial run (BENCH_ONLY) leaves the full run's results.json alone
     out = os.path.join(TOP, "bench", "results-%s.json" % ONLY if ONLY else "results.json")
     with open(out, "w") as f:

@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define SP_BPF_LAYOUT 1
+#define SP_BPF_LAYOUT 2
 
 /* services: how a service address is looked up. */
 enum sp_bpf_scope {
@@ -17,6 +17,11 @@ enum sp_bpf_scope {
 	SP_SCOPE_NODEPORT = 1,	/* any address of this node (address zero in the key) */
 	SP_SCOPE_ANY_PORT = 2,	/* a ClusterIP whatever the port (port and proto zero):
 				 * ports it does not serve are refused */
+	/* externalTrafficPolicy Local, for traffic from outside the node (tc):
+	 * the local endpoints only. Written beside the VIP / NODEPORT entry,
+	 * which carries SP_SVC_ETP_LOCAL to send the tc programs here. */
+	SP_SCOPE_VIP_LOCAL = 3,
+	SP_SCOPE_NODEPORT_LOCAL = 4,
 };
 
 struct sp_svc_key {
@@ -35,14 +40,26 @@ enum sp_svc_flags {
 	SP_SVC_EXTERNAL_IP = 1 << 2,
 	SP_SVC_LB_IP = 1 << 3,
 	SP_SVC_NODEPORT = 1 << 4,
+	SP_SVC_ETP_LOCAL = 1 << 5,	/* from outside: look up the _LOCAL scope entry */
+	SP_SVC_DROP_EMPTY = 1 << 6,	/* no endpoint here but some elsewhere: drop
+					 * (externalTrafficPolicy Local), not refuse */
+	SP_SVC_SRC_RANGES = 1 << 7,	/* loadBalancerSourceRanges: sp_src_ranges decides */
+	SP_SVC_MAGLEV = 1 << 8,		/* sp_maglev holds a table for this list */
+	SP_SVC_UDP_MOVE = 1 << 9,	/* sp_aff_match lists the endpoints: a flow whose
+					 * endpoint left moves (UDP) */
 };
 
-/* A service port has up to two endpoint lists, each a slot set of its own:
- * id = port id * 2 + list. */
+/* A service port has up to three endpoint lists, each a slot set of its own:
+ * id = port id * SP_LIST_STRIDE + list. */
 enum sp_svc_list {
 	SP_LIST_INTERNAL = 0,	/* ClusterIP traffic: internalTrafficPolicy's list */
-	SP_LIST_EXTERNAL = 1,	/* NodePort, external and LB IPs dialled from this node */
+	SP_LIST_EXTERNAL = 1,	/* NodePort, external and LB IPs (from outside the
+				 * node too, with externalTrafficPolicy Cluster) */
+	SP_LIST_OUTSIDE_LOCAL = 2, /* the same from outside the node with
+				    * externalTrafficPolicy Local: local endpoints */
+	SP_LISTS = 3,
 };
+#define SP_LIST_STRIDE 4
 
 struct sp_svc_val {
 	__u32 id;		/* the model's service port id */
@@ -65,20 +82,28 @@ struct sp_slot_val {
 };
 
 /* endpoints: shared by every service that lists the same address and port. */
+enum sp_ep_flags {
+	SP_EP_LOCAL = 1 << 0,	/* on this node: reached from outside without SNAT */
+};
+
 struct sp_ep_val {
 	__u8 addr[16];
 	__u16 port_be;
 	__u8 family;		/* 4 or 6 */
-	__u8 pad;
+	__u8 flags;		/* enum sp_ep_flags */
 };
 
-/* affinity: the endpoint a client was sent to, per service. The client is its
- * network namespace (the netns cookie): at connect time a socket has often no
- * source address yet, and every pod is one namespace, as ClientIP means. */
+/* affinity: the endpoint a client was sent to, per service. Inside the node
+ * (socket hooks) the client is its network namespace (the netns cookie, addr
+ * zero): at connect time a socket has often no source address yet, and every
+ * pod is one namespace, as ClientIP means. From outside (tc) it is the
+ * packet's source address (cookie zero). */
 struct sp_aff_key {
 	__u64 netns_cookie;
+	__u8 addr[16];
 	__u32 svc_id;
-	__u32 pad;
+	__u8 family;
+	__u8 pad[3];
 };
 
 struct sp_aff_val {
@@ -144,10 +169,129 @@ struct sp_gone_key {
 	__u8 pad;
 };
 
+/* --- tc (traffic from outside the node) ----------------------------------- */
+
+/* ct: connection tracking of the flows the tc programs translate, one entry
+ * per direction, keyed by the tuple as it is on the wire. The original
+ * direction's entry rewrites client → service into (SNAT address or
+ * client) → endpoint; the reply's rewrites endpoint → (SNAT address or
+ * client) back into service → client. LRU: a full map evicts the oldest. */
+struct sp_ct_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8 proto;
+	__u8 family;		/* 4 or 6 */
+	__u8 pad[2];
+};
+
+enum sp_ct_flags {
+	SP_CT_REPLY = 1 << 0,	/* the reply direction's entry */
+	SP_CT_SNAT = 1 << 1,	/* the flow's source is translated too */
+	SP_CT_FROM_POD = 1 << 2, /* opened by a local pod outside the socket hooks */
+};
+
+enum sp_ct_state {
+	SP_CT_NEW = 0,		/* TCP: SYN seen, not yet answered */
+	SP_CT_ESTABLISHED = 1,
+	SP_CT_CLOSING = 2,	/* TCP: FIN or RST seen */
+};
+
+struct sp_ct_val {
+	__u8 src[16];		/* the tuple the packet is rewritten to */
+	__u8 dst[16];
+	__u16 sport_be;
+	__u16 dport_be;
+	__u32 svc_id;		/* original direction: the slot set (re-checked for UDP) */
+	__u32 ep_id;
+	__u8 flags;		/* enum sp_ct_flags */
+	__u8 state;		/* enum sp_ct_state */
+	__u16 pad;
+	__u64 last_ns;		/* bpf_ktime_get_ns, refreshed at most once a second */
+};
+
+/* Timeouts by protocol and state (seconds), as Cilium's defaults. */
+#define SP_CT_TIMEOUT_TCP_NEW 60
+#define SP_CT_TIMEOUT_TCP_ESTABLISHED 21600
+#define SP_CT_TIMEOUT_TCP_CLOSING 10
+#define SP_CT_TIMEOUT_OTHER 60
+
+/* config: one entry, the node facts the tc programs need. */
+enum sp_cfg_algorithm {		/* --bpf-lb-algorithm */
+	SP_CFG_ALG_RANDOM = 0,
+	SP_CFG_ALG_MAGLEV = 1,
+};
+
+struct sp_config_val {
+	__u8 snat4[4];		/* this node's address for SNAT (the NodePort primary) */
+	__u8 snat6[16];
+	__u32 maglev_size;	/* entries of each Maglev table */
+	__u8 algorithm;		/* enum sp_cfg_algorithm */
+	__u8 pad[3];
+	__u16 snat_port_min;	/* host order: the ports SNAT allocates */
+	__u16 snat_port_max;
+	__u32 snat_reuse_s;	/* a closed flow's SNAT port is taken after this
+				 * (the node's conntrack TIME_WAIT timeout: an
+				 * endpoint's TIME_WAIT socket must be gone) */
+	/* --cluster-cidr, for svcplanectl (a pod's connection is balanced at
+	 * its socket, never translated): the programs do not read it. */
+	struct {
+		__u8 addr[16];
+		__u8 prefix_len;
+		__u8 family;	/* 4 or 6; 0: unused */
+		__u8 pad[2];
+	} pod_cidrs[8];
+};
+
+/* pod_ifs: the local pods behind a bridge CNI's bridge (neighbour table and
+ * forwarding database, refreshed by the agent every second or two): a packet
+ * for one is handed to its veth's peer directly (bpf_redirect_peer), past the
+ * bridge and the backlog queue, when its MAC is still the neighbour's. */
+struct sp_pod_if_key {
+	__u8 addr[16];
+	__u8 family;		/* 4 or 6 */
+	__u8 pad[3];
+};
+
+struct sp_pod_if_val {
+	__u32 ifindex;		/* the host side of the pod's veth */
+	__u8 mac[6];		/* the pod's */
+	__u8 pad[2];
+};
+
+/* stats: per-CPU counters of what the tc programs did with a packet. */
+enum sp_stat {
+	SP_STAT_FLOWS,		/* new flows translated */
+	SP_STAT_REJECT_NO_ENDPOINT,	/* answered with ICMP port unreachable */
+	SP_STAT_DROP_NO_LOCAL_ENDPOINT,	/* externalTrafficPolicy Local */
+	SP_STAT_DROP_SOURCE_RANGE,	/* loadBalancerSourceRanges */
+	SP_STAT_DROP_SNAT_EXHAUSTED,	/* no free SNAT port */
+	SP_STAT_DROP_CT_FULL,		/* a CT entry could not be written */
+	SP_STAT_DROP_NO_ROUTE,		/* no route back after a rewrite */
+	SP_STAT_DROP_UNSUPPORTED,	/* SCTP with a port translation */
+	SP_STAT_DROP_INVALID,		/* TCP, no tracked flow, not a SYN */
+	SP_STAT_COUNT
+};
+
+/* src_ranges: loadBalancerSourceRanges per service list (LPM: prefixlen
+ * counts the 32 bits of svc_id plus the address bits). */
+struct sp_src_range_key {
+	__u32 prefixlen;
+	__u32 svc_id;		/* big-endian in the trie: compared bit by bit */
+	__u8 addr[16];
+};
+
+/* maglev: per slot set (external lists only), a Maglev table of endpoint
+ * ids (control/maglev.c builds it; the slot is bpf/flow_hash.h's hash of the
+ * client's address and port, so every node and every service address of the
+ * port send a client's flow to one endpoint). An inner array per set,
+ * replaced whole. */
+
 /* meta: one entry, the layout of the maps pinned beside it. */
 struct sp_meta_val {
 	__u32 layout;		/* SP_BPF_LAYOUT */
-	__u32 pad;
+	__u32 maglev_size;	/* entries of sp_maglev's inner tables */
 };
 
 #endif

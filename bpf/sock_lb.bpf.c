@@ -9,74 +9,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "maps.h"
-
 #define ECONNREFUSED 111
-#define NSEC_PER_SEC 1000000000ull
-
-/* Sizes are set by the loader before load (--bpf-lb-map-max). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct sp_svc_key);
-	__type(value, struct sp_svc_val);
-	__uint(max_entries, 65536);
-} sp_services SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct sp_slot_key);
-	__type(value, struct sp_slot_val);
-	__uint(max_entries, 262144);
-} sp_slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, struct sp_ep_val);
-	__uint(max_entries, 65536);
-} sp_endpoints SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct sp_aff_key);
-	__type(value, struct sp_aff_val);
-	__uint(max_entries, 65536);
-} sp_affinity SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct sp_aff_match_key);
-	__type(value, __u8);
-	__uint(max_entries, 262144);
-} sp_aff_match SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct sp_rev_key);
-	__type(value, struct sp_rev_val);
-	__uint(max_entries, 262144);
-} sp_reverse SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct sp_node_addr_key);
-	__type(value, __u8);
-	__uint(max_entries, 256);
-} sp_node_addrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, __u32);
-	__type(value, struct sp_port_info);
-	__uint(max_entries, 65536);
-} sp_port_info SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct sp_meta_val);
-	__uint(max_entries, 1);
-} sp_meta SEC(".maps");
+#include "lb_maps.bpf.h"
+#include "lb_pick.bpf.h"
 
 enum action {
 	PASS,		/* not a service address: leave the socket alone */
@@ -84,100 +19,22 @@ enum action {
 	REFUSE,		/* a service with no endpoint, or a port it does not serve */
 };
 
-/* One destination, the same for both families. */
-struct dest {
-	__u8 addr[16];
-	__u16 port_be;
-	__u8 family;
-	__u8 proto;
-	__u8 mapped;	/* an IPv4 address dialled as ::ffff:a.b.c.d on an IPv6 socket */
-	__u8 pad[3];
-};
-
-static __always_inline const struct sp_svc_val *find_service(struct dest *d)
-{
-	struct sp_svc_key k = {};
-	struct sp_node_addr_key nk = {};
-	const struct sp_svc_val *v;
-
-	__builtin_memcpy(k.addr, d->addr, 16);
-	k.port_be = d->port_be;
-	k.proto = d->proto;
-	k.family = d->family;
-	k.scope = SP_SCOPE_VIP;
-	v = bpf_map_lookup_elem(&sp_services, &k);
-	if (v)
-		return v;
-	/* A ClusterIP on a port it does not serve. */
-	k.port_be = 0;
-	k.proto = 0;
-	k.scope = SP_SCOPE_ANY_PORT;
-	v = bpf_map_lookup_elem(&sp_services, &k);
-	if (v)
-		return v;
-	/* A NodePort on one of this node's addresses. */
-	__builtin_memcpy(nk.addr, d->addr, 16);
-	nk.family = d->family;
-	if (!bpf_map_lookup_elem(&sp_node_addrs, &nk))
-		return 0;
-	__builtin_memset(k.addr, 0, 16);
-	k.port_be = d->port_be;
-	k.proto = d->proto;
-	k.scope = SP_SCOPE_NODEPORT;
-	return bpf_map_lookup_elem(&sp_services, &k);
-}
-
-/* The endpoint this client had for the service, if it is still one of its
- * endpoints and the timeout has not passed. */
-static __always_inline __u32 affinity_get(const struct sp_aff_key *ak, const struct sp_svc_val *svc,
-					  __u64 now)
-{
-	struct sp_aff_match_key mk = { .svc_id = svc->id };
-	struct sp_aff_val *av = bpf_map_lookup_elem(&sp_affinity, ak);
-
-	if (!av || now - av->last_ns > (__u64)svc->affinity_timeout * NSEC_PER_SEC)
-		return 0;
-	mk.ep_id = av->ep_id;
-	if (!bpf_map_lookup_elem(&sp_aff_match, &mk))
-		return 0;
-	av->last_ns = now;
-	return av->ep_id;
-}
-
 static __always_inline int pick(void *ctx, struct dest *d, struct dest *vip)
 {
 	const struct sp_svc_val *svc = find_service(d);
-	struct sp_slot_key sk = {};
 	struct sp_aff_key ak = {};
-	const struct sp_slot_val *slot;
 	const struct sp_ep_val *ep;
-	__u32 ep_id = 0;
-	__u64 now = 0;
+	__u32 ep_id;
 
 	if (!svc)
 		return PASS;
 	if (!svc->count)
 		return REFUSE;
-	if (svc->flags & SP_SVC_AFFINITY) {
+	if (svc->flags & SP_SVC_AFFINITY)
 		ak.netns_cookie = bpf_get_netns_cookie(ctx);
-		ak.svc_id = svc->id;
-		now = bpf_ktime_get_ns();
-		ep_id = affinity_get(&ak, svc, now);
-	}
-	if (!ep_id) {
-		sk.svc_id = svc->id;
-		sk.rev = (__u16)svc->rev;
-		sk.slot = (__u16)(bpf_get_prandom_u32() % svc->count);
-		slot = bpf_map_lookup_elem(&sp_slots, &sk);
-		if (!slot)
-			return REFUSE;	/* (a slot is always written before its count) */
-		ep_id = slot->ep_id;
-		if (svc->flags & SP_SVC_AFFINITY) {
-			struct sp_aff_val av = { .ep_id = ep_id, .last_ns = now };
-
-			bpf_map_update_elem(&sp_affinity, &ak, &av, BPF_ANY);
-		}
-	}
+	ep_id = choose_endpoint(svc, &ak, bpf_get_prandom_u32());
+	if (!ep_id)
+		return REFUSE;	/* (a slot is always written before its count) */
 	ep = bpf_map_lookup_elem(&sp_endpoints, &ep_id);
 	if (!ep || ep->family != d->family)
 		return REFUSE;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "lb_algorithm.h"
 #include "lists.h"
 #include "log.h"
 
@@ -33,6 +34,8 @@ struct sp_config {
 	char cgroup_path[4096];
 	char bpf_pin_path[4096];
 	uint32_t bpf_lb_map_max;	/* --bpf-lb-map-max */
+	enum sp_lb_algorithm bpf_lb_algorithm;	/* --bpf-lb-algorithm */
+	uint32_t bpf_maglev_table_size;	/* --bpf-lb-maglev-table-size: a prime */
 };
 
 #endif

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,25 @@
 #include <cjson/cJSON.h>
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+/* @msg with line breaks as spaces (one event, one line) and every other
+ * control byte as \xNN, so that names from manifests or the API server cannot
+ * move a terminal's cursor or forge a line. JSON output is escaped by cJSON. */
+static const char *escape(const char *msg, char *out, size_t sz)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < sz; p++) {
+		if (*p == '\n' || *p == '\r')
+			out[o++] = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, sz - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	return out;
+}
 
 void sp_log(const struct sp_log *lg, enum sp_log_level lvl, const char *fmt, ...)
 {
@@ -42,10 +62,9 @@ void sp_log(const struct sp_log *lg, enum sp_log_level lvl, const char *fmt, ...
 		free(line);
 		cJSON_Delete(o);
 	} else {
-		for (char *p = msg; *p; p++)
-			if (*p == '\n' || *p == '\r')
-				*p = ' ';
-		fprintf(lg->out, "%s %s %s\n", ts, level_names[lvl], msg);
+		char safe[4 * sizeof(msg)];
+
+		fprintf(lg->out, "%s %s %s\n", ts, level_names[lvl], escape(msg, safe, sizeof(safe)));
 	}
 	fflush(lg->out);
 }

@@ -15,7 +15,8 @@ struct sp_log {
 };
 
 /* Write one event. Text: "2026-01-02T03:04:05.678Z level msg". JSON: {"ts","level","msg"}.
- * Newlines in the message are escaped, so every event stays one line. */
+ * Newlines in the message become spaces, so every event stays one line; other
+ * control bytes are written as \xNN (text) or \u00NN (JSON), never raw. */
 void sp_log(const struct sp_log *lg, enum sp_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -98,25 +98,38 @@ int sp_field_array(const cJSON *obj, const char *key, const char *path, const cJ
 	return 0;
 }
 
-/* DNS-1123 subdomain: what the API server accepts for names and namespaces. */
-static bool dns1123(const char *s)
+/* Why @s is not a DNS-1123 name of at most @max characters, dots allowed or
+ * not (a subdomain or a label, as the API server validates them), or NULL. */
+static const char *dns_invalid(const char *s, size_t max, bool dots)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > 253)
-		return false;
+	if (n == 0)
+		return "is empty";
+	if (n > max)
+		return max == 63 ? "is longer than 63 characters" : "is longer than 253 characters";
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dots && c == '.')))
+			return dots ? "may hold only a-z, 0-9, '-' and '.'" : "may hold only a-z, 0-9 and '-'";
 	}
-	return s[0] != '-' && s[0] != '.' && s[n - 1] != '-' && s[n - 1] != '.';
+	if (s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
+		return "must start and end with a letter or digit";
+	return NULL;
+}
+
+const char *sp_dns1035_label_invalid(const char *s)
+{
+	const char *why = dns_invalid(s, 63, false);
+
+	return why ? why : (s[0] >= 'a' && s[0] <= 'z') ? NULL : "must start with a letter";
 }
 
 int sp_meta_parse(const cJSON *obj, bool namespaced, struct sp_meta *m, struct sp_perr *err)
 {
 	const cJSON *meta = sp_field(obj, "metadata");
+	const char *why;
 	int e;
 
 	memset(m, 0, sizeof(*m));
@@ -126,14 +139,15 @@ int sp_meta_parse(const cJSON *obj, bool namespaced, struct sp_meta *m, struct s
 		return e;
 	if (!m->name)
 		return sp_perr_set(err, "metadata.name", "missing");
-	if (!dns1123(m->name))
-		return sp_perr_set(err, "metadata.name", "\"%.80s\" is not a valid name", m->name);
+	if ((why = dns_invalid(m->name, 253, true)))
+		return sp_perr_set(err, "metadata.name", "\"%.80s%s\" %s", m->name,
+				   strlen(m->name) > 80 ? "..." : "", why);
 	if ((e = sp_field_str(meta, "namespace", "metadata.namespace",
 			      namespaced ? "default" : "", &m->ns, err)))
 		return e;
-	if (namespaced && !dns1123(m->ns))
-		return sp_perr_set(err, "metadata.namespace", "\"%.80s\" is not a valid namespace",
-				   m->ns);
+	if (namespaced && (why = dns_invalid(m->ns, 63, false)))
+		return sp_perr_set(err, "metadata.namespace", "\"%.80s%s\" %s", m->ns,
+				   strlen(m->ns) > 80 ? "..." : "", why);
 	if ((e = sp_field_str(meta, "resourceVersion", "metadata.resourceVersion", "",
 			      &m->resource_version, err)))
 		return e;

@@ -37,8 +37,13 @@ struct sp_meta {
 	const char *name, *ns, *resource_version;
 	const cJSON *labels, *annotations;
 };
+/* Names are validated as the API server does: a name is a DNS-1123 subdomain
+ * (253 characters), a namespace a DNS-1123 label (63). */
 int sp_meta_parse(const cJSON *obj, bool namespaced, struct sp_meta *m, struct sp_perr *err);
 /* Label or annotation value (string) or NULL. */
+/* Why @s is not a DNS-1035 label (a Service's name: at most 63 characters of
+ * a-z, 0-9 and '-', starting with a letter), or NULL when it is one. */
+const char *sp_dns1035_label_invalid(const char *s);
 const char *sp_meta_get(const cJSON *map, const char *key);
 
 /* strdup that tolerates NULL (returns NULL) — callers check the source first. */

@@ -376,12 +376,15 @@ int sp_service_parse(const cJSON *obj, struct sp_service **out, struct sp_perr *
 {
 	struct sp_service *s;
 	struct sp_meta m;
-	const char *proxy_name, *headless;
+	const char *proxy_name, *headless, *why;
 	int e;
 
 	*out = NULL;
 	if ((e = sp_meta_parse(obj, true, &m, err)))
 		return e;
+	if ((why = sp_dns1035_label_invalid(m.name)))
+		return sp_perr_set(err, "metadata.name", "\"%.80s%s\" %s (a Service's name is a DNS-1035 label)",
+				   m.name, strlen(m.name) > 80 ? "..." : "", why);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

@@ -162,10 +162,45 @@ static int pem_field(const cJSON *obj, const char *file_key, const char *path, c
 	return 0;
 }
 
+void sp_kube_url_redact(const char *url, char *out, size_t sz)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL;
+
+	auth = auth ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;	/* the last '@' of the authority ends the credentials */
+	if (!at) {
+		memmove(out, url, strnlen(url, sz - 1));	/* (@out may be @url) */
+		out[strnlen(url, sz - 1)] = '\0';
+		return;
+	}
+	{
+		char tmp[2048];
+
+		snprintf(tmp, sizeof(tmp), "%.*s***%s", (int)(auth - url), url, at);
+		snprintf(out, sz, "%s", tmp);
+	}
+}
+
+/* A token goes into an HTTP header: control bytes (CR, LF, ...) would let it
+ * add headers of its own. */
+static bool token_ok(const char *t)
+{
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static int check_server(const char *url, const char *field, struct sp_perr *err)
 {
+	char shown[1024];
+
+	sp_kube_url_redact(url, shown, sizeof(shown));
 	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
-		return sp_perr_set(err, field, "server %s is not an http:// or https:// URL", url);
+		return sp_perr_set(err, field, "server %s is not an http:// or https:// URL", shown);
 	if (strlen(url) > 1000)
 		return sp_perr_set(err, field, "server URL longer than 1000 characters");
 	return 0;
@@ -257,6 +292,10 @@ int sp_kubeconfig_parse(const char *buf, size_t len, const char *path, const cha
 	snprintf(field, sizeof(field), "users[%d].user.token", ui);
 	if ((e = sp_field_str(user, "token", field, NULL, &s, err)))
 		goto out;
+	if (s && !token_ok(s)) {
+		e = sp_perr_set(err, field, "the token holds control characters (CR, LF, ...): refused");
+		goto out;
+	}
 	if (s && *s && !(c->token = strdup(s))) {
 		e = -ENOMEM;
 		goto out;
@@ -345,5 +384,11 @@ char *sp_kube_token(const struct sp_kube_conn *c, int *e)
 	t = read_file(c->token_file, MAX_TOKEN, &len, e);
 	while (t && len && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' '))
 		t[--len] = '\0';
+	if (t && (strlen(t) != len || !token_ok(t))) {
+		memset(t, 0, len);
+		free(t);
+		*e = -EILSEQ;
+		return NULL;
+	}
 	return t;
 }

@@ -52,8 +52,12 @@ int sp_kube_set_master(struct sp_kube_conn *c, const char *url, struct sp_perr *
 
 /* The bearer token to send now (read from token_file when set, trimmed), in a
  * new string, or NULL when there is none. -errno in *@e when the file cannot
- * be read. */
+ * be read; -EILSEQ when the token holds control characters (never sent). */
 char *sp_kube_token(const struct sp_kube_conn *c, int *e);
+
+/* @url with the credentials of its authority ("user:password@") as "***@",
+ * into @out (may be @url itself): what a log line may show of a URL. */
+void sp_kube_url_redact(const char *url, char *out, size_t sz);
 
 void sp_kube_conn_fini(struct sp_kube_conn *c);
 

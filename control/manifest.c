@@ -23,7 +23,9 @@ static const struct kind_def kinds[] = {
 };
 
 /* Best-effort "ns/name" of an object, even one that fails validation, so that
- * errors name it and the last good version can stay in force. */
+ * errors name it and the last good version can stay in force. A key that does
+ * not fit is never cut (two objects would become one): it is left "" and the
+ * object is named by its position (its name fails validation anyway). */
 static void object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
 {
 	const cJSON *meta = sp_field(obj, "metadata");
@@ -32,11 +34,10 @@ static void object_key(const cJSON *obj, bool namespaced, char *key, size_t sz)
 	key[0] = '\0';
 	if (!cJSON_IsString(name) || !*name->valuestring)
 		return;
-	if (!namespaced)
-		snprintf(key, sz, "%s", name->valuestring);
-	else
-		snprintf(key, sz, "%s/%s", cJSON_IsString(ns) ? ns->valuestring : "default",
-			 name->valuestring);
+	if ((size_t)(namespaced ? snprintf(key, sz, "%s/%s", cJSON_IsString(ns) ? ns->valuestring : "default",
+					    name->valuestring)
+			       : snprintf(key, sz, "%s", name->valuestring)) >= sz)
+		key[0] = '\0';
 }
 
 void sp_manifest_item_free(struct sp_manifest_item *it)

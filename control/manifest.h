@@ -16,7 +16,8 @@ enum sp_kind { SP_KIND_SERVICE, SP_KIND_SLICE, SP_KIND_NODE };
 struct sp_manifest_item {
 	enum sp_kind kind;
 	const char *kind_name;	/* "Service", "EndpointSlice", "Node" */
-	char key[320];		/* "ns/name" (Node: "name"); "" when unreadable */
+	char key[320];		/* "ns/name" (Node: "name"); "" when unreadable or too long
+				 * (valid keys fit: a 63-character namespace, a 253-character name) */
 	int index;		/* position among the file's objects, from 0 */
 	void *obj;		/* parsed object; the callback takes ownership. NULL on error */
 	uint64_t hash;		/* of the object's JSON text: equal hashes, same object */

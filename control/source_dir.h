@@ -25,6 +25,15 @@ int sp_dir_source_load_all(struct sp_dir_source *src);
 /* Apply the inotify events waiting on the fd (non-blocking). Returns 0 or -errno. */
 int sp_dir_source_process(struct sp_dir_source *src);
 
+/* Watch the directory anew and read it from scratch (SIGHUP): every object
+ * goes to the store again, files gone since are forgotten. Returns 0 or -errno
+ * (-ENOENT while the directory is missing; it is tried again by the tick). */
+int sp_dir_source_rescan(struct sp_dir_source *src);
+
+/* Call about once a second: when the directory was removed, look for it again
+ * and, once it is back, watch and read it. Returns 0 or -errno. */
+int sp_dir_source_tick(struct sp_dir_source *src);
+
 /* Errors logged since creation (tests and metrics). */
 size_t sp_dir_source_errors(const struct sp_dir_source *src);
 

@@ -3,6 +3,10 @@
  * resourceVersion with bookmarks; 410 Gone → a fresh list whose result is
  * diffed into the store (nothing is flushed meanwhile); transport errors →
  * exponential backoff with jitter, then a watch from the last resourceVersion.
+ * A watch that ends without having delivered a useful event (one that moved
+ * the resourceVersion) backs off too, and so does a second 410 before such an
+ * event: the backoff is reset only by progress, never by bytes arriving. Each
+ * kind of restart is one log line per interval, with a count, and a metric.
  * All transfers run on one curl multi handle driven from an epoll fd that
  * also holds a timerfd, so the agent's loop polls a single descriptor. */
 #define _GNU_SOURCE
@@ -13,10 +17,12 @@
 #include "kubeconfig.h"
 #include "../common/clock.h"
 #include "../common/log.h"
+#include "../common/ratelimit.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +40,8 @@
 
 #define BACKOFF_FIRST 0.8
 #define BACKOFF_MAX 30.0
+#define LOOP_LOG_INTERVAL 30.0	/* restarts: one line per kind per this many seconds */
+#define BODY_KEEP (1u << 20)	/* a larger list buffer is freed after each page */
 
 enum phase { P_LIST, P_WATCH };
 
@@ -51,7 +59,9 @@ struct res {
 	size_t len, cap;
 	struct sp_json_lines lines;	/* the watch stream */
 	double retry_at;		/* monotonic; 0 when no retry is pending */
-	unsigned failures;
+	unsigned failures;		/* since the last progress (a useful event, a first list) */
+	bool useful;			/* this watch moved the resourceVersion */
+	struct sp_ratelimit expired_rl, empty_rl;	/* restart lines (410, empty watch) */
 };
 
 struct sp_kube_source {
@@ -65,6 +75,8 @@ struct sp_kube_source {
 	double curl_deadline;		/* curl's timer; 0 when unset */
 	struct res r[K_COUNT];
 	size_t errors;
+	size_t restarts;		/* watches that ended without progress, and 410s */
+	char server_shown[1024];	/* the server URL without credentials, for logs */
 	unsigned seed;
 };
 
@@ -136,7 +148,18 @@ static void backoff(struct res *r)
 
 static int on_event(void *ctx, char *line, size_t len)
 {
-	return sp_kube_watch_event(&((struct res *)ctx)->ev, line, len);
+	struct res *r = ctx;
+	const char *rv = r->ev.rv;
+	char before[128];
+	int stop;
+
+	snprintf(before, sizeof(before), "%s", rv ? rv : "");
+	stop = sp_kube_watch_event(&r->ev, line, len);
+	if (r->ev.rv && strcmp(before, r->ev.rv)) {
+		r->useful = true;
+		r->failures = 0;	/* progress: the next failure starts the backoff anew */
+	}
+	return stop;
 }
 
 static void on_oversize(void *ctx, size_t max)
@@ -154,7 +177,6 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
 	if (r->phase == P_WATCH && code == 200) {
-		r->failures = 0;	/* connected: the next failure starts the backoff anew */
 		return sp_json_lines_feed(&r->lines, p, n, on_event, on_oversize, r) ? 0 : n;
 	}
 	if (r->len + n > r->src->o.max_list_bytes) {
@@ -230,7 +252,8 @@ static void start(struct res *r)
 	url_for(r, url, sizeof(url));
 	token = sp_kube_token(&s->conn, &e);
 	if (e) {
-		fail(s, "%s: token file %s: %s", sp_kube_kind_name(r->ev.kind), s->conn.token_file, strerror(-e));
+		fail(s, "%s: token file %s: %s", sp_kube_kind_name(r->ev.kind), s->conn.token_file,
+		     e == -EILSEQ ? "the token holds control characters: refused" : strerror(-e));
 		backoff(r);
 		return;
 	}
@@ -245,7 +268,7 @@ static void start(struct res *r)
 	free(token);
 	free(auth);
 	r->len = 0;
-	r->too_big = r->ev.relist = false;
+	r->too_big = r->ev.relist = r->useful = false;
 	sp_json_lines_reset(&r->lines);
 	if (!(r->h = curl_easy_init()) || !r->hdrs) {
 		fail(s, "%s: cannot set up a request (out of memory)", sp_kube_kind_name(r->ev.kind));
@@ -283,7 +306,10 @@ static void start(struct res *r)
 		fail(s, "%s: cannot start a request", sp_kube_kind_name(r->ev.kind));
 		goto fail;
 	}
-	sp_log_debug(s->lg, "API source: %s %s", r->phase == P_LIST ? "list" : "watch", url);
+	if (s->lg && s->lg->level >= SP_LOG_DEBUG) {
+		sp_kube_url_redact(url, url, sizeof(url));
+		sp_log_debug(s->lg, "API source: %s %s", r->phase == P_LIST ? "list" : "watch", url);
+	}
 	return;
 fail:
 	if (r->h)
@@ -313,11 +339,38 @@ static void status_text(const struct res *r, char *out, size_t sz)
 	cJSON_Delete(st);
 }
 
+/* Give back a large list buffer (a 200 MB page, a refused gzip bomb): it is
+ * not kept for reuse, and the heap's top is trimmed. */
+static void release_body(struct res *r)
+{
+	if (r->cap <= BODY_KEEP)
+		return;
+	free(r->body);
+	r->body = NULL;
+	r->cap = r->len = 0;
+	malloc_trim(0);
+}
+
 /* One list page arrived whole. Returns 0, or -EINVAL (logged). */
 static int list_page(struct res *r)
 {
+	int e;
+
 	free(r->cont);
-	return sp_kube_list_page(&r->ev, r->body, r->len, &r->cont);
+	e = sp_kube_list_page(&r->ev, r->body, r->len, &r->cont);
+	release_body(r);
+	return e;
+}
+
+/* A restart without progress: one line per kind per interval, with a count. */
+static void note_restart(struct res *r, struct sp_ratelimit *rl, const char *what)
+{
+	unsigned long skipped = 0;
+
+	r->src->restarts++;
+	if (sp_ratelimit_pass(rl, sp_now_mono(), &skipped))
+		sp_log_warn(r->src->lg, "API source: watch %s: %s (%lu more in the last %.0f s)",
+			    sp_kube_kind_name(r->ev.kind), what, skipped, LOOP_LOG_INTERVAL);
 }
 
 static void list_done(struct res *r, CURLcode rc, long code)
@@ -326,7 +379,8 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	char why[256];
 
 	if (rc == CURLE_OK && code == 200 && !list_page(r)) {
-		r->failures = 0;
+		if (!r->listed)
+			r->failures = 0;	/* (a relist is no progress: a 410 loop backs off) */
 		if (r->cont) {
 			start(r);	/* next page */
 			return;
@@ -348,6 +402,7 @@ static void list_done(struct res *r, CURLcode rc, long code)
 		start(r);
 		return;
 	}
+	release_body(r);
 	if (r->too_big)
 		fail(s, "list %s: a page larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), s->o.max_list_bytes);
 	else if (rc != CURLE_OK)
@@ -365,16 +420,30 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 	struct sp_kube_source *s = r->src;
 	char why[256];
 
+	bool useful = r->useful;
+
+	r->useful = false;
 	if (r->ev.relist || (rc == CURLE_OK && code == 410)) {
 		begin_list(r);
-		start(r);
+		note_restart(r, &r->expired_rl, "resource version expired (410): listing again");
+		if (useful || !r->failures) {
+			r->failures++;	/* at once, once; again before progress backs off */
+			start(r);
+		} else {
+			backoff(r);
+		}
 		return;
 	}
 	if (rc == CURLE_OK && code == 200) {
 		if (sp_json_lines_pending(&r->lines))
 			sp_log_warn(s->lg, "API source: watch %s: the stream ended inside an event; watching again from %s",
 				    sp_kube_kind_name(r->ev.kind), r->ev.rv ? r->ev.rv : "");
-		start(r);	/* the server's timeout: watch on */
+		if (useful) {
+			start(r);	/* the server's timeout: watch on */
+			return;
+		}
+		note_restart(r, &r->empty_rl, "the watch ended without an event: backing off");
+		backoff(r);
 		return;
 	}
 	if (rc == CURLE_OK) {
@@ -450,6 +519,10 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	sp_kube_url_redact(s->conn.server, s->server_shown, sizeof(s->server_shown));
+	if (!strncmp(s->conn.server, "http://", 7) && (s->conn.token || s->conn.token_file))
+		sp_log_warn(lg, "API source: %s: the bearer token is sent over plain http://, unencrypted",
+			    s->server_shown);
 	if (s->conn.insecure)
 		sp_log_warn(lg, "API source: %s: insecure-skip-tls-verify is set: the API server's certificate is NOT checked",
 			    s->conn.source ? s->conn.source : "kubeconfig");
@@ -457,12 +530,13 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		struct res *r = &s->r[k];
 
 		r->src = s;
+		r->expired_rl.interval = r->empty_rl.interval = LOOP_LOG_INTERVAL;
 		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
 		sp_json_lines_init(&r->lines, s->o.max_event_bytes);
 		begin_list(r);
 		start(r);
 	}
-	sp_log_info(lg, "API source: %s (%s), node %s", s->conn.server, s->conn.source ? s->conn.source : "",
+	sp_log_info(lg, "API source: %s (%s), node %s", s->server_shown, s->conn.source ? s->conn.source : "",
 		    s->node_name);
 	memset(conn, 0, sizeof(*conn));
 	return s;
@@ -553,6 +627,11 @@ bool sp_kube_source_synced(const struct sp_kube_source *s)
 		if (!s->r[k].listed)
 			return false;
 	return true;
+}
+
+size_t sp_kube_source_restarts(const struct sp_kube_source *s)
+{
+	return s->restarts;
 }
 
 size_t sp_kube_source_errors(const struct sp_kube_source *s)

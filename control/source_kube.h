@@ -34,6 +34,8 @@ void sp_kube_source_process(struct sp_kube_source *src);
 /* Every initial list has completed (the store holds a whole view). */
 bool sp_kube_source_synced(const struct sp_kube_source *src);
 /* Errors logged since creation (bad objects, failed requests). */
+/* Watches restarted without progress (ended with no useful event, or 410). */
+size_t sp_kube_source_restarts(const struct sp_kube_source *s);
 size_t sp_kube_source_errors(const struct sp_kube_source *src);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/lb_algorithm.h"
 #include "../common/lists.h"
 #include "../common/log.h"
 #include "../control/model.h"
@@ -46,6 +47,8 @@ struct sp_backend_cfg {
 	const char *bpf_pin_path;	/* bpf mode */
 	const char *cgroup_path;	/* bpf mode */
 	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
+	enum sp_lb_algorithm bpf_lb_algorithm;	/* bpf mode: traffic from outside the node */
+	uint32_t bpf_maglev_table_size;	/* bpf mode: slots of each Maglev table, a prime */
 	const struct sp_log *log;
 	const struct sp_loop_hooks *loop;	/* NULL when opened read-only */
 };
@@ -121,6 +124,14 @@ struct sp_backend_ops {
 	 * replaced): explain's exact answer. Returns their number, or -errno. */
 	int (*dispatch)(struct sp_backend *be, int family, const struct sp_addr *vip, uint8_t proto,
 			uint16_t port, struct sp_svc_port *p);
+	/* A new connection from @src (outside the node) to endpoint @ep:@ep_port
+	 * of a service port: how this backend translates it, as one line each
+	 * into @path (which program and lookups) and @nat (the source the
+	 * endpoint sees), and *@snat. NULL: the generic masquerade answer
+	 * holds. Returns 0 or -errno. */
+	int (*explain_outside)(struct sp_backend *be, const struct sp_addr *src,
+			       const struct sp_addr *ep, uint16_t ep_port, bool *snat, char *path,
+			       size_t pathsz, char *nat, size_t natsz);
 	/* Read from a saved dump of this backend's state (for nftables: `nft
 	 * list ruleset` text) instead of the live one; read_back and read_masq
 	 * then answer from it. NULL when the backend has no dump form. Returns

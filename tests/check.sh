@@ -46,14 +46,18 @@ for fz in $B/fuzz/fuzz_*; do
 	fuzz_manifest) cp tests/fixtures/valid/* tests/fixtures/broken/*.y* tests/fixtures/broken/*.json "$corpus/" ;;
 	fuzz_config) printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\nnftables: {minSyncPeriod: 1s, syncPeriod: 30s}\nclusterCIDR: 10.0.0.0/8\n' >"$corpus/seed" ;;
 	fuzz_model_json) ./svcplanectl model --manifests tests/fixtures/valid --json >"$corpus/seed" 2>/dev/null ;;
-	fuzz_kp_iptables_save) cp tests/fixtures/dumps/*.save "$corpus/" ;;
+	fuzz_kp_iptables_save) cp tests/fixtures/dumps/*.save tests/fixtures/dumps/kp-ipt-*.txt "$corpus/" ;;
+	fuzz_inspect_buf) cp tests/fixtures/dumps/*.save tests/fixtures/dumps/*.txt tests/fixtures/dumps/*.json "$corpus/" ;;
 	fuzz_kp_nft_json) cp tests/fixtures/dumps/*.json "$corpus/" ;;
 	fuzz_kp_nft_text) cp tests/fixtures/dumps/kube-proxy*.txt "$corpus/" ;;
 	fuzz_svcplane_nft_text) cp tests/fixtures/dumps/svcplane-nft.txt "$corpus/" ;;
 	fuzz_nft_lex) cp tests/fixtures/dumps/*.txt "$corpus/" ;;
 	*) [ -d "tests/fuzz/seeds/$name" ] && cp -r "tests/fuzz/seeds/$name/." "$corpus/" ;;
 	esac
-	if "$fz" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+	# The YAML loader must accept or refuse any input at once (manifests are
+	# read on the agent's one thread): a slow input fails the run.
+	case $name in fuzz_yaml | fuzz_manifest) per_input=2 ;; *) per_input=10 ;; esac
+	if "$fz" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 -timeout=$per_input \
 		-artifact_prefix=$B/fuzz/"$name"- "$corpus" >$B/fuzz/"$name".log 2>&1; then
 		echo "PASS $name ($(grep -o 'Done [0-9]* runs' $B/fuzz/"$name".log))"
 		passed=$((passed + 1))

@@ -4,7 +4,7 @@
  * and why it would be dropped or rejected. */
 #include "svcplanectl.h"
 #include "ctl_backend.h"
-#include "inspect/inspect.h"
+#include "inspect/explain.h"
 #include "../common/hmap.h"
 
 #include <errno.h>
@@ -21,30 +21,61 @@ static const char usage[] =
 int sp_inspect_dump(const char *path, struct sp_inspect *in);
 
 /* The verdict line and the endpoints a new connection may reach. */
-static void print_candidates(const struct sp_svc_port *p, const struct sp_inspect_ep *eps, size_t n)
+static void print_candidates(const struct sp_explain *x)
 {
 	char a[SP_ADDRSTRLEN];
 
-	printf("verdict: dnat to one of %zu endpoint(s)%s\n", n,
-	       p->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)" : "");
-	for (size_t i = 0; i < n; i++) {
-		double w = 1.0 / (double)n;
+	printf("verdict: dnat to one of %zu endpoint(s)%s\n", x->n_eps,
+	       x->port->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)"
+					   : "");
+	for (size_t i = 0; i < x->n_eps; i++) {
+		const struct sp_inspect_ep *e = &x->eps[i];
 
-		/* A dump's own weights (probability chains) where it has them. */
-		for (size_t k = 0; k < p->n_eps; k++)
-			if (p->eps[k].weight > 0 && p->eps[k].port == eps[i].port &&
-			    !sp_addr_cmp(&p->eps[k].addr, &eps[i].addr))
-				w = p->eps[k].weight;
-		printf("  %s%s%s:%u  %.1f%%\n", eps[i].addr.family == AF_INET6 ? "[" : "",
-		       sp_addr_str(&eps[i].addr, a), eps[i].addr.family == AF_INET6 ? "]" : "", eps[i].port,
-		       w * 100);
+		printf("  %s%s%s:%u  %.1f%%\n", e->addr.family == AF_INET6 ? "[" : "",
+		       sp_addr_str(&e->addr, a), e->addr.family == AF_INET6 ? "]" : "", e->port,
+		       x->share[i] * 100);
 	}
 }
 
-static bool has(const struct sp_addr_list *l, const struct sp_addr *a)
+/* Candidates with the backend's own answer per endpoint (traffic from
+ * outside the node): which program and lookups, and the source each sees. */
+static void print_outside(struct ctl_backend *live, const struct sp_addr *src,
+			  const struct sp_explain *x)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!sp_addr_cmp(&l->v[i], a))
+	char a[SP_ADDRSTRLEN], path[512] = "", nat[256];
+	bool any_snat = false, any_kept = false;
+
+	printf("verdict: dnat to one of %zu endpoint(s)%s\n", x->n_eps,
+	       x->port->affinity_client_ip ? " (ClientIP affinity: a returning client keeps its endpoint)"
+					   : "");
+	for (size_t i = 0; i < x->n_eps; i++) {
+		const struct sp_inspect_ep *e = &x->eps[i];
+		bool snat = false;
+
+		if (live->be.ops->explain_outside(&live->be, src, &e->addr, e->port, &snat, path,
+						  sizeof(path), nat, sizeof(nat)))
+			snprintf(nat, sizeof(nat), "not known (no such endpoint in the maps)");
+		any_snat |= snat;
+		any_kept |= !snat;
+		printf("  %s%s%s:%u  %.1f%%  masquerade: %s\n", e->addr.family == AF_INET6 ? "[" : "",
+		       sp_addr_str(&e->addr, a), e->addr.family == AF_INET6 ? "]" : "", e->port,
+		       x->share[i] * 100, nat);
+	}
+	if (*path)
+		printf("path: %s\n", path);
+	printf("masquerade: %s\n", any_snat && any_kept ? "per endpoint (above)"
+				  : any_snat		 ? "yes (every endpoint, above)"
+							 : "no (every endpoint, above)");
+}
+
+/* Is @src inside the sources @p's rules keep (the cluster CIDR)? */
+static bool from_pod(const struct sp_inspect *in, const struct sp_svc_port *p,
+		     const struct sp_addr *src)
+{
+	const struct sp_inspect_port *x = sp_hmap_get(in->extra, p->key);
+
+	for (int i = 0; x && i < x->nkeep; i++)
+		if (sp_cidr_contains(&x->keep_src[i], src))
 			return true;
 	return false;
 }
@@ -59,14 +90,14 @@ int cmd_explain(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *from = NULL, *to = NULL, *dump = NULL;
+	bool outside_nat = false;
 	char host[64], a[SP_ADDRSTRLEN];
 	struct sp_addr src, dst;
 	struct sp_inspect in;
 	struct ctl_backend live = { .be.priv = NULL };
-	struct sp_hmap_iter it = {0};
-	const struct sp_svc_port *hit = NULL;
-	const char *via = NULL;
-	bool pod_src = false;
+	const struct sp_svc_port *hit;
+	enum sp_explain_via via;
+	struct sp_explain ex;
 	uint8_t proto = IPPROTO_TCP;
 	unsigned long port;
 	char *colon, *slash, *end;
@@ -135,26 +166,7 @@ int cmd_explain(int argc, char **argv)
 		sp_inspect_fini(&in);
 		return dump ? 2 : 1;
 	}
-	/* Service addresses first, then NodePorts (any local address). */
-	while (!hit && sp_hmap_next(in.m.ports, &it)) {
-		const struct sp_svc_port *p = it.value;
-
-		if (p->protocol != proto || p->family != dst.family || p->port != port)
-			continue;
-		if (has(&p->cluster_ips, &dst))
-			hit = p, via = "ClusterIP";
-		else if (has(&p->external_ips, &dst))
-			hit = p, via = "external IP";
-		else if (has(&p->lb_ips, &dst))
-			hit = p, via = "load-balancer IP";
-	}
-	memset(&it, 0, sizeof(it));
-	while (!hit && sp_hmap_next(in.m.ports, &it)) {
-		const struct sp_svc_port *p = it.value;
-
-		if (p->protocol == proto && p->family == dst.family && p->node_port == port)
-			hit = p, via = "NodePort (if the address is this node's)";
-	}
+	hit = sp_explain_match(&in, &dst, proto, (uint16_t)port, &via);
 	printf("rules: %s\n", in.format);
 	printf("packet: %s → %s%s%s:%lu/%s\n", sp_addr_str(&src, a), dst.family == AF_INET6 ? "[" : "",
 	       host, dst.family == AF_INET6 ? "]" : "", port, sp_proto_name(proto));
@@ -164,24 +176,16 @@ int cmd_explain(int argc, char **argv)
 		sp_inspect_fini(&in);
 		return 0;
 	}
-	/* Pod traffic (from the cluster CIDR: the sources internal traffic
-	 * keeps) to an external address or NodePort is short-circuited to the
-	 * port's endpoints, as kube-proxy does: the Local list is for traffic
-	 * from outside. */
-	{
-		const struct sp_inspect_port *x = sp_hmap_get(in.extra, hit->key);
-
-		for (int i = 0; strcmp(via, "ClusterIP") && x && i < x->nkeep; i++)
-			if (sp_cidr_contains(&x->keep_src[i], &src))
-				pod_src = true;
-	}
-	if (!dump && !pod_src && live.be.ops->dispatch) {
+	if (!dump && live.be.ops->dispatch) {
 		/* Live state: the exact list behind this address (an external
 		 * address may use the Local list while the ClusterIP uses all). */
-		bool np = !strncmp(via, "NodePort", 8);
+		bool np = via == SP_VIA_NODE_PORT;
 
-		e = live.be.ops->dispatch(&live.be, dst.family, np ? NULL : &dst, proto, (uint16_t)port,
-					  (struct sp_svc_port *)hit);
+		e = sp_explain(&in, hit, via, &src, &ex);
+		sp_explain_fini(&ex);
+		if (!e && !ex.pod_src)
+			e = live.be.ops->dispatch(&live.be, dst.family, np ? NULL : &dst, proto,
+						  (uint16_t)port, (struct sp_svc_port *)hit);
 		if (e < 0) {
 			fprintf(stderr, "svcplanectl: %s backend: the dispatch of %s: %s\n",
 				live.be.ops->name, to, strerror(-e));
@@ -190,50 +194,28 @@ int cmd_explain(int argc, char **argv)
 			return 1;
 		}
 	}
-	ctl_backend_close(&live);
-	{
-		const struct sp_inspect_port *x = sp_hmap_get(in.extra, hit->key);
-		bool internal = !strcmp(via, "ClusterIP"), masq = false;
-
-		printf("match: %s of %s%s%s\n", via, hit->service, *hit->port_name ? ":" : "",
-		       hit->port_name);
-		bool own_list = !internal && x && x->has_external && !pod_src;
-
-		if (!(own_list ? x->n_external : hit->n_eps)) {
-			bool drop = !internal && !pod_src && x && x->no_endpoints_drop;
-
-			printf("verdict: %s (%s)\n", drop ? "drop" : "reject",
-			       drop ? "externalTrafficPolicy Local and no endpoint on this node"
-				    : "no endpoints: TCP reset / ICMP port unreachable");
-			sp_inspect_fini(&in);
-			return 0;
-		}
-		if (own_list) {
-			/* Local policy: external traffic has its own list. */
-			print_candidates(hit, x->external, x->n_external);
-		} else {
-			struct sp_inspect_ep eps[hit->n_eps];
-
-			for (size_t i = 0; i < hit->n_eps; i++) {
-				eps[i].addr = hit->eps[i].addr;
-				eps[i].port = hit->eps[i].port;
-			}
-			print_candidates(hit, eps, hit->n_eps);
-		}
-		if (internal && x && x->masq_internal) {
-			masq = true;
-			for (int i = 0; i < x->nkeep; i++)
-				if (sp_cidr_contains(&x->keep_src[i], &src))
-					masq = false;
-		} else if (!internal && x) {
-			masq = x->masq_external;
-		}
-		printf("masquerade: %s\n", masq ? (internal ? "yes (source outside the cluster CIDR)"
-							    : "yes (externalTrafficPolicy Cluster)")
-					 : internal ? "no (source kept)"
-					 : pod_src ? "no (a pod's traffic: source kept)"
-						   : "no (externalTrafficPolicy Local: client address kept)");
+	printf("match: %s of %s%s%s\n", sp_explain_via_name(via), hit->service,
+	       *hit->port_name ? ":" : "", hit->port_name);
+	if ((e = sp_explain(&in, hit, via, &src, &ex))) {
+		ctl_backend_close(&live);
+		sp_inspect_fini(&in);
+		return 1;
 	}
+	/* From outside the node (not a pod), a backend may translate per endpoint. */
+	outside_nat = !dump && live.be.ops->explain_outside && !from_pod(&in, hit, &src);
+	if (ex.verdict == SP_VERDICT_DNAT && outside_nat) {
+		print_outside(&live, &src, &ex);
+	} else if (ex.verdict == SP_VERDICT_DNAT) {
+		print_candidates(&ex);
+		printf("masquerade: %s\n", ex.why);
+	} else {
+		printf("verdict: %s (%s)\n", ex.verdict == SP_VERDICT_DROP     ? "drop"
+					      : ex.verdict == SP_VERDICT_REJECT ? "reject"
+										: "not known",
+		       ex.why);
+	}
+	sp_explain_fini(&ex);
+	ctl_backend_close(&live);
 	sp_inspect_fini(&in);
 	return 0;
 }

@@ -1,7 +1,6 @@
 /* cmd_inspect.c - svcplanectl inspect FILE|-: a rule dump from any node read
  * into the Service → endpoints table, with findings. */
 #include "svcplanectl.h"
-#include "model_print.h"
 #include "inspect/inspect.h"
 
 #include <cjson/cJSON.h>
@@ -61,24 +60,12 @@ int sp_read_all(const char *path, char **buf, size_t *len)
 int sp_inspect_dump(const char *path, struct sp_inspect *in)
 {
 	char *buf, err[256] = "";
-	size_t len, i = 0;
+	size_t len;
 	int e;
 
 	if ((e = sp_read_all(path, &buf, &len)))
 		return e;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
-		i++;
-	if (i < len && (buf[i] == '#' || buf[i] == '*')) {
-		e = sp_inspect_kp_iptables_save(buf, len, in, err, sizeof(err));
-	} else if (i < len && buf[i] == '{') {
-		e = sp_inspect_kp_nft_json(buf, len, in, err, sizeof(err));
-	} else if (i < len && !strncmp(buf + i, "table ", 6)) {
-		e = sp_inspect_nft_text(buf, len, in, err, sizeof(err));
-	} else {
-		snprintf(err, sizeof(err), "%s", len ? "not a rule dump this tool reads (iptables-save, nft list ruleset, nft -j list ruleset)"
-						       : "empty input");
-		e = -EINVAL;
-	}
+	e = sp_inspect_buf(buf, len, in, err, sizeof(err));
 	free(buf);
 	if (e)
 		fprintf(stderr, "%s: %s\n", path, e == -ENOMEM ? "out of memory" : err);
@@ -109,11 +96,7 @@ int cmd_inspect(int argc, char **argv)
 		free(txt);
 		cJSON_Delete(o);
 	} else if (!e) {
-		printf("# %s\n", in.format);
-		sp_model_print(stdout, &in.m);
-		printf("\nfindings (%zu):\n", in.nfindings);
-		for (size_t i = 0; i < in.nfindings; i++)
-			printf("  - %s\n", in.findings[i]);
+		sp_inspect_print(stdout, &in);
 	}
 	sp_inspect_fini(&in);
 	return e ? 2 : 0;

@@ -2,11 +2,15 @@
  * pinned maps only (svcplanectl), a sync as map writes (one port at a time,
  * each port switched whole), read-back, cleanup and health. */
 #include "bpf_backend.h"
+#include "bpf_ct.h"
 #include "bpf_loader.h"
+#include "bpf_podifs.h"
+#include "bpf_tc.h"
 #include "bpf_maps.h"
 #include "bpf_readback.h"
 #include "bpf_udp.h"
 #include "../netlink/node_addrs.h"
+#include "../../control/maglev.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -14,10 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
 #define DEFAULT_PIN_PATH "/sys/fs/bpf/svcplane"
+/* SNAT ports: below Linux's default ephemeral range (32768-60999) and the
+ * NodePort range (30000-32767), so that a translated flow never takes the
+ * port of one of the node's own sockets; 28,976 of them per endpoint. */
+#define SNAT_PORT_MIN 1024
+#define SNAT_PORT_MAX 29999
+#define CT_GC_INTERVAL 10.0 /* seconds */
+#define POD_IFS_INTERVAL 2.0 /* seconds: a new pod is reached past the bridge this soon */
 
 struct bpf_be {
 	const struct sp_backend_cfg *cfg;
@@ -27,6 +39,10 @@ struct bpf_be {
 	bool read_only, open;	 /* open: maps are there */
 	bool synced;		 /* a full sync has completed */
 	bool attached;		 /* hooks attached (after the first full sync) */
+	uint64_t gc_timer, pod_timer;
+	struct sp_bpf_devs devs; /* where the tc programs are (once attached) */
+	bool have_devs;
+	struct sp_bpf_ct_gc ct; /* the last garbage collection's */
 	char pin_dir[4096];
 };
 
@@ -35,12 +51,21 @@ static const char *pin_dir_of(const struct sp_backend_cfg *cfg)
 	return cfg->bpf_pin_path && *cfg->bpf_pin_path ? cfg->bpf_pin_path : DEFAULT_PIN_PATH;
 }
 
+static uint32_t maglev_size(const struct sp_backend_cfg *cfg)
+{
+	return cfg->bpf_maglev_table_size ? cfg->bpf_maglev_table_size : SP_MAGLEV_SIZE_DEFAULT;
+}
+
 /* Load and attach (the agent's open), once. On failure @err says what is
  * missing, for the caller to log (one line). */
 static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 {
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
-	struct sp_bpf_sizes z = {.lb_max = max, .slots_max = 4 * max, .sock_max = 4 * max};
+	struct sp_bpf_sizes z = {.lb_max = max,
+				 .slots_max = 4 * max,
+				 .sock_max = 4 * max,
+				 .ct_max = 4 * max,
+				 .maglev_size = maglev_size(be->cfg)};
 	int e;
 
 	if (be->open)
@@ -55,6 +80,8 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 		return e;
 	}
 	be->open = true;
+	if (be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV)
+		sp_bpf_writer_set_maglev(be->w, maglev_size(be->cfg));
 	if (!(be->udp = sp_bpf_udp_new(be->k.cgroup_path, be->cfg->log)))
 		sp_log_warn(be->cfg->log,
 			    "bpf: no UDP socket iterator (%s): a connected UDP client keeps "
@@ -68,6 +95,44 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 		    be->pin_dir, be->k.map_max[SPM_SERVICES], be->k.map_max[SPM_SLOTS],
 		    be->k.map_max[SPM_ENDPOINTS]);
 	return 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Expired connection-tracking entries go, every CT_GC_INTERVAL. */
+static void ct_gc(void *ctx)
+{
+	struct bpf_be *be = ctx;
+	int e;
+
+	be->gc_timer = 0;
+	if (!be->open)
+		return;
+	if ((e = sp_bpf_ct_collect(&be->k, monotonic_ns(), &be->ct)))
+		sp_log_warn(be->cfg->log, "bpf: connection tracking garbage collection: %s",
+			    strerror(-e));
+	else if (be->ct.removed)
+		sp_log_debug(be->cfg->log, "bpf: %u expired flows removed, %u tracked",
+			     be->ct.removed, be->ct.entries);
+	be->gc_timer = be->cfg->loop->add_timer(be->cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
+}
+
+/* sp_pod_ifs follows the pods behind the pod-facing bridges. */
+static void pod_ifs_tick(void *ctx)
+{
+	struct bpf_be *be = ctx;
+
+	be->pod_timer = 0;
+	if (be->open && be->have_devs)
+		sp_bpf_pod_ifs_write(&be->k, &be->devs);
+	be->pod_timer =
+	    be->cfg->loop->add_timer(be->cfg->loop->loop, POD_IFS_INTERVAL, pod_ifs_tick, be);
 }
 
 static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
@@ -91,6 +156,11 @@ static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
 			free(be);
 			be_->priv = NULL;
 			return e;
+		}
+		if (cfg->loop) {
+			be->gc_timer = cfg->loop->add_timer(cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
+			be->pod_timer =
+			    cfg->loop->add_timer(cfg->loop->loop, POD_IFS_INTERVAL, pod_ifs_tick, be);
 		}
 	}
 	return 0;
@@ -129,6 +199,77 @@ static int node_addrs(const struct bpf_be *be, const struct sp_model *m, struct 
 	return (int)n;
 }
 
+/* net.netfilter.nf_conntrack_tcp_timeout_time_wait of this network
+ * namespace (120 s, the kernel's default, when conntrack is not loaded). */
+static uint32_t time_wait_timeout(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait", "re");
+	unsigned v = 120;
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 120;
+		fclose(f);
+	}
+	return v;
+}
+
+/* What the tc programs need of the node: SNAT addresses (the first
+ * NodePort address of each family) and ports; and, for svcplanectl, the
+ * cluster CIDRs. */
+static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t n)
+{
+	struct sp_config_val cfgv = {
+	    .snat_port_min = SNAT_PORT_MIN,
+	    .snat_port_max = SNAT_PORT_MAX,
+	    .maglev_size = maglev_size(be->cfg),
+	    .algorithm = be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV ? SP_CFG_ALG_MAGLEV
+								   : SP_CFG_ALG_RANDOM,
+	};
+	bool have4 = false, have6 = false;
+	uint32_t zero = 0;
+
+	cfgv.snat_reuse_s = time_wait_timeout();
+	for (int i = 0; i < be->cfg->cluster_cidrs.n && i < 8; i++) {
+		const struct sp_addr *c = &be->cfg->cluster_cidrs.v[i];
+
+		memcpy(cfgv.pod_cidrs[i].addr, c->bytes, 16);
+		cfgv.pod_cidrs[i].prefix_len = c->prefix_len;
+		cfgv.pod_cidrs[i].family = c->family == AF_INET6 ? 6 : 4;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].family == AF_INET && !have4) {
+			memcpy(cfgv.snat4, a[i].bytes, 4);
+			have4 = true;
+		} else if (a[i].family == AF_INET6 && !have6) {
+			memcpy(cfgv.snat6, a[i].bytes, 16);
+			have6 = true;
+		}
+	}
+	return bpf_map_update_elem(be->k.map_fd[SPM_CONFIG], &zero, &cfgv, BPF_ANY) ? -errno : 0;
+}
+
+/* The tc programs on the devices that hold @a and the cluster's pods. */
+static int attach_tc(struct bpf_be *be, const struct sp_addr *a, size_t n)
+{
+	struct sp_bpf_devs d;
+	char err[512];
+	int e;
+
+	if ((e = sp_bpf_tc_devices(a, n, &be->cfg->cluster_cidrs, &d))) {
+		sp_log_err(be->cfg->log, "bpf: listing this node's devices: %s", strerror(-e));
+		return e;
+	}
+	if ((e = sp_bpf_tc_attach(&be->k, &d, be->cfg->log, err, sizeof(err)))) {
+		sp_log_err(be->cfg->log, "%s", err);
+		return e;
+	}
+	be->devs = d;
+	be->have_devs = true;
+	sp_bpf_pod_ifs_write(&be->k, &be->devs);
+	return 0;
+}
+
 static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const struct sp_change *chg,
 		    bool full)
 {
@@ -155,6 +296,22 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		/* Ports left out (a map full) are logged; the rest is in force. */
 		if (e == -E2BIG || e == -ENOSPC)
 			e = 0;
+		if (!e && (e = write_config(be, addrs, (size_t)n)))
+			sp_log_err(be->cfg->log, "bpf: writing %s: %s", sp_bpf_map_name(SPM_CONFIG),
+				   strerror(-e));
+		/* Devices are looked at again on every full sync (an address
+		 * moved, a bridge appeared). */
+		if (!e && be->attached)
+			e = attach_tc(be, addrs, (size_t)n);
+		if (!e && !be->attached) {
+			char err[512];
+
+			if ((e = sp_bpf_kernel_attach(&be->k, be->cfg->log, err, sizeof(err))))
+				sp_log_err(be->cfg->log, "%s", err);
+			else
+				e = attach_tc(be, addrs, (size_t)n);
+			be->attached = !e;
+		}
 	} else {
 		sp_bpf_write_begin(be->w);
 		for (size_t i = 0; i < chg->n && !e; i++)
@@ -173,16 +330,9 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 				    "bpf: disconnecting UDP sockets of removed endpoints: %s",
 				    strerror(-n));
 	}
-	/* The hooks see the maps only once they hold the model: a restarted
-	 * agent's links keep the old programs (on the same pinned maps) until
-	 * then, and replaced maps are never served empty. */
-	if (!e && !be->attached) {
-		char err[512];
-
-		if ((e = sp_bpf_kernel_attach(&be->k, be->cfg->log, err, sizeof(err))))
-			sp_log_err(be->cfg->log, "%s", err);
-		be->attached = !e;
-	}
+	/* (The hooks see the maps only once they hold the model, above: a
+	 * restarted agent's links and filters keep the old programs, on the
+	 * same pinned maps, until then; replaced maps are never served empty.) */
 	/* A port left out (a map full) or a failure: the writer's counts no
 	 * longer match, so the next sync is a full one. */
 	be->synced = !e && (be->synced || full) && !sp_bpf_writer_left_out(be->w);
@@ -217,6 +367,45 @@ static int bpf_dispatch(struct sp_backend *be_, int family, const struct sp_addr
 	return sp_bpf_dispatch(&be->k, family, vip, proto, port, p);
 }
 
+/* Pods (the cluster CIDR) are balanced at their sockets: nothing of theirs
+ * is translated; a client outside it may be, per endpoint (explain_outside). */
+static int bpf_read_masq(struct sp_backend *be_, int family, struct sp_addr *keep, int max,
+			 bool *masq)
+{
+	struct bpf_be *be = be_->priv;
+	struct sp_config_val c;
+	uint32_t zero = 0;
+	int e = pinned(be), n = 0;
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	if (bpf_map_lookup_elem(be->k.map_fd[SPM_CONFIG], &zero, &c))
+		return -errno;
+	*masq = false;
+	for (int i = 0; i < 8 && n < max; i++) {
+		if (c.pod_cidrs[i].family != (family == AF_INET6 ? 6 : 4))
+			continue;
+		memset(&keep[n], 0, sizeof(keep[n]));
+		keep[n].family = (uint8_t)family;
+		keep[n].prefix_len = c.pod_cidrs[i].prefix_len;
+		memcpy(keep[n].bytes, c.pod_cidrs[i].addr, 16);
+		n++;
+	}
+	return n;
+}
+
+static int bpf_explain_outside(struct sp_backend *be_, const struct sp_addr *src,
+			       const struct sp_addr *ep, uint16_t ep_port, bool *snat, char *path,
+			       size_t pathsz, char *nat, size_t natsz)
+{
+	struct bpf_be *be = be_->priv;
+	int e = pinned(be);
+
+	if (e <= 0)
+		return e ? e : -ENOENT;
+	return sp_bpf_explain_outside(&be->k, src, ep, ep_port, snat, path, pathsz, nat, natsz);
+}
+
 /* Entries of map @fd, counted key by key (a scrape's cost: ~0.5 µs a key). */
 static uint32_t count_entries(int fd)
 {
@@ -240,12 +429,12 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 	if (!be->open)
 		return 0;
 	for (int m = 0; m < SPM_COUNT && n + 2 <= max; m++) {
-		if (m == SPM_META)
+		if (m == SPM_META || m == SPM_CONFIG || m == SPM_STATS)
 			continue;
 		/* The LRU maps (affinity, per-socket) evict their oldest entries
 		 * rather than fill: their count says nothing, and walking them
 		 * while programs add and evict is neither cheap nor exact. */
-		if (m != SPM_AFFINITY && m != SPM_REVERSE)
+		if (m != SPM_AFFINITY && m != SPM_REVERSE && m != SPM_CT)
 			out[n++] = (struct sp_gauge){
 			    "svcplane_bpf_map_entries", "Entries in each eBPF map the agent writes",
 			    "map", sp_bpf_map_name(m), count_entries(be->k.map_fd[m])};
@@ -253,6 +442,27 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 		    (struct sp_gauge){"svcplane_bpf_map_capacity",
 				      "Capacity (max_entries) of each eBPF map of the bpf backend",
 				      "map", sp_bpf_map_name(m), be->k.map_max[m]};
+	}
+	if (n + 2 <= max) {
+		out[n++] = (struct sp_gauge){"svcplane_bpf_ct_entries",
+					     "Flows the tc programs track (at the last garbage "
+					     "collection)",
+					     NULL, NULL, be->ct.entries};
+		out[n++] = (struct sp_gauge){"svcplane_bpf_ct_capacity",
+					     "Capacity of the connection-tracking map (LRU: when "
+					     "full, the oldest flows are evicted)",
+					     NULL, NULL, be->k.map_max[SPM_CT]};
+	}
+	{
+		uint64_t st[SP_STAT_COUNT];
+
+		for (int i = 0; !sp_bpf_stats_read(&be->k, st) && i < SP_STAT_COUNT && n < max; i++)
+			out[n++] = (struct sp_gauge){
+			    "svcplane_bpf_tc_packets",
+			    "Packets of traffic from outside the node by what the tc "
+			    "programs did (flows: new flows translated; the rest dropped or "
+			    "refused, by reason; a count since the maps were created)",
+			    "outcome", sp_bpf_stat_name((enum sp_stat)i), (double)st[i]};
 	}
 	if (n < max && be->w)
 		out[n++] =
@@ -294,6 +504,10 @@ static void bpf_close(struct sp_backend *be_)
 
 	if (!be)
 		return;
+	if (be->gc_timer)
+		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->gc_timer);
+	if (be->pod_timer)
+		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->pod_timer);
 	sp_bpf_writer_free(be->w);
 	sp_bpf_udp_free(be->udp);
 	if (be->open)
@@ -310,7 +524,9 @@ const struct sp_backend_ops sp_bpf_ops = {
     .sync = bpf_sync,
     .read_back = bpf_read_back,
     .project = bpf_project,
+    .read_masq = bpf_read_masq,
     .dispatch = bpf_dispatch,
+    .explain_outside = bpf_explain_outside,
     .gauges = bpf_gauges,
     .cleanup = bpf_cleanup,
     .health = bpf_health,

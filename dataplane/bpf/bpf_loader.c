@@ -3,6 +3,8 @@
  * way back out. Every failure is one line naming the missing piece. */
 #include "bpf_loader.h"
 #include "sock_lb.skel.h"
+#include "tc_nat.skel.h"
+#include "bpf_tc.h"
 #include "../../bpf/maps.h"
 #include "../../common/log.h"
 
@@ -30,6 +32,12 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_REVERSE] = "sp_reverse",
     [SPM_NODE_ADDRS] = "sp_node_addrs",
     [SPM_PORT_INFO] = "sp_port_info",
+    [SPM_CT] = "sp_ct",
+    [SPM_CONFIG] = "sp_config",
+    [SPM_STATS] = "sp_stats",
+    [SPM_SRC_RANGES] = "sp_src_ranges",
+    [SPM_MAGLEV] = "sp_maglev",
+    [SPM_POD_IFS] = "sp_pod_ifs",
     [SPM_META] = "sp_meta",
 };
 
@@ -38,9 +46,14 @@ const char *sp_bpf_map_name(enum sp_bpf_map m)
 	return map_names[m];
 }
 
+static struct bpf_map *obj_map(struct bpf_object *o, enum sp_bpf_map m)
+{
+	return bpf_object__find_map_by_name(o, map_names[m]);
+}
+
 static struct bpf_map *skel_map(struct sock_lb *s, enum sp_bpf_map m)
 {
-	return bpf_object__find_map_by_name(s->obj, map_names[m]);
+	return obj_map(s->obj, m);
 }
 
 int sp_bpf_cgroup2_root(char *buf, size_t sz)
@@ -135,22 +148,32 @@ static void pin_path(const char *dir, const char *name, char *buf, size_t sz)
 	snprintf(buf, sz, "%s/%s", dir, name);
 }
 
-/* The layout of the maps pinned in @dir: SP_BPF_LAYOUT's value, 0 when none
- * are pinned, or -errno. */
-static int pinned_layout(const char *dir)
+/* The meta entry of the maps pinned in @dir into @out: 1, 0 when none are
+ * pinned, or -errno. */
+static int pinned_meta(const char *dir, struct sp_meta_val *out)
 {
 	char p[4200];
-	struct sp_meta_val v = {0};
 	uint32_t key = 0;
 	int fd, e;
 
+	memset(out, 0, sizeof(*out));
 	pin_path(dir, map_names[SPM_META], p, sizeof(p));
 	fd = bpf_obj_get(p);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	e = bpf_map_lookup_elem(fd, &key, &v) ? -errno : (int)v.layout;
+	e = bpf_map_lookup_elem(fd, &key, out) ? -errno : 1;
 	close(fd);
 	return e;
+}
+
+/* The layout of the maps pinned in @dir: SP_BPF_LAYOUT's value, 0 when none
+ * are pinned, or -errno. */
+static int pinned_layout(const char *dir)
+{
+	struct sp_meta_val v;
+	int e = pinned_meta(dir, &v);
+
+	return e <= 0 ? e : (int)v.layout;
 }
 
 /* Does the pinned map @m have the sizes this agent wants? */
@@ -169,7 +192,8 @@ static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want
 	ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(want) &&
 	     info.key_size == bpf_map__key_size(want) &&
 	     info.value_size == bpf_map__value_size(want) &&
-	     info.max_entries == bpf_map__max_entries(want);
+	     info.max_entries == bpf_map__max_entries(want) &&
+	     info.map_flags == bpf_map__map_flags(want);
 	close(fd);
 	return ok;
 }
@@ -184,39 +208,67 @@ static void unpin_maps(const char *dir)
 	}
 }
 
-/* Maps of another layout or size are replaced, never read as ours. */
-static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_log *log)
+/* Maps of another layout or size are replaced, never read as ours (the
+ * Maglev tables' size is the inner maps', which only meta records). */
+static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_bpf_sizes *z,
+			 const struct sp_log *log)
 {
-	int layout = pinned_layout(dir);
-	bool fits = true;
+	struct sp_meta_val meta;
+	int found = pinned_meta(dir, &meta);
+	bool fits = found <= 0 || meta.maglev_size == z->maglev_size;
 
 	for (int m = 0; m < SPM_COUNT; m++)
 		fits &= pinned_fits(dir, m, skel_map(s, m));
-	if (layout == SP_BPF_LAYOUT && fits)
-		return;
-	if (layout == 0 && fits)
+	if (found <= 0 && fits)
 		return; /* nothing pinned yet */
-	sp_log_warn(
-	    log, "bpf: maps pinned under %s are of %s (layout %d, this agent's %d): replaced", dir,
-	    layout == SP_BPF_LAYOUT ? "other sizes" : "another layout", layout, SP_BPF_LAYOUT);
+	if (found > 0 && meta.layout == SP_BPF_LAYOUT && fits)
+		return;
+	sp_log_warn(log, "bpf: maps pinned under %s are of %s (layout %u, this agent's %d): replaced",
+		    dir, found > 0 && meta.layout == SP_BPF_LAYOUT ? "other sizes" : "another layout",
+		    found > 0 ? meta.layout : 0, SP_BPF_LAYOUT);
 	unpin_maps(dir);
 }
 
-static int set_sizes(struct sock_lb *s, const struct sp_bpf_sizes *z)
+/* Every object declares every map: the same sizes in each. sp_maglev's
+ * inner tables take their layout from @maglev_tmpl, a map of
+ * --bpf-lb-maglev-table-size entries (libbpf 1.1 cannot resize the inner map
+ * it declares); it must stay open until the object is loaded. */
+static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z, int maglev_tmpl)
 {
 	static const enum sp_bpf_map lb[] = {SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY,
-					     SPM_PORT_INFO};
+					     SPM_PORT_INFO, SPM_SRC_RANGES, SPM_MAGLEV};
 	int e = 0;
 
 	for (size_t i = 0; i < sizeof(lb) / sizeof(lb[0]) && !e; i++)
-		e = bpf_map__set_max_entries(skel_map(s, lb[i]), z->lb_max);
+		e = bpf_map__set_max_entries(obj_map(o, lb[i]), z->lb_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_SLOTS), z->slots_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_SLOTS), z->slots_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_AFF_MATCH), z->slots_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_AFF_MATCH), z->slots_max);
 	if (!e)
-		e = bpf_map__set_max_entries(skel_map(s, SPM_REVERSE), z->sock_max);
+		e = bpf_map__set_max_entries(obj_map(o, SPM_REVERSE), z->sock_max);
+	if (!e)
+		e = bpf_map__set_max_entries(obj_map(o, SPM_CT), z->ct_max);
+	if (!e)
+		e = bpf_map__set_inner_map_fd(obj_map(o, SPM_MAGLEV), maglev_tmpl);
 	return e;
+}
+
+/* Pin paths of every map of @o under @dir: the first object loaded pins
+ * them, the next reuse them. */
+static int set_pins(struct bpf_object *o, const char *dir, char *err, size_t errsz)
+{
+	char p[4200];
+	int e;
+
+	for (int m = 0; m < SPM_COUNT; m++) {
+		pin_path(dir, map_names[m], p, sizeof(p));
+		if ((e = bpf_map__set_pin_path(obj_map(o, m), p))) {
+			snprintf(err, errsz, "bpf: pin path %s: %s", p, strerror(-e));
+			return e;
+		}
+	}
+	return 0;
 }
 
 /* Is pinned link @l attached to the cgroup @cg_fd? */
@@ -287,16 +339,55 @@ static int open_cgroup(const char *path, char *err, size_t errsz)
 	return fd;
 }
 
+/* The tc programs, on the maps the socket programs pinned. */
+static int load_tc(struct sp_bpf_kernel *k, const struct sp_bpf_sizes *sizes, int maglev_tmpl,
+		   char *err, size_t errsz)
+{
+	struct tc_nat *t = tc_nat__open();
+	int e;
+
+	if (!t) {
+		e = -errno;
+		snprintf(err, errsz, "bpf: opening the tc programs: %s", strerror(-e));
+		return e;
+	}
+	k->tc_skel = t;
+	if ((e = set_sizes(t->obj, sizes, maglev_tmpl))) {
+		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
+		return e;
+	}
+	if ((e = set_pins(t->obj, k->pin_dir, err, errsz)))
+		return e;
+	if ((e = tc_nat__load(t))) {
+		snprintf(err, errsz,
+			 "bpf: loading the tc programs: %s (the kernel's verifier log is "
+			 "above; tc programs need CONFIG_NET_CLS_BPF and CONFIG_NET_SCH_INGRESS)",
+			 strerror(-e));
+		return e;
+	}
+	return 0;
+}
+
+int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name)
+{
+	struct bpf_program *p;
+
+	if (!k->tc_skel)
+		return -ENOENT;
+	p = bpf_object__find_program_by_name(((struct tc_nat *)k->tc_skel)->obj, name);
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz)
 {
-	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT};
+	struct sp_meta_val meta = {.layout = SP_BPF_LAYOUT, .maglev_size = sizes->maglev_size};
 	struct bpf_program *prog;
 	struct sock_lb *s;
-	char cg[4096], p[4200];
+	char cg[4096];
 	uint32_t key = 0;
-	int e;
+	int e, tmpl = -1;
 
 	memset(k, 0, sizeof(*k));
 	k->cgroup_fd = -1;
@@ -332,18 +423,15 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		goto err_close;
 	}
 	k->skel = s;
-	if ((e = set_sizes(s, sizes))) {
+	tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sp_maglev_tmpl", 4, 4, sizes->maglev_size, NULL);
+	if (tmpl < 0 || (e = set_sizes(s->obj, sizes, tmpl))) {
+		e = tmpl < 0 ? -errno : e;
 		snprintf(err, errsz, "bpf: map sizes: %s", strerror(-e));
 		goto err_close;
 	}
-	check_pinned(s, pin_dir, log);
-	for (int m = 0; m < SPM_COUNT; m++) {
-		pin_path(pin_dir, map_names[m], p, sizeof(p));
-		if ((e = bpf_map__set_pin_path(skel_map(s, m), p))) {
-			snprintf(err, errsz, "bpf: pin path %s: %s", p, strerror(-e));
-			goto err_close;
-		}
-	}
+	check_pinned(s, pin_dir, sizes, log);
+	if ((e = set_pins(s->obj, pin_dir, err, errsz)))
+		goto err_close;
 	if ((e = sock_lb__load(s))) {
 		snprintf(err, errsz,
 			 "bpf: loading the socket programs: %s (the kernel's verifier "
@@ -351,6 +439,10 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 			 strerror(-e));
 		goto err_close;
 	}
+	if ((e = load_tc(k, sizes, tmpl, err, errsz)))
+		goto err_close;
+	close(tmpl);
+	tmpl = -1;
 	for (int m = 0; m < SPM_COUNT; m++) {
 		k->map_fd[m] = bpf_map__fd(skel_map(s, m));
 		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
@@ -364,6 +456,8 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	return 0;
 
 err_close:
+	if (tmpl >= 0)
+		close(tmpl);
 	sp_bpf_kernel_close(k);
 	return e;
 }
@@ -492,6 +586,7 @@ int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
 		snprintf(p, sizeof(p), "%s/links", pin_dir);
 		rmdir(p);
 	}
+	sp_bpf_tc_detach_all(log);
 	unpin_maps(pin_dir);
 	if (rmdir(pin_dir) == -1 && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -502,6 +597,9 @@ int sp_bpf_kernel_remove(const char *pin_dir, const struct sp_log *log)
 
 void sp_bpf_kernel_close(struct sp_bpf_kernel *k)
 {
+	if (k->tc_skel)
+		tc_nat__destroy(k->tc_skel);
+	k->tc_skel = NULL;
 	if (k->skel) {
 		sock_lb__destroy(k->skel); /* closes the map fds it owns */
 	} else {

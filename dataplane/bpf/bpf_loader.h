@@ -23,6 +23,12 @@ enum sp_bpf_map {
 	SPM_REVERSE,
 	SPM_NODE_ADDRS,
 	SPM_PORT_INFO,
+	SPM_CT,
+	SPM_CONFIG,
+	SPM_STATS,
+	SPM_SRC_RANGES,
+	SPM_MAGLEV,
+	SPM_POD_IFS,
 	SPM_META,
 	SPM_COUNT
 };
@@ -31,12 +37,15 @@ struct sp_bpf_sizes {
 	uint32_t lb_max;    /* services, endpoints, port info, affinity */
 	uint32_t slots_max; /* endpoint slots (two revisions of each list fit) */
 	uint32_t sock_max;  /* per-socket reverse entries */
+	uint32_t ct_max;    /* connection tracking of the tc programs' flows */
+	uint32_t maglev_size; /* entries of each Maglev table (a prime) */
 };
 
 struct sp_bpf_kernel {
 	int map_fd[SPM_COUNT];
 	uint32_t map_max[SPM_COUNT];
-	void *skel; /* struct sock_lb (agent opens only) */
+	void *skel;    /* struct sock_lb (agent opens only) */
+	void *tc_skel; /* struct tc_nat (agent opens only) */
 	int cgroup_fd;
 	char cgroup_path[4096]; /* where the hooks are attached */
 	char pin_dir[4096];
@@ -45,8 +54,8 @@ struct sp_bpf_kernel {
 /* Name of map @m as pinned ("sp_services"). */
 const char *sp_bpf_map_name(enum sp_bpf_map m);
 
-/* Agent: load the programs and pin (or adopt) the maps; nothing is attached
- * yet. Returns 0, or -errno with a one-line reason in @err naming what is
+/* Agent: load the programs (socket hooks, then the tc programs on the same
+ * maps) and pin (or adopt) the maps; nothing is attached yet. Returns 0, or -errno with a one-line reason in @err naming what is
  * missing (no BPF syscall, no cgroup v2 at the path, a program the kernel
  * refuses, bpffs not mountable). */
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
@@ -59,6 +68,9 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
  * again. Returns 0 or -errno with a one-line reason in @err. */
 int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err,
 			 size_t errsz);
+
+/* The loaded tc program @name ("sp_tc_outside_in", …): its fd, or -ENOENT. */
+int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name);
 
 /* svcplanectl: open the pinned maps under @pin_dir. Returns 1 (open), 0 (no
  * svcplane maps there), or -errno (EPERM, or maps of another layout: -EPROTO). */

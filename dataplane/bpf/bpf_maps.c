@@ -3,6 +3,7 @@
  * switch to that revision, then the old revision's slots and endpoints go: a
  * program never reads a half-written list. */
 #include "bpf_maps.h"
+#include "bpf_maglev.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
 #include "../../common/log.h"
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <bpf/bpf.h>
@@ -64,6 +66,8 @@ struct sp_bpf_writer {
 	struct sp_hmap *anyport;    /* ClusterIP "addr" → (uintptr_t) ports using it */
 	struct sp_hmap *port_ids;   /* port key → (uintptr_t) its id in the maps */
 	struct sp_hmap *seen_match; /* full sync: affinity matches written (hex) */
+	struct sp_hmap *maglev;	    /* slot set id → 1: a Maglev table is in sp_maglev */
+	uint32_t maglev_size;	    /* 0: no Maglev tables (--bpf-lb-algorithm random) */
 	uint32_t next_ep_id, next_port_id;
 	struct id_pool ep_pool, port_pool;
 	size_t left_out;
@@ -80,6 +84,7 @@ struct plist {
 	const struct sp_endpoint **eps;
 	uint32_t n;
 	uint16_t count; /* what the service entry says: n, or 0 to refuse */
+	bool maglev;	/* a Maglev table was written for it */
 };
 
 static void set_name(uint32_t id, char *buf, size_t sz)
@@ -163,7 +168,8 @@ static int ep_ref(struct sp_bpf_writer *w, const struct sp_endpoint *ep, uint32_
 	r = sp_hmap_get(w->eps, name);
 	if (!r || r->refs == 0) {
 		struct sp_ep_val v = {.port_be = htons(ep->port),
-				      .family = fam_byte(ep->addr.family)};
+				      .family = fam_byte(ep->addr.family),
+				      .flags = ep->local ? SP_EP_LOCAL : 0};
 
 		if (!r) {
 			if (!(r = calloc(1, sizeof(*r))))
@@ -212,15 +218,16 @@ static uint32_t ep_id_of(const struct sp_bpf_writer *w, const struct sp_endpoint
 
 /* @p's lists: ClusterIP traffic follows internalTrafficPolicy; NodePorts,
  * external and LB IPs dialled from this node go to every endpoint (as
- * kube-proxy short-circuits the node's own traffic), else the local ones. */
+ * kube-proxy short-circuits the node's own traffic), else the local ones;
+ * from outside the node with externalTrafficPolicy Local, the local ones. */
 static int port_lists(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct sp_ep_sets *sets,
-		      struct plist l[2])
+		      struct plist l[SP_LISTS])
 {
 	uint32_t id = port_id(w, p);
 	bool itp_local = p->itp == SP_POLICY_LOCAL;
 	int e;
 
-	memset(l, 0, 2 * sizeof(*l));
+	memset(l, 0, SP_LISTS * sizeof(*l));
 	memset(sets, 0, sizeof(*sets));
 	if (!id)
 		return -ENOMEM;
@@ -228,17 +235,23 @@ static int port_lists(struct sp_bpf_writer *w, const struct sp_svc_port *p, stru
 		return e;
 	l[SP_LIST_INTERNAL] = (struct plist){
 	    .used = p->cluster_ips.n > 0,
-	    .set_id = id * 2 + SP_LIST_INTERNAL,
+	    .set_id = id * SP_LIST_STRIDE + SP_LIST_INTERNAL,
 	    .eps = itp_local ? sets->local : sets->cluster,
 	    .n = (uint32_t)(itp_local ? sets->n_local : sets->n_cluster),
 	};
 	l[SP_LIST_EXTERNAL] = (struct plist){
 	    .used = sp_svc_port_external(p),
-	    .set_id = id * 2 + SP_LIST_EXTERNAL,
+	    .set_id = id * SP_LIST_STRIDE + SP_LIST_EXTERNAL,
 	    .eps = sets->n_cluster ? sets->cluster : sets->local,
 	    .n = (uint32_t)(sets->n_cluster ? sets->n_cluster : sets->n_local),
 	};
-	for (int i = 0; i < 2; i++)
+	l[SP_LIST_OUTSIDE_LOCAL] = (struct plist){
+	    .used = sp_svc_port_external(p) && p->etp == SP_POLICY_LOCAL,
+	    .set_id = id * SP_LIST_STRIDE + SP_LIST_OUTSIDE_LOCAL,
+	    .eps = sets->local,
+	    .n = (uint32_t)sets->n_local,
+	};
+	for (int i = 0; i < SP_LISTS; i++)
 		l[i].count = sets->has_any ? (uint16_t)l[i].n : 0;
 	return 0;
 }
@@ -264,10 +277,18 @@ static int each_key(struct sp_bpf_writer *w, const struct sp_svc_port *p, key_fn
 	};
 	int e;
 
+	bool etp_local = p->etp == SP_POLICY_LOCAL;
+
 	for (size_t v = 0; v < 3; v++) {
 		for (size_t i = 0; i < vips[v].l->n; i++) {
+			k.scope = SP_SCOPE_VIP;
 			copy_addr(k.addr, &vips[v].l->v[i]);
 			if ((e = fn(w, &k, vips[v].list, vips[v].kind, ctx)))
+				return e;
+			if (!etp_local || vips[v].list != SP_LIST_EXTERNAL)
+				continue;
+			k.scope = SP_SCOPE_VIP_LOCAL;
+			if ((e = fn(w, &k, SP_LIST_OUTSIDE_LOCAL, vips[v].kind, ctx)))
 				return e;
 		}
 	}
@@ -276,6 +297,9 @@ static int each_key(struct sp_bpf_writer *w, const struct sp_svc_port *p, key_fn
 		k.port_be = htons(p->node_port);
 		k.scope = SP_SCOPE_NODEPORT;
 		if ((e = fn(w, &k, SP_LIST_EXTERNAL, SP_SVC_NODEPORT, ctx)))
+			return e;
+		k.scope = SP_SCOPE_NODEPORT_LOCAL;
+		if (etp_local && (e = fn(w, &k, SP_LIST_OUTSIDE_LOCAL, SP_SVC_NODEPORT, ctx)))
 			return e;
 	}
 	return 0;
@@ -286,7 +310,7 @@ static int each_key(struct sp_bpf_writer *w, const struct sp_svc_port *p, key_fn
 struct write_ctx {
 	const struct sp_svc_port *p;
 	struct plist *l;
-	uint16_t rev[2];
+	uint16_t rev[SP_LISTS];
 	struct sp_hmap *seen; /* full sync: every key written (hex) */
 };
 
@@ -302,6 +326,29 @@ static void key_hex(const void *k, size_t len, char *buf)
 	buf[2 * len] = '\0';
 }
 
+/* What a service entry tells the programs beyond its list. */
+static uint16_t svc_flags(const struct sp_svc_port *p, const struct sp_svc_key *k,
+			  const struct plist *l, uint16_t kind)
+{
+	uint16_t f = kind;
+
+	if (p->affinity_client_ip)
+		f |= SP_SVC_AFFINITY;
+	if (p->protocol == IPPROTO_UDP)
+		f |= SP_SVC_UDP_MOVE;
+	if (p->etp == SP_POLICY_LOCAL && kind != SP_SVC_CLUSTER_IP &&
+	    (k->scope == SP_SCOPE_VIP || k->scope == SP_SCOPE_NODEPORT))
+		f |= SP_SVC_ETP_LOCAL;
+	if ((k->scope == SP_SCOPE_VIP_LOCAL || k->scope == SP_SCOPE_NODEPORT_LOCAL) && !l->n &&
+	    p->has_any)
+		f |= SP_SVC_DROP_EMPTY;
+	if (kind == SP_SVC_LB_IP && p->lb_source_ranges.n)
+		f |= SP_SVC_SRC_RANGES;
+	if (l->maglev)
+		f |= SP_SVC_MAGLEV;
+	return f;
+}
+
 static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_svc_list list,
 		   uint16_t kind, void *arg)
 {
@@ -310,7 +357,7 @@ static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 	    .id = c->l[list].set_id,
 	    .rev = c->rev[list],
 	    .count = c->l[list].count,
-	    .flags = kind | (c->p->affinity_client_ip ? SP_SVC_AFFINITY : 0),
+	    .flags = svc_flags(c->p, k, &c->l[list], kind),
 	    .affinity_timeout = c->p->affinity_timeout,
 	};
 	char hex[2 * sizeof(*k) + 1];
@@ -356,6 +403,64 @@ static int anyport_ref(struct sp_bpf_writer *w, const struct sp_addr *a, int del
 	return 0;
 }
 
+/* --- loadBalancerSourceRanges --------------------------------------------------- */
+
+static void range_key(const struct sp_addr *cidr, uint32_t port_id, struct sp_src_range_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + cidr->prefix_len;
+	k->svc_id = port_id;
+	copy_addr(k->addr, cidr);
+}
+
+static int seen_put(struct sp_hmap *seen, char tag, const void *k, size_t len)
+{
+	char hex[2 * 64 + 2];
+
+	if (!seen)
+		return 0;
+	hex[0] = tag;
+	key_hex(k, len, hex + 1);
+	return sp_hmap_put(seen, hex, (void *)1, NULL);
+}
+
+/* @p's source ranges under its port id (a full sync: noted in @seen). */
+static int write_src_ranges(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint32_t port_id,
+			    struct sp_hmap *seen)
+{
+	uint8_t one = 1;
+
+	for (size_t i = 0; i < p->lb_source_ranges.n; i++) {
+		struct sp_src_range_key k;
+
+		if (p->lb_source_ranges.v[i].family != p->family)
+			continue;
+		range_key(&p->lb_source_ranges.v[i], port_id, &k);
+		if (bpf_map_update_elem(fd_of(w, SPM_SRC_RANGES), &k, &one, BPF_ANY))
+			return -errno;
+		if (seen_put(seen, 'r', &k, sizeof(k)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void del_src_ranges(struct sp_bpf_writer *w, const struct sp_svc_port *p, uint32_t port_id)
+{
+	for (size_t i = 0; i < p->lb_source_ranges.n; i++) {
+		struct sp_src_range_key k;
+
+		range_key(&p->lb_source_ranges.v[i], port_id, &k);
+		bpf_map_delete_elem(fd_of(w, SPM_SRC_RANGES), &k);
+	}
+}
+
+/* Ports whose lists are in sp_aff_match: affinity checks membership, and a
+ * UDP flow from outside moves when its endpoint leaves. */
+static bool writes_matches(const struct sp_svc_port *p)
+{
+	return p->affinity_client_ip || p->protocol == IPPROTO_UDP;
+}
+
 static void del_slots(struct sp_bpf_writer *w, uint32_t set_id, uint16_t rev, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
@@ -397,7 +502,7 @@ static int write_slots(struct sp_bpf_writer *w, const struct sp_svc_port *p, con
 			break;
 		if (bpf_map_update_elem(fd_of(w, SPM_SLOTS), &sk, &sv, BPF_ANY))
 			e = -errno;
-		else if (p->affinity_client_ip) {
+		else if (writes_matches(p)) {
 			struct sp_aff_match_key mk = {.svc_id = l->set_id, .ep_id = sv.ep_id};
 			uint8_t one = 1;
 
@@ -452,17 +557,70 @@ static void log_full(struct sp_bpf_writer *w, const struct sp_svc_port *p, int e
 	w->left_out++;
 }
 
+/* --- Maglev tables --------------------------------------------------------------- */
+
+static void maglev_forget(struct sp_bpf_writer *w, uint32_t set_id)
+{
+	char name[16];
+
+	set_name(set_id, name, sizeof(name));
+	if (sp_hmap_del(w->maglev, name))
+		sp_bpf_maglev_delete(w->k, set_id);
+}
+
+/* The table of list @l (external lists, with --bpf-lb-algorithm maglev),
+ * written before the entries switch to the list; a list it cannot be built
+ * for is balanced at random (one line says why). */
+static int maglev_write(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct plist *l,
+			int list)
+{
+	char name[16];
+	uint32_t *ids;
+	int e;
+
+	l->maglev = false;
+	if (!w->maglev_size || !l->used || !l->n || list == SP_LIST_INTERNAL) {
+		maglev_forget(w, l->set_id);
+		return 0;
+	}
+	if (!(ids = malloc(l->n * sizeof(*ids))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l->n; i++)
+		ids[i] = ep_id_of(w, l->eps[i]);
+	e = sp_bpf_maglev_write(w->k, l->set_id, l->eps, ids, l->n, w->maglev_size);
+	free(ids);
+	if (e == -EINVAL || e == -E2BIG || e == -ENOSPC) {
+		sp_log_warn(w->log,
+			    "bpf: service port %s: no Maglev table (%u endpoints need a "
+			    "--bpf-lb-maglev-table-size of at least %u, or a map is full): "
+			    "balanced at random",
+			    p->key, l->n, 100 * l->n);
+		maglev_forget(w, l->set_id);
+		return 0;
+	}
+	if (e)
+		return e;
+	set_name(l->set_id, name, sizeof(name));
+	l->maglev = true;
+	return sp_hmap_put(w->maglev, name, (void *)1, NULL);
+}
+
+void sp_bpf_writer_set_maglev(struct sp_bpf_writer *w, uint32_t table_size)
+{
+	w->maglev_size = table_size;
+}
+
 /* Write @p: slots of new revisions, then its entries switch to them. On
  * error nothing of @p's new version is in force. @prev gets the revisions
  * that were in force (to remove after). */
-static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p, struct plist l[2],
-		      uint32_t prev[2][2], struct sp_hmap *seen)
+static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p,
+		      struct plist l[SP_LISTS], uint32_t prev[SP_LISTS][2], struct sp_hmap *seen)
 {
 	struct write_ctx c = {.p = p, .l = l, .seen = seen};
 	char name[16];
 	int e = 0, i;
 
-	for (i = 0; i < 2 && !e; i++) {
+	for (i = 0; i < SP_LISTS && !e; i++) {
 		void *cur;
 
 		set_name(l[i].set_id, name, sizeof(name));
@@ -485,15 +643,21 @@ static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p, stru
 		}
 		return e;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < SP_LISTS; i++) {
 		set_name(l[i].set_id, name, sizeof(name));
 		if (l[i].used && sp_hmap_put(w->sets, name, SET(c.rev[i], l[i].n), NULL))
 			return -ENOMEM;
 	}
+	for (i = 0; i < SP_LISTS && !e; i++)
+		e = maglev_write(w, p, &l[i], i);
+	if (e)
+		return e;
 	/* Entries switch to the new slots one by one (each switch whole). A
 	 * failure here leaves the old revision's slots in place until the next
 	 * full sync sweeps them. */
-	if ((e = write_info(w, p, l[0].set_id / 2)) || (e = each_key(w, p, put_key, &c)))
+	if ((e = write_info(w, p, l[0].set_id / SP_LIST_STRIDE)) ||
+	    (e = write_src_ranges(w, p, l[0].set_id / SP_LIST_STRIDE, seen)) ||
+	    (e = each_key(w, p, put_key, &c)))
 		return e;
 	for (size_t k = 0; !e && k < p->cluster_ips.n; k++)
 		e = anyport_ref(w, &p->cluster_ips.v[k], +1, seen);
@@ -536,31 +700,33 @@ static int del_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 
 /* What @old had and @new (may be NULL) no longer has goes. */
 static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
-		       const struct sp_svc_port *new, struct plist ol[2], struct plist nl[2],
-		       uint32_t prev[2][2])
+		       const struct sp_svc_port *new, struct plist ol[SP_LISTS],
+		       struct plist nl[SP_LISTS], uint32_t prev[SP_LISTS][2])
 {
 	char name[16];
 
 	each_key(w, old, del_key, (void *)new);
 	for (size_t k = 0; k < old->cluster_ips.n; k++)
 		anyport_ref(w, &old->cluster_ips.v[k], -1, NULL);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < SP_LISTS; i++) {
 		if (prev[i][1] || prev[i][0])
 			del_slots(w, ol[i].set_id, (uint16_t)prev[i][0], prev[i][1]);
-		if (old->affinity_client_ip && ol[i].used)
+		if (writes_matches(old) && ol[i].used)
 			del_matches(w, ol[i].set_id, &ol[i],
-				    new &&new->affinity_client_ip &&nl &&nl[i].used ? &nl[i]
-										    : NULL);
+				    new && writes_matches(new) && nl && nl[i].used ? &nl[i] : NULL);
 		if (ol[i].used)
 			for (uint32_t j = 0; j < ol[i].n; j++)
 				ep_unref(w, ol[i].eps[j]);
 		if (!new || !nl || !nl[i].used) {
 			set_name(ol[i].set_id, name, sizeof(name));
 			sp_hmap_del(w->sets, name);
+			maglev_forget(w, ol[i].set_id);
 		}
 	}
+	if (!new || !new->lb_source_ranges.n)
+		del_src_ranges(w, old, ol[0].set_id / SP_LIST_STRIDE);
 	if (!new) {
-		uint32_t id = ol[0].set_id / 2;
+		uint32_t id = ol[0].set_id / SP_LIST_STRIDE;
 
 		bpf_map_delete_elem(fd_of(w, SPM_PORT_INFO), &id);
 		port_id_release(w, old);
@@ -571,8 +737,8 @@ int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 			const struct sp_svc_port *new)
 {
 	struct sp_ep_sets os = {0}, ns = {0};
-	struct plist ol[2], nl[2];
-	uint32_t prev[2][2] = {{0}};
+	struct plist ol[SP_LISTS], nl[SP_LISTS];
+	uint32_t prev[SP_LISTS][2] = {{0}};
 	char name[16];
 	int e = 0;
 
@@ -588,7 +754,7 @@ int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 	}
 	if (old) {
 		if (!new) { /* the revisions in force are the old port's */
-			for (int i = 0; i < 2; i++) {
+			for (int i = 0; i < SP_LISTS; i++) {
 				void *cur;
 
 				set_name(ol[i].set_id, name, sizeof(name));
@@ -765,11 +931,31 @@ static bool keep_info(struct sp_bpf_writer *w, const void *k, void *ctx)
 	char name[16];
 
 	(void)ctx;
-	set_name(*(const uint32_t *)k * 2, name, sizeof(name));
-	if (sp_hmap_get(w->sets, name))
-		return true;
-	set_name(*(const uint32_t *)k * 2 + 1, name, sizeof(name));
-	return sp_hmap_get(w->sets, name) != NULL;
+	for (uint32_t l = 0; l < SP_LISTS; l++) {
+		set_name(*(const uint32_t *)k * SP_LIST_STRIDE + l, name, sizeof(name));
+		if (sp_hmap_get(w->sets, name))
+			return true;
+	}
+	return false;
+}
+
+static bool keep_range(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	char hex[2 * sizeof(struct sp_src_range_key) + 2];
+
+	(void)w;
+	hex[0] = 'r';
+	key_hex(k, sizeof(struct sp_src_range_key), hex + 1);
+	return sp_hmap_get(ctx, hex) != NULL;
+}
+
+static bool keep_maglev(struct sp_bpf_writer *w, const void *k, void *ctx)
+{
+	char name[16];
+
+	(void)ctx;
+	set_name(*(const uint32_t *)k, name, sizeof(name));
+	return sp_hmap_get(w->maglev, name) != NULL;
 }
 
 static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
@@ -819,8 +1005,8 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	while (sp_hmap_next(m->ports, &it)) {
 		const struct sp_svc_port *p = it.value;
 		struct sp_ep_sets s;
-		struct plist l[2];
-		uint32_t prev[2][2];
+		struct plist l[SP_LISTS];
+		uint32_t prev[SP_LISTS][2];
 		char name[16];
 
 		if ((e = port_lists(w, p, &s, l)))
@@ -835,7 +1021,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 			first = first ? first : e;
 			e = 0;
 		}
-		for (int i = 0; i < 2 && !e; i++) {
+		for (int i = 0; i < SP_LISTS && !e; i++) {
 			set_name(l[i].set_id, name, sizeof(name));
 			if (l[i].used)
 				e = sp_hmap_put(written, name, (void *)1, NULL);
@@ -857,6 +1043,10 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		if (!sp_hmap_get(written, it.key))
 			sp_hmap_del(w->sets, it.key);
 	memset(&it, 0, sizeof(it));
+	while (sp_hmap_next(w->maglev, &it))
+		if (!sp_hmap_get(written, it.key))
+			sp_hmap_del(w->maglev, it.key);
+	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(w->eps, &it)) {
 		struct ep_rec *r = it.value;
 		char name[16];
@@ -875,7 +1065,10 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	    (e = sweep(w, SPM_ENDPOINTS, sizeof(uint32_t), keep_ep, live)) ||
 	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match,
 		       w->seen_match)) ||
-	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)))
+	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)) ||
+	    (e = sweep(w, SPM_SRC_RANGES, sizeof(struct sp_src_range_key), keep_range,
+		       seen)) ||
+	    (e = sweep(w, SPM_MAGLEV, sizeof(uint32_t), keep_maglev, NULL)))
 		goto out;
 	e = write_node_addrs(w, node_addrs, n_node_addrs);
 out:
@@ -981,7 +1174,8 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 	w->sets = sp_hmap_new();
 	w->anyport = sp_hmap_new();
 	w->port_ids = sp_hmap_new();
-	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || (e = adopt(w))) {
+	w->maglev = sp_hmap_new();
+	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || (e = adopt(w))) {
 		sp_bpf_writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -1003,5 +1197,6 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	free(w->ep_pool.v);
 	free(w->port_pool.v);
 	sp_hmap_free(w->port_ids);
+	sp_hmap_free(w->maglev);
 	free(w);
 }

@@ -34,6 +34,10 @@ int sp_bpf_write_change(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		      const struct sp_addr *node_addrs, size_t n_node_addrs);
 
+/* Maglev tables of @table_size slots for the external lists (0: none; the
+ * programs then balance at random). Set before the first sync. */
+void sp_bpf_writer_set_maglev(struct sp_bpf_writer *w, uint32_t table_size);
+
 /* A partial sync starts (the left-out count restarts). */
 void sp_bpf_write_begin(struct sp_bpf_writer *w);
 

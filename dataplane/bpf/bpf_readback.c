@@ -139,14 +139,17 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		}
 		cur = key;
 		prev = &cur;
-		if (key.scope == SP_SCOPE_ANY_PORT)
+		/* (The local-endpoints entries for traffic from outside hold the
+		 * port's local endpoints: read through the ports' decision.) */
+		if (key.scope == SP_SCOPE_ANY_PORT || key.scope == SP_SCOPE_VIP_LOCAL ||
+		    key.scope == SP_SCOPE_NODEPORT_LOCAL)
 			continue;
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v)) {
 			if (errno != ENOENT) /* (deleted while we read: skip) */
 				e = -errno;
 			continue;
 		}
-		if (!(p = port_of(k, out, v.id / 2))) {
+		if (!(p = port_of(k, out, v.id / SP_LIST_STRIDE))) {
 			e = errno == ENOENT ? 0 : -ENOMEM; /* no info: not a port of ours */
 			continue;
 		}
@@ -161,8 +164,8 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 			break;
 		/* The ClusterIP's list is the port's endpoints; without one, the
 		 * external list. */
-		snprintf(name, sizeof(name), "%u", v.id / 2);
-		if (v.id % 2 == SP_LIST_INTERNAL) {
+		snprintf(name, sizeof(name), "%u", v.id / SP_LIST_STRIDE);
+		if (v.id % SP_LIST_STRIDE == SP_LIST_INTERNAL) {
 			if (!sp_hmap_get(internal_read, name) && !(e = read_slots(k, &key, &v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else {
@@ -180,7 +183,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		struct sp_port_info info;
 		struct sp_svc_port *p;
 		char name[16];
-		uint32_t pid = exts[i].id / 2;
+		uint32_t pid = exts[i].id / SP_LIST_STRIDE;
 
 		if (bpf_map_lookup_elem(k->map_fd[SPM_PORT_INFO], &pid, &info) ||
 		    !(p = port_of(k, out, pid)))
@@ -190,9 +193,17 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, p)))
 				e = sp_hmap_put(internal_read, name, (void *)1, NULL);
 		} else if (ext && p->etp == SP_POLICY_LOCAL && !sp_hmap_get(ext_read, name)) {
+			/* External traffic's own list: what traffic from outside the
+			 * node gets (the local endpoints' entry beside this one). */
 			struct sp_svc_port tmp = {0};
+			struct sp_svc_key lk = exts[i].key;
+			struct sp_svc_val lv;
 
-			if (!(e = read_slots(k, &exts[i].key, &exts[i].v, &tmp)) &&
+			lk.scope = lk.scope == SP_SCOPE_NODEPORT ? SP_SCOPE_NODEPORT_LOCAL
+								 : SP_SCOPE_VIP_LOCAL;
+			if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &lk, &lv))
+				continue;
+			if (!(e = read_slots(k, &lk, &lv, &tmp)) &&
 			    !(e = sp_hmap_put(ext_read, name, (void *)1, NULL)))
 				ext(ctx, p, tmp.eps, tmp.n_eps);
 			free(tmp.eps);
@@ -263,6 +274,59 @@ int sp_bpf_dispatch(const struct sp_bpf_kernel *k, int family, const struct sp_a
 		memcpy(key.addr, vip->bytes, family == AF_INET6 ? 16 : 4);
 	if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v))
 		return -errno;
+	/* From outside the node (what explain asks the live state about), an
+	 * externalTrafficPolicy Local address uses its local-endpoints entry,
+	 * as the tc programs do. */
+	if (v.flags & SP_SVC_ETP_LOCAL) {
+		key.scope = vip ? SP_SCOPE_VIP_LOCAL : SP_SCOPE_NODEPORT_LOCAL;
+		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v))
+			return -errno;
+	}
 	e = read_slots(k, &key, &v, p);
 	return e ? e : (int)p->n_eps;
+}
+
+int sp_bpf_explain_outside(const struct sp_bpf_kernel *k, const struct sp_addr *src,
+			   const struct sp_addr *ep, uint16_t port, bool *snat, char *path,
+			   size_t pathsz, char *nat, size_t natsz)
+{
+	struct sp_config_val cfg = {0};
+	struct sp_ep_val v;
+	uint32_t id, cur, *prev = NULL, zero = 0;
+	char a[SP_ADDRSTRLEN];
+	struct sp_addr s = {0};
+	bool found = false;
+
+	(void)src;
+	while (!found && !bpf_map_get_next_key(k->map_fd[SPM_ENDPOINTS], prev, &id)) {
+		cur = id;
+		prev = &cur;
+		found = !bpf_map_lookup_elem(k->map_fd[SPM_ENDPOINTS], &id, &v) &&
+			v.family == (ep->family == AF_INET6 ? 6 : 4) && ntohs(v.port_be) == port &&
+			!memcmp(v.addr, ep->bytes, ep->family == AF_INET6 ? 16 : 4);
+	}
+	if (!found)
+		return -ENOENT;
+	bpf_map_lookup_elem(k->map_fd[SPM_CONFIG], &zero, &cfg);
+	snprintf(path, pathsz,
+		 "tc ingress program sp_tc_outside_in on the node's device: sp_ct (no flow) → "
+		 "sp_services (%s) → endpoint %u in sp_endpoints → two sp_ct entries; replies "
+		 "translated back by sp_tc_pod_in (local endpoint) or sp_tc_outside_in (SNAT)",
+		 cfg.algorithm == SP_CFG_ALG_MAGLEV ? "its Maglev table in sp_maglev, by the "
+						      "client's address and port"
+						    : "a random slot of sp_slots",
+		 id);
+	*snat = !(v.flags & SP_EP_LOCAL);
+	if (!*snat) {
+		snprintf(nat, natsz, "no: the endpoint is on this node, the client's address is kept");
+		return 0;
+	}
+	s.family = ep->family;
+	s.prefix_len = ep->family == AF_INET6 ? 128 : 32;
+	memcpy(s.bytes, ep->family == AF_INET6 ? cfg.snat6 : cfg.snat4, ep->family == AF_INET6 ? 16 : 4);
+	snprintf(nat, natsz,
+		 "yes: the endpoint is on another node, SNAT to %s with a port from %u-%u so "
+		 "replies come back through this node",
+		 sp_addr_str(&s, a), cfg.snat_port_min, cfg.snat_port_max);
+	return 0;
 }

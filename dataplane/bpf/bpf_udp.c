@@ -131,7 +131,8 @@ struct netns {
 /* The network namespaces of the processes in cgroup @dir and below, each
  * once, opened (a process may exit before the visit: its fd keeps the
  * namespace). */
-static void collect_netns(const char *dir, struct netns *v, size_t *n, size_t max, int depth)
+static void collect_netns(const char *dir, struct netns *v, size_t *n, size_t max, int depth,
+			  int *denied)
 {
 	char p[4400];
 	FILE *f;
@@ -150,8 +151,12 @@ static void collect_netns(const char *dir, struct netns *v, size_t *n, size_t ma
 				continue;
 			for (i = 0; i < *n && v[i].ino != st.st_ino; i++)
 				;
-			if (i < *n || (v[*n].fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+			if (i < *n)
 				continue;
+			if ((v[*n].fd = open(p, O_RDONLY | O_CLOEXEC)) < 0) {
+				*denied += errno == EACCES || errno == EPERM;
+				continue;
+			}
 			v[(*n)++].ino = st.st_ino;
 		}
 		fclose(f);
@@ -161,13 +166,14 @@ static void collect_netns(const char *dir, struct netns *v, size_t *n, size_t ma
 	while ((de = readdir(d)))
 		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
 			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			collect_netns(p, v, n, max, depth + 1);
+			collect_netns(p, v, n, max, depth + 1, denied);
 		}
 	closedir(d);
 }
 
 /* The iterator once in each network namespace of @v, then back. */
-static int run_all(struct sp_bpf_udp *u, const struct netns *v, size_t n, int *visited)
+static int run_all(struct sp_bpf_udp *u, const struct netns *v, size_t n, int *visited,
+		   int *denied)
 {
 	int self, e = 0;
 
@@ -181,6 +187,8 @@ static int run_all(struct sp_bpf_udp *u, const struct netns *v, size_t n, int *v
 			if (r && !e)
 				e = r;
 			(*visited)++;
+		} else {
+			*denied += errno == EPERM;
 		}
 	}
 	if (setns(self, CLONE_NEWNET)) {
@@ -196,14 +204,14 @@ static int run_all(struct sp_bpf_udp *u, const struct netns *v, size_t n, int *v
 
 int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 {
-	int map = bpf_map__fd(u->skel->maps.sp_gone), e = 0, visited = 0;
+	int map = bpf_map__fd(u->skel->maps.sp_gone), e = 0, visited = 0, denied = 0;
 	uint8_t one = 1;
 	struct netns seen[1024];
 	size_t n = 0;
 
 	if (!u->n)
 		return 0;
-	collect_netns(u->cgroup, seen, &n, 1024, 0);
+	collect_netns(u->cgroup, seen, &n, 1024, 0, &denied);
 	/* The gone map holds 4096 endpoints: larger lists go in batches. */
 	for (size_t b = 0; b < u->n && !e; b += 4096) {
 		size_t end = u->n - b > 4096 ? b + 4096 : u->n;
@@ -212,12 +220,19 @@ int sp_bpf_udp_flush(struct sp_bpf_udp *u)
 			if (bpf_map_update_elem(map, &u->gone[i], &one, BPF_ANY))
 				e = -errno;
 		if (!e)
-			e = run_all(u, seen, n, &visited);
+			e = run_all(u, seen, n, &visited, &denied);
 		for (size_t i = b; i < end; i++)
 			bpf_map_delete_elem(map, &u->gone[i]);
 	}
 	for (size_t i = 0; i < n; i++)
 		close(seen[i].fd);
 	u->n = 0;
+	if (denied)
+		sp_log_warn(u->log,
+			    "bpf: %d pod network namespaces could not be entered (permission "
+			    "denied: the agent needs CAP_SYS_ADMIN for setns and CAP_SYS_PTRACE "
+			    "for other users' /proc/PID/ns/net): their connected UDP sockets to "
+			    "removed endpoints are not disconnected",
+			    denied);
 	return e ? e : visited;
 }

@@ -117,7 +117,13 @@ done
 stop_agents
 rig_cleanup >/dev/null 2>&1
 trap t_cleanup EXIT
-host_after=$(host_state)
+# A deleted namespace is torn down by the kernel after `ip netns del`
+# returns: programs its devices held go a moment later. Wait (bounded).
+for _ in $(seq 50); do
+	host_after=$(host_state)
+	[ "$host_after" = "$host_before" ] && break
+	sleep 0.2
+done
 if [ "$host_after" != "$host_before" ]; then
 	echo "FAIL conformance: the run changed this machine's namespaces, links, ruleset, cgroups, mounts, BPF programs or qdiscs:"
 	diff <(echo "$host_before") <(echo "$host_after") | head -20

@@ -22,6 +22,8 @@ command (POST /control with one JSON object):
                                      not even the end of a timed-out watch
   {"op": "fail", "count": N, "code": 500}   the next N API requests fail
   {"op": "down", "seconds": N}       connections are dropped at accept for N s
+  {"op": "gone", "seconds": N}       for N s every watch gets an ERROR 410 event at once
+  {"op": "empty", "seconds": N}      for N s every watch ends at once, 200 and no event
 GET /control/stats: requests seen (path, auth), open watches, current version.
 """
 import argparse
@@ -56,6 +58,8 @@ class State:
         self.fail = []           # codes for the next requests
         self.down_until = 0.0
         self.stall_until = 0.0
+        self.gone_until = 0.0
+        self.empty_until = 0.0
         self.requests = []
         for kind, objs in initial.items():
             for o in objs:
@@ -163,6 +167,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif op == "fail":
             with st.cv:
                 st.fail += [int(cmd.get("code", 500))] * int(cmd["count"])
+        elif op in ("gone", "empty"):
+            with st.cv:
+                setattr(st, op + "_until", time.monotonic() + float(cmd["seconds"]))
+            st.signal("expire" if op == "gone" else "drop")    # the open watches too
         elif op == "down":
             with st.cv:
                 st.down_until = time.monotonic() + float(cmd["seconds"])
@@ -248,6 +256,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         w = Watch(kind, rv, lambda o: selected(kind, o, q))
         deadline = time.monotonic() + timeout
+        if time.monotonic() < st.empty_until:
+            deadline = 0
+        if time.monotonic() < st.gone_until:
+            w.pending.append("expire")
         with st.cv:
             st.watches.append(w)
         try:

@@ -48,6 +48,7 @@ void write_file(const char *dir, const char *name, const char *text);
 Suite *suite_addr(void);
 Suite *suite_hmap(void);
 Suite *suite_yaml(void);
+Suite *suite_log(void);
 Suite *suite_k8s_service(void);
 Suite *suite_k8s_endpointslice(void);
 Suite *suite_k8s_node(void);
@@ -67,11 +68,13 @@ Suite *suite_nft_readback(void);
 Suite *suite_nft_codec(void);
 Suite *suite_nft_plan(void);
 Suite *suite_inspect(void);
+Suite *suite_explain(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
 Suite *suite_nft_lex(void);
 Suite *suite_us_balance(void);
 Suite *suite_us_flows(void);
 Suite *suite_kp_chains(void);
+Suite *suite_maglev(void);
 
 #endif

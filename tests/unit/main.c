@@ -11,6 +11,7 @@ int main(void)
 
 	srunner_add_suite(sr, suite_hmap());
 	srunner_add_suite(sr, suite_yaml());
+	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_k8s_service());
 	srunner_add_suite(sr, suite_k8s_endpointslice());
 	srunner_add_suite(sr, suite_k8s_node());
@@ -30,12 +31,14 @@ int main(void)
 	srunner_add_suite(sr, suite_nft_codec());
 	srunner_add_suite(sr, suite_nft_plan());
 	srunner_add_suite(sr, suite_inspect());
+	srunner_add_suite(sr, suite_explain());
 	srunner_add_suite(sr, suite_kubeconfig());
 	srunner_add_suite(sr, suite_json_lines());
 	srunner_add_suite(sr, suite_nft_lex());
 	srunner_add_suite(sr, suite_us_balance());
 	srunner_add_suite(sr, suite_us_flows());
 	srunner_add_suite(sr, suite_kp_chains());
+	srunner_add_suite(sr, suite_maglev());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -1,5 +1,6 @@
 /* test_config.c - flags, durations and the KubeProxyConfiguration file. */
 #include "helpers.h"
+#include "../../agent/agent.h"
 #include "../../agent/config.h"
 #include "../../agent/duration.h"
 #include "../../agent/kpconfig.h"
@@ -439,6 +440,8 @@ static const struct {
 	{ "svcplane.cgroupPath", "1", "must be a string" },
 	{ "svcplane.bpfPinPath", "true", "must be a string" },
 	{ "svcplane.bpfLBMapMax", "8", "must be within the range [16, 4194304]" },
+	{ "svcplane.bpfLBAlgorithm", "roundrobin", "svcplane.bpfLBAlgorithm: invalid value \"roundrobin\"" },
+	{ "svcplane.bpfLBMaglevTableSize", "131101", "must be within the range [251, 131071]" },
 	{ "svcplane.logFormat", "xml", "must be one of" },
 	{ "svcplane.takeOverKubeProxy", "please", "must be true or false" },
 };
@@ -633,6 +636,69 @@ START_TEST(test_config_file_over_1mib_refused)
 }
 END_TEST
 
+START_TEST(test_config_bpf_lb_algorithm_flags)
+{
+	struct captured_log lg;
+	struct sp_config cfg;
+	char *none[] = { "svcplane", NULL };
+	char *maglev[] = { "svcplane", "--bpf-lb-algorithm", "maglev",
+			   "--bpf-lb-maglev-table-size", "65521", NULL };
+	char *bad_alg[] = { "svcplane", "--bpf-lb-algorithm", "roundrobin", NULL };
+	char *not_prime[] = { "svcplane", "--bpf-lb-maglev-table-size", "16380", NULL };
+	char *too_small[] = { "svcplane", "--bpf-lb-maglev-table-size", "241", NULL };
+	char *too_big[] = { "svcplane", "--bpf-lb-maglev-table-size", "131101", NULL };
+	char *not_number[] = { "svcplane", "--bpf-lb-maglev-table-size", "16381x", NULL };
+	struct sp_backend_cfg bcfg;
+
+	captured_log_open(&lg);
+	ck_assert_int_eq(load(&cfg, &lg, 1, none), 0);
+	ck_assert_int_eq(cfg.bpf_lb_algorithm, SP_LB_RANDOM);
+	ck_assert_uint_eq(cfg.bpf_maglev_table_size, 16381);
+	ck_assert_int_eq(load(&cfg, &lg, 5, maglev), 0);
+	ck_assert_int_eq(cfg.bpf_lb_algorithm, SP_LB_MAGLEV);
+	ck_assert_uint_eq(cfg.bpf_maglev_table_size, 65521);
+	sp_agent_backend_cfg(&cfg, &lg.log, NULL, &bcfg);
+	ck_assert_int_eq(bcfg.bpf_lb_algorithm, SP_LB_MAGLEV);
+	ck_assert_uint_eq(bcfg.bpf_maglev_table_size, 65521);
+	ck_assert_int_eq(captured_log_lines(&lg), 0);
+	ck_assert_int_eq(load(&cfg, &lg, 3, bad_alg), -EINVAL);
+	ck_assert_int_eq(load(&cfg, &lg, 3, not_prime), -EINVAL);
+	ck_assert_int_eq(load(&cfg, &lg, 3, too_small), -EINVAL);	/* prime, below 251 */
+	ck_assert_int_eq(load(&cfg, &lg, 3, too_big), -EINVAL);	/* prime, above 131071 */
+	ck_assert_int_eq(load(&cfg, &lg, 3, not_number), -EINVAL);
+	ck_assert_int_eq(captured_log_lines(&lg), 5);
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&lg),
+				     "--bpf-lb-algorithm: invalid value \"roundrobin\""));
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&lg),
+				     "--bpf-lb-maglev-table-size: invalid value \"16380\""));
+	captured_log_close(&lg);
+}
+END_TEST
+
+START_TEST(test_config_file_bpf_lb_algorithm_keys)
+{
+	struct captured_log lg;
+	struct sp_config cfg;
+	const char text[] = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+			    "svcplane:\n  bpfLBAlgorithm: maglev\n  bpfLBMaglevTableSize: 32749\n";
+	const char bad[] = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+			   "svcplane:\n  bpfLBMaglevTableSize: 1000\n";
+	const char *flags[] = { NULL };
+
+	captured_log_open(&lg);
+	memset(&cfg, 0, sizeof(cfg));
+	ck_assert_int_eq(sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", flags, &lg.log), 0);
+	ck_assert_int_eq(cfg.bpf_lb_algorithm, SP_LB_MAGLEV);
+	ck_assert_uint_eq(cfg.bpf_maglev_table_size, 32749);
+	ck_assert_int_eq(captured_log_lines(&lg), 0);	/* no key left unused */
+	ck_assert_int_eq(sp_config_apply_file(&cfg, bad, strlen(bad), "kp.yaml", flags, &lg.log),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&lg),
+				     "kp.yaml: svcplane.bpfLBMaglevTableSize: invalid value \"1000\""));
+	captured_log_close(&lg);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -654,6 +720,8 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_kpconfig_unknown_and_refused);
 	tcase_add_test(tc, test_config_file_malformed_value);
 	tcase_add_test(tc, test_config_file_over_1mib_refused);
+	tcase_add_test(tc, test_config_bpf_lb_algorithm_flags);
+	tcase_add_test(tc, test_config_file_bpf_lb_algorithm_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

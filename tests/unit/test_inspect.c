@@ -4,6 +4,8 @@
 #include "../../common/hmap.h"
 #include "../../tools/inspect/inspect.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,8 +37,7 @@ static void inspect_fixture(const char *name, struct sp_inspect *in)
 	snprintf(path, sizeof(path), FIXTURES "/dumps/%s", name);
 	buf = slurp(path, &len);
 	ck_assert_int_eq(sp_inspect_init(in), 0);
-	ck_assert_msg((strstr(name, ".json") ? sp_inspect_kp_nft_json(buf, len, in, err, sizeof(err))
-					     : sp_inspect_nft_text(buf, len, in, err, sizeof(err))) == 0,
+	ck_assert_msg(sp_inspect_buf(buf, len, in, err, sizeof(err)) == 0,
 		      "%s: %s", name, err);
 	free(buf);
 }
@@ -62,6 +63,27 @@ static void assert_keeps(const struct sp_inspect *in, const char *key, const cha
 	sp_addr_parse(pod, &a);
 	ck_assert(sp_cidr_contains(&x->keep_src[0], &a));
 }
+
+/* Issue 18, class 1: kube-proxy (nftables mode, 1.31) names an unnamed
+ * port's chains "service-H-ns/svc/tcp/"; the empty port-name field must not
+ * lose the service (nor leave its endpoint chains unreached). The dump opens
+ * with the warning nft prints when iptables-nft tables exist (class 8). */
+START_TEST(test_inspect_nft_text_unnamed_port)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *p;
+
+	inspect_fixture("kp-nft-1.31-unnamed.txt", &in);
+	p = port_of(&in, "default/nginx:/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 2);
+	ck_assert_int_eq(p->port, 80);
+	ck_assert_int_eq(p->node_port, 31080);
+	ck_assert_uint_eq(p->cluster_ips.n, 1);
+	ck_assert(!finding(&in, "reached by no service chain"));
+	port_of(&in, "default/kubernetes:https/TCP/IPv4");
+	sp_inspect_fini(&in);
+}
+END_TEST
 
 START_TEST(test_inspect_iptables_kube_proxy_dump)
 {
@@ -137,12 +159,13 @@ START_TEST(test_inspect_iptables_broken)
 	} cases[] = {
 		{ "*nat\n-A KUBE-SERVICES -d 10.0.0.300/32 -j X\nCOMMIT\n", "line 2: -d \"10.0.0.300/32\" is not an address" },
 		{ "*nat\n-A KUBE-SERVICES -p tcp --dport 99999 -j X\nCOMMIT\n", "line 2: --dport" },
-		{ "-A KUBE-SERVICES -j X\n", "line 1:" },
+		{ "-A KUBE-SERVICES -j X\n", "line 1: expected kube-proxy's rules" },
+		{ ":KUBE-SERVICES - [0:0]\n", "line 1: expected kube-proxy's rules" },
 		{ "*nat\n[1:2 -A X -j Y\nCOMMIT\n", "line 2: unterminated counters" },
-		{ "*nat\nhello world\nCOMMIT\n", "line 2: \"hello\" is not a rule" },
-		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "no *nat KUBE-SERVICES" },
+		{ "*nat\nhello world\nCOMMIT\n", "line 3: expected kube-proxy's rules" },
+		{ "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n", "line 3: expected kube-proxy's rules" },
 		{ "*nat\n-A X -m statistic --probability 1.5 -j Y\nCOMMIT\n", "--probability" },
-		{ "*nat\n[0:0] \nCOMMIT\n", "line 2: \"\" is not a rule" },	/* found by fuzzing */
+		{ "*nat\n[0:0] \nCOMMIT\n", "line 2: \"\": expected a rule (-A CHAIN ...)" },	/* found by fuzzing */
 	};
 	char err[256];
 
@@ -204,7 +227,8 @@ START_TEST(test_inspect_nft_json_kube_proxy_dump)
 	ck_assert(sticky->affinity_client_ip);
 	ck_assert_int_eq(sticky->affinity_timeout, 10800);
 	ck_assert_int_eq(local->etp, SP_POLICY_LOCAL);
-	ck_assert_int_eq(local->n_eps, 1);
+	/* Only external addresses: the local- chain is the external list. */
+	ck_assert_uint_eq(((struct sp_inspect_port *)sp_hmap_get(in.extra, local->key))->n_external, 1);
 	ck_assert_int_eq(inl->n_eps, 2);	/* 1.36 inline dnat map */
 	ck_assert_int_eq(inl->eps[1].port, 80);
 	ck_assert_int_eq(edge->n_eps, 0);
@@ -434,6 +458,179 @@ START_TEST(test_inspect_nft_json_broken)
 }
 END_TEST
 
+
+/* Issue 18: one dump of each class, read through format detection. */
+static void inspect_any(const char *text, struct sp_inspect *in, int want, char *err, size_t errsz)
+{
+	char *copy = strdup(text);
+
+	ck_assert_int_eq(sp_inspect_init(in), 0);
+	ck_assert_int_eq(sp_inspect_buf(copy, strlen(text), in, err, errsz), want);
+	free(copy);
+}
+
+static bool note(const struct sp_inspect *in, const char *needle)
+{
+	for (size_t i = 0; i < in->nnotes; i++)
+		if (strstr(in->notes[i], needle))
+			return true;
+	return false;
+}
+
+#define SVC_RULE "-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment \"default/kubernetes:https cluster IP\" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y\n"
+#define SVC_CHAIN "-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment \"default/kubernetes:https -> 172.18.0.2:6443\" -j KUBE-SEP-VVBZOYNMQWYZLIVR\n"
+#define SEP_CHAIN "-A KUBE-SEP-VVBZOYNMQWYZLIVR -p tcp -m comment --comment \"default/kubernetes:https\" -m tcp -j DNAT --to-destination 172.18.0.2:6443\n"
+
+/* Classes 9 (prompt, prose), 10 (iptables -S, no KUBE-SERVICES), 11
+ * (truncation), 12 (trailing blanks, no --dport), each with its note. */
+START_TEST(test_inspect_iptables_pasted_shapes)
+{
+	static const struct {
+		const char *text, *note;
+		bool partial;
+	} cases[] = {
+		{ "user@node:~$ sudo iptables-save -t nat\n*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN
+		  "COMMIT\nuser@node:~$ sudo iptables -S\nhere is what I see\n", "not rule text skipped", false },
+		{ "-P PREROUTING ACCEPT\n-N KUBE-SERVICES\n-N KUBE-SVC-NPX46M4PTMTKRN6Y\n" SVC_RULE
+		  SVC_CHAIN SEP_CHAIN, "partial dump", true },
+		{ SVC_CHAIN SEP_CHAIN, "no KUBE-SERVICES rule for KUBE-SVC-NPX46M4PTMTKRN6Y", true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN "-A KUBE-SEP-X -p tcp -m comm", "truncated at line 5", true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN, "truncated at line 4", true },
+		{ "*nat \n" SVC_RULE SVC_CHAIN SEP_CHAIN "-A KUBE-SERVICES -d 10.96.0.2/32 -p tcp -m comment "
+		  "--comment \"a/b:c cluster IP\" -j KUBE-SVC-B\nCOMMIT  \n", "has no --dport", false },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+		const struct sp_svc_port *p;
+
+		err[0] = '\0';
+		inspect_any(cases[i].text, &in, 0, err, sizeof(err));
+		p = sp_hmap_get(in.m.ports, "default/kubernetes:https/TCP/IPv4");
+		ck_assert_msg(p && p->n_eps == 1, "case %zu: no kubernetes:https with its endpoint", i);
+		ck_assert_msg(note(&in, cases[i].note), "case %zu: no note '%s'", i, cases[i].note);
+		ck_assert_msg(in.partial == cases[i].partial, "case %zu: partial %d", i, in.partial);
+		ck_assert(!finding(&in, "reached by no"));
+		sp_inspect_fini(&in);
+	}
+}
+END_TEST
+
+/* Class 13: look-alikes are refused naming the line and what to run; class
+ * 8: nft's iptables-nft warning line does not make the dump iptables-save. */
+START_TEST(test_inspect_refusals_name_line)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)\n pkts bytes target prot opt in out source destination\n",
+		  "line 1: an `iptables -L` listing" },
+		{ "hello\nthis is a text file\n", "line 1: expected rule text" },
+		{ "*nat\n-A KUBE-SERVICES -d 10.0.0.300/32 -j X\nCOMMIT\n", "line 2: -d" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+
+		err[0] = '\0';
+		inspect_any(cases[i].text, &in, -EINVAL, err, sizeof(err));
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: '%s' lacks '%s'", i, err, cases[i].want);
+		sp_inspect_fini(&in);
+	}
+}
+END_TEST
+
+/* Classes 2, 3, 5, 6 and 14 on kube-proxy 1.23's own rule text. */
+START_TEST(test_inspect_iptables_1_23_xlb)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *front, *dark, *np, *idle;
+	const struct sp_inspect_port *x;
+	cJSON *j;
+	char *txt;
+
+	inspect_fixture("kp-ipt-1.23-xlb.save", &in);
+	front = port_of(&in, "web/front:https/TCP/IPv4");
+	dark = port_of(&in, "web/dark:http/TCP/IPv4");
+	np = port_of(&in, "web/np:/TCP/IPv4");
+	idle = port_of(&in, "web/idle:http/TCP/IPv4");
+	ck_assert_int_eq(front->etp, SP_POLICY_LOCAL);		/* class 5 */
+	x = sp_hmap_get(in.extra, front->key);
+	ck_assert(x->has_external && x->n_external == 1 && !x->masq_external);
+	ck_assert_int_eq(dark->etp, SP_POLICY_LOCAL);
+	ck_assert(finding(&in, "web/dark:http/TCP/IPv4 has no local endpoints"));
+	x = sp_hmap_get(in.extra, np->key);			/* class 3, old form */
+	ck_assert(np->etp == SP_POLICY_CLUSTER && x->masq_external);
+	ck_assert_uint_eq(idle->cluster_ips.n, 1);		/* class 2 */
+	ck_assert_uint_eq(idle->external_ips.n, 1);
+	ck_assert(finding(&in, "KUBE-SEP-HALFHALFGONE0002 (50.0% of new connections, -> 10.42.0.59:8443) is not in the dump"));
+	j = sp_inspect_to_json(&in);				/* class 14 */
+	txt = cJSON_PrintUnformatted(j);
+	ck_assert_ptr_null(strstr(txt, "web/np:/TCP"));
+	ck_assert_ptr_nonnull(strstr(txt, "\"share\":0.5"));
+	ck_assert_ptr_nonnull(strstr(txt, "\"notMasqueradedFrom\":[\"10.244.0.0/16\"]"));
+	free(txt);
+	cJSON_Delete(j);
+	sp_inspect_fini(&in);
+}
+END_TEST
+
+/* Classes 3, 4, 12 and 14 on kube-proxy 1.28's rule text. */
+START_TEST(test_inspect_iptables_1_28)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *api, *web, *edge;
+	const struct sp_inspect_port *x;
+	size_t dup = 0;
+
+	inspect_fixture("kp-ipt-1.28.save", &in);
+	api = port_of(&in, "prod/api:grpc/TCP/IPv4");
+	web = port_of(&in, "prod/web:http/TCP/IPv4");
+	edge = port_of(&in, "prod/edge:https/TCP/IPv4");
+	x = sp_hmap_get(in.extra, api->key);			/* class 4 */
+	ck_assert(x->has_external && x->n_external == 0 && api->n_eps == 1);
+	ck_assert_int_eq(api->health_check_node_port, 32100);
+	x = sp_hmap_get(in.extra, web->key);			/* class 3 */
+	ck_assert(web->etp == SP_POLICY_CLUSTER && x->masq_external);
+	ck_assert_uint_eq(edge->lb_source_ranges.n, 2);
+	for (size_t i = 0; i < in.nfindings; i++)		/* class 12 */
+		dup += strstr(in.findings[i], "prod/api:grpc/TCP/IPv4 has no local") != NULL;
+	ck_assert_uint_eq(dup, 1);
+	sp_inspect_fini(&in);
+}
+END_TEST
+
+/* Class 15: ip6tables-save and ipvsadm. */
+START_TEST(test_inspect_ip6tables_and_ipvs)
+{
+	static const char v6[] =
+		"# Generated by ip6tables-save v1.8.7 on Mon Jan  8 10:00:00 2024\n*nat\n:KUBE-SERVICES - [0:0]\n"
+		"-A KUBE-SERVICES -d fd00:10:96::1/128 -p tcp -m comment --comment \"default/kubernetes:https cluster IP\" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y\n"
+		"-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment \"default/kubernetes:https -> [fc00:f853:ccd:e793::2]:6443\" -j KUBE-SEP-A\n"
+		"-A KUBE-SEP-A -p tcp -m comment --comment \"default/kubernetes:https\" -m tcp -j DNAT --to-destination [fc00:f853:ccd:e793::2]:6443\nCOMMIT\n";
+	struct sp_inspect in;
+	const struct sp_svc_port *p;
+	const struct sp_inspect_port *x;
+	char err[256] = "";
+
+	inspect_any(v6, &in, 0, err, sizeof(err));
+	p = port_of(&in, "default/kubernetes:https/TCP/IPv6");
+	ck_assert_int_eq(p->n_eps, 1);
+	ck_assert_int_eq(p->eps[0].port, 6443);
+	sp_inspect_fini(&in);
+	inspect_fixture("kp-ipvsadm.txt", &in);
+	p = port_of(&in, "ipvs/172.18.0.3:30080/TCP/IPv4");
+	x = sp_hmap_get(in.extra, p->key);
+	ck_assert_str_eq(x->scheduler, "wrr");
+	ck_assert(p->affinity_client_ip && p->affinity_timeout == 10800);
+	ck_assert(p->eps[0].weight > 0.74 && p->eps[0].weight < 0.76);
+	port_of(&in, "ipvs/10.96.0.10:53/UDP/IPv4");
+	sp_inspect_fini(&in);
+}
+END_TEST
+
 Suite *suite_inspect(void)
 {
 	Suite *s = suite_create("inspect");
@@ -449,6 +646,12 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_nft_text_broken);
 	tcase_add_test(tc, test_inspect_svcplane_text_dump);
 	tcase_add_test(tc, test_inspect_nft_json_duplicate_and_shadowed_rules);
+	tcase_add_test(tc, test_inspect_nft_text_unnamed_port);
+	tcase_add_test(tc, test_inspect_iptables_pasted_shapes);
+	tcase_add_test(tc, test_inspect_refusals_name_line);
+	tcase_add_test(tc, test_inspect_iptables_1_23_xlb);
+	tcase_add_test(tc, test_inspect_iptables_1_28);
+	tcase_add_test(tc, test_inspect_ip6tables_and_ipvs);
 	suite_add_tcase(s, tc);
 	return s;
 }

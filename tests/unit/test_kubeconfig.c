@@ -166,6 +166,59 @@ START_TEST(test_kube_incluster_master_and_token_file)
 }
 END_TEST
 
+/* A token with CR/LF would add HTTP headers: refused, from the kubeconfig and
+ * from a token file, and the error never shows it. */
+START_TEST(test_kube_token_control_characters_refused)
+{
+	static const char kc[] =
+		"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		"contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+		"clusters: [{name: k, cluster: {server: 'https://1.2.3.4'}}]\n"
+		"users: [{name: u, user: {token: \"s3cret\\r\\nX-Evil: 1\"}}]\n";
+	struct sp_kube_conn c;
+	struct sp_perr err = {0};
+	char dir[64], *t;
+	int e;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(sp_kubeconfig_parse(kc, strlen(kc), "kc.yaml", NULL, &c, &err), -EINVAL);
+	ck_assert_str_eq(err.field, "users[0].user.token");
+	ck_assert_ptr_nonnull(strstr(err.msg, "control characters"));
+	ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+
+	make_temp_dir(dir, sizeof(dir));
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(asprintf(&c.token_file, "%s/token", dir) > 0, 1);
+	write_file(dir, "token", "s3cret\r\nX-Evil: 1\n");
+	t = sp_kube_token(&c, &e);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(e, -EILSEQ);
+	write_file(dir, "token", "fine\r\n");	/* a trailing line end is trimmed, as before */
+	t = sp_kube_token(&c, &e);
+	ck_assert_str_eq(t, "fine");
+	free(t);
+	rm_tree(dir);
+	sp_kube_conn_fini(&c);
+}
+END_TEST
+
+START_TEST(test_kube_url_redact_hides_credentials)
+{
+	char out[256];
+	struct sp_kube_conn c;
+	struct sp_perr err = {0};
+
+	sp_kube_url_redact("http://admin:password@host:8080/api?x=a@b", out, sizeof(out));
+	ck_assert_str_eq(out, "http://***@host:8080/api?x=a@b");
+	sp_kube_url_redact("https://host/a@b", out, sizeof(out));
+	ck_assert_str_eq(out, "https://host/a@b");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(sp_kube_set_master(&c, "ftp://admin:password@host", &err), -EINVAL);
+	ck_assert_ptr_null(strstr(err.msg, "password"));
+	sp_kube_conn_fini(&c);
+}
+END_TEST
+
 Suite *suite_kubeconfig(void)
 {
 	Suite *s = suite_create("kubeconfig");
@@ -175,6 +228,8 @@ Suite *suite_kubeconfig(void)
 	tcase_add_test(tc, test_kubeconfig_data_fields_and_insecure);
 	tcase_add_test(tc, test_kubeconfig_broken);
 	tcase_add_test(tc, test_kube_incluster_master_and_token_file);
+	tcase_add_test(tc, test_kube_token_control_characters_refused);
+	tcase_add_test(tc, test_kube_url_redact_hides_credentials);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../../common/addr.h"
 #include "../../control/model.h"
@@ -24,6 +25,8 @@ struct sp_inspect_port {
 	/* Where the tables give external traffic its own list (Local policy),
 	 * the endpoints on it; else has_external is false. */
 	bool has_external;
+	unsigned missing_eps;	/* endpoint chains named but absent or empty */
+	char scheduler[16];	/* IPVS: rr, wrr, lc, sh, ... ("" elsewhere) */
 	struct sp_inspect_ep {
 		struct sp_addr addr;
 		uint16_t port;
@@ -34,8 +37,15 @@ struct sp_inspect_port {
 struct sp_inspect {
 	struct sp_model m;
 	struct sp_hmap *extra;		/* port key → struct sp_inspect_port */
-	char **findings;
+	char **findings;		/* what the rules do wrong (each said once) */
 	size_t nfindings;
+	/* How the dump was read: lines skipped, an excerpt, a cut-off dump,
+	 * what could not be known. Not findings about the rules. */
+	char **notes;
+	size_t nnotes;
+	/* The dump is not whole (an excerpt, or cut off): findings that need
+	 * every chain (chains nothing reaches) are held back. */
+	bool partial;
 	const char *format;		/* "iptables-save", "svcplane nftables" */
 };
 
@@ -44,6 +54,14 @@ void sp_inspect_fini(struct sp_inspect *in);
 /* Add a finding (printf style). */
 void sp_inspect_finding(struct sp_inspect *in, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Add a finding about port @p: its name (sp_inspect_port_name), then @fmt. */
+void sp_inspect_port_finding(struct sp_inspect *in, const struct sp_svc_port *p, const char *fmt,
+			     ...) __attribute__((format(printf, 3, 4)));
+/* Add a note on the reading itself (printf style), once per text. */
+void sp_inspect_note(struct sp_inspect *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* @p's name as operators write it in @buf: "ns/svc:port/TCP/IPv4", or
+ * "ns/svc/TCP/IPv4" for an unnamed port (the model's key keeps a bare ':'). */
+const char *sp_inspect_port_name(const struct sp_svc_port *p, char *buf, size_t sz);
 struct sp_inspect_port *sp_inspect_port_extra(struct sp_inspect *in, const char *key);
 /* The model's port for "ns/svc:port" (or "ns/svc"), made on first use. NULL
  * for a name without a namespace, protocol 0, or no memory. */
@@ -74,6 +92,18 @@ int sp_inspect_kp_nft_json(const char *buf, size_t len, struct sp_inspect *in, c
 int sp_inspect_kp_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			   size_t errsz);
 
+/* kp_ipvs.c: `ipvsadm -Ln` or `ipvsadm-save -n` output (kube-proxy's IPVS
+ * mode), alone or beside that node's iptables-save. @buf needs @len + 1
+ * writable bytes and is cut up. Returns 0, -EINVAL with "line N: ..." in
+ * @err, or -ENOMEM. */
+int sp_inspect_ipvs(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+
+/* detect.c: any dump this tool reads, handed to its reader by the first line
+ * of rule text in it (@buf as for the iptables-save reader). Look-alikes
+ * (`iptables -L`, plain text) are refused naming the line and what to run.
+ * Returns as the reader does. */
+int sp_inspect_buf(char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz);
+
 /* nft_text.c: `nft list ruleset` text holding kube-proxy's tables or
  * svcplane's own, handed to the reader for whichever it holds. Returns as
  * that reader does. */
@@ -88,6 +118,9 @@ int sp_inspect_backend(struct sp_inspect *in, struct sp_backend *be);
  * -EINVAL with "line N: ..." in @err, or -ENOMEM. */
 int sp_inspect_svcplane_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 				 size_t errsz);
+
+/* inspect_print.c: the inspection as text (table, findings, notes) to @f. */
+void sp_inspect_print(FILE *f, const struct sp_inspect *in);
 
 /* The inspection as JSON: format, model, findings. */
 struct cJSON *sp_inspect_to_json(const struct sp_inspect *in);

@@ -44,6 +44,7 @@ struct ipt {
 	struct table nat, filter, other;
 	struct sp_inspect *in;
 	struct sp_hmap *claims;	/* "vip/proto/port" → claiming "ns/svc:port" (strdup) */
+	uint32_t lines;		/* in the dump */
 	struct seen {		/* rule hashes (table, chain, words) → line, open addressing */
 		struct seen_slot {
 			uint64_t h;	/* 0: empty */
@@ -104,6 +105,14 @@ static void note_repeat(struct ipt *p, const struct table *t, const char *chain,
 	}
 	if ((first = seen_put(&p->seen, h, line)))
 		sp_inspect_finding(p->in, "line %u repeats line %u in chain %s", line, first, chain);
+}
+
+static bool has_addr(const struct sp_addr_list *l, const struct sp_addr *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!sp_addr_cmp(&l->v[i], a))
+			return true;
+	return false;
 }
 
 static struct chain *chain_get(struct table *t, const char *name)
@@ -236,11 +245,100 @@ static int fill_rule(struct rule *r, char **tok, int n, char *err, size_t errsz)
 	return 0;
 }
 
+/* Is line @s rule text of some iptables tool (iptables-save, -S)? What is
+ * not (a shell prompt, the author's words) is skipped and said. */
+static bool rule_text(const char *s)
+{
+	static const char *const heads[] = { "-A ", "-N ", "-P ", "-I " };
+
+	if (*s == '*' || *s == '#' || *s == '[' || (*s == ':' && s[1] && s[1] != ' ') ||
+	    !strcmp(s, "COMMIT"))
+		return true;
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		if (!strncmp(s, heads[i], 3))
+			return true;
+	return false;
+}
+
+/* The table a rule of an excerpt without "*table" lines belongs to, from its
+ * chain and target as kube-proxy writes them. */
+static struct table *guess_table(struct ipt *p, char **tok, int n)
+{
+	static const char *const filter_chains[] = { "INPUT", "FORWARD", "KUBE-EXTERNAL-SERVICES",
+						     "KUBE-FORWARD", "KUBE-FIREWALL", "KUBE-PROXY-FIREWALL" };
+	const char *target = "";
+
+	for (int i = 2; i + 1 < n; i++)
+		if (!strcmp(tok[i], "-j"))
+			target = tok[i + 1];
+	for (size_t i = 0; i < sizeof(filter_chains) / sizeof(filter_chains[0]); i++)
+		if (!strcmp(tok[1], filter_chains[i]))
+			return &p->filter;
+	if (!strcmp(target, "REJECT") || !strcmp(target, "DROP") || !strcmp(target, "ACCEPT"))
+		return &p->filter;
+	return &p->nat;
+}
+
+static int add_rule(struct ipt *p, struct table *t, char **tok, int n, uint32_t no, char *err,
+		    size_t errsz)
+{
+	struct chain *c = chain_get(t, tok[1]);
+	struct rule *r;
+
+	if (!c)
+		return -ENOMEM;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		struct rule *v = realloc(c->rules, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		c->rules = v;
+		c->cap = cap;
+	}
+	r = &c->rules[c->n];
+	memset(r, 0, sizeof(*r));
+	r->line = no;
+	note_repeat(p, t, tok[1], tok + 2, n - 2, no);
+	if (fill_rule(r, tok + 2, n - 2, err, errsz))
+		return -EINVAL;
+	c->n++;
+	return 0;
+}
+
+/* What surrounds the rules: lines skipped, an excerpt, a cut-off end. */
+struct shape {
+	uint32_t skipped, first_skipped, rules, tableless;
+	bool table_open, cut_marks;
+	const char *open_table;
+};
+
+static void say_shape(struct ipt *p, const struct shape *sh, uint32_t last, bool cut_line)
+{
+	if (sh->skipped)
+		sp_inspect_note(p->in, "%u line(s) that are not rule text skipped (a prompt, a "
+				"command, prose), the first at line %u", sh->skipped, sh->first_skipped);
+	if (cut_line || sh->table_open) {
+		p->in->partial = true;
+		sp_inspect_note(p->in, "truncated at line %u (%s): what follows is not known", last,
+				cut_line ? "the last line is cut off" : "no COMMIT closes the table");
+	}
+	if (sh->tableless || sh->cut_marks) {
+		p->in->partial = true;
+		sp_inspect_note(p->in, "partial dump (%s): services are read from the rules there",
+				sh->tableless ? "rules without a *table line: grep or iptables -S output"
+					      : "'--' or '...' lines: an excerpt");
+	}
+}
+
 static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 {
 	struct table *cur = NULL;
 	char *line = p->buf, *next, *tok[MAX_TOKENS];
+	struct shape sh = {0};
 	uint32_t no = 0;
+	bool cut_line = false;
+	int e;
 
 	if (memchr(p->buf, '\0', len)) {
 		snprintf(err, errsz, "binary data (NUL byte at offset %zu): not iptables-save output",
@@ -249,7 +347,7 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 	}
 	p->buf[len] = '\0';
 	for (; line && *line; line = next) {
-		char *s;
+		char *s, *t;
 		int n;
 
 		no++;
@@ -263,26 +361,39 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 		s = line;
 		while (*s == ' ' || *s == '\t' || *s == '\r')
 			s++;
-		s[strcspn(s, "\r")] = '\0';
+		for (t = s + strlen(s); t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r');)
+			*--t = '\0';
 		if (!*s || *s == '#')
 			continue;
+		if (!strcmp(s, "--") || !strcmp(s, "...") || !strcmp(s, "…")) {
+			sh.cut_marks = true;
+			continue;
+		}
+		if (!rule_text(s)) {
+			if (!sh.skipped++)
+				sh.first_skipped = no;
+			continue;
+		}
+		if (!next && sh.table_open && strcmp(s, "COMMIT")) {
+			cut_line = true;	/* a dump cut off mid-line, inside its table */
+			break;
+		}
 		if (*s == '*') {
 			cur = !strcmp(s + 1, "nat") ? &p->nat : !strcmp(s + 1, "filter") ? &p->filter : &p->other;
+			sh.table_open = true;
 			continue;
 		}
 		if (!strcmp(s, "COMMIT")) {
 			cur = NULL;
+			sh.table_open = false;
 			continue;
-		}
-		if (!cur) {
-			snprintf(err, errsz, "line %u: \"%.40s\" outside a *table ... COMMIT block", no, s);
-			return -EINVAL;
 		}
 		if (*s == ':') {
 			struct chain *c;
 
 			s[strcspn(s, " \t")] = '\0';
-			if (!s[1] || !(c = chain_get(cur, s + 1)))
+			sh.tableless += !cur;	/* grep output: a chain line without its table */
+			if (!s[1] || !(c = chain_get(cur ? cur : &p->nat, s + 1)))
 				return s[1] ? -ENOMEM : (snprintf(err, errsz, "line %u: chain without a name", no), -EINVAL);
 			c->declared = true;
 			continue;
@@ -300,35 +411,26 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 			snprintf(err, errsz, "line %u: more than %d words in one rule", no, MAX_TOKENS);
 			return -EINVAL;
 		}
-		if (n < 2 || strcmp(tok[0], "-A")) {
-			snprintf(err, errsz, "line %u: \"%.40s\" is not a rule (-A CHAIN ...)", no,
-				 n ? tok[0] : "");
-			return -EINVAL;
-		}
-		{
-			struct chain *c = chain_get(cur, tok[1]);
-			struct rule *r;
+		if (n >= 2 && (!strcmp(tok[0], "-N") || !strcmp(tok[0], "-P"))) {	/* iptables -S */
+			struct chain *c = chain_get(cur ? cur : &p->nat, tok[1]);
 
 			if (!c)
 				return -ENOMEM;
-			if (c->n == c->cap) {
-				size_t cap = c->cap ? c->cap * 2 : 4;
-				struct rule *v = realloc(c->rules, cap * sizeof(*v));
-
-				if (!v)
-					return -ENOMEM;
-				c->rules = v;
-				c->cap = cap;
-			}
-			r = &c->rules[c->n];
-			memset(r, 0, sizeof(*r));
-			r->line = no;
-			note_repeat(p, cur, tok[1], tok + 2, n - 2, no);
-			if (fill_rule(r, tok + 2, n - 2, err, errsz))
-				return -EINVAL;
-			c->n++;
+			c->declared = true;
+			continue;
 		}
+		if (n < 2 || strcmp(tok[0], "-A")) {
+			snprintf(err, errsz, "line %u: \"%.40s\": expected a rule (-A CHAIN ...)", no,
+				 n ? tok[0] : "");
+			return -EINVAL;
+		}
+		sh.tableless += !cur;
+		sh.rules++;
+		if ((e = add_rule(p, cur ? cur : guess_table(p, tok, n), tok, n, no, err, errsz)))
+			return e;
 	}
+	p->lines = no;
+	say_shape(p, &sh, no, cut_line);
 	return 0;
 }
 
@@ -341,22 +443,50 @@ static void split_comment(const char *c, char *name, size_t nsz, const char **ki
 	*kind = sp ? sp + 1 : "";
 }
 
-/* Endpoints of a KUBE-SVC / KUBE-SVL chain, with their shares of new
- * connections (iptables' statistic chain: rule i taken with probability p_i
- * of what is left). */
-static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c, bool internal)
+/* The DNAT target of endpoint chain @sep into @ep. false: none there. */
+static bool sep_dnat(const struct chain *sep, struct sp_endpoint *ep)
+{
+	for (size_t k = 0; sep && k < sep->n; k++) {
+		const struct rule *d = &sep->rules[k];
+		const char *colon;
+		char ip[64];
+
+		if (!d->target || strcmp(d->target, "DNAT") || !d->to_dest)
+			continue;
+		colon = strrchr(d->to_dest, ':');
+		if (!colon)
+			continue;
+		snprintf(ip, sizeof(ip), "%.*s", (int)(colon - d->to_dest), d->to_dest);
+		if (ip[0] == '[')
+			memmove(ip, ip + 1, strlen(ip)), ip[strcspn(ip, "]")] = '\0';
+		if (sp_addr_parse(ip, &ep->addr))
+			continue;
+		ep->port = (uint16_t)strtoul(colon + 1, NULL, 10);
+		return ep->port != 0;
+	}
+	return false;
+}
+
+/* Endpoints of a KUBE-SVC, KUBE-SVL or (≤ 1.23) KUBE-XLB chain, with their
+ * shares of new connections (iptables' statistic chain: rule i taken with
+ * probability p_i of what is left), into @sp's endpoints or, with @local, its
+ * external-traffic list. An endpoint chain missing from the dump or without a
+ * DNAT keeps its share and is a finding naming the address its comment gives. */
+static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c, bool internal,
+			  bool local)
 {
 	struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
 	double left = 1;
 	bool shadowed_noted = false;
 
 	c->reached = true;
+	if (local && x)
+		x->has_external = true;
 	for (size_t i = 0; i < c->n; i++) {
 		struct rule *r = &c->rules[i];
 		struct chain *sep;
-		const char *colon;
 		struct sp_endpoint ep = {0}, *v;
-		char ip[64];
+		double w;
 
 		if (!r->target)
 			continue;
@@ -367,12 +497,19 @@ static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c
 				x->masq_internal = true;
 			continue;
 		}
-		if (strncmp(r->target, "KUBE-SEP-", 9))
+		if (!strcmp(r->target, "KUBE-MARK-DROP") && local && !r->has_src) {
+			if (x)
+				x->no_endpoints_drop = true;
+			sp->etp = SP_POLICY_LOCAL;
+			sp_inspect_port_finding(p->in, sp, " has no local endpoints: external traffic "
+						"to this node is dropped");
 			continue;
-		sep = chain_get(&p->nat, r->target);
-		if (!sep)
+		}
+		if (strncmp(r->target, "KUBE-SEP-", 9) || r->has_src || r->addrtype_src_local)
 			continue;
-		sep->reached = true;
+		sep = sp_hmap_get(p->nat.chains, r->target);
+		if (sep)
+			sep->reached = true;
 		if (r->recent_rcheck) {
 			sp->affinity_client_ip = true;
 			sp->affinity_timeout = r->seconds;
@@ -380,39 +517,243 @@ static void service_chain(struct ipt *p, struct sp_svc_port *sp, struct chain *c
 		}
 		if (left <= 0) {
 			if (!shadowed_noted)
-				sp_inspect_finding(p->in, "%s: line %u: rule after an unconditional jump in %s "
-						   "is never reached (shadowed)", sp->key, r->line, c->name);
+				sp_inspect_port_finding(p->in, sp, ": line %u: rule after an unconditional "
+							"jump in %s is never reached (shadowed)", r->line,
+							c->name);
 			shadowed_noted = true;
 			continue;
 		}
-		for (size_t k = 0; k < sep->n; k++) {
-			const struct rule *d = &sep->rules[k];
-
-			if (!d->target || strcmp(d->target, "DNAT") || !d->to_dest)
-				continue;
-			colon = strrchr(d->to_dest, ':');
-			if (!colon)
-				continue;
-			snprintf(ip, sizeof(ip), "%.*s", (int)(colon - d->to_dest), d->to_dest);
-			if (ip[0] == '[')
-				memmove(ip, ip + 1, strlen(ip)), ip[strcspn(ip, "]")] = '\0';
-			if (sp_addr_parse(ip, &ep.addr))
-				continue;
-			ep.port = (uint16_t)strtoul(colon + 1, NULL, 10);
-		}
-		if (!ep.port)
-			continue;
-		ep.ready = ep.serving = true;
-		ep.weight = left * (r->probability < 0 ? 1 : r->probability);
-		left -= ep.weight;
+		w = left * (r->probability < 0 ? 1 : r->probability);
+		left -= w;
 		if (left < 1e-9)
 			left = 0;
+		if (!sep_dnat(sep, &ep)) {
+			const char *to = r->comment ? strstr(r->comment, "-> ") : NULL;
+
+			sp_inspect_port_finding(p->in, sp, ": line %u: endpoint chain %s (%.1f%% of new "
+						"connections%s%s) is %s", r->line, r->target, w * 100,
+						to ? ", " : "", to ? to : "",
+						!sep ? "not in the dump" : "empty (no DNAT rule)");
+			if (x)
+				x->missing_eps++;
+			continue;
+		}
+		ep.ready = ep.serving = true;
+		ep.weight = w;
+		if (local) {
+			struct sp_addr a = ep.addr;
+
+			if (x && sp_inspect_external_add(x, &a, ep.port))
+				return;
+			continue;
+		}
 		v = realloc(sp->eps, (sp->n_eps + 1) * sizeof(*v));
 		if (!v)
 			return;
 		sp->eps = v;
 		sp->eps[sp->n_eps++] = ep;
 	}
+}
+
+/* A chain traffic from outside goes through: KUBE-EXT (1.24+), KUBE-FW
+ * (load-balancer IPs; source ranges), KUBE-XLB (≤ 1.23, Local policy), or a
+ * KUBE-SVC/KUBE-SVL straight from KUBE-NODEPORTS or KUBE-SERVICES. Pod and
+ * node-local traffic (-s, --src-type LOCAL) is short-circuited elsewhere and
+ * does not decide the policy. */
+static void external_chain(struct ipt *p, struct sp_svc_port *sp, const char *name, int depth)
+{
+	struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
+	struct chain *t = sp_hmap_get(p->nat.chains, name);
+	bool fw = !strncmp(name, "KUBE-FW-", 8);
+
+	if (!t || depth > 3)
+		return;
+	t->reached = true;
+	if (!strncmp(name, "KUBE-SVL-", 9) || !strncmp(name, "KUBE-XLB-", 9)) {
+		sp->etp = SP_POLICY_LOCAL;
+		if (x && !x->has_external)
+			service_chain(p, sp, t, false, true);
+		return;
+	}
+	if (!strncmp(name, "KUBE-SVC-", 9)) {
+		if (!sp->n_eps)
+			service_chain(p, sp, t, false, false);
+		return;
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		struct rule *e = &t->rules[k];
+		bool chain = e->target && (!strncmp(e->target, "KUBE-SVC-", 9) ||
+					   !strncmp(e->target, "KUBE-SVL-", 9) ||
+					   !strncmp(e->target, "KUBE-XLB-", 9) ||
+					   !strncmp(e->target, "KUBE-EXT-", 9));
+
+		if (!e->target || e->addrtype_src_local)
+			continue;
+		if (!strcmp(e->target, "KUBE-MARK-MASQ") && !e->has_src && x)
+			x->masq_external = true;
+		if (fw && chain && e->has_src && !e->src_neg)	/* loadBalancerSourceRanges */
+			sp_inspect_add_addr(&sp->lb_source_ranges, &e->src);
+		if (chain && (!e->has_src || fw))
+			external_chain(p, sp, e->target, depth + 1);
+	}
+}
+
+/* "ns/svc:port kind" of KUBE-SERVICES rule @r into @name; false when the rule
+ * is not one of a service's. */
+static bool service_rule(const struct rule *r, char *name, size_t nsz, const char **kind)
+{
+	if (!r->comment || !r->target)
+		return false;
+	split_comment(r->comment, name, nsz, kind);
+	return strchr(name, '/') != NULL;
+}
+
+/* KUBE-SERVICES entries, and the chains behind them. */
+static void read_services(struct ipt *p, const struct chain *svcs)
+{
+	for (size_t i = 0; svcs && i < svcs->n; i++) {
+		struct rule *r = &svcs->rules[i];
+		char name[300], claim[128], a[SP_ADDRSTRLEN];
+		const char *kind, *first;
+		struct sp_svc_port *sp;
+		struct sp_inspect_port *x;
+		bool ext;
+
+		if (!r->has_dst || !service_rule(r, name, sizeof(name), &kind))
+			continue;
+		if (!r->dport) {
+			sp_inspect_note(p->in, "line %u: KUBE-SERVICES rule of %s has no --dport: its "
+					"port is not known, the rule is not read", r->line, name);
+			continue;
+		}
+		ext = strstr(kind, "external") || strstr(kind, "loadbalancer");
+		snprintf(claim, sizeof(claim), "%s/%u/%u", sp_addr_str(&r->dst, a), r->proto, r->dport);
+		first = sp_hmap_get(p->claims, claim);
+		if (first && strcmp(first, name)) {
+			sp_inspect_finding(p->in, "%s:%u/%s is claimed by %s and %s: line %u is shadowed",
+					   a, r->dport, sp_proto_name(r->proto), first, name, r->line);
+			continue;
+		}
+		sp = sp_inspect_svc_port(p->in, name, r->proto, r->dst.family);
+		if (!sp || !(x = sp_inspect_port_extra(p->in, sp->key)))
+			continue;
+		sp->port = r->dport;
+		if (!first) {
+			char *owned = strdup(name);
+
+			if (owned && sp_hmap_put(p->claims, claim, owned, NULL))
+				free(owned);
+		}
+		if (strstr(kind, "external"))
+			sp_inspect_add_addr(&sp->external_ips, &r->dst);
+		else if (strstr(kind, "loadbalancer"))
+			sp_inspect_add_addr(&sp->lb_ips, &r->dst);
+		else
+			sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
+		if (!strcmp(r->target, "KUBE-MARK-MASQ")) {	/* ≤ 1.23: masquerade rules here */
+			if (ext)
+				x->masq_external = true;
+			else if (r->has_src && r->src_neg && x->nkeep < SP_INSPECT_MAX_CIDRS)
+				x->keep_src[x->nkeep++] = r->src;
+			x->masq_internal |= !ext;
+			continue;
+		}
+		if (!sp_hmap_get(p->nat.chains, r->target)) {
+			if (strncmp(r->target, "KUBE-", 5) || !strncmp(r->target, "KUBE-MARK-", 10))
+				continue;
+			if (p->in->partial)
+				sp_inspect_note(p->in, "line %u: %s (of %s) is not in the excerpt", r->line,
+						r->target, name);
+			else
+				sp_inspect_port_finding(p->in, sp, ": line %u jumps to %s, which is not "
+							"defined", r->line, r->target);
+			continue;
+		}
+		if (!ext && !strncmp(r->target, "KUBE-SVC-", 9)) {
+			struct chain *t = sp_hmap_get(p->nat.chains, r->target);
+
+			if (!sp->n_eps)
+				service_chain(p, sp, t, true, false);
+			continue;
+		}
+		external_chain(p, sp, r->target, 0);
+	}
+}
+
+/* KUBE-NODEPORTS: the NodePort, then the chain it leads to (KUBE-EXT-, or
+ * ≤ 1.23 KUBE-SVC- after a KUBE-MARK-MASQ rule, or KUBE-XLB-). */
+static void read_nodeports(struct ipt *p, const struct chain *nps)
+{
+	for (size_t i = 0; nps && i < nps->n; i++) {
+		struct rule *r = &nps->rules[i];
+		char name[300];
+		const char *kind;
+		struct sp_svc_port *sp = NULL;
+		struct sp_hmap_iter it = {0};
+
+		if (!r->dport || !service_rule(r, name, sizeof(name), &kind))
+			continue;
+		/* NodePorts carry no address: every family's port of that name. */
+		while (sp_hmap_next(p->in->m.ports, &it)) {
+			struct sp_svc_port *q = it.value;
+			char n2[320];
+
+			snprintf(n2, sizeof(n2), "%s%s%s", q->service, *q->port_name ? ":" : "", q->port_name);
+			if (!strcmp(n2, name) && q->protocol == r->proto) {
+				q->node_port = r->dport;
+				sp = q;
+			}
+		}
+		if (!sp && (sp = sp_inspect_svc_port(p->in, name, r->proto, AF_INET)))
+			sp->node_port = r->dport;
+		if (!sp)
+			continue;
+		if (!strcmp(r->target, "KUBE-MARK-MASQ")) {
+			struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
+
+			/* -s 127.0.0.0/8: only localhost NodePort traffic (Local policy). */
+			if (x && !r->has_src)
+				x->masq_external = true;
+			continue;
+		}
+		external_chain(p, sp, r->target, 0);
+	}
+}
+
+/* Service chains no KUBE-SERVICES rule reaches, in an excerpt: read from
+ * their own comments ("ns/svc:port -> IP:PORT", ≤ 1.23 "ns/svc:port"). */
+static void read_orphans(struct ipt *p)
+{
+	size_t n;
+	const char **names = sp_hmap_sorted_keys(p->nat.chains, &n);
+
+	for (size_t i = 0; names && i < n; i++) {
+		struct chain *c = sp_hmap_get(p->nat.chains, names[i]);
+		char name[300];
+		const char *kind;
+		struct sp_endpoint ep = {0};
+		struct sp_svc_port *sp = NULL;
+		uint8_t proto = 0;
+
+		if (c->reached || strncmp(c->name, "KUBE-SVC-", 9))
+			continue;
+		for (size_t k = 0; k < c->n && !sp; k++) {
+			struct chain *sep = c->rules[k].target ? sp_hmap_get(p->nat.chains, c->rules[k].target)
+							       : NULL;
+
+			for (size_t d = 0; sep && d < sep->n && !proto; d++)
+				proto = sep->rules[d].to_dest ? sep->rules[d].proto : 0;
+			if (!proto || !sep_dnat(sep, &ep) || !service_rule(&c->rules[k], name, sizeof(name), &kind))
+				continue;
+			sp = sp_inspect_svc_port(p->in, name, proto, ep.addr.family);
+		}
+		if (!sp)
+			continue;
+		sp_inspect_note(p->in, "no KUBE-SERVICES rule for %s (%s): its ClusterIP and port are "
+				"not in the excerpt", c->name, name);
+		service_chain(p, sp, c, true, false);
+	}
+	free(names);
 }
 
 static void check_shares(struct ipt *p)
@@ -434,122 +775,31 @@ static void check_shares(struct ipt *p)
 				 sp_addr_str(&sp->eps[i].addr, a), sp->eps[i].port, sp->eps[i].weight * 100);
 		}
 		if (bad)
-			sp_inspect_finding(p->in, "%s: probability chain does not give every endpoint its "
-					   "share (%s; want %.1f%% each)", sp->key, list, even * 100);
+			sp_inspect_port_finding(p->in, sp, ": probability chain does not give every "
+						"endpoint its share (%s; want %.1f%% each)", list, even * 100);
 		sp_svc_port_sort_eps(sp);
 	}
 }
 
-/* KUBE-SERVICES and KUBE-NODEPORTS entries, and the chains behind them. */
-static void read_nat(struct ipt *p)
+/* A filter rule's address: a ClusterIP in KUBE-SERVICES; in
+ * KUBE-EXTERNAL-SERVICES an external or load-balancer IP (the nat table says
+ * which when it has the address; else it is taken as external). */
+static void filter_addr(struct sp_svc_port *sp, const struct rule *r, bool external)
 {
-	struct chain *svcs = sp_hmap_get(p->nat.chains, "KUBE-SERVICES");
-	struct chain *nps = sp_hmap_get(p->nat.chains, "KUBE-NODEPORTS");
-
-	for (size_t i = 0; svcs && i < svcs->n; i++) {
-		struct rule *r = &svcs->rules[i];
-		char name[300], claim[128];
-		const char *kind, *first;
-		struct sp_svc_port *sp;
-		struct chain *t;
-
-		if (!r->comment || !r->has_dst || !r->target || !r->dport)
-			continue;
-		split_comment(r->comment, name, sizeof(name), &kind);
-		{
-			char a[SP_ADDRSTRLEN];
-
-			snprintf(claim, sizeof(claim), "%s/%u/%u", sp_addr_str(&r->dst, a), r->proto,
-				 r->dport);
-			first = sp_hmap_get(p->claims, claim);
-			if (first && strcmp(first, name)) {
-				sp_inspect_finding(p->in, "%s:%u/%s is claimed by %s and %s: line %u is shadowed",
-						   a, r->dport, sp_proto_name(r->proto), first, name, r->line);
-				continue;
-			}
-		}
-		sp = sp_inspect_svc_port(p->in, name, r->proto, r->dst.family);
-		if (!sp)
-			continue;
-		sp->port = r->dport;
-		if (!first) {
-			char *owned = strdup(name);
-
-			if (owned && sp_hmap_put(p->claims, claim, owned, NULL))
-				free(owned);
-		}
-		if (strstr(kind, "external"))
-			sp_inspect_add_addr(&sp->external_ips, &r->dst);
-		else if (strstr(kind, "loadbalancer"))
-			sp_inspect_add_addr(&sp->lb_ips, &r->dst);
-		else
-			sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
-		t = sp_hmap_get(p->nat.chains, r->target);
-		if (!t) {
-			sp_inspect_finding(p->in, "%s: line %u jumps to %s, which is not defined", sp->key,
-					   r->line, r->target);
-			continue;
-		}
-		t->reached = true;
-		if (!strncmp(r->target, "KUBE-SVC-", 9) || !strncmp(r->target, "KUBE-SVL-", 9)) {
-			if (!sp->n_eps)
-				service_chain(p, sp, t, true);
-			continue;
-		}
-		/* KUBE-EXT / KUBE-FW: masquerade marks, then a SVC or SVL chain. */
-		for (size_t k = 0; k < t->n; k++) {
-			struct rule *e = &t->rules[k];
-			struct sp_inspect_port *x = sp_inspect_port_extra(p->in, sp->key);
-			struct chain *u;
-
-			if (!e->target)
-				continue;
-			if (!strcmp(e->target, "KUBE-MARK-MASQ") && !e->addrtype_src_local && x)
-				x->masq_external = true;
-			if (!strncmp(e->target, "KUBE-SVL-", 9))
-				sp->etp = SP_POLICY_LOCAL;
-			if (!strncmp(e->target, "KUBE-SEP-", 9) || !strncmp(e->target, "KUBE-MARK", 9))
-				continue;
-			u = sp_hmap_get(p->nat.chains, e->target);
-			if (u && (!strncmp(e->target, "KUBE-SVC-", 9) || !strncmp(e->target, "KUBE-SVL-", 9))) {
-				u->reached = true;
-				if (!sp->n_eps && !e->has_src && !e->addrtype_src_local)
-					service_chain(p, sp, u, false);
-			}
-		}
-	}
-	for (size_t i = 0; nps && i < nps->n; i++) {
-		struct rule *r = &nps->rules[i];
-		char name[300];
-		const char *kind;
-		struct sp_svc_port *sp = NULL;
-		struct sp_hmap_iter it = {0};
-
-		if (!r->comment || !r->dport)
-			continue;
-		split_comment(r->comment, name, sizeof(name), &kind);
-		/* NodePorts carry no address: every family's port of that name. */
-		while (sp_hmap_next(p->in->m.ports, &it)) {
-			struct sp_svc_port *q = it.value;
-			char n2[320];
-
-			snprintf(n2, sizeof(n2), "%s%s%s", q->service, *q->port_name ? ":" : "", q->port_name);
-			if (!strcmp(n2, name) && q->protocol == r->proto) {
-				q->node_port = r->dport;
-				sp = q;
-			}
-		}
-		if (!sp && (sp = sp_inspect_svc_port(p->in, name, r->proto, AF_INET)))
-			sp->node_port = r->dport;
-	}
+	if (!external)
+		sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
+	else if (!has_addr(&sp->lb_ips, &r->dst))
+		sp_inspect_add_addr(&sp->external_ips, &r->dst);
 }
 
-/* filter: "has no endpoints" rejections and "has no local endpoints" drops. */
+/* filter: "has no endpoints" rejections, "has no local endpoints" drops and
+ * health-check NodePorts. */
 static void read_filter(struct ipt *p)
 {
-	const char *chains[] = { "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES" };
+	static const char *const chains[] = { "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES",
+					      "KUBE-NODEPORTS" };
 
-	for (int c = 0; c < 2; c++) {
+	for (int c = 0; c < 3; c++) {
 		struct chain *ch = sp_hmap_get(p->filter.chains, chains[c]);
 
 		for (size_t i = 0; ch && i < ch->n; i++) {
@@ -559,28 +809,35 @@ static void read_filter(struct ipt *p)
 			struct sp_svc_port *sp;
 			struct sp_inspect_port *x;
 
-			if (!r->comment || !r->target || !strstr(r->comment, "endpoints"))
+			if (!service_rule(r, name, sizeof(name), &kind))
 				continue;
-			split_comment(r->comment, name, sizeof(name), &kind);
+			if (c == 2) {
+				if (strstr(kind, "health check") && r->dport &&
+				    (sp = sp_inspect_svc_port(p->in, name, r->proto, AF_INET)))
+					sp->health_check_node_port = r->dport;
+				continue;
+			}
+			if (!strstr(kind, "endpoints"))
+				continue;
 			sp = sp_inspect_svc_port(p->in, name, r->proto, r->has_dst ? r->dst.family : AF_INET);
-			if (!sp)
+			if (!sp || !(x = sp_inspect_port_extra(p->in, sp->key)))
 				continue;
 			if (r->has_dst) {
 				sp->port = r->dport;
-				sp_inspect_add_addr(&sp->cluster_ips, &r->dst);
+				filter_addr(sp, r, c == 1);
 			} else if (r->addrtype_dst_local) {
 				sp->node_port = r->dport;
 			}
-			x = sp_inspect_port_extra(p->in, sp->key);
 			if (!strcmp(r->target, "DROP")) {
-				if (x)
-					x->no_endpoints_drop = true;
+				/* Local policy, nothing here: external traffic has
+				 * its own list, and it is empty. */
+				x->no_endpoints_drop = true;
+				x->has_external = true;
 				sp->etp = SP_POLICY_LOCAL;
-				sp_inspect_finding(p->in, "%s has no local endpoints: external traffic to this "
-						   "node is dropped", sp->key);
+				sp_inspect_port_finding(p->in, sp, " has no local endpoints: external "
+							"traffic to this node is dropped");
 			} else {
-				sp_inspect_finding(p->in, "%s has no endpoints: connections are rejected",
-						   sp->key);
+				sp_inspect_port_finding(p->in, sp, " has no endpoints: connections are rejected");
 			}
 		}
 	}
@@ -591,6 +848,10 @@ static void unreached(struct ipt *p)
 	const char **names;
 	size_t n;
 
+	if (p->in->partial) {
+		sp_inspect_note(p->in, "partial dump: chains nothing reaches are not reported (they may be reached from what is missing)");
+		return;
+	}
 	names = sp_hmap_sorted_keys(p->nat.chains, &n);
 	for (size_t i = 0; names && i < n; i++) {
 		struct chain *c = sp_hmap_get(p->nat.chains, names[i]);
@@ -631,13 +892,21 @@ int sp_inspect_kp_iptables_save(char *buf, size_t len, struct sp_inspect *in, ch
 		goto out;
 	if ((e = parse(&p, len, err, errsz)))
 		goto out;
-	if (!sp_hmap_get(p.nat.chains, "KUBE-SERVICES")) {
-		snprintf(err, errsz, "no *nat KUBE-SERVICES chain: not kube-proxy's iptables rules");
+	if (!sp_hmap_get(p.nat.chains, "KUBE-SERVICES") && !in->partial) {
+		in->partial = true;
+		sp_inspect_note(in, "partial dump: no nat KUBE-SERVICES chain");
+	}
+	read_services(&p, sp_hmap_get(p.nat.chains, "KUBE-SERVICES"));
+	read_nodeports(&p, sp_hmap_get(p.nat.chains, "KUBE-NODEPORTS"));
+	read_filter(&p);
+	if (in->partial)
+		read_orphans(&p);
+	if (!sp_hmap_len(in->m.ports)) {
+		snprintf(err, errsz, "line %u: expected kube-proxy's rules (-A KUBE-SERVICES, "
+			 "KUBE-SVC-*, KUBE-NODEPORTS with \"ns/svc:port\" comments); read none", p.lines);
 		e = -EINVAL;
 		goto out;
 	}
-	read_nat(&p);
-	read_filter(&p);
 	unreached(&p);
 	check_shares(&p);
 	e = 0;

@@ -68,12 +68,13 @@ static void elem_parts(const cJSON *e, const cJSON **key, const cJSON **val, con
 }
 
 /* "service-H8-ns/svc/proto/port" (also local-, external-, endpoint-…__ep) →
- * "ns/svc:port" and the protocol. */
+ * "ns/svc:port" and the protocol. The port name may be empty
+ * ("service-H8-ns/svc/tcp/", an unnamed port: "ns/svc"), so the fields are
+ * cut at each '/', never with a tokenizer that drops empty ones. */
 static bool chain_service(const char *chain, char *name, size_t sz, uint8_t *proto)
 {
-	const char *p = strchr(chain, '-'), *ns, *svc, *pr, *port;
-	char buf[300];
-	char *parts[4], *save = NULL, *end;
+	const char *p = strchr(chain, '-');
+	char buf[300], *parts[4], *s, *end;
 	int n = 0;
 
 	if (!p || !(p = strchr(p + 1, '-')))
@@ -82,16 +83,18 @@ static bool chain_service(const char *chain, char *name, size_t sz, uint8_t *pro
 	end = strstr(buf, "__");
 	if (end)
 		*end = '\0';
-	for (char *t = strtok_r(buf, "/", &save); t && n < 4; t = strtok_r(NULL, "/", &save))
-		parts[n++] = t;
-	if (n != 4)
+	for (s = buf; n < 4; n++) {
+		parts[n] = s;
+		if (!(s = strchr(s, '/')))
+			break;
+		*s++ = '\0';
+	}
+	if (n != 3 || !*parts[0] || !*parts[1] || !*parts[2])
 		return false;
-	ns = parts[0];
-	svc = parts[1];
-	pr = parts[2];
-	port = parts[3];
-	*proto = sp_proto_parse(!strcmp(pr, "udp") ? "UDP" : !strcmp(pr, "sctp") ? "SCTP" : "TCP");
-	snprintf(name, sz, "%s/%s%s%s", ns, svc, *port ? ":" : "", port);
+	*proto = sp_proto_parse(!strcmp(parts[2], "udp")    ? "UDP"
+				: !strcmp(parts[2], "sctp") ? "SCTP"
+							    : "TCP");
+	snprintf(name, sz, "%s/%s%s%s", parts[0], parts[1], *parts[3] ? ":" : "", parts[3]);
 	return true;
 }
 
@@ -153,14 +156,31 @@ static int set_timeout(const struct nj *j, const char *name)
 	return t;
 }
 
+/* An endpoint into @p's endpoints or, @local, its external-traffic list. */
+static void add_to(struct nj *j, struct sp_svc_port *p, bool local, const char *ip, double port,
+		   double weight)
+{
+	struct sp_inspect_port *x = local ? sp_inspect_port_extra(j->in, p->key) : NULL;
+	struct sp_addr a;
+
+	if (!x) {
+		add_ep(p, ip, port, weight);
+		return;
+	}
+	x->has_external = true;
+	if (ip && !sp_addr_parse(ip, &a) && port >= 1 && port <= 65535)
+		sp_inspect_external_add(x, &a, (uint16_t)port);
+}
+
 /* An endpoint chain's dnat target. */
-static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *p, double weight)
+static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *p, double weight,
+			   bool local)
 {
 	cJSON *rules = load_chain(j, chain);
 	const cJSON *r, *e;
 
 	if (!rules) {
-		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -168,7 +188,8 @@ static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *
 			const cJSON *d = jget(e, "dnat");
 
 			if (d && cJSON_IsString(jget(d, "addr")))
-				add_ep(p, jstr(d, "addr"), cJSON_GetNumberValue(jget(d, "port")), weight);
+				add_to(j, p, local, jstr(d, "addr"), cJSON_GetNumberValue(jget(d, "port")),
+				       weight);
 		}
 	}
 	cJSON_Delete(rules);
@@ -190,15 +211,17 @@ static bool is_unconditional_masq(const cJSON *rule)
 	return jump && !cond;
 }
 
-/* service- or local- chain: masquerade rule, affinity rules, the random pick. */
+/* service- or local- chain: masquerade rule, affinity rules, the random pick;
+ * a local- chain reached from outside is the external-traffic list. */
 static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p, bool internal)
 {
 	cJSON *rules = load_chain(j, chain);
 	const cJSON *r, *e;
 	struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
+	bool local = !internal && !strncmp(chain, "local-", 6);
 
 	if (!rules) {
-		sp_inspect_finding(j->in, "%s: jumps to %s, which is not defined", p->key, chain);
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -226,13 +249,12 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 					jget(jget(jget(v, "key"), "numgen"), "mod"));
 
 				if (n != mod)
-					sp_inspect_finding(j->in, "%s: %s picks among %d slots but has %d endpoint(s)",
-							   p->key, chain, mod, n);
+					sp_inspect_port_finding(j->in, p, ": %s picks among %d slots but has %d endpoint(s)", chain, mod, n);
 				cJSON_ArrayForEach(it, set) {
 					const cJSON *g = jget(cJSON_GetArrayItem(it, 1), "goto");
 
 					if (g && jstr(g, "target"))
-						endpoint_chain(j, jstr(g, "target"), p, n ? 1.0 / mod : 0);
+						endpoint_chain(j, jstr(g, "target"), p, n ? 1.0 / mod : 0, local);
 				}
 			}
 			if (d && jget(jget(d, "addr"), "map")) {	/* 1.36: inline map */
@@ -242,7 +264,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 				cJSON_ArrayForEach(it, set) {
 					const cJSON *c = jget(cJSON_GetArrayItem(it, 1), "concat");
 
-					add_ep(p, cJSON_GetStringValue(cJSON_GetArrayItem(c, 0)),
+					add_to(j, p, local, cJSON_GetStringValue(cJSON_GetArrayItem(c, 0)),
 					       cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1)), mod ? 1.0 / mod : 0);
 				}
 			}
@@ -274,7 +296,8 @@ static void dispatch(struct nj *j, struct sp_svc_port *p, const char *target, bo
 	if (!strncmp(target, "service-", 8) || !strncmp(target, "local-", 6)) {
 		if (!strncmp(target, "local-", 6))
 			p->etp = SP_POLICY_LOCAL;
-		if (!p->n_eps || internal)
+		if (!strncmp(target, "local-", 6) && !internal ? !x || !x->has_external
+							       : !p->n_eps || internal)
 			service_chain(j, target, p, internal);
 		return;
 	}
@@ -294,7 +317,8 @@ static void dispatch(struct nj *j, struct sp_svc_port *p, const char *target, bo
 			if (g && jstr(g, "target") && !cond) {
 				if (!strncmp(jstr(g, "target"), "local-", 6))
 					p->etp = SP_POLICY_LOCAL;
-				if (!p->n_eps)
+				if (!strncmp(jstr(g, "target"), "local-", 6) ? !x || !x->has_external
+									      : !p->n_eps)
 					service_chain(j, jstr(g, "target"), p, false);
 			}
 		}
@@ -386,11 +410,11 @@ static void read_maps(struct nj *j)
 				struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
 
 				if (x)
-					x->no_endpoints_drop = true;
+					x->no_endpoints_drop = x->has_external = true;
 				p->etp = SP_POLICY_LOCAL;
 			}
-			sp_inspect_finding(j->in, drop ? "%s has no local endpoints: external traffic to this node is dropped"
-						       : "%s has no endpoints: connections are rejected", p->key);
+			sp_inspect_port_finding(j->in, p, drop ? " has no local endpoints: external traffic to this node is dropped"
+						       : " has no endpoints: connections are rejected");
 		}
 		cJSON_Delete(root);
 	}

@@ -48,7 +48,7 @@ static int finish(struct sp_inspect *in, bool nat, const bool masq[2],
 		x->masq_external = nat && p->etp == SP_POLICY_CLUSTER;
 		x->no_endpoints_drop = nat && p->etp == SP_POLICY_LOCAL;
 		if (!p->n_eps)
-			sp_inspect_finding(in, "%s has no endpoints: connections are rejected%s", p->key,
+			sp_inspect_port_finding(in, p, " has no endpoints: connections are rejected%s",
 					   x->no_endpoints_drop ? " (external traffic: dropped)" : "");
 	}
 	return 0;

@@ -231,8 +231,26 @@ fi
 out=$(inns $R b3 curl -s -m 2 'http://[fd00:96::20]/')
 [[ "$out" == *" [fd00:10:0:2::12]:"* ]] || { in_mode nftables && [[ "$out" == b1* ]]; } ||
 	fail "pod source (v6) not kept: $out"
-if from_cl "the client's source masqueraded"; then
-	out=$(inns $R cl curl -s -m 2 http://198.19.128.20/)
-	[[ "$out" != *"198.19.0.100:"* ]] || fail "client from outside the cluster not masqueraded: $out"
+# From outside the cluster CIDR: nftables masquerades (as kube-proxy); bpf
+# keeps the client's address where the endpoint is on the node that took the
+# packet (node1, where the fabric routes ClusterIPs) and SNATs to node1's
+# address where it is on another node (as Cilium): look at both.
+if from_cl "the client's source masqueraded (bpf: SNATed to another node only)"; then
+	declare -A seen_from=()
+	for _ in $(seq 30); do
+		out=$(inns $R cl curl -s -m 2 http://198.19.128.20/)
+		seen_from[${out%% *}]=${out#* }
+	done
+	[ ${#seen_from[@]} -gt 0 ] || fail "the client got no answer from 198.19.128.20"
+	for who in "${!seen_from[@]}"; do
+		src=${seen_from[$who]%:*}
+		if in_mode bpf && [[ $who == a* ]]; then
+			[ "$src" = 198.19.0.100 ] || fail "bpf: $who (on node1) saw $src, not the client"
+		elif in_mode bpf; then
+			[ "$src" = 198.19.0.1 ] || fail "bpf: $who (on node2) saw $src, not node1's address"
+		else
+			[ "$src" != 198.19.0.100 ] || fail "client from outside the cluster not masqueraded: $who $src"
+		fi
+	done
 fi
 mode_done

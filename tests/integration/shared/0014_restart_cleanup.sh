@@ -11,6 +11,31 @@
 mode_test "${MODE:?set by the wrapper}"
 rig2_test t14
 web_nodeport 198.19.128.60 30060 198.18.1.10@node1 198.18.2.10@node2 >"$dir/svc.yaml"
+# An echo service for connections held open across the restart.
+cat >>"$dir/svc.yaml" <<'Y'
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hold, namespace: t}
+spec:
+  type: NodePort
+  clusterIP: 198.19.128.61
+  ports: [{name: tcp, port: 9000, nodePort: 30061}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: hold-1, namespace: t, labels: {kubernetes.io/service-name: hold}}
+addressType: IPv4
+ports: [{name: tcp, port: 9000}]
+endpoints:
+- {addresses: [198.18.1.10], nodeName: node1}
+- {addresses: [198.18.2.10], nodeName: node2}
+Y
+FLOWS="python3 $TOP/tests/integration/flows.py"
+for p in a1 b1; do	# TCP echo servers
+	inns $R $p socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat >/dev/null 2>&1 &
+	T_PIDS+=($!)
+done
 agents_up $R "$dir"
 PIN=$("$SVCPLANECTL" rig path $R node1 bpf-pin) || fail "rig path bpf-pin"
 CG=$("$SVCPLANECTL" rig path $R node1 cgroup) || fail "rig path cgroup"
@@ -43,9 +68,14 @@ loop() { # member url...: 400 rounds of a request to each URL, bounded in time b
 }
 loop a3 http://198.19.128.60/ http://198.19.0.1:30060/ >"$AGENT_LOG_DIR/loop-a3.out" &
 lps=($!)
-if from_cl "a loop from the client across the restart"; then
+if from_cl "a loop from the client across the restart, and connections it holds"; then
 	loop cl http://198.19.128.60/ http://198.19.0.1:30060/ >"$AGENT_LOG_DIR/loop-cl.out" &
 	lps+=($!)
+	# Established before the kill, exchanging lines every 0.1 s until after
+	# the restart (bpf: their connection-tracking entries are in the pinned
+	# map; nftables: in the kernel's conntrack).
+	inns $R cl $FLOWS tcp 198.19.0.1 30061 6 5 >"$AGENT_LOG_DIR/held-cl.out" &
+	held=$!
 fi
 sleep 1
 kill -9 "${AGENT_PID[1]}"
@@ -58,6 +88,11 @@ mv "$run2_log" "$run1_log" || fail "no log of the first run"
 sleep 1
 agent_start $R 1 "$dir"
 wait "${lps[@]}"
+if [ -n "${held:-}" ]; then
+	wait "$held"
+	grep -q '^ok' "$AGENT_LOG_DIR/held-cl.out" ||
+		fail "connections from cl held across kill -9 and restart broke: $(cat "$AGENT_LOG_DIR/held-cl.out")"
+fi
 for f in "$AGENT_LOG_DIR"/loop-*.out; do
 	read -r ok bad <"$f"
 	[ "$bad" = 0 ] && [ "$ok" = 400 ] || fail "$(basename "$f" .out): $bad of $((ok + bad)) rounds failed across kill -9 and restart"

@@ -70,6 +70,12 @@ check() { # from-member from-ip to-ip:port
 			[ "$seen" != "$src" ] || fail "$src → $to: $m reached itself unmasqueraded (hairpin)"
 		fi
 	done
+	# A backend that translates per endpoint (bpf, from outside) answers on
+	# each candidate's line: the one of the pod that answered counts.
+	local ip line
+	for ip in "${!POD[@]}"; do [ "${POD[$ip]}" = "$who" ] && break; done
+	line=$(grep -E "^  $ip:[0-9]+ .*masquerade: " <<<"$out")
+	[ -n "$line" ] && masq="masquerade: ${line##*masquerade: }"
 	case $masq in
 	"masquerade: yes"*) [ "$seen" != "$src" ] || fail "$src → $to: explain says masquerade, pod saw $seen" ;;
 	"masquerade: no"*) [ "$seen" = "$src" ] || fail "$src → $to: explain says source kept, pod saw $seen" ;;
