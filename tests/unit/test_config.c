@@ -468,10 +468,32 @@ static void nested_yaml(char *buf, size_t sz, const char *key, const char *value
 	}
 }
 
+/* Apply @text to a fresh config: @says NULL wants success and no error line;
+ * else -EINVAL and exactly one line containing @says and naming the file. */
+static void expect_file(const char *text, const char *says, const char *what)
+{
+	struct captured_log lg;
+	struct sp_config cfg = fresh();
+	const char *none[] = { NULL };
+	int e;
+
+	captured_log_open(&lg);
+	e = sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", none, &lg.log);
+	if (!says) {
+		ck_assert_msg(e == 0, "%s: %s", what, captured_log_text(&lg));
+		ck_assert_msg(!strstr(captured_log_text(&lg), "error"), "%s", captured_log_text(&lg));
+	} else {
+		ck_assert_msg(e == -EINVAL, "accepted %s", what);
+		ck_assert_msg(captured_log_lines(&lg) == 1, "%s: %s", what, captured_log_text(&lg));
+		ck_assert_msg(strstr(captured_log_text(&lg), says), "%s: %s", what, captured_log_text(&lg));
+		ck_assert_msg(strstr(captured_log_text(&lg), "kp.yaml: "), "%s", captured_log_text(&lg));
+	}
+	captured_log_close(&lg);
+}
+
 START_TEST(test_kpconfig_every_key_validated)
 {
 	size_t n = sizeof(bad_values) / sizeof(bad_values[0]);
-	const char *none[] = { NULL };
 	const char *key;
 	int is_block;
 
@@ -484,19 +506,10 @@ START_TEST(test_kpconfig_every_key_validated)
 		ck_assert_msg(found, "no validation case for key %s", key);
 	}
 	for (size_t j = 0; j < n; j++) {
-		struct captured_log lg;
-		struct sp_config cfg = fresh();
 		char text[1024];
 
 		nested_yaml(text, sizeof(text), bad_values[j].key, bad_values[j].value);
-		captured_log_open(&lg);
-		ck_assert_msg(sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", none, &lg.log) == -EINVAL,
-			      "accepted %s: %s", bad_values[j].key, bad_values[j].value);
-		ck_assert_msg(captured_log_lines(&lg) == 1, "%s: %s", bad_values[j].key, captured_log_text(&lg));
-		ck_assert_msg(strstr(captured_log_text(&lg), bad_values[j].says), "%s: %s", bad_values[j].key,
-			      captured_log_text(&lg));
-		ck_assert_msg(strstr(captured_log_text(&lg), "kp.yaml: "), "%s", captured_log_text(&lg));
-		captured_log_close(&lg);
+		expect_file(text, bad_values[j].says, bad_values[j].key);
 	}
 }
 END_TEST
@@ -526,21 +539,13 @@ START_TEST(test_kpconfig_good_values_accepted)
 		{ "conntrack.tcpEstablishedTimeout", "24h0m0s" },
 		{ "ipvs.excludeCIDRs", "['10.0.0.0/8']" },
 	};
-	const char *none[] = { NULL };
-
 	for (size_t j = 0; j < sizeof(good) / sizeof(good[0]); j++) {
-		struct captured_log lg;
-		struct sp_config cfg = fresh();
 		char text[1024];
 
 		if (!good[j].value)
 			continue;
 		nested_yaml(text, sizeof(text), good[j].key, good[j].value);
-		captured_log_open(&lg);
-		ck_assert_msg(sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", none, &lg.log) == 0,
-			      "%s: %s: %s", good[j].key, good[j].value, captured_log_text(&lg));
-		ck_assert_ptr_null(strstr(captured_log_text(&lg), "error"));
-		captured_log_close(&lg);
+		expect_file(text, NULL, good[j].key);
 	}
 }
 END_TEST
@@ -563,20 +568,12 @@ START_TEST(test_kpconfig_unknown_and_refused)
 		{ "iptables: {masqueradeBit: 15}\n", "iptables.masqueradeBit: invalid value \"15\": svcplane marks" },
 		{ "mode: nftables\nnftables: {masqueradeBit: 13}\n", "nftables.masqueradeBit: invalid value \"13\"" },
 	};
-	const char *none[] = { NULL };
-
 	for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
-		struct captured_log lg;
-		struct sp_config cfg = fresh();
 		char text[1024];
 
 		snprintf(text, sizeof(text), "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n%s",
 			 cases[j].text);
-		captured_log_open(&lg);
-		ck_assert_int_eq(sp_config_apply_file(&cfg, text, strlen(text), "kp.yaml", none, &lg.log), -EINVAL);
-		ck_assert_int_eq(captured_log_lines(&lg), 1);
-		ck_assert_msg(strstr(captured_log_text(&lg), cases[j].says), "%s", captured_log_text(&lg));
-		captured_log_close(&lg);
+		expect_file(text, cases[j].says, cases[j].text);
 	}
 }
 END_TEST
