@@ -1,4 +1,4 @@
-# svcplane - node service proxy. See README.md; DESIGN notes in ../shared/DESIGN.md.
+# svcplane - node service proxy. See README.md and docs/architecture.md.
 #
 #   make          build svcplane and svcplanectl
 #   make deps     install every Debian package the build, tests, demo and bench need
@@ -21,6 +21,8 @@ LDLIBS   += $(PKG_LIBS) -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 B := build
+
+.DEFAULT_GOAL := all
 
 COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/ratelimit.c common/khash.c \
 	       common/clock.c common/nft_lex.c common/lb_algorithm.c
@@ -45,8 +47,11 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_conn.c dataplane/userspace/us_splice.c \
 		 dataplane/userspace/us_sctp.c dataplane/userspace/us_udp.c dataplane/userspace/us_port.c \
 		 dataplane/userspace/us_host.c dataplane/userspace/us_metrics.c \
-		 dataplane/userspace/us_backend.c
-AGENT_LIB_SRC := agent/config.c agent/loop.c agent/runner.c agent/health.c agent/metrics.c agent/http.c agent/http_conns.c \
+		 dataplane/userspace/us_backend.c \
+		 dataplane/kubeproxy/kp_chains.c dataplane/kubeproxy/kp_nft.c dataplane/kubeproxy/kp_legacy.c \
+		 dataplane/kubeproxy/kp_takeover.c
+AGENT_LIB_SRC := agent/duration.c agent/kpconfig.c agent/config.c agent/loop.c agent/runner.c agent/health.c \
+		 agent/metrics.c agent/http.c agent/http_conns.c \
 		 agent/hcserver.c agent/agent.c
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \

@@ -1,5 +1,6 @@
 /* agent.c - the sync: store → model → backend, with timing, health and metrics. */
 #include "agent.h"
+#include "config.h"
 #include "hcserver.h"
 #include "http.h"
 #include "loop.h"
@@ -223,6 +224,7 @@ static int start_kube(struct sp_agent *a)
 int sp_agent_start(struct sp_agent *a)
 {
 	const struct sp_backend_ops *ops = sp_backend_find(a->cfg.mode);
+	char summary[1024];
 	int e;
 
 	if (!ops) {
@@ -233,6 +235,8 @@ int sp_agent_start(struct sp_agent *a)
 	sp_metrics_init(&a->metrics, sp_now_wall());
 	sp_health_init(&a->health, a->cfg.sync_period);
 	sp_runner_init(&a->runner, a->cfg.min_sync_period, a->cfg.sync_period);
+	/* dry-run programs nothing, so it replaces nothing either. */
+	a->kp_pending = a->cfg.take_over_kube_proxy && strcmp(ops->name, "dry-run");
 	if (!(a->loop = sp_loop_new())) {
 		sp_log_err(&a->log, "event loop: %s", strerror(errno));
 		return -errno;
@@ -263,14 +267,16 @@ int sp_agent_start(struct sp_agent *a)
 	}
 	if ((e = start_http(a)))
 		return e;
-	a->hc = sp_hcservers_new(&a->log);
-	if (!a->hc) {
+	/* dry-run binds nothing but the health and metrics addresses it was given. */
+	a->hc = strcmp(ops->name, "dry-run") ? sp_hcservers_new(&a->log) : NULL;
+	if (!a->hc && strcmp(ops->name, "dry-run")) {
 		e = -errno;
 		sp_log_err(&a->log, "health check servers: %s", strerror(-e));
 		return e;
 	}
 	if ((e = watch_parts(a)))
 		return e;
+	sp_log_info(&a->log, "settings: %s", sp_config_summary(&a->cfg, summary, sizeof(summary)));
 	if (a->kube) {
 		sp_log_info(&a->log, "started: mode %s, node %s, Kubernetes API source; first sync after the initial lists",
 			    ops->name, a->cfg.hostname);
@@ -435,6 +441,10 @@ int sp_agent_sync(struct sp_agent *a, bool full)
 		sp_log_info(&a->log, "sync: %s, %zu service ports, %zu services changed, %zu ports changed, %.3f ms",
 			    full ? "full" : "partial", sp_hmap_len(a->model.ports),
 			    sp_hmap_len(dirty), n_changed, dur * 1e3);
+		/* svcplane's rules are in place: only now may kube-proxy's go
+		 * (a failure is retried after the next successful sync). */
+		if (a->kp_pending)
+			a->kp_pending = sp_kube_proxy_remove(&a->log) != 0;
 		/* A full sync (and the initial load before it) frees large
 		 * transient structures (parsed manifests, batches): give the memory
 		 * back rather than keep it in malloc's arenas. */

@@ -44,6 +44,7 @@ struct sp_agent {
 	struct sp_hcservers *hc;	/* healthCheckNodePort servers */
 	uint64_t seen_generation;	/* store generation already queued */
 	bool source_synced;		/* every source finished its initial load */
+	bool kp_pending;		/* --take-over-kube-proxy not done yet */
 };
 
 

@@ -1,27 +1,28 @@
 /* config.c - flags (kube-proxy's names) and kube-proxy's KubeProxyConfiguration
- * file, merged into struct sp_config: flags win, unused keys are named once. */
+ * file (read by kpconfig.c), merged into struct sp_config: flags win, unused
+ * keys are named once, every value is checked before anything is touched. */
 #include "config.h"
-#include "../control/k8s.h"
-#include "../control/k8s_field.h"
+#include "duration.h"
+#include "kpconfig.h"
+#include "../common/version.h"
 #include "../control/maglev.h"
-#include "../control/yaml.h"
+#include "../dataplane/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
 	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
-	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE,
+	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE, F_TAKEOVER, F_VERSION,
 	F_US_LB,
 };
 
@@ -48,28 +49,42 @@ static const struct option options[] = {
 	{ "bpf-lb-algorithm", required_argument, NULL, F_BPF_LB_ALGORITHM },
 	{ "bpf-lb-maglev-table-size", required_argument, NULL, F_BPF_MAGLEV_SIZE },
 	{ "userspace-lb-algorithm", required_argument, NULL, F_US_LB },
+	{ "take-over-kube-proxy", optional_argument, NULL, F_TAKEOVER },
 	{ "v", required_argument, NULL, F_V },
 	{ "help", no_argument, NULL, F_HELP },
+	{ "version", no_argument, NULL, F_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char usage[] =
-	"usage: svcplane [flags]\n"
-	"  --mode MODE                  nftables (default), bpf, userspace, dry-run\n"
+/* Bounds on durations: a period below these would spin the agent, one above
+ * them would never come (kube-proxy has none; they are said in --help). */
+#define MIN_SYNC_MAX	3600.0		/* --min-sync-period: 0 to 1h */
+#define SYNC_MIN	1.0		/* --sync-period: 1s to 24h */
+#define SYNC_MAX	86400.0
+#define WATCH_MIN	1.0		/* --api-watch-timeout: 1s to 24h */
+#define WATCH_MAX	86400.0
+#define CONFIG_MAX	(1 << 20)	/* --config: at most 1 MiB */
+
+static const char usage_head[] = "usage: svcplane [flags]\n";
+static const char usage_rest[] =
 	"  --manifests DIR              clusterless source: YAML/JSON manifests in DIR, watched\n"
 	"  --kubeconfig FILE            Kubernetes API source (default: in-cluster)\n"
 	"  --master URL                 API server URL, overrides the kubeconfig's\n"
-	"  --api-watch-timeout DURATION each watch's timeoutSeconds (default 5-10m at random);\n"
-	"                               a watch silent for longer (plus up to 30s) is restarted\n"
-	"  --config FILE                KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)\n"
+	"  --api-watch-timeout DURATION each watch's timeoutSeconds, 1s to 24h (default 5-10m at\n"
+	"                               random); a watch silent for longer (plus up to 30s) is restarted\n"
+	"  --config FILE                KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1),\n"
+	"                               at most 1 MiB; svcplane's own keys under svcplane:\n"
 	"  --hostname-override NAME     this node's name (default: hostname)\n"
 	"  --cluster-cidr CIDR[,CIDR]   traffic from outside it is masqueraded\n"
 	"  --nodeport-addresses LIST    CIDR list, or 'primary' (default)\n"
 	"  --masquerade-all             masquerade all service traffic\n"
-	"  --min-sync-period DURATION   at most one sync per period (default 1s)\n"
-	"  --sync-period DURATION       full resync and drift repair (default 30s)\n"
+	"  --min-sync-period DURATION   at most one sync per period, 0 to 1h and at most\n"
+	"                               --sync-period (default 1s; 0: sync at every change)\n"
+	"  --sync-period DURATION       full resync and drift repair, 1s to 24h (default 30s)\n"
 	"  --healthz-bind-address ADDR  /healthz, /livez (default 0.0.0.0:10256)\n"
 	"  --metrics-bind-address ADDR  /metrics, /proxyMode, /model (default 127.0.0.1:10249)\n"
+	"  --take-over-kube-proxy       after the first successful sync, remove kube-proxy's rules\n"
+	"                               (iptables-legacy, iptables-nft, nftables) from this node\n"
 	"  --cleanup                    remove everything svcplane installed, then exit\n"
 	"  --log-format FORMAT          text (default) or json\n"
 	"  --cgroup-path PATH           bpf mode: cgroup for socket hooks (default: v2 root)\n"
@@ -81,52 +96,21 @@ static const char usage[] =
 	"  --bpf-lb-maglev-table-size N bpf mode: slots of each service's Maglev table, a prime\n"
 	"                               in 251-131071, at least 100 × endpoints (default 16381)\n"
 	"  --userspace-lb-algorithm A   userspace mode: round-robin (default) or least-connections\n"
-	"  --v N                        log verbosity: 0-1 info, 2+ debug\n";
+	"  --v N                        log verbosity: 0-1 info, 2+ debug\n"
+	"  --version                    print the version and exit\n"
+	"DURATION is Go's syntax, as kube-proxy's: 500ms, 30s, 1m30s, 2h (a unit is needed).\n";
 
-int sp_duration_parse(const char *s, double *out)
+static const char *const agent_modes[] = { "nftables", "bpf", "userspace", "dry-run", NULL };
+
+static void print_usage(FILE *f)
 {
-	double total = 0;
-	const char *p = s;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (!strcmp(s, "0")) {
-		*out = 0;
-		return 0;
-	}
-	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
-		double unit;
-
-		if (end == p || v < 0)
-			return -EINVAL;
-		p = end;
-		if (!strncmp(p, "ms", 2)) {
-			unit = 0.001;
-			p += 2;
-		} else if (!strncmp(p, "us", 2)) {
-			unit = 1e-6;
-			p += 2;
-		} else if (!strncmp(p, "ns", 2)) {
-			unit = 1e-9;
-			p += 2;
-		} else if (*p == 's') {
-			unit = 1;
-			p++;
-		} else if (*p == 'm') {
-			unit = 60;
-			p++;
-		} else if (*p == 'h') {
-			unit = 3600;
-			p++;
-		} else {
-			return -EINVAL;
-		}
-		total += v * unit;
-	}
-	*out = total;
-	return 0;
+	fputs(usage_head, f);
+	fputs("  --mode MODE                  ", f);
+	for (size_t i = 0; agent_modes[i]; i++)
+		fprintf(f, "%s%s%s%s", i ? ", " : "", agent_modes[i], i ? "" : " (default)",
+			sp_backend_find(agent_modes[i]) ? "" : " (not built into this binary)");
+	fputs(";\n                               iptables and ipvs run as nftables\n", f);
+	fputs(usage_rest, f);
 }
 
 static int set_str(char *dst, size_t sz, const char *v)
@@ -218,18 +202,59 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-static int parse_mode(const char *v, struct sp_config *cfg, const struct sp_log *lg, bool from_file)
+/* A reason for an error line, when the value's own text does not say it. */
+struct why {
+	char text[256];
+};
+
+static int fail(struct why *w, const char *fmt, const char *arg)
 {
+	snprintf(w->text, sizeof(w->text), fmt, arg);
+	return -EINVAL;
+}
+
+static int parse_mode(const char *v, struct sp_config *cfg, struct why *w)
+{
+	char built[128] = "";
+
+	cfg->mode_asked[0] = '\0';	/* the last --mode given wins */
 	if (!*v || !strcmp(v, "nftables"))
 		return set_str(cfg->mode, sizeof(cfg->mode), "nftables");
 	if (!strcmp(v, "iptables") || !strcmp(v, "ipvs")) {
-		sp_log_warn(lg, "%s mode \"%s\": svcplane programs nftables in its place",
-			    from_file ? "config" : "--mode", v);
+		/* Warned once, after flags and file are merged. */
+		snprintf(cfg->mode_asked, sizeof(cfg->mode_asked), "%s", v);
 		return set_str(cfg->mode, sizeof(cfg->mode), "nftables");
 	}
-	if (!strcmp(v, "bpf") || !strcmp(v, "userspace") || !strcmp(v, "dry-run"))
-		return set_str(cfg->mode, sizeof(cfg->mode), v);
-	return -EINVAL;
+	for (size_t i = 0; agent_modes[i]; i++)
+		if (!strcmp(v, agent_modes[i]))
+			return set_str(cfg->mode, sizeof(cfg->mode), v);
+	for (size_t i = 0; agent_modes[i]; i++)
+		if (sp_backend_find(agent_modes[i]))
+			snprintf(built + strlen(built), sizeof(built) - strlen(built), "%s%s",
+				 *built ? ", " : "", agent_modes[i]);
+	return fail(w, "valid modes: nftables, bpf, userspace, dry-run (built into this binary: %s), "
+		       "and kube-proxy's iptables and ipvs (run as nftables)", built);
+}
+
+/* A duration flag within [@lo, @hi] seconds. */
+static int parse_period(const char *v, double lo, double hi, double *out, struct why *w)
+{
+	char *end;
+	int e;
+
+	e = sp_duration_parse(v, out);
+	if (e == -EINVAL && strtod(v, &end) >= 0 && end != v && !*end)
+		return fail(w, "a duration needs a unit (e.g. %ss)", v);
+	if (e)
+		return fail(w, "%s", "not a duration (Go syntax: 500ms, 30s, 1m30s, 2h)");
+	if (*out < lo || *out > hi) {
+		char a[32], b[32];
+
+		snprintf(w->text, sizeof(w->text), "must be between %s and %s",
+			 sp_duration_format(lo, a, sizeof(a)), sp_duration_format(hi, b, sizeof(b)));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void defaults(struct sp_config *cfg)
@@ -253,14 +278,12 @@ static void defaults(struct sp_config *cfg)
 	cfg->bpf_maglev_table_size = SP_MAGLEV_SIZE_DEFAULT;
 }
 
-/* One flag's value into @cfg. @name is used in the error line. */
-static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct sp_log *lg)
+/* One flag's value into @cfg; on error, @w may say why. */
+static int apply_flag(struct sp_config *cfg, int id, const char *v, struct why *w)
 {
-	double d;
-
 	switch (id) {
 	case F_MODE:
-		return parse_mode(v, cfg, lg, false);
+		return parse_mode(v, cfg, w);
 	case F_MANIFESTS:
 		return set_str(cfg->manifests, sizeof(cfg->manifests), v);
 	case F_KUBECONFIG:
@@ -278,11 +301,9 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 	case F_MASQ_ALL:
 		return parse_bool(v, &cfg->masquerade_all);
 	case F_MIN_SYNC:
+		return parse_period(v, 0, MIN_SYNC_MAX, &cfg->min_sync_period, w);
 	case F_SYNC:
-		if (sp_duration_parse(v, &d) || (id == F_SYNC && d <= 0))
-			return -EINVAL;
-		*(id == F_SYNC ? &cfg->sync_period : &cfg->min_sync_period) = d;
-		return 0;
+		return parse_period(v, SYNC_MIN, SYNC_MAX, &cfg->sync_period, w);
 	case F_HEALTHZ:
 		return !*v ? (cfg->healthz_bind[0] = '\0', 0)
 			   : parse_bind(v, cfg->healthz_bind, sizeof(cfg->healthz_bind), "10256");
@@ -291,6 +312,21 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 			   : parse_bind(v, cfg->metrics_bind, sizeof(cfg->metrics_bind), "10249");
 	case F_CLEANUP:
 		return parse_bool(v, &cfg->cleanup);
+	case F_BPF_LB_ALGORITHM:
+		return sp_lb_algorithm_parse(v, &cfg->bpf_lb_algorithm);
+	case F_BPF_MAGLEV_SIZE: {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		/* a prime in Cilium's range; each table checks its endpoints itself */
+		if (!*v || *end || n < SP_MAGLEV_SIZE_MIN || n > SP_MAGLEV_SIZE_MAX ||
+		    sp_maglev_check_size((uint32_t)n, 0, NULL))
+			return -EINVAL;
+		cfg->bpf_maglev_table_size = (uint32_t)n;
+		return 0;
+	}
+	case F_TAKEOVER:
+		return parse_bool(v, &cfg->take_over_kube_proxy);
 	case F_LOG_FORMAT:
 		if (!strcmp(v, "text"))
 			cfg->log_format = SP_LOG_TEXT;
@@ -304,10 +340,7 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 	case F_PIN:
 		return set_str(cfg->bpf_pin_path, sizeof(cfg->bpf_pin_path), v);
 	case F_WATCH_TIMEOUT:
-		if (sp_duration_parse(v, &d) || d < 1)
-			return -EINVAL;
-		cfg->api_watch_timeout = d;
-		return 0;
+		return parse_period(v, WATCH_MIN, WATCH_MAX, &cfg->api_watch_timeout, w);
 	case F_US_LB:
 		if (strcmp(v, "round-robin") && strcmp(v, "least-connections"))
 			return -EINVAL;
@@ -322,19 +355,6 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, const struct
 		cfg->bpf_lb_map_max = (uint32_t)n;
 		return 0;
 	}
-	case F_BPF_LB_ALGORITHM:
-		return sp_lb_algorithm_parse(v, &cfg->bpf_lb_algorithm);
-	case F_BPF_MAGLEV_SIZE: {
-		char *end;
-		unsigned long n = strtoul(v, &end, 10);
-
-		/* a prime in Cilium's range; each table checks its endpoints itself */
-		if (!*v || *end || n < SP_MAGLEV_SIZE_MIN || n > SP_MAGLEV_SIZE_MAX ||
-		    sp_maglev_check_size((uint32_t)n, 0, NULL))
-			return -EINVAL;
-		cfg->bpf_maglev_table_size = (uint32_t)n;
-		return 0;
-	}
 	}
 	return -EINVAL;
 }
@@ -347,165 +367,60 @@ static const char *flag_name(int id)
 	return "?";
 }
 
-/* Config keys, their flag, and where they live. */
-struct key_map {
-	const char *path;	/* dotted path in the file */
-	int flag;
-};
-
-static const struct key_map file_keys[] = {
-	{ "mode", F_MODE },
-	{ "clusterCIDR", F_CLUSTER_CIDR },
-	{ "hostnameOverride", F_HOSTNAME },
-	{ "healthzBindAddress", F_HEALTHZ },
-	{ "metricsBindAddress", F_METRICS },
-	{ "nodePortAddresses", F_NODEPORT_ADDRS },
-	{ "clientConnection.kubeconfig", F_KUBECONFIG },
-	{ "minSyncPeriod", F_MIN_SYNC },	/* v1alpha2 puts these at the top level */
-	{ "syncPeriod", F_SYNC },
-	{ "@proxier.minSyncPeriod", F_MIN_SYNC },	/* nftables: or iptables: block */
-	{ "@proxier.syncPeriod", F_SYNC },
-	{ "@proxier.masqueradeAll", F_MASQ_ALL },
-	{ "svcplane.manifests", F_MANIFESTS },
-	{ "svcplane.cgroupPath", F_CGROUP },
-	{ "svcplane.bpfPinPath", F_PIN },
-	{ "svcplane.bpfLBMapMax", F_BPF_MAP_MAX },
-	{ "svcplane.bpfLBAlgorithm", F_BPF_LB_ALGORITHM },
-	{ "svcplane.bpfLBMaglevTableSize", F_BPF_MAGLEV_SIZE },
-	{ "svcplane.logFormat", F_LOG_FORMAT },
-};
-
-/* The value at @path as flag text in @buf; NULL when absent, null or "". */
-static const char *value_text(const cJSON *v, char *buf, size_t sz)
+static int flag_id(const char *name)
 {
-	if (!v || cJSON_IsNull(v))
-		return NULL;
-	if (cJSON_IsString(v))
-		return *v->valuestring ? v->valuestring : NULL;
-	if (cJSON_IsBool(v))
-		return cJSON_IsTrue(v) ? "true" : "false";
-	if (cJSON_IsNumber(v)) {
-		snprintf(buf, sz, "%g", v->valuedouble);
-		return buf;
-	}
-	if (cJSON_IsArray(v)) {
-		const cJSON *it;
-		size_t off = 0;
-
-		buf[0] = '\0';
-		cJSON_ArrayForEach(it, v) {
-			if (!cJSON_IsString(it))
-				return "(not a list of strings)";
-			off += (size_t)snprintf(buf + off, off < sz ? sz - off : 0, "%s%s",
-						off ? "," : "", it->valuestring);
-		}
-		return off ? buf : NULL;
-	}
-	return "(not a scalar)";
+	for (const struct option *o = options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o->val;
+	return 0;
 }
 
-static bool flag_was_set(int id, const char *const *set_by_flag)
+static bool flag_was_set(const char *name, const char *const *set_by_flag)
 {
 	for (size_t i = 0; set_by_flag && set_by_flag[i]; i++)
-		if (!strcmp(set_by_flag[i], flag_name(id)))
+		if (!strcmp(set_by_flag[i], name))
 			return true;
 	return false;
-}
-
-/* Every key path under @o not marked used, as "a.b, c" into @buf. */
-static void unused_keys(const cJSON *o, const char *prefix, const cJSON *used, char *buf,
-			size_t sz)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, o) {
-		char path[256];
-
-		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", it->string);
-		if (cJSON_GetObjectItemCaseSensitive(used, path))
-			continue;
-		/* Blocks holding keys we use: name their unused members one by one. */
-		if (cJSON_IsObject(it) && it->child &&
-		    (!strcmp(path, "nftables") || !strcmp(path, "iptables") ||
-		     !strcmp(path, "svcplane") || !strcmp(path, "clientConnection"))) {
-			unused_keys(it, path, used, buf, sz);
-			continue;
-		}
-		if (!strcmp(path, "apiVersion") || !strcmp(path, "kind"))
-			continue;
-		if (strlen(buf) + strlen(path) + 3 < sz)
-			strcat(strcat(buf, *buf ? ", " : ""), path);
-	}
 }
 
 int sp_config_apply_file(struct sp_config *cfg, const char *buf, size_t len, const char *file,
 			 const char *const *set_by_flag, const struct sp_log *lg)
 {
-	struct sp_perr perr = {0};
-	cJSON *docs = sp_yaml_load(buf, len, &perr), *root, *used = cJSON_CreateObject();
-	const char *kind, *mode_txt, *proxier;
-	char unused[1024] = "";
-	int e = -EINVAL;
+	struct sp_kpconfig *kp = malloc(sizeof(*kp));
+	const char *mode_flag = NULL;
+	int e;
 
-	if (!docs) {
-		sp_log_err(lg, "%s: %s", file, errno == ENOMEM ? "out of memory" : perr.msg);
+	if (!kp)
+		return -ENOMEM;
+	/* --mode iptables|ipvs|nftables picks the block as the file's mode would. */
+	if (flag_was_set("mode", set_by_flag))
+		mode_flag = cfg->mode_asked[0]		   ? cfg->mode_asked
+			    : !strcmp(cfg->mode, "nftables") ? "nftables"
+							     : NULL;
+	if ((e = sp_kpconfig_read(buf, len, file, mode_flag, kp, lg)))
 		goto out;
-	}
-	root = cJSON_GetArrayItem(docs, 0);
-	if (!cJSON_IsObject(root)) {
-		sp_log_err(lg, "%s: not a KubeProxyConfiguration (no YAML mapping)", file);
-		goto out;
-	}
-	kind = sp_meta_get(root, "kind");
-	if (kind && strcmp(kind, "KubeProxyConfiguration")) {
-		sp_log_err(lg, "%s: kind \"%s\" is not KubeProxyConfiguration", file, kind);
-		goto out;
-	}
-	mode_txt = sp_meta_get(root, "mode");
-	proxier = mode_txt && !strcmp(mode_txt, "iptables") ? "iptables" : "nftables";
-	for (size_t i = 0; i < sizeof(file_keys) / sizeof(file_keys[0]); i++) {
-		const struct key_map *k = &file_keys[i];
-		char path[128], txt[1024], *dot;
-		const cJSON *v = root;
-		const char *val;
+	for (size_t i = 0; i < kp->n; i++) {
+		const struct sp_kp_setting *st = &kp->set[i];
+		struct why w = { "" };
 
-		if (k->path[0] == '@')
-			snprintf(path, sizeof(path), "%s%s", proxier, strchr(k->path, '.'));
-		else
-			snprintf(path, sizeof(path), "%s", k->path);
-		for (char *seg = path, *next; seg && v; seg = next) {
-			dot = strchr(seg, '.');
-			next = dot ? dot + 1 : NULL;
-			if (dot)
-				*dot = '\0';
-			v = sp_field(v, seg);
-			if (dot)
-				*dot = '.';
-		}
-		if (!v)
+		if (flag_was_set(st->flag, set_by_flag))
 			continue;
-		cJSON_AddTrueToObject(used, path);
-		val = value_text(v, txt, sizeof(txt));
-		if (!val || flag_was_set(k->flag, set_by_flag))
-			continue;
-		/* "0s" in a generated file means "use the default". */
-		if (k->flag == F_SYNC && (!strcmp(val, "0s") || !strcmp(val, "0")))
-			continue;
-		if (apply_flag(cfg, k->flag, val, lg)) {
-			sp_log_err(lg, "%s: %s: invalid value \"%s\"", file, path, val);
+		if (apply_flag(cfg, flag_id(st->flag), st->value, &w)) {
+			sp_log_err(lg, "%s: %s: invalid value \"%s\"%s%s", file, st->key, st->value,
+				   *w.text ? ": " : "", w.text);
+			e = -EINVAL;
 			goto out;
 		}
 	}
-	unused_keys(root, "", used, unused, sizeof(unused));
-	if (*unused)
-		sp_log_warn(lg, "%s: keys svcplane does not use: %s", file, unused);
-	e = 0;
+	snprintf(cfg->config_block, sizeof(cfg->config_block), "%s", kp->block);
+	if (*kp->unused)
+		sp_log_warn(lg, "%s: keys svcplane does not use: %s", file, kp->unused);
 out:
-	cJSON_Delete(docs);
-	cJSON_Delete(used);
+	free(kp);
 	return e;
 }
 
+/* The whole --config file, refused when over CONFIG_MAX (never cut short). */
 static int load_file(struct sp_config *cfg, const char *const *set_by_flag,
 		     const struct sp_log *lg)
 {
@@ -518,16 +433,43 @@ static int load_file(struct sp_config *cfg, const char *const *set_by_flag,
 		sp_log_err(lg, "--config %s: %s", cfg->config_file, strerror(errno));
 		return -EINVAL;
 	}
-	buf = malloc(1 << 20);
+	buf = malloc(CONFIG_MAX + 1);
 	if (!buf) {
 		fclose(f);
 		return -ENOMEM;
 	}
-	n = fread(buf, 1, (1 << 20) - 1, f);
+	n = fread(buf, 1, CONFIG_MAX + 1, f);
+	e = ferror(f) ? -EIO : 0;
 	fclose(f);
-	e = sp_config_apply_file(cfg, buf, n, cfg->config_file, set_by_flag, lg);
+	if (e) {
+		sp_log_err(lg, "--config %s: %s", cfg->config_file, strerror(EIO));
+	} else if (n > CONFIG_MAX) {
+		sp_log_err(lg, "--config %s: larger than 1 MiB: refused (a KubeProxyConfiguration is a few KiB)",
+			   cfg->config_file);
+		e = -EFBIG;
+	} else {
+		e = sp_config_apply_file(cfg, buf, n, cfg->config_file, set_by_flag, lg);
+	}
 	free(buf);
-	return e;
+	return e ? -EINVAL : 0;
+}
+
+/* Checks across settings, once flags and file are merged. */
+static int check_merged(struct sp_config *cfg, const struct sp_log *lg)
+{
+	if (cfg->min_sync_period > cfg->sync_period) {
+		char a[32], b[32];
+
+		sp_log_err(lg, "--min-sync-period %s is longer than --sync-period %s: it must not be",
+			   sp_duration_format(cfg->min_sync_period, a, sizeof(a)),
+			   sp_duration_format(cfg->sync_period, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (cfg->mode_asked[0])
+		sp_log_warn(lg, "mode %s: svcplane runs its nftables mode in its place (same Services, "
+				"nftables rules instead of kube-proxy's %s rules)",
+			    cfg->mode_asked, cfg->mode_asked);
+	return 0;
 }
 
 int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp_log *lg)
@@ -538,13 +480,20 @@ int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp
 	defaults(cfg);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt == F_HELP) {
-			fputs(usage, stdout);
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		struct why w = { "" };
+
+		if (opt == F_HELP || opt == 'h') {
+			print_usage(stdout);
+			return 1;
+		}
+		if (opt == F_VERSION) {
+			printf("svcplane %s\n", SP_VERSION);
 			return 1;
 		}
 		if (opt == '?' || opt == ':') {
-			sp_log_err(lg, "unknown flag or missing value: %s", argv[optind - 1]);
+			sp_log_err(lg, "unknown flag or missing value: %s (svcplane --help lists the flags)",
+				   argv[optind - 1]);
 			return -EINVAL;
 		}
 		if (opt == F_V) {
@@ -558,9 +507,9 @@ int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp
 			cfg->verbosity = (int)v;
 			continue;
 		}
-		if ((e = apply_flag(cfg, opt, optarg, lg))) {
-			sp_log_err(lg, "--%s: invalid value \"%s\"", flag_name(opt),
-				   optarg ? optarg : "");
+		if ((e = apply_flag(cfg, opt, optarg, &w))) {
+			sp_log_err(lg, "--%s: invalid value \"%s\"%s%s", flag_name(opt),
+				   optarg ? optarg : "", *w.text ? ": " : "", w.text);
 			return -EINVAL;
 		}
 		if (nset < 63)
@@ -572,5 +521,51 @@ int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp
 	}
 	if (cfg->config_file[0] && (e = load_file(cfg, set, lg)))
 		return e;
-	return 0;
+	return check_merged(cfg, lg);
+}
+
+/* printf at *@off into @buf, never past @sz. */
+static void add(char *buf, size_t sz, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= sz)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, sz - *off, fmt, ap);
+	va_end(ap);
+	*off += n > 0 ? (size_t)n : 0;
+}
+
+static void add_cidrs(char *buf, size_t sz, size_t *off, const struct sp_cidrs *l)
+{
+	char c[SP_ADDRSTRLEN];
+
+	for (int i = 0; i < l->n; i++)
+		add(buf, sz, off, "%s%s", i ? "," : "", sp_cidr_str(&l->v[i], c));
+	if (!l->n)
+		add(buf, sz, off, "none");
+}
+
+const char *sp_config_summary(const struct sp_config *cfg, char *buf, size_t sz)
+{
+	char a[32], b[32];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	add(buf, sz, &off, "min-sync-period %s, sync-period %s",
+	    sp_duration_format(cfg->min_sync_period, a, sizeof(a)),
+	    sp_duration_format(cfg->sync_period, b, sizeof(b)));
+	if (cfg->config_block[0])
+		add(buf, sz, &off, " (config block %s:)", cfg->config_block);
+	add(buf, sz, &off, ", masquerade-all %s, cluster-cidr ", cfg->masquerade_all ? "true" : "false");
+	add_cidrs(buf, sz, &off, &cfg->cluster_cidrs);
+	add(buf, sz, &off, ", nodeport-addresses ");
+	if (cfg->nodeport_primary)
+		add(buf, sz, &off, "primary");
+	else
+		add_cidrs(buf, sz, &off, &cfg->nodeport_cidrs);
+	add(buf, sz, &off, ", take-over-kube-proxy %s", cfg->take_over_kube_proxy ? "true" : "false");
+	return buf;
 }

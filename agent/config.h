@@ -2,16 +2,17 @@
 #ifndef SP_AGENT_CONFIG_H
 #define SP_AGENT_CONFIG_H
 
+#include <stddef.h>
+
 #include "../common/config.h"
 
 /* Fill @cfg from @argv and the file named by --config (flags win). Errors and
- * warnings go to @lg as one line each. Returns 0, 1 when --help was printed,
+ * warnings go to @lg as one line each. Returns 0, 1 when --help or --version was printed,
  * or -EINVAL for a bad flag or value (the caller exits 2). */
 int sp_config_load(struct sp_config *cfg, int argc, char **argv, const struct sp_log *lg);
 
-/* Parse a duration as kube-proxy writes one ("1s", "500ms", "1m30s", "2h").
- * Returns 0 with seconds in *@out, or -EINVAL. */
-int sp_duration_parse(const char *s, double *out);
+/* The settings in force, for the start-up log line ("min-sync-period 1s, …"). */
+const char *sp_config_summary(const struct sp_config *cfg, char *buf, size_t sz);
 
 /* Apply the YAML text @buf of a KubeProxyConfiguration to @cfg, skipping keys
  * named in @set_by_flag (a NULL-terminated list). @file names the file in errors.

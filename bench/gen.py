@@ -13,7 +13,7 @@
                                  kube-proxy feeds `nft -f -` on a full sync
   gen.py own N EPS FILE          svcplane's own layout for the same services, as
                                  `nft -f` text
-  gen.py minimal VIP PORT EP EPPORT FILE   the minimal NAT ruleset DESIGN.md
+  gen.py minimal VIP PORT EP EPPORT FILE   the minimal NAT ruleset of README's Benchmarks
                                  describes: one set lookup, one dnat from a data
                                  map, masquerade
 """

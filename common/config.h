@@ -11,11 +11,13 @@
 
 struct sp_config {
 	char mode[16];			/* nftables, bpf, userspace, dry-run */
+	char mode_asked[16];		/* "iptables" or "ipvs" when that was asked for */
 	char manifests[4096];		/* "" when not used */
 	char kubeconfig[4096];
 	char master[1024];
 	double api_watch_timeout;	/* seconds; 0: 5-10 min at random */
 	char config_file[4096];
+	char config_block[16];		/* the config's block periods came from ("iptables", …) */
 	char hostname[256];		/* this node's name */
 	struct sp_cidrs cluster_cidrs;
 	bool nodeport_primary;		/* --nodeport-addresses primary */
@@ -26,6 +28,7 @@ struct sp_config {
 	char healthz_bind[128];		/* "host:port", "" disables */
 	char metrics_bind[128];
 	bool cleanup;
+	bool take_over_kube_proxy;	/* remove kube-proxy's rules after the first sync */
 	enum sp_log_format log_format;
 	int verbosity;			/* --v: 2 and above log debug events */
 	char cgroup_path[4096];

@@ -179,7 +179,7 @@ const char *sp_svc_port_diff(const struct sp_svc_port *a, const struct sp_svc_po
  * naming the first difference is written there. */
 bool sp_model_equal(const struct sp_model *a, const struct sp_model *b, char *why, size_t why_sz);
 
-/* The model's one JSON form (DESIGN.md), both ways (model_json.c). */
+/* The model's one JSON form (docs/architecture.md), both ways (model_json.c). */
 /* {"servicePorts": [...]} in key order. NULL + errno on failure. */
 struct cJSON *sp_model_to_json(const struct sp_model *m);
 /* Same, printed (pretty when @pretty). Caller frees. NULL + errno on failure. */

@@ -168,6 +168,19 @@ const struct sp_backend_ops *const *sp_backend_all(void);
 /* Names of the built backends, for error messages: "nftables, dry-run". */
 const char *sp_backend_names(void);
 
+/* kube-proxy's state in this network namespace (dataplane/kubeproxy/): its
+ * nftables tables ip/ip6 kube-proxy, its KUBE-* chains through iptables-nft
+ * and through iptables-legacy (kubelet's chains are not kube-proxy's).
+ * sp_kube_proxy_find: what is here, as one phrase into @buf ("nftables table
+ * ip kube-proxy; iptables-legacy: 9 KUBE-* chains (iptables)"); returns 1
+ * when some was found, 0 when none, -errno when it could not be told (@buf
+ * then says which part). */
+int sp_kube_proxy_find(char *buf, size_t sz);
+/* --take-over-kube-proxy: remove it all, the nf_tables part in one
+ * transaction, the legacy part with iptables-legacy-restore; one log line
+ * says what was removed. Returns 0 or -errno (each failure logged). */
+int sp_kube_proxy_remove(const struct sp_log *lg);
+
 /* Open, for reading, the first backend whose state is present here. Returns
  * 1 with @be open, 0 when no backend has state here (@be closed), or -errno
  * when a backend could not tell (@be closed; *@failed names it). */

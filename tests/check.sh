@@ -44,7 +44,7 @@ for fz in $B/fuzz/fuzz_*; do
 	corpus=$(mktemp -d)
 	case $name in
 	fuzz_manifest) cp tests/fixtures/valid/* tests/fixtures/broken/*.y* tests/fixtures/broken/*.json "$corpus/" ;;
-	fuzz_config) printf 'kind: KubeProxyConfiguration\nmode: nftables\nnftables: {minSyncPeriod: 1s, syncPeriod: 30s}\nclusterCIDR: 10.0.0.0/8\n' >"$corpus/seed" ;;
+	fuzz_config) printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\nnftables: {minSyncPeriod: 1s, syncPeriod: 30s}\nclusterCIDR: 10.0.0.0/8\n' >"$corpus/seed" ;;
 	fuzz_model_json) ./svcplanectl model --manifests tests/fixtures/valid --json >"$corpus/seed" 2>/dev/null ;;
 	fuzz_kp_iptables_save) cp tests/fixtures/dumps/*.save tests/fixtures/dumps/kp-ipt-*.txt "$corpus/" ;;
 	fuzz_inspect_buf) cp tests/fixtures/dumps/*.save tests/fixtures/dumps/*.txt tests/fixtures/dumps/*.json "$corpus/" ;;

@@ -17,6 +17,21 @@ static void cfg_init(struct ctl_backend *c)
 	c->cfg.bpf_pin_path = getenv("SVCPLANE_BPF_PIN_PATH");
 }
 
+/* On a node without svcplane's state, whose is here, if anyone's: the end
+ * of the one line dump prints then. */
+static void kube_proxy_note(void)
+{
+	char what[512];
+	int e = sp_kube_proxy_find(what, sizeof(what));
+
+	if (e > 0)
+		fprintf(stderr, "; kube-proxy's state is here: %s\n", what);
+	else if (e == 0)
+		fprintf(stderr, "; no kube-proxy state either\n");
+	else
+		fprintf(stderr, "; kube-proxy's state could not be read (%s)\n", what);
+}
+
 int ctl_backend_open(struct ctl_backend *c)
 {
 	const char *failed = "?";
@@ -34,7 +49,8 @@ int ctl_backend_open(struct ctl_backend *c)
 		for (size_t i = 0, n = 0; all[i]; i++)
 			if (all[i]->state)
 				fprintf(stderr, "%s %s", n++ ? "," : "", all[i]->state);
-		fprintf(stderr, ")\n");
+		fprintf(stderr, ")");
+		kube_proxy_note();
 		return CTL_EXIT_NO_STATE;
 	}
 	fprintf(stderr, "svcplanectl: reading the %s backend's state: %s%s\n", failed, strerror(-e),

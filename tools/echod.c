@@ -126,6 +126,7 @@ int cmd_echod(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = "echod";
@@ -135,8 +136,14 @@ int cmd_echod(int argc, char **argv)
 	int npending = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == 'n') {
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			printf("usage: svcplanectl echod [--name NAME] [--port PORT]... [--ready-fd FD]\n"
+			       "  a TCP and UDP echo server on each PORT (default 8080), both families: answers\n"
+			       "  \"NAME PEER-ADDRESS\" (over HTTP when spoken to in HTTP); --ready-fd FD is\n"
+			       "  closed once every socket listens\n");
+			return 0;
+		} else if (opt == 'n') {
 			name = optarg;
 		} else if (opt == 'r') {
 			ready_fd = atoi(optarg);

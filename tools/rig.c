@@ -1,6 +1,6 @@
 /* rig.c - builds and removes throw-away topologies of network namespaces with
  * iproute2 (ip -batch per namespace); sysctls are set from inside each node
- * namespace, never in the machine's own. Addresses follow DESIGN.md: pods of
+ * namespace, never in the machine's own. Addresses follow docs/architecture.md: pods of
  * node N in 198.18.N.0/24 and fd00:10:0:N::/64, nodes on the fabric at
  * 198.19.0.N and fd00:19::N, clients from .100, the router at .254 / ::fe. */
 #define _GNU_SOURCE

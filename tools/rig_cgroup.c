@@ -361,5 +361,9 @@ int rig_cg_teardown(const char *rig)
 		fprintf(stderr, "rig: rm %s: %s\n", dir, strerror(-e));
 		err = e;
 	}
+	/* The last rig leaves no empty state directories behind (another rig's,
+	 * or the userspace backend's state, keeps them: rmdir fails then). */
+	if (!err && rmdir(RIG_STATE_DIR) == 0)
+		rmdir("/run/svcplane");
 	return err;
 }

@@ -1,5 +1,6 @@
 /* svcplanectl.c - the operator's tool: a {name, fn, help} table of subcommands. */
 #include "svcplanectl.h"
+#include "../common/version.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -51,6 +52,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("svcplanectl %s\n", SP_VERSION);
+		return 0;
+	}
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);

@@ -94,8 +94,8 @@ struct nlmsghdr *nft_tx_msg(struct nft_tx *tx, int family, uint16_t type, uint16
 	char buf[512];
 
 	/* The error line names the table too: "ip6 svcplane: create set …". */
-	snprintf(buf, sizeof(buf), "%s " SP_NFT_TABLE ": %s", family == NFPROTO_IPV6 ? "ip6" : "ip",
-		 what);
+	snprintf(buf, sizeof(buf), "%s %s: %s", family == NFPROTO_IPV6 ? "ip6" : "ip",
+		 tx->table ? tx->table : SP_NFT_TABLE, what);
 	note(tx, buf);
 	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->batch), type, (uint16_t)family,
 				    flags | NLM_F_ACK, tx->next_seq++);

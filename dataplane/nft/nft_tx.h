@@ -25,6 +25,7 @@ struct nft_tx {
 	size_t nwhat, cap;
 	size_t msgs;			/* object messages appended */
 	int oom;			/* a note could not be recorded */
+	const char *table;		/* named in error lines; NULL: svcplane's own */
 };
 
 /* Open a socket for nf_tables with large buffers and extended acks. NULL + errno. */

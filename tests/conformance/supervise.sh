@@ -19,7 +19,11 @@ while [ ! -e "$state/stop" ]; do
 		--min-sync-period 100ms --v 2 >>"$state/agent$n.log" 2>&1 &
 	child=$!
 	echo "$child" >"$state/agent$n.pid"
-	wait "$child"
+	# A deliberate kill (scenario 18's kill -9) is noted in the agent's log,
+	# not as bash's "Killed" line among the results.
+	wait "$child" 2>/dev/null
+	rc=$?
+	[ $rc -gt 128 ] && echo "supervise: the agent was killed by signal $((rc - 128)); restarting" >>"$state/agent$n.log"
 	child=""
 	[ -e "$state/stop" ] || sleep 0.3
 done

@@ -74,6 +74,7 @@ Suite *suite_json_lines(void);
 Suite *suite_nft_lex(void);
 Suite *suite_us_balance(void);
 Suite *suite_us_flows(void);
+Suite *suite_kp_chains(void);
 Suite *suite_maglev(void);
 Suite *suite_us_fwd(void);
 

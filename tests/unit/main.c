@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, suite_nft_lex());
 	srunner_add_suite(sr, suite_us_balance());
 	srunner_add_suite(sr, suite_us_flows());
+	srunner_add_suite(sr, suite_kp_chains());
 	srunner_add_suite(sr, suite_maglev());
 	srunner_add_suite(sr, suite_us_fwd());
 	srunner_set_fork_status(sr, CK_NOFORK);
