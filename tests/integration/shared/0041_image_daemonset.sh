@@ -16,7 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 mode_test "${MODE:?set by the wrapper}"
 need_netns
-eng=$(make -s --no-print-directory -C "$TOP" image-engine) || fail "make image-engine"
+# (Run from make test, make's own MAKEFLAGS would print "Entering directory"
+# lines: the answer is the last line, from a make of its own.)
+eng=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$TOP" image-engine |
+	tail -1) || fail "make image-engine"
 case $eng in
 "engine "*podman*) ENG=${eng#engine } ;;
 "engine "*) skip "the image test joins a rig node's network namespace (--network ns:PATH): podman only, not ${eng#engine }" ;;
