@@ -347,9 +347,8 @@ START_TEST(test_inspect_nft_text_broken)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump y\n", "line 2: chain x is not closed" },
-		{ "table ip kube-proxy {\n\tmap service-ips {\n\t\telements = { 1.2.3.4 . tcp . 80 : goto a,\n",
-		  "line 4: expected } closing the elements" },
+		/* cut off with nothing readable: the refusal says where it ends */
+		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump y\n", "(the dump is cut off at line 3)" },
 		{ "flush ruleset\n", "line 1: expected table, found 'flush'" },
 		{ "table ip kube-proxy {\n\tcomment \"open\n}\n", "line 2: a quoted string is not closed" },
 		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump \x02y\n\t}\n}\n", "line 3: unexpected byte 0x02" },

@@ -172,6 +172,19 @@ static void add_to(struct nj *j, struct sp_svc_port *p, bool local, const char *
 		sp_inspect_external_add(x, &a, (uint16_t)port);
 }
 
+
+/* Port @p's rules name @chain, which the dump lacks: a fault of the rules in
+ * a whole dump, what the excerpt leaves out in a partial one. */
+static void missing_chain(struct nj *j, const struct sp_svc_port *p, const char *chain)
+{
+	char name[300];
+
+	if (j->in->partial)
+		sp_inspect_note(j->in, "%s: its chain %s is not in the dump (partial)",
+				sp_inspect_port_name(p, name, sizeof(name)), chain);
+	else
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+}
 /* An endpoint chain's dnat target. */
 static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *p, double weight,
 			   bool local)
@@ -180,7 +193,7 @@ static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *
 	const cJSON *r, *e;
 
 	if (!rules) {
-		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+		missing_chain(j, p, chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -221,7 +234,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 	bool local = !internal && !strncmp(chain, "local-", 6);
 
 	if (!rules) {
-		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+		missing_chain(j, p, chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -599,8 +612,14 @@ static int scan_object(struct nj j[2], const cJSON *o, const struct slice *sl)
 static void unreached(struct nj *j)
 {
 	size_t n;
-	const char **names = sp_hmap_sorted_keys(j->chains, &n);
+	const char **names;
 
+	if (j->in->partial) {
+		sp_inspect_note(j->in, "partial dump: chains nothing reaches are not reported (they may "
+				"be reached from what is missing)");
+		return;
+	}
+	names = sp_hmap_sorted_keys(j->chains, &n);
 	for (size_t i = 0; names && i < n; i++)
 		if (!strncmp(names[i], "endpoint-", 9) && !sp_hmap_get(j->reached, names[i]))
 			sp_inspect_finding(j->in, "endpoint chain %s is reached by no service chain", names[i]);
