@@ -516,6 +516,59 @@ START_TEST(test_inspect_iptables_pasted_shapes)
 }
 END_TEST
 
+/* Issue 18, class 10/11 for nft text: `nft list ruleset` cut off before its
+ * table's closing brace (or mid-rule) is read as far as it goes, said, and
+ * its reach-based findings (the orphan endpoint chain) held back. */
+START_TEST(test_inspect_nft_text_unclosed_table)
+{
+	static const struct {
+		const char *tail, *note;	/* what replaces the fixture's last 5 lines */
+	} cases[] = {
+		{ "\tchain endpoint-ORPHAN00-shop/gone/tcp/http__10.244.9.9/80 {\n"
+		  "\t\tmeta l4proto tcp dnat to 10.244.9.9:80\n\t}\n", "truncated at line 164 (a table is not closed)" },
+		{ "\tchain endpoint-ORPHAN00-shop/gone/tcp/http__10.244.9.9/80 {\n\t\tmeta l4proto tcp dn",
+		  "truncated at line 163 (the last line is cut off)" },
+		{ "\t...\n", "partial dump ('--' or '...' lines: an excerpt)" },
+	};
+	char path[256], err[256], *full, *buf;
+	size_t len, cut;
+
+	snprintf(path, sizeof(path), FIXTURES "/dumps/kube-proxy-nft.txt");
+	full = slurp(path, &len);
+	full[len] = '\0';
+	cut = len;
+	for (int nl = 0; cut && nl < 6; cut--)	/* keep up to the 5th last line's newline */
+		nl += full[cut - 1] == '\n';
+	cut++;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+		const struct sp_svc_port *web, *edge;
+
+		buf = malloc(cut + strlen(cases[i].tail) + 1);
+		memcpy(buf, full, cut);
+		strcpy(buf + cut, cases[i].tail);
+		err[0] = '\0';
+		inspect_any(buf, &in, 0, err, sizeof(err));
+		web = port_of(&in, "shop/web:http/TCP/IPv4");
+		edge = port_of(&in, "shop/edge:http/TCP/IPv4");
+		ck_assert_int_eq(web->n_eps, 2);
+		ck_assert_int_eq(web->eps[0].port, 8080);
+		ck_assert_int_eq(web->node_port, 30080);
+		ck_assert_int_eq(edge->n_eps, 0);
+		ck_assert_int_eq(port_of(&in, "kube-system/kube-dns:dns/UDP/IPv4")->n_eps, 2);
+		ck_assert_msg(in.partial, "case %zu: not partial", i);
+		ck_assert_msg(note(&in, cases[i].note), "case %zu: no note '%s'", i, cases[i].note);
+		ck_assert(note(&in, "chains nothing reaches are not reported"));
+		ck_assert(!finding(&in, "reached by no"));
+		ck_assert(finding(&in, "shop/empty:http/TCP/IPv4 has no endpoints"));
+		ck_assert(finding(&in, "shop/edge:http/TCP/IPv4 has no local endpoints"));
+		sp_inspect_fini(&in);
+		free(buf);
+	}
+	free(full);
+}
+END_TEST
+
 /* Class 13: look-alikes are refused naming the line and what to run; class
  * 8: nft's iptables-nft warning line does not make the dump iptables-save. */
 START_TEST(test_inspect_refusals_name_line)
@@ -651,6 +704,7 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_iptables_1_23_xlb);
 	tcase_add_test(tc, test_inspect_iptables_1_28);
 	tcase_add_test(tc, test_inspect_ip6tables_and_ipvs);
+	tcase_add_test(tc, test_inspect_nft_text_unclosed_table);
 	suite_add_tcase(s, tc);
 	return s;
 }
