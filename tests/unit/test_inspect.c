@@ -569,6 +569,117 @@ START_TEST(test_inspect_nft_text_unclosed_table)
 }
 END_TEST
 
+/* Issue 18, class 13: `nft list ruleset` of a node where kube-proxy ran in
+ * iptables mode through iptables-nft. kp-ipt-nft-1.0.6.txt is what nft 1.0.6
+ * printed after iptables-nft-restore (1.8.9) of kube-proxy-iptables.save:
+ * no comments, statistic as "meta random & 2147483647 < N", recent as "xt
+ * match recent"; read as that dump is (its findings, the dump's own lines). */
+START_TEST(test_inspect_ipt_nft_ruleset)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *web, *dns, *sticky, *p;
+	char err[256] = "", *text;
+	size_t la, lb;
+
+	inspect_fixture("kp-ipt-nft-1.0.6.txt", &in);
+	ck_assert_str_eq(in.format, "nft list ruleset (iptables-nft tables: kube-proxy iptables mode)");
+	web = port_of(&in, "chain/WEBWEBWEBWEBWEBWE:/TCP/IPv4");
+	ck_assert_int_eq(web->n_eps, 3);
+	ck_assert_int_eq(web->eps[2].port, 8080);
+	ck_assert_int_eq(web->node_port, 30080);
+	ck_assert_uint_eq(web->external_ips.n, 1);
+	dns = port_of(&in, "chain/ERIFXISQEP7F7OF4:/UDP/IPv4");
+	ck_assert_int_eq(dns->n_eps, 2);
+	ck_assert_int_eq(dns->port, 53);
+	sticky = port_of(&in, "chain/STICKYSTICKYSTIC:/TCP/IPv4");
+	ck_assert(sticky->affinity_client_ip);
+	ck_assert_int_eq(sticky->affinity_timeout, 10800);
+	/* meta random's N read back as the probability: the 90/10 skew is seen */
+	ck_assert(finding(&in, "chain/SKEWEDSKEWEDSKEW/TCP/IPv4: probability chain does not give"));
+	ck_assert(finding(&in, "line 217: rule after an unconditional jump in KUBE-SVC-SKEWEDSKEWEDSKEW"));
+	ck_assert(finding(&in, "endpoint chain KUBE-SEP-ORPHANORPHANORPH is reached by no service chain"));
+	ck_assert(note(&in, "nft did not print the rules' comments"));
+	ck_assert(note(&in, "nft does not print the recent match"));
+	ck_assert(!in.partial);
+	sp_inspect_fini(&in);
+
+	/* with the comments (an nft that prints them): the services' own names */
+	inspect_fixture("kp-ipt-nft-ruleset.txt", &in);
+	p = port_of(&in, "default/kubernetes:https/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 1);
+	ck_assert_int_eq(p->eps[0].port, 6443);
+	dns = port_of(&in, "kube-system/kube-dns:dns/UDP/IPv4");
+	ck_assert_int_eq(dns->n_eps, 2);
+	ck_assert_int_eq(dns->eps[0].weight, dns->eps[1].weight);
+	assert_keeps(&in, "kube-system/kube-dns:dns/UDP/IPv4", "10.244.1.1");
+	ck_assert_uint_eq(in.nfindings, 0);
+	ck_assert(!note(&in, "comments"));
+	sp_inspect_fini(&in);
+
+	/* nft without xtables: the statistic match unprinted, shares even */
+	inspect_any("table ip nat {\n\tchain KUBE-SERVICES {\n"
+		    "\t\tmeta l4proto tcp ip daddr 10.96.0.5 tcp dport 80 counter packets 0 bytes 0 jump KUBE-SVC-A comment \"a/b:http cluster IP\"\n\t}\n"
+		    "\tchain KUBE-SVC-A {\n"
+		    "\t\t xt match \"statistic\" counter packets 0 bytes 0 jump KUBE-SEP-1 comment \"a/b:http -> 10.0.0.1:80\"\n"
+		    "\t\t xt match \"statistic\" counter packets 0 bytes 0 jump KUBE-SEP-2 comment \"a/b:http -> 10.0.0.2:80\"\n"
+		    "\t\t counter packets 0 bytes 0 jump KUBE-SEP-3 comment \"a/b:http -> 10.0.0.3:80\"\n\t}\n"
+		    "\tchain KUBE-SEP-1 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.1:80\n\t}\n"
+		    "\tchain KUBE-SEP-2 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.2:80\n\t}\n"
+		    "\tchain KUBE-SEP-3 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.3:80\n\t}\n}\n",
+		    &in, 0, err, sizeof(err));
+	p = port_of(&in, "a/b:http/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 3);
+	ck_assert(note(&in, "endpoint shares are taken as kube-proxy writes them (even)"));
+	ck_assert(!finding(&in, "probability chain"));
+	sp_inspect_fini(&in);
+
+	/* beside kube-proxy's nftables tables: those are read, these said */
+	{
+		char path[256];
+		char *a, *b;
+
+		snprintf(path, sizeof(path), FIXTURES "/dumps/kube-proxy-nft.txt");
+		a = slurp(path, &la);
+		snprintf(path, sizeof(path), FIXTURES "/dumps/kp-ipt-nft-ruleset.txt");
+		b = slurp(path, &lb);
+		text = malloc(la + lb + 1);
+		memcpy(text, a, la);
+		memcpy(text + la, b, lb);
+		text[la + lb] = '\0';
+		free(a);
+		free(b);
+	}
+	inspect_any(text, &in, 0, err, sizeof(err));
+	ck_assert_str_eq(in.format, "nft list ruleset (kube-proxy nftables mode)");
+	port_of(&in, "shop/web:http/TCP/IPv4");
+	ck_assert(note(&in, "iptables-nft's KUBE-* chains are in the dump too"));
+	sp_inspect_fini(&in);
+	free(text);
+}
+END_TEST
+
+/* iptables-nft's tables cut off: read as far as they go, and said. */
+START_TEST(test_inspect_ipt_nft_ruleset_cut)
+{
+	char path[256], err[256] = "", *buf;
+	struct sp_inspect in;
+	size_t len, cut = 0;
+
+	snprintf(path, sizeof(path), FIXTURES "/dumps/kp-ipt-nft-1.0.6.txt");
+	buf = slurp(path, &len);
+	for (int nl = 0; cut < len && nl < 213; cut++)	/* lines 1-213, then half of 214 */
+		nl += buf[cut] == '\n';
+	buf[cut + 20] = '\0';
+	inspect_any(buf, &in, 0, err, sizeof(err));
+	ck_assert_int_eq(port_of(&in, "chain/WEBWEBWEBWEBWEBWE:/TCP/IPv4")->n_eps, 3);
+	ck_assert(in.partial);
+	ck_assert(note(&in, "truncated at line 214"));
+	ck_assert(!finding(&in, "reached by no"));
+	sp_inspect_fini(&in);
+	free(buf);
+}
+END_TEST
+
 /* Class 13: look-alikes are refused naming the line and what to run; class
  * 8: nft's iptables-nft warning line does not make the dump iptables-save. */
 START_TEST(test_inspect_refusals_name_line)
@@ -705,6 +816,8 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_iptables_1_28);
 	tcase_add_test(tc, test_inspect_ip6tables_and_ipvs);
 	tcase_add_test(tc, test_inspect_nft_text_unclosed_table);
+	tcase_add_test(tc, test_inspect_ipt_nft_ruleset);
+	tcase_add_test(tc, test_inspect_ipt_nft_ruleset_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -368,8 +368,19 @@ out:
 	return e;
 }
 
-/* Does @text hold a KUBE-* chain in a table of @family ("\ttable ip nat {"
- * ... "chain KUBE-")? */
+bool sp_inspect_kp_ipt_chain(const char *name, size_t len)
+{
+	static const char *const heads[] = { "KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-SVC-", "KUBE-SVL-",
+					     "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-", "KUBE-XLB-" };
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		if (len >= strlen(heads[i]) && !memcmp(name, heads[i], strlen(heads[i])))
+			return true;
+	return false;
+}
+
+/* Does @text hold one of kube-proxy's chains in a table of @family
+ * ("table ip nat {" ... "chain KUBE-SERVICES {")? */
 static bool has_kube_chains(const char *text, size_t len, const char *family)
 {
 	char head[16];
@@ -385,7 +396,8 @@ static bool has_kube_chains(const char *text, size_t len, const char *family)
 			s++;
 		if ((size_t)(nl - s) > 6 && !memcmp(s, "table ", 6))
 			in = (size_t)(nl - s) > strlen(head) && !memcmp(s, head, strlen(head));
-		else if (in && (size_t)(nl - s) > 11 && !memcmp(s, "chain KUBE-", 11))
+		else if (in && (size_t)(nl - s) > 6 && !memcmp(s, "chain ", 6) &&
+			 sp_inspect_kp_ipt_chain(s + 6, (size_t)(nl - s - 6)))
 			return true;
 		p = nl + 1;
 	}

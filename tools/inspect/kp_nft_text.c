@@ -36,8 +36,9 @@ struct rd {
 	 * its end): what was read is kept, the rest is not known. */
 	bool unclosed;
 	bool cut_marks;		/* "...", "…" or "--" lines: an excerpt */
-	/* First line of a KUBE-* chain in another table: iptables-nft's
-	 * tables (kube-proxy's iptables mode), which this reader does not read. */
+	/* First line of a kube-proxy chain (KUBE-SERVICES, KUBE-SVC-, ...) in
+	 * another table: iptables-nft's (kube-proxy's iptables mode), read by
+	 * ipt_nft_text.c, not here. */
 	unsigned iptnft;
 };
 
@@ -199,8 +200,8 @@ static void skip_block(struct rd *r)
 		next(r);
 		if (ended(r))
 			return;
-		if (chain && !r->iptnft && r->cur.kind == SP_NFT_WORD && r->cur.len > 5 &&
-		    !memcmp(r->cur.p, "KUBE-", 5))
+		if (chain && !r->iptnft && r->cur.kind == SP_NFT_WORD &&
+		    sp_inspect_kp_ipt_chain(r->cur.p, r->cur.len))
 			r->iptnft = r->cur.line;
 		chain = is(&r->cur, "chain");
 		if (r->cur.kind == SP_NFT_LBRACE)
