@@ -480,6 +480,9 @@ static bool note(const struct sp_inspect *in, const char *needle)
 #define SVC_CHAIN "-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment \"default/kubernetes:https -> 172.18.0.2:6443\" -j KUBE-SEP-VVBZOYNMQWYZLIVR\n"
 #define SEP_CHAIN "-A KUBE-SEP-VVBZOYNMQWYZLIVR -p tcp -m comment --comment \"default/kubernetes:https\" -m tcp -j DNAT --to-destination 172.18.0.2:6443\n"
 
+#define ORPHAN_SEP "-A KUBE-SEP-ORPHANORPHANORPH -p tcp -m comment --comment \"a/gone:http\" -m tcp -j DNAT --to-destination 10.244.9.9:80\n"
+#define EXCERPT "partial dump ('--', '...' or 'snip' lines: an excerpt)"
+
 /* Classes 9 (prompt, prose), 10 (iptables -S, no KUBE-SERVICES), 11
  * (truncation), 12 (trailing blanks, no --dport), each with its note. */
 START_TEST(test_inspect_iptables_pasted_shapes)
@@ -497,6 +500,14 @@ START_TEST(test_inspect_iptables_pasted_shapes)
 		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN, "truncated at line 4", true },
 		{ "*nat \n" SVC_RULE SVC_CHAIN SEP_CHAIN "-A KUBE-SERVICES -d 10.96.0.2/32 -p tcp -m comment "
 		  "--comment \"a/b:c cluster IP\" -j KUBE-SVC-B\nCOMMIT  \n", "has no --dport", false },
+		/* a whole-looking dump (*nat ... COMMIT) with the author's gaps in
+		 * it: an excerpt, so the orphan-looking chain is no finding */
+		{ "*nat\n" SVC_RULE "--\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE "...\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE "[...]\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN "(\xe2\x80\xa6)\n" SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN "<snip>\n" ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN "# ....\n" ORPHAN_SEP "COMMIT\n", EXCERPT, true },
 	};
 	char err[256];
 
