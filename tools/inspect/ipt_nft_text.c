@@ -422,9 +422,9 @@ int sp_inspect_ipt_nft_text(const char *buf, size_t len, struct sp_inspect *in, 
 	 * iptables-save reader is told, and says "truncated"). */
 	while (tlen && buf[tlen - 1] != '\n')
 		tlen--;
-	if (tlen < len && strspn(buf + tlen, " \t\r}") != len - tlen)
-		cut = true;
-	else
+	for (size_t i = tlen; i < len && !cut; i++)
+		cut = !strchr(" \t\r}", buf[i]) || !buf[i];
+	if (!cut)
 		tlen = len;
 	text = malloc(tlen + 1);
 	if (!text)
