@@ -98,6 +98,26 @@ static void cat(struct tr *t, char **s, const char *fmt, const char *a, size_t a
 	free(piece);
 }
 
+static void lit(struct tr *t, char **s, const char *text)
+{
+	cat(t, s, "%.*s", text, strlen(text));
+}
+
+/* The right side of a match whose left words end before @w[*@i]: an
+ * optional "!=" (or @neg, said before the left side), then the value,
+ * written " [!] OPT VALUE". */
+static void operand(struct tr *t, char **m, const struct sp_nft_tok *w, int n, int *i, bool neg,
+		    const char *opt)
+{
+	if (*i < n && word(&w[*i], "!="))
+		neg = true, ++*i;
+	if (*i >= n)
+		return;
+	lit(t, m, neg ? " ! " : " ");
+	lit(t, m, opt);
+	cat(t, m, " %.*s", w[*i].p, w[*i].len);
+}
+
 /* nft built with xtables (1.0.6 here) does not print the comments of
  * iptables-nft's rules (their translation is kept aside and lost), so
  * kube-proxy's "ns/svc:port" is gone: a KUBE-SERVICES or KUBE-NODEPORTS rule
@@ -122,7 +142,7 @@ static void name_rule(struct tr *t, char **m, const char *tg)
 		if (strncmp(j, kinds[k][0], l))
 			continue;
 		snprintf(c, sizeof(c), " -m comment --comment \"chain/%.40s%s\"", j + l, svcs ? kinds[k][1] : "");
-		cat(t, m, "%.*s", c, strlen(c));
+		lit(t, m, c);
 		t->unnamed = true;
 		return;
 	}
@@ -135,21 +155,20 @@ static void rule(struct tr *t, const struct sp_nft_tok *w, int n)
 	bool neg = false, stat = false, named = false;
 	struct iptr *r;
 
-	cat(t, &m, "-A %.*s", t->chain, strlen(t->chain));
+	lit(t, &m, "-A ");
+	lit(t, &m, t->chain);
 	for (int i = 0; i < n; i++) {
 		const struct sp_nft_tok *a = i + 1 < n ? &w[i + 1] : &w[i];
-		const char *bang;
 
 		if (word(&w[i], "!=")) {
 			neg = true;
 			continue;
 		}
-		bang = neg ? " !" : "";
 		if (word(&w[i], "meta") && word(a, "l4proto") && i + 2 < n) {
 			cat(t, &m, " -p %.*s", w[i + 2].p, w[i + 2].len);
 			i += 2;
 		} else if (word(&w[i], "meta") && word(a, "mark") && i + 2 < n && word(&w[i + 2], "set")) {
-			cat(t, &tg, " -j MARK%.*s", "", 0);	/* KUBE-MARK-MASQ's set mark */
+			lit(t, &tg, " -j MARK");	/* KUBE-MARK-MASQ's set mark */
 			i = n;
 		} else if (word(&w[i], "meta") && word(a, "random") && i + 5 < n && word(&w[i + 2], "&") &&
 			   word(&w[i + 4], "<")) {
@@ -159,10 +178,11 @@ static void rule(struct tr *t, const struct sp_nft_tok *w, int n)
 
 			snprintf(num, sizeof(num), "%.*s", (int)(w[i + 5].len < 20 ? w[i + 5].len : 20), w[i + 5].p);
 			snprintf(num, sizeof(num), "%.11f", strtod(num, NULL) / 2147483648.0);
-			cat(t, &m, " -m statistic --mode random --probability %.*s", num, strlen(num));
+			lit(t, &m, " -m statistic --mode random --probability ");
+			lit(t, &m, num);
 			i += 5;
 		} else if ((word(&w[i], "meta") || word(&w[i], "mark")) && (word(&w[i], "mark") || word(a, "mark"))) {
-			cat(t, &m, " -m mark%.*s", "", 0);
+			lit(t, &m, " -m mark");
 			while (i + 1 < n && w[i + 1].kind == SP_NFT_WORD && !word(&w[i + 1], "counter") &&
 			       !word(&w[i + 1], "return") && !word(&w[i + 1], "jump") && !word(&w[i + 1], "accept"))
 				i++;
@@ -170,45 +190,37 @@ static void rule(struct tr *t, const struct sp_nft_tok *w, int n)
 			bool d = word(a, "daddr");
 
 			i += 2;
-			if (i < n && word(&w[i], "!="))
-				bang = " !", i++;
-			if (i < n) {
-				cat(t, &m, bang, "", 0);
-				cat(t, &m, d ? " -d %.*s" : " -s %.*s", w[i].p, w[i].len);
-			}
+			operand(t, &m, w, n, &i, neg, d ? "-d" : "-s");
 		} else if ((word(&w[i], "tcp") || word(&w[i], "udp") || word(&w[i], "sctp")) &&
 			   (word(a, "dport") || word(a, "sport"))) {
 			bool d = word(a, "dport");
 
 			cat(t, &m, " -m %.*s", w[i].p, w[i].len);
 			i += 2;
-			if (i < n && word(&w[i], "!="))
-				bang = " !", i++;
-			if (i < n) {
-				cat(t, &m, bang, "", 0);
-				cat(t, &m, d ? " --dport %.*s" : " --sport %.*s", w[i].p, w[i].len);
-			}
+			operand(t, &m, w, n, &i, neg, d ? "--dport" : "--sport");
 		} else if (word(&w[i], "fib") && i + 3 < n && word(&w[i + 2], "type")) {
 			bool d = word(a, "daddr");
 
 			i += 3;
 			if (i < n && word(&w[i], "!="))
-				bang = " !", i++;
+				neg = true, i++;
 			if (i < n && word(&w[i], "local")) {
-				cat(t, &m, " -m addrtype%.*s", bang, strlen(bang));
-				cat(t, &m, d ? " --dst-type LOCAL%.*s" : " --src-type LOCAL%.*s", "", 0);
+				lit(t, &m, neg ? " -m addrtype !" : " -m addrtype");
+				lit(t, &m, d ? " --dst-type LOCAL" : " --src-type LOCAL");
 			}
 		} else if ((word(&w[i], "iifname") || word(&w[i], "oifname")) && i + 1 < n) {
-			cat(t, &m, bang, "", 0);
-			cat(t, &m, w[i].p[0] == 'i' ? " -i %.*s" : " -o %.*s", a->p, a->len);
+			bool in = w[i].p[0] == 'i';
+
 			i++;
+			operand(t, &m, w, n, &i, neg, in ? "-i" : "-o");
 		} else if (word(&w[i], "comment") && a->kind == SP_NFT_STRING) {
 			cat(t, &m, " -m comment --comment \"%.*s\"", a->p, a->len);
 			named = true;
 			i++;
 		} else if ((word(&w[i], "xt") && i + 2 < n) || (w[i].len > 3 && !memcmp(w[i].p, "xt_", 3))) {
-			/* `xt match "statistic"` (nft >= 1.0.6) or `# xt_statistic`
-			 * (older, its '#' taken off by the caller) */
+			/* what nft cannot translate: `xt match "statistic"`, `xt
+			 * match recent` (1.0.6), or `# xt_statistic` (older; its
+			 * '#' taken off by the caller) */
 			const struct sp_nft_tok *name = word(&w[i], "xt") ? &w[i + 2] : &w[i];
 			const char *nm = name == &w[i] ? name->p + 3 : name->p;
 			size_t nl = name == &w[i] ? name->len - 3 : name->len;
@@ -222,8 +234,8 @@ static void rule(struct tr *t, const struct sp_nft_tok *w, int n)
 				stat = true;
 			} else if (nl == 6 && !memcmp(nm, "recent", 6)) {
 				t->recent = true;
-				cat(t, &m, !strncmp(t->chain, "KUBE-SEP-", 9) ? " -m recent --set%.*s"
-					: " -m recent --rcheck --seconds 10800 --reap%.*s", "", 0);
+				lit(t, &m, !strncmp(t->chain, "KUBE-SEP-", 9) ? " -m recent --set"
+					   : " -m recent --rcheck --seconds 10800 --reap");
 			} else {
 				cat(t, &m, " -m %.*s", nm, nl);
 			}
@@ -237,7 +249,8 @@ static void rule(struct tr *t, const struct sp_nft_tok *w, int n)
 			int k = word(&w[i], "return") ? 0 : word(&w[i], "drop") ? 1 : word(&w[i], "accept") ? 2
 				: word(&w[i], "reject") ? 3 : 4;
 
-			cat(t, &tg, " -j %.*s", up[k], strlen(up[k]));
+			lit(t, &tg, " -j ");
+			lit(t, &tg, up[k]);
 		} else if (word(&w[i], "dnat")) {
 			int k = i + 1;
 
