@@ -627,8 +627,9 @@ START_TEST(test_inspect_ipt_nft_ruleset)
 	ck_assert(!note(&in, "comments"));
 	sp_inspect_fini(&in);
 
-	/* nft without xtables: the statistic match unprinted, shares even */
-	inspect_any("table ip nat {\n\tchain KUBE-SERVICES {\n"
+	/* nft without xtables: the statistic match unprinted, shares even;
+	 * the prompt it was pasted with skipped and said */
+	inspect_any("user@node:~$ sudo nft list ruleset\ntable ip nat {\n\tchain KUBE-SERVICES {\n"
 		    "\t\tmeta l4proto tcp ip daddr 10.96.0.5 tcp dport 80 counter packets 0 bytes 0 jump KUBE-SVC-A comment \"a/b:http cluster IP\"\n\t}\n"
 		    "\tchain KUBE-SVC-A {\n"
 		    "\t\t xt match \"statistic\" counter packets 0 bytes 0 jump KUBE-SEP-1 comment \"a/b:http -> 10.0.0.1:80\"\n"
@@ -641,6 +642,7 @@ START_TEST(test_inspect_ipt_nft_ruleset)
 	p = port_of(&in, "a/b:http/TCP/IPv4");
 	ck_assert_int_eq(p->n_eps, 3);
 	ck_assert(note(&in, "endpoint shares are taken as kube-proxy writes them (even)"));
+	ck_assert(note(&in, "1 line(s) that are not rule text skipped"));
 	ck_assert(!finding(&in, "probability chain"));
 	sp_inspect_fini(&in);
 

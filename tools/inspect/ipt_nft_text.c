@@ -28,6 +28,7 @@ struct iptr {
 struct tr {
 	FILE *f;
 	unsigned emitted;	/* lines written to f */
+	unsigned skipped, first_skipped;	/* lines outside any table (a prompt, prose) */
 	const char *family;	/* "ip" or "ip6": the tables kept */
 	char chain[64];
 	struct iptr *rules;
@@ -308,6 +309,7 @@ static int translate(struct tr *t, const char *text, size_t len, bool cut, char 
 	if (!t->f)
 		return -ENOMEM;
 	sp_nft_lex_init(&lx, text, len);
+	t->skipped = 0;
 	for (;;) {
 		int n = 0, opens = 0, closes = 0;
 		enum sp_nft_tok_kind k;
@@ -326,6 +328,8 @@ static int translate(struct tr *t, const char *text, size_t len, bool cut, char 
 			if (k != SP_NFT_LBRACE && k != SP_NFT_RBRACE && k != SP_NFT_SEMI && n < MAX_WORDS - 1)
 				n++;
 		}
+		if (depth == 0 && n && !word(&w[0], "table") && !t->skipped++)
+			t->first_skipped = ln;
 		if (depth == 0 && opens && n >= 3 && word(&w[0], "table")) {
 			ours = word(&w[1], t->family);
 			if (ours) {
@@ -471,6 +475,9 @@ int sp_inspect_ipt_nft_text(const char *buf, size_t len, struct sp_inspect *in, 
 		return -EINVAL;
 	}
 	in->format = "nft list ruleset (iptables-nft tables: kube-proxy iptables mode)";
+	if (t.skipped)
+		sp_inspect_note(in, "%u line(s) that are not rule text skipped (a prompt, a command, "
+				"prose), the first at line %u", t.skipped, t.first_skipped);
 	if (t.statistic)
 		sp_inspect_note(in, "nft does not print the statistic match's probability: endpoint "
 				"shares are taken as kube-proxy writes them (even)");
