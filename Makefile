@@ -56,6 +56,7 @@ AGENT_LIB_SRC := agent/duration.c agent/kpconfig.c agent/config.c agent/loop.c a
 AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \
 	       tools/inspect/kp_nft_json.c tools/inspect/kp_nft_text.c tools/inspect/nft_text.c \
+	       tools/inspect/ipt_nft_text.c \
 	       tools/inspect/svcplane_nft.c tools/inspect/explain.c \
 	       tools/inspect/detect.c tools/inspect/kp_ipvs.c tools/inspect/inspect_print.c \
 	       tools/model_print.c

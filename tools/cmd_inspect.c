@@ -14,9 +14,11 @@
 
 static const char usage[] =
 	"usage: svcplanectl inspect [--json] FILE|-\n"
-	"  FILE: `iptables-save` of a node running kube-proxy in iptables mode, or\n"
-	"        `nft list ruleset` or `nft -j list ruleset` of one running it in\n"
-	"        nftables mode, or `nft list ruleset` of a node running svcplane\n";
+	"  FILE: `iptables-save` of a node running kube-proxy in iptables mode (or\n"
+	"        its `nft list ruleset`, iptables-nft's tables), or `nft list ruleset`\n"
+	"        or `nft -j list ruleset` of one running it in nftables mode, or\n"
+	"        `nft list ruleset` of a node running svcplane; excerpts and cut-off\n"
+	"        dumps are read as far as they go (marked partial)\n";
 
 /* Read all of @path ("-": standard input), with one spare byte after it.
  * Returns 0 or -errno; message printed. */

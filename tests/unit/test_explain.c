@@ -12,6 +12,7 @@ static const char *const fixtures[] = {
 	"kube-proxy-iptables.save", "kube-proxy-nft.json", "kube-proxy-nft.txt",
 	"kube-proxy-nft-dual.json", "kube-proxy-nft-dual.txt", "kp-nft-1.31-unnamed.txt",
 	"kp-ipt-1.23-xlb.save", "kp-ipt-1.28.save", "kp-ipt-1.11-grep.txt", "kp-ipvsadm.txt",
+	"kp-ipt-nft-1.0.6.txt", "kp-ipt-nft-ruleset.txt",
 };
 
 static bool has_finding(const struct sp_inspect *in, const char *name, const char *what)

@@ -347,9 +347,8 @@ START_TEST(test_inspect_nft_text_broken)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump y\n", "line 2: chain x is not closed" },
-		{ "table ip kube-proxy {\n\tmap service-ips {\n\t\telements = { 1.2.3.4 . tcp . 80 : goto a,\n",
-		  "line 4: expected } closing the elements" },
+		/* cut off with nothing readable: the refusal says where it ends */
+		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump y\n", "(the dump is cut off at line 3)" },
 		{ "flush ruleset\n", "line 1: expected table, found 'flush'" },
 		{ "table ip kube-proxy {\n\tcomment \"open\n}\n", "line 2: a quoted string is not closed" },
 		{ "table ip kube-proxy {\n\tchain x {\n\t\tjump \x02y\n\t}\n}\n", "line 3: unexpected byte 0x02" },
@@ -481,6 +480,9 @@ static bool note(const struct sp_inspect *in, const char *needle)
 #define SVC_CHAIN "-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment \"default/kubernetes:https -> 172.18.0.2:6443\" -j KUBE-SEP-VVBZOYNMQWYZLIVR\n"
 #define SEP_CHAIN "-A KUBE-SEP-VVBZOYNMQWYZLIVR -p tcp -m comment --comment \"default/kubernetes:https\" -m tcp -j DNAT --to-destination 172.18.0.2:6443\n"
 
+#define ORPHAN_SEP "-A KUBE-SEP-ORPHANORPHANORPH -p tcp -m comment --comment \"a/gone:http\" -m tcp -j DNAT --to-destination 10.244.9.9:80\n"
+#define EXCERPT "partial dump ('--', '...' or 'snip' lines: an excerpt)"
+
 /* Classes 9 (prompt, prose), 10 (iptables -S, no KUBE-SERVICES), 11
  * (truncation), 12 (trailing blanks, no --dport), each with its note. */
 START_TEST(test_inspect_iptables_pasted_shapes)
@@ -498,6 +500,14 @@ START_TEST(test_inspect_iptables_pasted_shapes)
 		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN, "truncated at line 4", true },
 		{ "*nat \n" SVC_RULE SVC_CHAIN SEP_CHAIN "-A KUBE-SERVICES -d 10.96.0.2/32 -p tcp -m comment "
 		  "--comment \"a/b:c cluster IP\" -j KUBE-SVC-B\nCOMMIT  \n", "has no --dport", false },
+		/* a whole-looking dump (*nat ... COMMIT) with the author's gaps in
+		 * it: an excerpt, so the orphan-looking chain is no finding */
+		{ "*nat\n" SVC_RULE "--\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE "...\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE "[...]\n" SVC_CHAIN SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN "(\xe2\x80\xa6)\n" SEP_CHAIN ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN "<snip>\n" ORPHAN_SEP "COMMIT\n", EXCERPT, true },
+		{ "*nat\n" SVC_RULE SVC_CHAIN SEP_CHAIN "# ....\n" ORPHAN_SEP "COMMIT\n", EXCERPT, true },
 	};
 	char err[256];
 
@@ -514,6 +524,172 @@ START_TEST(test_inspect_iptables_pasted_shapes)
 		ck_assert(!finding(&in, "reached by no"));
 		sp_inspect_fini(&in);
 	}
+}
+END_TEST
+
+/* Issue 18, class 10/11 for nft text: `nft list ruleset` cut off before its
+ * table's closing brace (or mid-rule) is read as far as it goes, said, and
+ * its reach-based findings (the orphan endpoint chain) held back. */
+START_TEST(test_inspect_nft_text_unclosed_table)
+{
+	static const struct {
+		const char *tail, *note;	/* what replaces the fixture's last 5 lines */
+	} cases[] = {
+		{ "\tchain endpoint-ORPHAN00-shop/gone/tcp/http__10.244.9.9/80 {\n"
+		  "\t\tmeta l4proto tcp dnat to 10.244.9.9:80\n\t}\n", "truncated at line 164 (a table is not closed)" },
+		{ "\tchain endpoint-ORPHAN00-shop/gone/tcp/http__10.244.9.9/80 {\n\t\tmeta l4proto tcp dn",
+		  "truncated at line 163 (the last line is cut off)" },
+		{ "\t...\n", "partial dump ('--' or '...' lines: an excerpt)" },
+	};
+	char path[256], err[256], *full, *buf;
+	size_t len, cut;
+
+	snprintf(path, sizeof(path), FIXTURES "/dumps/kube-proxy-nft.txt");
+	full = slurp(path, &len);
+	full[len] = '\0';
+	cut = len;
+	for (int nl = 0; cut && nl < 6; cut--)	/* keep up to the 5th last line's newline */
+		nl += full[cut - 1] == '\n';
+	cut++;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sp_inspect in;
+		const struct sp_svc_port *web, *edge;
+
+		buf = malloc(cut + strlen(cases[i].tail) + 1);
+		memcpy(buf, full, cut);
+		strcpy(buf + cut, cases[i].tail);
+		err[0] = '\0';
+		inspect_any(buf, &in, 0, err, sizeof(err));
+		web = port_of(&in, "shop/web:http/TCP/IPv4");
+		edge = port_of(&in, "shop/edge:http/TCP/IPv4");
+		ck_assert_int_eq(web->n_eps, 2);
+		ck_assert_int_eq(web->eps[0].port, 8080);
+		ck_assert_int_eq(web->node_port, 30080);
+		ck_assert_int_eq(edge->n_eps, 0);
+		ck_assert_int_eq(port_of(&in, "kube-system/kube-dns:dns/UDP/IPv4")->n_eps, 2);
+		ck_assert_msg(in.partial, "case %zu: not partial", i);
+		ck_assert_msg(note(&in, cases[i].note), "case %zu: no note '%s'", i, cases[i].note);
+		ck_assert(note(&in, "chains nothing reaches are not reported"));
+		ck_assert(!finding(&in, "reached by no"));
+		ck_assert(finding(&in, "shop/empty:http/TCP/IPv4 has no endpoints"));
+		ck_assert(finding(&in, "shop/edge:http/TCP/IPv4 has no local endpoints"));
+		sp_inspect_fini(&in);
+		free(buf);
+	}
+	free(full);
+}
+END_TEST
+
+/* Issue 18, class 13: `nft list ruleset` of a node where kube-proxy ran in
+ * iptables mode through iptables-nft. kp-ipt-nft-1.0.6.txt is what nft 1.0.6
+ * printed after iptables-nft-restore (1.8.9) of kube-proxy-iptables.save:
+ * no comments, statistic as "meta random & 2147483647 < N", recent as "xt
+ * match recent"; read as that dump is (its findings, the dump's own lines). */
+START_TEST(test_inspect_ipt_nft_ruleset)
+{
+	struct sp_inspect in;
+	const struct sp_svc_port *web, *dns, *sticky, *p;
+	char err[256] = "", *text;
+	size_t la, lb;
+
+	inspect_fixture("kp-ipt-nft-1.0.6.txt", &in);
+	ck_assert_str_eq(in.format, "nft list ruleset (iptables-nft tables: kube-proxy iptables mode)");
+	web = port_of(&in, "chain/WEBWEBWEBWEBWEBWE:/TCP/IPv4");
+	ck_assert_int_eq(web->n_eps, 3);
+	ck_assert_int_eq(web->eps[2].port, 8080);
+	ck_assert_int_eq(web->node_port, 30080);
+	ck_assert_uint_eq(web->external_ips.n, 1);
+	dns = port_of(&in, "chain/ERIFXISQEP7F7OF4:/UDP/IPv4");
+	ck_assert_int_eq(dns->n_eps, 2);
+	ck_assert_int_eq(dns->port, 53);
+	sticky = port_of(&in, "chain/STICKYSTICKYSTIC:/TCP/IPv4");
+	ck_assert(sticky->affinity_client_ip);
+	ck_assert_int_eq(sticky->affinity_timeout, 10800);
+	/* meta random's N read back as the probability: the 90/10 skew is seen */
+	ck_assert(finding(&in, "chain/SKEWEDSKEWEDSKEW/TCP/IPv4: probability chain does not give"));
+	ck_assert(finding(&in, "line 217: rule after an unconditional jump in KUBE-SVC-SKEWEDSKEWEDSKEW"));
+	ck_assert(finding(&in, "endpoint chain KUBE-SEP-ORPHANORPHANORPH is reached by no service chain"));
+	ck_assert(note(&in, "nft did not print the rules' comments"));
+	ck_assert(note(&in, "nft does not print the recent match"));
+	ck_assert(!in.partial);
+	sp_inspect_fini(&in);
+
+	/* with the comments (an nft that prints them): the services' own names */
+	inspect_fixture("kp-ipt-nft-ruleset.txt", &in);
+	p = port_of(&in, "default/kubernetes:https/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 1);
+	ck_assert_int_eq(p->eps[0].port, 6443);
+	dns = port_of(&in, "kube-system/kube-dns:dns/UDP/IPv4");
+	ck_assert_int_eq(dns->n_eps, 2);
+	ck_assert_int_eq(dns->eps[0].weight, dns->eps[1].weight);
+	assert_keeps(&in, "kube-system/kube-dns:dns/UDP/IPv4", "10.244.1.1");
+	ck_assert_uint_eq(in.nfindings, 0);
+	ck_assert(!note(&in, "comments"));
+	sp_inspect_fini(&in);
+
+	/* nft without xtables: the statistic match unprinted, shares even;
+	 * the prompt it was pasted with skipped and said */
+	inspect_any("user@node:~$ sudo nft list ruleset\ntable ip nat {\n\tchain KUBE-SERVICES {\n"
+		    "\t\tmeta l4proto tcp ip daddr 10.96.0.5 tcp dport 80 counter packets 0 bytes 0 jump KUBE-SVC-A comment \"a/b:http cluster IP\"\n\t}\n"
+		    "\tchain KUBE-SVC-A {\n"
+		    "\t\t xt match \"statistic\" counter packets 0 bytes 0 jump KUBE-SEP-1 comment \"a/b:http -> 10.0.0.1:80\"\n"
+		    "\t\t xt match \"statistic\" counter packets 0 bytes 0 jump KUBE-SEP-2 comment \"a/b:http -> 10.0.0.2:80\"\n"
+		    "\t\t counter packets 0 bytes 0 jump KUBE-SEP-3 comment \"a/b:http -> 10.0.0.3:80\"\n\t}\n"
+		    "\tchain KUBE-SEP-1 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.1:80\n\t}\n"
+		    "\tchain KUBE-SEP-2 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.2:80\n\t}\n"
+		    "\tchain KUBE-SEP-3 {\n\t\tmeta l4proto tcp counter packets 0 bytes 0 dnat to 10.0.0.3:80\n\t}\n}\n",
+		    &in, 0, err, sizeof(err));
+	p = port_of(&in, "a/b:http/TCP/IPv4");
+	ck_assert_int_eq(p->n_eps, 3);
+	ck_assert(note(&in, "endpoint shares are taken as kube-proxy writes them (even)"));
+	ck_assert(note(&in, "1 line(s) that are not rule text skipped"));
+	ck_assert(!finding(&in, "probability chain"));
+	sp_inspect_fini(&in);
+
+	/* beside kube-proxy's nftables tables: those are read, these said */
+	{
+		char path[256];
+		char *a, *b;
+
+		snprintf(path, sizeof(path), FIXTURES "/dumps/kube-proxy-nft.txt");
+		a = slurp(path, &la);
+		snprintf(path, sizeof(path), FIXTURES "/dumps/kp-ipt-nft-ruleset.txt");
+		b = slurp(path, &lb);
+		text = malloc(la + lb + 1);
+		memcpy(text, a, la);
+		memcpy(text + la, b, lb);
+		text[la + lb] = '\0';
+		free(a);
+		free(b);
+	}
+	inspect_any(text, &in, 0, err, sizeof(err));
+	ck_assert_str_eq(in.format, "nft list ruleset (kube-proxy nftables mode)");
+	port_of(&in, "shop/web:http/TCP/IPv4");
+	ck_assert(note(&in, "iptables-nft's KUBE-* chains are in the dump too"));
+	sp_inspect_fini(&in);
+	free(text);
+}
+END_TEST
+
+/* iptables-nft's tables cut off: read as far as they go, and said. */
+START_TEST(test_inspect_ipt_nft_ruleset_cut)
+{
+	char path[256], err[256] = "", *buf;
+	struct sp_inspect in;
+	size_t len, cut = 0;
+
+	snprintf(path, sizeof(path), FIXTURES "/dumps/kp-ipt-nft-1.0.6.txt");
+	buf = slurp(path, &len);
+	for (int nl = 0; cut < len && nl < 213; cut++)	/* lines 1-213, then half of 214 */
+		nl += buf[cut] == '\n';
+	buf[cut + 20] = '\0';
+	inspect_any(buf, &in, 0, err, sizeof(err));
+	ck_assert_int_eq(port_of(&in, "chain/WEBWEBWEBWEBWEBWE:/TCP/IPv4")->n_eps, 3);
+	ck_assert(in.partial);
+	ck_assert(note(&in, "truncated at line 214"));
+	ck_assert(!finding(&in, "reached by no"));
+	sp_inspect_fini(&in);
+	free(buf);
 }
 END_TEST
 
@@ -652,6 +828,9 @@ Suite *suite_inspect(void)
 	tcase_add_test(tc, test_inspect_iptables_1_23_xlb);
 	tcase_add_test(tc, test_inspect_iptables_1_28);
 	tcase_add_test(tc, test_inspect_ip6tables_and_ipvs);
+	tcase_add_test(tc, test_inspect_nft_text_unclosed_table);
+	tcase_add_test(tc, test_inspect_ipt_nft_ruleset);
+	tcase_add_test(tc, test_inspect_ipt_nft_ruleset_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }

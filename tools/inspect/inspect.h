@@ -110,6 +110,17 @@ int sp_inspect_buf(char *buf, size_t len, struct sp_inspect *in, char *err, size
 int sp_inspect_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
 			size_t errsz);
 
+/* ipt_nft_text.c: `nft list ruleset` of a node where kube-proxy ran in
+ * iptables mode through iptables-nft (KUBE-* chains in `table ip nat`, ...),
+ * read as the iptables-save it came from. Returns as that reader does. */
+int sp_inspect_ipt_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err,
+			    size_t errsz);
+/* Does nft text @buf hold kube-proxy's chains in an ip or ip6 table (iptables-nft's)? */
+bool sp_inspect_is_ipt_nft_text(const char *buf, size_t len);
+/* Is @name (@len bytes) one of kube-proxy's iptables chains (KUBE-SERVICES,
+ * KUBE-SVC-..., not kubelet's KUBE-FIREWALL)? */
+bool sp_inspect_kp_ipt_chain(const char *name, size_t len);
+
 struct sp_backend;
 /* svcplane's own state as backend @be (open, read-only) reads it back, with
  * its masquerade facts and findings. Returns 0 or -errno. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define MAX_TOKENS 96
@@ -260,6 +261,40 @@ static bool rule_text(const char *s)
 	return false;
 }
 
+/* Is line @s (blanks trimmed) where the author left rules out: grep's "--",
+ * or an ellipsis or "snip" as people write them ("...", "…", "[...]",
+ * "(…)", "<snip>", "# ...")? Not "[0:0] -A ...": counters hold digits. */
+static bool cut_mark(const char *s)
+{
+	static const char *const opens = "[(<", *const closes = "])>";
+	const char *o, *e = s + strlen(s);
+	size_t dots = 0, words = 0;
+
+	if (!strcmp(s, "--"))
+		return true;
+	if (*s == '#')
+		s++;
+	while (*s == ' ')
+		s++;
+	if (*s && (o = strchr(opens, *s)) && e > s + 1 && e[-1] == closes[o - opens])
+		s++, e--;
+	while (s < e) {
+		if (*s == '.') {
+			dots++, s++;
+		} else if (e - s >= 3 && !memcmp(s, "\xe2\x80\xa6", 3)) {	/* … */
+			dots += 3, s += 3;
+		} else if (*s == ' ') {
+			s++;
+		} else if (e - s >= 4 && !strncasecmp(s, "snip", 4)) {
+			words++, s += 4;
+			s += e - s >= 3 && !strncmp(s, "ped", 3) ? 3 : 0;
+		} else {
+			return false;
+		}
+	}
+	return dots >= 2 || words;
+}
+
 /* The table a rule of an excerpt without "*table" lines belongs to, from its
  * chain and target as kube-proxy writes them. */
 static struct table *guess_table(struct ipt *p, char **tok, int n)
@@ -327,7 +362,7 @@ static void say_shape(struct ipt *p, const struct shape *sh, uint32_t last, bool
 		p->in->partial = true;
 		sp_inspect_note(p->in, "partial dump (%s): services are read from the rules there",
 				sh->tableless ? "rules without a *table line: grep or iptables -S output"
-					      : "'--' or '...' lines: an excerpt");
+					      : "'--', '...' or 'snip' lines: an excerpt");
 	}
 }
 
@@ -363,12 +398,12 @@ static int parse(struct ipt *p, size_t len, char *err, size_t errsz)
 			s++;
 		for (t = s + strlen(s); t > s && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r');)
 			*--t = '\0';
-		if (!*s || *s == '#')
-			continue;
-		if (!strcmp(s, "--") || !strcmp(s, "...") || !strcmp(s, "…")) {
+		if (cut_mark(s)) {
 			sh.cut_marks = true;
 			continue;
 		}
+		if (!*s || *s == '#')
+			continue;
 		if (!rule_text(s)) {
 			if (!sh.skipped++)
 				sh.first_skipped = no;

@@ -53,6 +53,15 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* @v as an integer in @lo..@hi, else 0: a string, NaN or a huge number in
+ * the dump reads as "none", never as an undefined conversion. */
+static long jint(const cJSON *v, long lo, long hi)
+{
+	double d = cJSON_GetNumberValue(v);
+
+	return d >= lo && d <= hi ? (long)d : 0;
+}
+
 /* A map element: [key, value] where key may be {"elem":{"val":..,"comment":..}}. */
 static void elem_parts(const cJSON *e, const cJSON **key, const cJSON **val, const char **comment)
 {
@@ -102,7 +111,7 @@ static void add_ep(struct sp_svc_port *p, const char *ip, double port, double we
 {
 	struct sp_endpoint ep = { .ready = true, .serving = true, .weight = weight }, *v;
 
-	if (!ip || sp_addr_parse(ip, &ep.addr) || port < 1 || port > 65535)
+	if (!ip || sp_addr_parse(ip, &ep.addr) || !(port >= 1 && port <= 65535))	/* NaN too */
 		return;
 	ep.port = (uint16_t)port;
 	for (size_t i = 0; i < p->n_eps; i++)
@@ -172,6 +181,19 @@ static void add_to(struct nj *j, struct sp_svc_port *p, bool local, const char *
 		sp_inspect_external_add(x, &a, (uint16_t)port);
 }
 
+
+/* Port @p's rules name @chain, which the dump lacks: a fault of the rules in
+ * a whole dump, what the excerpt leaves out in a partial one. */
+static void missing_chain(struct nj *j, const struct sp_svc_port *p, const char *chain)
+{
+	char name[300];
+
+	if (j->in->partial)
+		sp_inspect_note(j->in, "%s: its chain %s is not in the dump (partial)",
+				sp_inspect_port_name(p, name, sizeof(name)), chain);
+	else
+		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+}
 /* An endpoint chain's dnat target. */
 static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *p, double weight,
 			   bool local)
@@ -180,7 +202,7 @@ static void endpoint_chain(struct nj *j, const char *chain, struct sp_svc_port *
 	const cJSON *r, *e;
 
 	if (!rules) {
-		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+		missing_chain(j, p, chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -221,7 +243,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 	bool local = !internal && !strncmp(chain, "local-", 6);
 
 	if (!rules) {
-		sp_inspect_port_finding(j->in, p, ": jumps to %s, which is not defined", chain);
+		missing_chain(j, p, chain);
 		return;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -245,8 +267,8 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 				masq = true;
 			if (v && jget(jget(v, "key"), "numgen")) {
 				const cJSON *set = jget(jget(v, "data"), "set"), *it;
-				int n = cJSON_GetArraySize(set), mod = (int)cJSON_GetNumberValue(
-					jget(jget(jget(v, "key"), "numgen"), "mod"));
+				int n = cJSON_GetArraySize(set), mod = (int)jint(
+					jget(jget(jget(v, "key"), "numgen"), "mod"), 0, 1 << 24);
 
 				if (n != mod)
 					sp_inspect_port_finding(j->in, p, ": %s picks among %d slots but has %d endpoint(s)", chain, mod, n);
@@ -259,7 +281,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 			}
 			if (d && jget(jget(d, "addr"), "map")) {	/* 1.36: inline map */
 				const cJSON *map = jget(jget(d, "addr"), "map"), *set = jget(jget(map, "data"), "set"), *it;
-				int mod = (int)cJSON_GetNumberValue(jget(jget(jget(map, "key"), "numgen"), "mod"));
+				int mod = (int)jint(jget(jget(jget(map, "key"), "numgen"), "mod"), 0, 1 << 24);
 
 				cJSON_ArrayForEach(it, set) {
 					const cJSON *c = jget(cJSON_GetArrayItem(it, 1), "concat");
@@ -277,7 +299,7 @@ static void service_chain(struct nj *j, const char *chain, struct sp_svc_port *p
 				char cidr[80];
 
 				snprintf(cidr, sizeof(cidr), "%s/%d", jstr(masq_prefix, "addr") ? jstr(masq_prefix, "addr") : "",
-					 (int)cJSON_GetNumberValue(jget(masq_prefix, "len")));
+					 (int)jint(jget(masq_prefix, "len"), 0, 128));
 				if (!sp_cidr_parse(cidr, false, &x->keep_src[x->nkeep]))
 					x->nkeep++;
 			}
@@ -349,7 +371,7 @@ static void read_maps(struct nj *j)
 		p = sp_inspect_svc_port(j->in, name, proto, a.family);
 		if (!p)
 			continue;
-		p->port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
+		p->port = (uint16_t)jint(cJSON_GetArrayItem(c, 2), 0, 65535);
 		/* A ClusterIP goes to service-/local-; other addresses to external-. */
 		kind = jstr(g, "target");
 		if (!strncmp(kind, "external-", 9))
@@ -374,7 +396,7 @@ static void read_maps(struct nj *j)
 			continue;
 		if (!(p = sp_inspect_svc_port(j->in, name, proto, j->af)))
 			continue;
-		p->node_port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
+		p->node_port = (uint16_t)jint(cJSON_GetArrayItem(c, 1), 0, 65535);
 		dispatch(j, p, jstr(g, "target"), false);
 	}
 	cJSON_Delete(root);
@@ -401,10 +423,10 @@ static void read_maps(struct nj *j)
 				continue;
 			drop = jget(val, "drop") != NULL;
 			if (np) {
-				p->node_port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 1));
+				p->node_port = (uint16_t)jint(cJSON_GetArrayItem(c, 1), 0, 65535);
 			} else {
 				sp_inspect_add_addr(&p->cluster_ips, &a);
-				p->port = (uint16_t)cJSON_GetNumberValue(cJSON_GetArrayItem(c, 2));
+				p->port = (uint16_t)jint(cJSON_GetArrayItem(c, 2), 0, 65535);
 			}
 			if (drop) {
 				struct sp_inspect_port *x = sp_inspect_port_extra(j->in, p->key);
@@ -599,8 +621,14 @@ static int scan_object(struct nj j[2], const cJSON *o, const struct slice *sl)
 static void unreached(struct nj *j)
 {
 	size_t n;
-	const char **names = sp_hmap_sorted_keys(j->chains, &n);
+	const char **names;
 
+	if (j->in->partial) {
+		sp_inspect_note(j->in, "partial dump: chains nothing reaches are not reported (they may "
+				"be reached from what is missing)");
+		return;
+	}
+	names = sp_hmap_sorted_keys(j->chains, &n);
 	for (size_t i = 0; names && i < n; i++)
 		if (!strncmp(names[i], "endpoint-", 9) && !sp_hmap_get(j->reached, names[i]))
 			sp_inspect_finding(j->in, "endpoint chain %s is reached by no service chain", names[i]);

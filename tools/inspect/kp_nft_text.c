@@ -32,6 +32,22 @@ struct rd {
 	char *err;
 	size_t errsz;
 	bool failed;
+	/* The dump ends inside a block (cut off, or one table pasted without
+	 * its end): what was read is kept, the rest is not known. */
+	bool unclosed;
+	bool cut_marks;		/* "...", "…" or "--" lines: an excerpt */
+	/* First line of a kube-proxy chain (KUBE-SERVICES, KUBE-SVC-, ...) in
+	 * another table: iptables-nft's (kube-proxy's iptables mode), read by
+	 * ipt_nft_text.c, not here. */
+	unsigned iptnft;
+};
+
+/* What the text reader saw besides rules, for the notes. */
+struct shape {
+	unsigned lines;		/* lines in the dump */
+	bool cut_line;		/* the last line is cut off mid-rule (dropped) */
+	bool unclosed, cut_marks;
+	unsigned iptnft;
 };
 
 static void put(struct out *o, const char *s, size_t n)
@@ -137,6 +153,16 @@ static bool wordish(const struct sp_nft_tok *t)
 	return t->kind == SP_NFT_WORD || t->kind == SP_NFT_DOT || t->kind == SP_NFT_COLON;
 }
 
+/* Is the dump done inside a block? Then it is marked unclosed (not an
+ * error: what was read stays). */
+static bool ended(struct rd *r)
+{
+	if (r->cur.kind != SP_NFT_END)
+		return false;
+	r->unclosed = true;
+	return true;
+}
+
 /* Skip to the end of the line (or of the block the line opens). */
 static void skip_line(struct rd *r)
 {
@@ -153,18 +179,31 @@ static void skip_line(struct rd *r)
 	}
 }
 
+/* A line that is only "...", "…" or "--" (an excerpt's gap): skipped and
+ * said. */
+static bool cut_mark(struct rd *r)
+{
+	if (!is(&r->cur, "...") && !is(&r->cur, "\xe2\x80\xa6") && !is(&r->cur, "--"))
+		return false;
+	r->cut_marks = true;
+	skip_line(r);
+	return true;
+}
+
 /* A block after its "{": skipped whole. */
 static void skip_block(struct rd *r)
 {
+	bool chain = false;
 	int depth = 1;
-	unsigned line = r->cur.line;
 
 	while (depth && !r->failed) {
 		next(r);
-		if (r->cur.kind == SP_NFT_END) {
-			fail(r, line, "a block opened here is not closed");
+		if (ended(r))
 			return;
-		}
+		if (chain && !r->iptnft && r->cur.kind == SP_NFT_WORD &&
+		    sp_inspect_kp_ipt_chain(r->cur.p, r->cur.len))
+			r->iptnft = r->cur.line;
+		chain = is(&r->cur, "chain");
 		if (r->cur.kind == SP_NFT_LBRACE)
 			depth++;
 		else if (r->cur.kind == SP_NFT_RBRACE)
@@ -333,10 +372,8 @@ static void set_block(struct rd *r, bool map)
 			dispatch = true;
 	obj_head(r, map ? "map" : "set", "name", &name);
 	while (!r->failed && t->kind != SP_NFT_RBRACE) {
-		if (t->kind == SP_NFT_END) {
-			fail(r, name.line, "set %.*s is not closed", (int)name.len, name.p);
-			return;
-		}
+		if (ended(r))
+			break;
 		if (is(t, "timeout")) {
 			next(r);
 			timeout = duration(t);
@@ -360,7 +397,8 @@ static void set_block(struct rd *r, bool map)
 					fail(r, t->line, "expected , or } in the elements of %.*s", (int)name.len, name.p);
 			}
 			r->depth--;
-			expect(r, SP_NFT_RBRACE, "} closing the elements");
+			if (!ended(r))
+				expect(r, SP_NFT_RBRACE, "} closing the elements");
 			puts_(&r->o, "]");
 		} else {
 			bool elements = is(t, "elements");
@@ -448,7 +486,8 @@ static void anon_map(struct rd *r, bool verdicts)
 			next(r);
 	}
 	r->depth--;
-	expect(r, SP_NFT_RBRACE, "} closing an anonymous map");
+	if (!ended(r))
+		expect(r, SP_NFT_RBRACE, "} closing an anonymous map");
 	puts_(&r->o, "]");
 }
 
@@ -692,12 +731,12 @@ static void chain_block(struct rd *r)
 	obj_head(r, "chain", "name", &name);
 	puts_(&r->o, "}}");
 	while (!r->failed && t->kind != SP_NFT_RBRACE) {
-		if (t->kind == SP_NFT_END) {
-			fail(r, name.line, "chain %.*s is not closed", (int)name.len, name.p);
-			return;
-		}
+		if (ended(r))
+			break;
 		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI) {
 			next(r);
+		} else if (cut_mark(r)) {
+			;
 		} else if (is(t, "type") || is(t, "policy") || is(t, "comment") || is(t, "devices")) {
 			skip_line(r);
 		} else {
@@ -736,12 +775,12 @@ static void table(struct rd *r)
 	puts_(&r->o, r->family);
 	puts_(&r->o, "\",\"name\":\"kube-proxy\"}}");
 	while (!r->failed && t->kind != SP_NFT_RBRACE) {
-		if (t->kind == SP_NFT_END) {
-			fail(r, fam.line, "table %s kube-proxy is not closed", r->family);
-			return;
-		}
+		if (ended(r))
+			break;
 		if (t->kind == SP_NFT_NL || t->kind == SP_NFT_SEMI) {
 			next(r);
+		} else if (cut_mark(r)) {
+			;
 		} else if (is(t, "set") || is(t, "map")) {
 			bool map = is(t, "map");
 
@@ -763,13 +802,43 @@ static void table(struct rd *r)
 	next(r);
 }
 
+/* Is @s (@n bytes) blank but for one "}"? */
+static bool closing_brace(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	if (i < n && s[i] == '}')
+		i++;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i == n;
+}
+
 /* Rewrite @len bytes of nft text into a new JSON document in *@json (free
- * it). Returns 0, -EINVAL with "line N: what" in @err, or -ENOMEM. */
-static int to_json(const char *buf, size_t len, char **json, size_t *jlen, char *err, size_t errsz)
+ * it), with what else was seen in @sh. A last line without its newline is
+ * taken as cut off mid-rule and dropped (a "}" is kept). Returns 0, -EINVAL
+ * with "line N: what" in @err, or -ENOMEM. */
+static int to_json(const char *buf, size_t len, char **json, size_t *jlen, struct shape *sh, char *err,
+		   size_t errsz)
 {
 	struct rd r = { .err = err, .errsz = errsz };
 	const struct sp_nft_tok *t = &r.cur;
+	size_t whole = len;
 
+	memset(sh, 0, sizeof(*sh));
+	while (whole && buf[whole - 1] != '\n')
+		whole--;
+	for (size_t i = 0; i < len; i++)
+		sh->lines += buf[i] == '\n';
+	if (whole < len) {
+		sh->lines++;
+		if (!closing_brace(buf + whole, len - whole)) {
+			sh->cut_line = true;
+			len = whole;
+		}
+	}
 	sp_nft_lex_init(&r.lx, buf, len);
 	*json = NULL;
 	puts_(&r.o, "{\"nftables\":[");
@@ -784,6 +853,9 @@ static int to_json(const char *buf, size_t len, char **json, size_t *jlen, char 
 		}
 	}
 	puts_(&r.o, "]}");
+	sh->unclosed = r.unclosed;
+	sh->cut_marks = r.cut_marks;
+	sh->iptnft = r.iptnft;
 	if (r.o.oom || r.failed) {
 		free(r.o.buf);
 		return r.o.oom ? -ENOMEM : -EINVAL;
@@ -793,16 +865,49 @@ static int to_json(const char *buf, size_t len, char **json, size_t *jlen, char 
 	return 0;
 }
 
+/* Notes on the shape of the dump, before the rules are read (so that
+ * reach-based findings are held back for a partial one). */
+static void say_shape(struct sp_inspect *in, const struct shape *sh)
+{
+	if (sh->cut_line || sh->unclosed) {
+		in->partial = true;
+		sp_inspect_note(in, "truncated at line %u (%s): what follows is not known", sh->lines,
+				sh->cut_line ? "the last line is cut off" : "a table is not closed");
+	}
+	if (sh->cut_marks) {
+		in->partial = true;
+		sp_inspect_note(in, "partial dump ('--' or '...' lines: an excerpt): services are read "
+				"from the rules there");
+	}
+}
+
 int sp_inspect_kp_nft_text(const char *buf, size_t len, struct sp_inspect *in, char *err, size_t errsz)
 {
+	struct shape sh;
 	char *json;
 	size_t jlen;
-	int e = to_json(buf, len, &json, &jlen, err, errsz);
+	int e = to_json(buf, len, &json, &jlen, &sh, err, errsz);
 
 	if (e)
 		return e;
+	say_shape(in, &sh);
 	e = sp_inspect_kp_nft_json(json, jlen, in, err, errsz);
 	free(json);
 	in->format = "nft list ruleset (kube-proxy nftables mode)";
+	if (e == -EINVAL && sh.iptnft) {
+		/* Kube-proxy's iptables mode through iptables-nft: its own
+		 * tool prints these rules in the form inspect reads. */
+		snprintf(err, errsz, "line %u: iptables-nft's tables (kube-proxy's KUBE-* chains in "
+			 "table ip/ip6 nat or filter: kube-proxy ran in iptables mode), not its nftables "
+			 "mode; run `iptables-save` (or `iptables-nft-save`, and `ip6tables-save`) on "
+			 "the node and inspect that", sh.iptnft);
+	} else if (e == -EINVAL && (sh.cut_line || sh.unclosed)) {
+		size_t l = strlen(err);
+
+		snprintf(err + l, errsz - l, " (the dump is cut off at line %u)", sh.lines);
+	} else if (!e && sh.iptnft) {
+		sp_inspect_note(in, "line %u: iptables-nft's KUBE-* chains are in the dump too (not "
+				"read: `iptables-save` shows them)", sh.iptnft);
+	}
 	return e;
 }
