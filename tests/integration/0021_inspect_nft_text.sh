@@ -64,13 +64,20 @@ else
 		fail "unprivileged inspect of svcplane's own dump: $(cat "$dir/nobody.err")"
 fi
 
-# Broken: one line, naming the file and the line where reading stopped.
-head -c 3000 "$FX/kube-proxy-nft.txt" >"$dir/broken.nft"	# cut inside a block
+# Cut off (as a terminal or a paste cuts it): read as far as it goes, said
+# ("truncated at line N", a partial dump), never a silent full reading.
+head -c 3000 "$FX/kube-proxy-nft.txt" >"$dir/cut.nft"	# cut inside a block
+"$SVCPLANECTL" inspect "$dir/cut.nft" >"$dir/cut.out" 2>"$dir/cut.err" ||
+	fail "a cut-off text dump was refused: $(cat "$dir/cut.err")"
+head -1 "$dir/cut.out" | grep -q '(partial dump)' || fail "cut-off dump not called partial: $(head -1 "$dir/cut.out")"
+grep -qE 'truncated at line [0-9]+' "$dir/cut.out" || fail "cut-off dump: no 'truncated at line N' note: $(cat "$dir/cut.out")"
+# Broken beyond reading: one line, naming the file and the line where reading stopped.
+printf 'table ip kube-proxy {\n\tchain foo {\n\t\tthis is not nft {{{\n' >"$dir/broken.nft"
 if "$SVCPLANECTL" inspect "$dir/broken.nft" >/dev/null 2>"$dir/broken.err"; then
-	fail "a truncated text dump was accepted"
+	fail "an unreadable text dump was accepted"
 fi
 [ "$(wc -l <"$dir/broken.err")" = 1 ] || fail "broken dump: expected one error line, got: $(cat "$dir/broken.err")"
-grep -q "^$dir/broken.nft: line [0-9]*: " "$dir/broken.err" ||
+grep -q "^$dir/broken.nft: .*line [0-9]" "$dir/broken.err" ||
 	fail "broken dump error does not name file and line: $(cat "$dir/broken.err")"
 printf 'table ip kube-proxy {\n\tchain x {\n\t\tjump \001y\n\t}\n}\n' >"$dir/binary.nft"
 "$SVCPLANECTL" inspect "$dir/binary.nft" >/dev/null 2>"$dir/binary.err" && fail "a dump with a control byte was accepted"

@@ -201,16 +201,20 @@ rig2_test() {
 	mkdir "$dir"
 }
 
-# web_nodeport CLUSTER-IP NODEPORT ADDRESS@NODE...: Service t/web (NodePort,
-# port http 80 → 8080) and its EndpointSlice, as YAML.
-web_nodeport() {
-	local ip=$1 np=$2 e; shift 2
-	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: t}\nspec:\n  type: NodePort\n  clusterIP: %s\n  ports: [{name: http, port: 80, targetPort: 8080, nodePort: %s}]\n' "$ip" "$np"
-	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: t, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints:\n'
+# nodeport_svc NAME CLUSTER-IP PORT TARGET-PORT NODEPORT ADDRESS@NODE...:
+# Service t/NAME (NodePort, TCP port "http" PORT → TARGET-PORT) and its
+# EndpointSlice, as YAML.
+nodeport_svc() {
+	local name=$1 ip=$2 port=$3 tp=$4 np=$5 e; shift 5
+	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: t}\nspec:\n  type: NodePort\n  clusterIP: %s\n  ports: [{name: http, port: %s, targetPort: %s, nodePort: %s}]\n' "$name" "$ip" "$port" "$tp" "$np"
+	printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: %s-1, namespace: t, labels: {kubernetes.io/service-name: %s}}\naddressType: IPv4\nports: [{name: http, port: %s}]\nendpoints:\n' "$name" "$name" "$tp"
 	for e in "$@"; do
 		printf -- '- {addresses: [%s], nodeName: %s}\n' "${e%@*}" "${e#*@}"
 	done
 }
+# web_nodeport CLUSTER-IP NODEPORT ADDRESS@NODE...: Service t/web (NodePort,
+# port 80 → 8080) and its EndpointSlice, as YAML.
+web_nodeport() { local ip=$1 np=$2; shift 2; nodeport_svc web "$ip" 80 8080 "$np" "$@"; }
 
 # us_rig_cleanup: userspace mode keeps a state file per node in the
 # machine's /run (named after the node's namespace): stop the agents and

@@ -18,25 +18,8 @@ mode_test "${MODE:?set by the wrapper}"
 rig2_test t14
 web_nodeport 198.19.128.60 30060 198.18.1.10@node1 198.18.2.10@node2 >"$dir/svc.yaml"
 # An echo service for connections held open across the restart.
-cat >>"$dir/svc.yaml" <<'Y'
----
-apiVersion: v1
-kind: Service
-metadata: {name: hold, namespace: t}
-spec:
-  type: NodePort
-  clusterIP: 198.19.128.61
-  ports: [{name: tcp, port: 9000, nodePort: 30061}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: hold-1, namespace: t, labels: {kubernetes.io/service-name: hold}}
-addressType: IPv4
-ports: [{name: tcp, port: 9000}]
-endpoints:
-- {addresses: [198.18.1.10], nodeName: node1}
-- {addresses: [198.18.2.10], nodeName: node2}
-Y
+printf -- '---\n' >>"$dir/svc.yaml"
+nodeport_svc hold 198.19.128.61 9000 9000 30061 198.18.1.10@node1 198.18.2.10@node2 >>"$dir/svc.yaml"
 FLOWS="python3 $TOP/tests/integration/flows.py"
 for p in a1 b1; do	# TCP echo servers
 	inns $R $p socat TCP-LISTEN:9000,fork,reuseaddr EXEC:cat >/dev/null 2>&1 &
