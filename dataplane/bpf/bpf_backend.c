@@ -455,8 +455,9 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 	}
 	{
 		uint64_t st[SP_STAT_COUNT];
+		int ok = !sp_bpf_stats_read(&be->k, st); /* (once a scrape: every counter) */
 
-		for (int i = 0; !sp_bpf_stats_read(&be->k, st) && i < SP_STAT_COUNT && n < max; i++)
+		for (int i = 0; ok && i < SP_STAT_COUNT && n < max; i++)
 			out[n++] = (struct sp_gauge){
 			    "svcplane_bpf_tc_packets",
 			    "Packets of traffic from outside the node by what the tc "
