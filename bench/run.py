@@ -38,7 +38,8 @@ beside (results in bench/results-bpf.json); BENCH_ONLY=outside: only the
 traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=userspace:
 only the userspace forwarder's rows beside haproxy and the direct path
 (userspace.py, results in bench/results-userspace.json); BENCH_ONLY=hostile:
-only the hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1:
+only the hostile-input rows (bench/results-hostile.json); BENCH_ONLY=pod:
+only bpf mode's pod datapath rows (bench/results-pod.json); BENCH_QUICK=1:
 smaller sizes.
 """
 import atexit
@@ -798,6 +799,10 @@ def main():
     elif ONLY == "outside":
         rig_up()
         bench_outside_datapath()
+    elif ONLY == "pod":
+        # bpf mode's pod datapath only (pod → ClusterIP beside direct and nftables)
+        rig_up()
+        bench_bpf_datapath(dp_sizes)
     else:
         own = {}
         for n in sizes:

@@ -55,6 +55,13 @@ struct {
 } sp_reverse SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct sp_sock_rev_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sp_sock_rev SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct sp_node_addr_key);
 	__type(value, __u8);

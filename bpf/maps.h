@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define SP_BPF_LAYOUT 2
+#define SP_BPF_LAYOUT 3
 
 /* services: how a service address is looked up. */
 enum sp_bpf_scope {
@@ -119,8 +119,24 @@ struct sp_aff_match_key {
 	__u32 ep_id;
 };
 
-/* reverse: per socket, the service address a rewritten peer stands for, so
- * getpeername and recvmsg show the address the application dialled. */
+/* sock_rev (socket-local storage, freed with its socket): the service
+ * address a socket's rewritten peer stands for, so getpeername and recvmsg
+ * show the address the application dialled. A socket that never dialled a
+ * service has none, and its recvmsg costs one pointer test. A connected
+ * socket has one peer; an unconnected UDP socket that sends to a second
+ * service keeps the others in reverse (below) and says so in overflow. */
+struct sp_sock_rev_val {
+	__u8 ep_addr[16];
+	__u8 vip_addr[16];
+	__u16 ep_port_be;
+	__u16 vip_port_be;
+	__u8 family;		/* 0: nothing remembered yet */
+	__u8 overflow;		/* more peers in reverse */
+	__u8 pad[2];
+};
+
+/* reverse: per socket, the service address a rewritten peer stands for,
+ * beyond the one sock_rev holds (an unconnected socket's other services). */
 struct sp_rev_key {
 	__u64 cookie;		/* bpf_get_socket_cookie */
 	__u8 addr[16];		/* the endpoint's */

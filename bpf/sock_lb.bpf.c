@@ -51,22 +51,45 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* Remember, for this socket, that peer @ep stands for service address @vip. */
-static __always_inline void remember(void *ctx, const struct dest *ep, const struct dest *vip)
+/* Remember, for this socket, that peer @ep stands for service address @vip:
+ * on the socket itself (sock_rev) when it is the socket's first peer, its
+ * one peer (@connect) or the same again; in the reverse map beside it when an
+ * unconnected socket sends to a second service. */
+static __always_inline void remember(struct bpf_sock_addr *ctx, const struct dest *ep,
+				     const struct dest *vip, bool connect)
 {
+	struct sp_sock_rev_val *st;
 	struct sp_rev_key rk = {};
 	struct sp_rev_val rv = {};
-
 	const struct sp_rev_val *have;
 
+	if (!ctx->sk)
+		return;
+	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;		/* (no memory: the application sees the endpoint) */
+	if (!st->family || connect ||
+	    (st->family == ep->family && st->ep_port_be == ep->port_be && same_addr(st->ep_addr, ep->addr))) {
+		/* An unconnected socket sends many datagrams to one service:
+		 * compare before writing. */
+		if (st->family == ep->family && st->ep_port_be == ep->port_be &&
+		    st->vip_port_be == vip->port_be && same_addr(st->ep_addr, ep->addr) &&
+		    same_addr(st->vip_addr, vip->addr))
+			return;
+		__builtin_memcpy(st->ep_addr, ep->addr, 16);
+		__builtin_memcpy(st->vip_addr, vip->addr, 16);
+		st->ep_port_be = ep->port_be;
+		st->vip_port_be = vip->port_be;
+		st->family = ep->family;
+		return;
+	}
 	rk.cookie = bpf_get_socket_cookie(ctx);
 	__builtin_memcpy(rk.addr, ep->addr, 16);
 	rk.port_be = ep->port_be;
 	rk.family = ep->family;
 	__builtin_memcpy(rv.addr, vip->addr, 16);
 	rv.port_be = vip->port_be;
-	/* An unconnected socket sends many datagrams to one service: a lookup
-	 * is much cheaper than rewriting the same LRU entry each time. */
+	st->overflow = 1;
 	have = bpf_map_lookup_elem(&sp_reverse, &rk);
 	if (have && have->port_be == rv.port_be && same_addr(have->addr, rv.addr))
 		return;
@@ -135,7 +158,7 @@ static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest 
 }
 
 /* connect and unconnected sendmsg: pick an endpoint, or refuse. */
-static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6)
+static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool connect)
 {
 	struct dest d, vip;
 	int act;
@@ -154,7 +177,7 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6)
 			store6(ctx, &d);
 		else
 			store4(ctx, &d);
-		remember(ctx, &d, &vip);
+		remember(ctx, &d, &vip, connect);
 	}
 	return 1;
 }
@@ -163,23 +186,36 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6)
  * service address it dialled. */
 static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 {
+	const struct sp_sock_rev_val *st;
 	struct sp_rev_key rk = {};
 	const struct sp_rev_val *rv;
 	struct dest d;
 
+	if (!ctx->sk)
+		return 1;
+	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0);
+	if (!st)
+		return 1;	/* this socket never dialled a service */
 	if (v6)
 		load6(ctx, &d);
 	else
 		load4(ctx, &d);
-	rk.cookie = bpf_get_socket_cookie(ctx);
-	__builtin_memcpy(rk.addr, d.addr, 16);
-	rk.port_be = d.port_be;
-	rk.family = d.family;
-	rv = bpf_map_lookup_elem(&sp_reverse, &rk);
-	if (!rv)
-		return 1;
-	__builtin_memcpy(d.addr, rv->addr, 16);
-	d.port_be = rv->port_be;
+	if (st->family == d.family && st->ep_port_be == d.port_be && same_addr(st->ep_addr, d.addr)) {
+		__builtin_memcpy(d.addr, st->vip_addr, 16);
+		d.port_be = st->vip_port_be;
+	} else {
+		if (!st->overflow)
+			return 1;
+		rk.cookie = bpf_get_socket_cookie(ctx);
+		__builtin_memcpy(rk.addr, d.addr, 16);
+		rk.port_be = d.port_be;
+		rk.family = d.family;
+		rv = bpf_map_lookup_elem(&sp_reverse, &rk);
+		if (!rv)
+			return 1;
+		__builtin_memcpy(d.addr, rv->addr, 16);
+		d.port_be = rv->port_be;
+	}
 	if (v6)
 		store6(ctx, &d);
 	else
@@ -190,25 +226,25 @@ static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 SEC("cgroup/connect4")
 int sp_connect4(struct bpf_sock_addr *ctx)
 {
-	return balance(ctx, false);
+	return balance(ctx, false, true);
 }
 
 SEC("cgroup/connect6")
 int sp_connect6(struct bpf_sock_addr *ctx)
 {
-	return balance(ctx, true);
+	return balance(ctx, true, true);
 }
 
 SEC("cgroup/sendmsg4")
 int sp_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return balance(ctx, false);
+	return balance(ctx, false, false);
 }
 
 SEC("cgroup/sendmsg6")
 int sp_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return balance(ctx, true);
+	return balance(ctx, true, false);
 }
 
 SEC("cgroup/recvmsg4")

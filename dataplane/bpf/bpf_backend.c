@@ -429,8 +429,8 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 	if (!be->open)
 		return 0;
 	for (int m = 0; m < SPM_COUNT && n + 2 <= max; m++) {
-		if (m == SPM_META || m == SPM_CONFIG || m == SPM_STATS)
-			continue;
+		if (m == SPM_META || m == SPM_CONFIG || m == SPM_STATS || m == SPM_SOCK_REV)
+			continue;	/* (sock_rev lives on sockets: no size, no walk) */
 		/* The LRU maps (affinity, per-socket) evict their oldest entries
 		 * rather than fill: their count says nothing, and walking them
 		 * while programs add and evict is neither cheap nor exact. */

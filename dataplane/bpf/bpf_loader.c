@@ -30,6 +30,7 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_AFFINITY] = "sp_affinity",
     [SPM_AFF_MATCH] = "sp_aff_match",
     [SPM_REVERSE] = "sp_reverse",
+    [SPM_SOCK_REV] = "sp_sock_rev",
     [SPM_NODE_ADDRS] = "sp_node_addrs",
     [SPM_PORT_INFO] = "sp_port_info",
     [SPM_CT] = "sp_ct",

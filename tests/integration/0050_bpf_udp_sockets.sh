@@ -3,31 +3,48 @@
 # connected UDP socket whose endpoint goes away is disconnected (its next send
 # fails), and connected again it reaches a live endpoint; an unconnected
 # socket of the same process keeps working, each reply from the Service
-# address (recvmsg hook), never from the endpoint. (nftables has no such
+# address (recvmsg hook), never from the endpoint. Every socket sees the
+# Service it dialled as its peer: an unconnected socket sending to two
+# Services in turn, a UDP socket connected again elsewhere, a TCP connection.
+# (nftables has no such
 # socket semantics: conntrack moves a flow, 0012 tests it in both modes.)
 . "$(dirname "$0")/lib.sh"
 mode_test bpf
 rig2_test t50
-udp_yaml() { # endpoints...
-	cat <<'Y'
+udp_svc() { # NAME CLUSTER-IP endpoints...
+	local name=$1 vip=$2 ip; shift 2
+	cat <<Y
 apiVersion: v1
 kind: Service
-metadata: {name: udp, namespace: t}
+metadata: {name: $name, namespace: t}
 spec:
-  clusterIP: 198.19.128.51
+  clusterIP: $vip
   ports: [{name: u, port: 7, targetPort: 8080, protocol: UDP}]
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: {name: udp-1, namespace: t, labels: {kubernetes.io/service-name: udp}}
+metadata: {name: $name-1, namespace: t, labels: {kubernetes.io/service-name: $name}}
 addressType: IPv4
 ports: [{name: u, port: 8080, protocol: UDP}]
 endpoints:
 Y
 	for ip in "$@"; do echo "- {addresses: [$ip], nodeName: node1}"; done
 }
+udp_yaml() { udp_svc udp 198.19.128.51 "$@"; }
 udp_yaml 198.18.1.10 198.18.1.11 | put "$dir/udp.yaml"
+udp_svc udp2 198.19.128.52 198.18.1.10 198.18.1.11 | put "$dir/udp2.yaml"
+nodeport_svc web 198.19.128.53 80 8080 30053 198.18.1.10@node1 | put "$dir/web.yaml"
 agents_up $R "$dir"
+
+peers=$T_ROOT/peers.out
+inns $R a3 python3 "$TOP/tests/integration/sockpeers.py" 198.19.128.51 198.19.128.52 7 198.19.128.53 80 \
+	>"$peers" 2>&1 || fail "sockpeers.py failed: $(cat "$peers")"
+[ "$(awk '$1 == "unconnected" {printf "%s ", $2}' "$peers")" = \
+	"198.19.128.51:7 198.19.128.52:7 198.19.128.51:7 198.19.128.52:7 198.19.128.51:7 198.19.128.52:7 " ] ||
+	fail "an unconnected socket sending to two Services in turn: replies seen from $(grep '^unconnected' "$peers" | tr '\n' ' ')"
+grep -qx "udp-peer 198.19.128.52:7" "$peers" || fail "a UDP socket connected again: $(grep '^udp-peer' "$peers")"
+grep -qx "udp-from 198.19.128.52:7" "$peers" || fail "its reply: $(grep '^udp-from' "$peers")"
+grep -qx "tcp-peer 198.19.128.53:80" "$peers" || fail "a TCP connection's peer: $(grep '^tcp-peer' "$peers")"
 converged() { inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1; }
 
 go=$T_ROOT/go out=$T_ROOT/udpconn.out
