@@ -39,7 +39,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_mirror.c dataplane/nft/nft_plan.c dataplane/nft/nft_msgs.c dataplane/nft/nft_stale.c \
 		 dataplane/nft/nft_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c dataplane/netlink/bridge_ports.c \
-		 dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
+		 dataplane/bpf/bpf_addrs.c dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
 		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c dataplane/bpf/bpf_tc.c \
 		 dataplane/bpf/bpf_ct.c dataplane/bpf/bpf_maglev.c dataplane/bpf/bpf_podifs.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \

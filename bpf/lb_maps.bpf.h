@@ -63,10 +63,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct sp_node_addr_key);
+	__type(key, struct sp_addr_key);
 	__type(value, __u8);
-	__uint(max_entries, 256);
-} sp_node_addrs SEC(".maps");
+	__uint(max_entries, 65536 + 256);	/* set by the loader: services, and the node's */
+} sp_addrs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

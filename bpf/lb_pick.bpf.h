@@ -24,31 +24,42 @@ struct dest {
 /* The service entry for @d: an exact service address, a ClusterIP on a port
  * it does not serve (an entry with count 0), or a NodePort on one of this
  * node's addresses. With @outside (traffic from outside the node) an
- * externalTrafficPolicy Local entry hands over to its local-endpoints entry. */
+ * externalTrafficPolicy Local entry hands over to its local-endpoints entry.
+ * An address that is neither a service's nor this node's costs one lookup. */
 static __always_inline const struct sp_svc_val *lookup_service(const struct dest *d, bool outside)
 {
 	struct sp_svc_key k = {};
-	struct sp_node_addr_key nk = {};
-	const struct sp_svc_val *v;
+	struct sp_addr_key ak = {};
+	const struct sp_svc_val *v = 0;
+	const __u8 *kind;
+	__u8 flags;
 
-	__builtin_memcpy(k.addr, d->addr, 16);
-	k.port_be = d->port_be;
-	k.proto = d->proto;
+	__builtin_memcpy(ak.addr, d->addr, 16);
+	ak.family = d->family;
+	kind = bpf_map_lookup_elem(&sp_addrs, &ak);
+	if (!kind)
+		return 0;
+	flags = *kind;
 	k.family = d->family;
-	k.scope = SP_SCOPE_VIP;
-	v = bpf_map_lookup_elem(&sp_services, &k);
-	if (!v) {
-		/* A ClusterIP on a port it does not serve. */
-		k.port_be = 0;
-		k.proto = 0;
-		k.scope = SP_SCOPE_ANY_PORT;
+	if (flags & SP_ADDR_SERVICE) {
+		__builtin_memcpy(k.addr, d->addr, 16);
+		k.port_be = d->port_be;
+		k.proto = d->proto;
+		k.scope = SP_SCOPE_VIP;
 		v = bpf_map_lookup_elem(&sp_services, &k);
-		if (v)
-			return v;
+		if (!v) {
+			/* A ClusterIP on a port it does not serve. */
+			k.port_be = 0;
+			k.proto = 0;
+			k.scope = SP_SCOPE_ANY_PORT;
+			v = bpf_map_lookup_elem(&sp_services, &k);
+			if (v)
+				return v;
+		}
+	}
+	if (!v) {
 		/* A NodePort on one of this node's addresses. */
-		__builtin_memcpy(nk.addr, d->addr, 16);
-		nk.family = d->family;
-		if (!bpf_map_lookup_elem(&sp_node_addrs, &nk))
+		if (!(flags & SP_ADDR_NODE))
 			return 0;
 		__builtin_memset(k.addr, 0, 16);
 		k.port_be = d->port_be;

@@ -151,11 +151,18 @@ struct sp_rev_val {
 	__u8 pad[6];
 };
 
-/* node_addrs: this node's addresses, for NodePorts dialled from the node or a pod. */
-struct sp_node_addr_key {
+/* addrs: every address a service entry has (ClusterIPs, external IPs,
+ * load-balancer IPs) and this node's (NodePorts), so that any other address
+ * costs the programs one lookup. The value is enum sp_addr_flags. */
+struct sp_addr_key {
 	__u8 addr[16];
 	__u8 family;
 	__u8 pad[3];
+};
+
+enum sp_addr_flags {
+	SP_ADDR_SERVICE = 1 << 0,	/* sp_services has entries for it */
+	SP_ADDR_NODE = 1 << 1,		/* this node's: NodePorts */
 };
 
 /* port_info: what each service port is, for svcplanectl and bpftool (the

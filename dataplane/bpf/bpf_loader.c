@@ -31,7 +31,7 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_AFF_MATCH] = "sp_aff_match",
     [SPM_REVERSE] = "sp_reverse",
     [SPM_SOCK_REV] = "sp_sock_rev",
-    [SPM_NODE_ADDRS] = "sp_node_addrs",
+    [SPM_ADDRS] = "sp_addrs",
     [SPM_PORT_INFO] = "sp_port_info",
     [SPM_CT] = "sp_ct",
     [SPM_CONFIG] = "sp_config",
@@ -246,6 +246,8 @@ static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z, int mag
 		e = bpf_map__set_max_entries(obj_map(o, SPM_SLOTS), z->slots_max);
 	if (!e)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_AFF_MATCH), z->slots_max);
+	if (!e)
+		e = bpf_map__set_max_entries(obj_map(o, SPM_ADDRS), z->lb_max + 256);
 	if (!e)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_REVERSE), z->sock_max);
 	if (!e)

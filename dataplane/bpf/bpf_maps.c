@@ -3,6 +3,7 @@
  * switch to that revision, then the old revision's slots and endpoints go: a
  * program never reads a half-written list. */
 #include "bpf_maps.h"
+#include "bpf_addrs.h"
 #include "bpf_maglev.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
@@ -64,6 +65,7 @@ struct sp_bpf_writer {
 	struct sp_hmap *eps;	    /* "addr|port" → struct ep_rec */
 	struct sp_hmap *sets;	    /* slot set id → SET(rev, n) */
 	struct sp_hmap *anyport;    /* ClusterIP "addr" → (uintptr_t) ports using it */
+	struct sp_bpf_addrs *addrs; /* sp_addrs: the addresses of every entry */
 	struct sp_hmap *port_ids;   /* port key → (uintptr_t) its id in the maps */
 	struct sp_hmap *seen_match; /* full sync: affinity matches written (hex) */
 	struct sp_hmap *maglev;	    /* slot set id → 1: a Maglev table is in sp_maglev */
@@ -404,6 +406,20 @@ static int anyport_ref(struct sp_bpf_writer *w, const struct sp_addr *a, int del
 	return 0;
 }
 
+/* Every service address of @p counts one more (+1) or one fewer (-1) entry
+ * in sp_addrs. */
+static int addrs_ref(struct sp_bpf_writer *w, const struct sp_svc_port *p, int delta)
+{
+	const struct sp_addr_list *lists[] = {&p->cluster_ips, &p->external_ips, &p->lb_ips};
+	int e = 0;
+
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if ((e = sp_bpf_addrs_service(w->addrs, &lists[l]->v[i], delta)) && delta > 0)
+				return e;
+	return 0;
+}
+
 /* --- loadBalancerSourceRanges --------------------------------------------------- */
 
 static void range_key(const struct sp_addr *cidr, uint32_t port_id, struct sp_src_range_key *k)
@@ -661,6 +677,7 @@ static int write_port(struct sp_bpf_writer *w, const struct sp_svc_port *p,
 	 * full sync sweeps them. */
 	if ((e = write_info(w, p, l[0].set_id / SP_LIST_STRIDE)) ||
 	    (e = write_src_ranges(w, p, l[0].set_id / SP_LIST_STRIDE, seen)) ||
+	    (e = addrs_ref(w, p, +1)) || /* (the address before its entries) */
 	    (e = each_key(w, p, put_key, &c)))
 		return e;
 	for (size_t k = 0; !e && k < p->cluster_ips.n; k++)
@@ -714,6 +731,7 @@ static void remove_old(struct sp_bpf_writer *w, const struct sp_svc_port *old,
 	each_key(w, old, del_key, (void *)new);
 	for (size_t k = 0; k < old->cluster_ips.n; k++)
 		anyport_ref(w, &old->cluster_ips.v[k], -1, NULL);
+	addrs_ref(w, old, -1);
 	for (int i = 0; i < SP_LISTS; i++) {
 		if (prev[i][1] || prev[i][0])
 			del_slots(w, ol[i].set_id, (uint16_t)prev[i][0], prev[i][1]);
@@ -974,21 +992,6 @@ static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
 	return sp_hmap_get(ctx, hex) != NULL;
 }
 
-static int write_node_addrs(struct sp_bpf_writer *w, const struct sp_addr *a, size_t n)
-{
-	int e = sweep(w, SPM_NODE_ADDRS, sizeof(struct sp_node_addr_key), NULL, NULL);
-	uint8_t one = 1;
-
-	for (size_t i = 0; !e && i < n; i++) {
-		struct sp_node_addr_key k = {.family = fam_byte(a[i].family)};
-
-		copy_addr(k.addr, &a[i]);
-		if (bpf_map_update_elem(fd_of(w, SPM_NODE_ADDRS), &k, &one, BPF_ANY))
-			e = -errno;
-	}
-	return e;
-}
-
 int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		      const struct sp_addr *node_addrs, size_t n_node_addrs)
 {
@@ -1008,6 +1011,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(w->anyport, &it))
 		sp_hmap_del(w->anyport, it.key);
+	sp_bpf_addrs_begin_full(w->addrs);
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(m->ports, &it)) {
 		const struct sp_svc_port *p = it.value;
@@ -1077,7 +1081,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 		       seen)) ||
 	    (e = sweep(w, SPM_MAGLEV, sizeof(uint32_t), keep_maglev, NULL)))
 		goto out;
-	e = write_node_addrs(w, node_addrs, n_node_addrs);
+	e = sp_bpf_addrs_end_full(w->addrs, node_addrs, n_node_addrs);
 out:
 	sp_hmap_free(seen);
 	sp_hmap_free(live);
@@ -1183,7 +1187,8 @@ struct sp_bpf_writer *sp_bpf_writer_new(const struct sp_bpf_kernel *k, const str
 	w->port_ids = sp_hmap_new();
 	w->maglev = sp_hmap_new();
 	w->told = sp_hmap_new();
-	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || !w->told ||
+	w->addrs = sp_bpf_addrs_new(fd_of(w, SPM_ADDRS), log);
+	if (!w->eps || !w->sets || !w->anyport || !w->port_ids || !w->maglev || !w->told || !w->addrs ||
 	    (e = adopt(w))) {
 		sp_bpf_writer_free(w);
 		errno = ENOMEM;
@@ -1208,5 +1213,6 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	sp_hmap_free(w->port_ids);
 	sp_hmap_free(w->maglev);
 	sp_hmap_free(w->told);
+	sp_bpf_addrs_free(w->addrs);
 	free(w);
 }

@@ -45,6 +45,22 @@ inns $R a3 python3 "$TOP/tests/integration/sockpeers.py" 198.19.128.51 198.19.12
 grep -qx "udp-peer 198.19.128.52:7" "$peers" || fail "a UDP socket connected again: $(grep '^udp-peer' "$peers")"
 grep -qx "udp-from 198.19.128.52:7" "$peers" || fail "its reply: $(grep '^udp-from' "$peers")"
 grep -qx "tcp-peer 198.19.128.53:80" "$peers" || fail "a TCP connection's peer: $(grep '^tcp-peer' "$peers")"
+
+# sp_addrs, what the hooks look at twice: the service addresses (1) and
+# node1's own (2), nothing else; a service's address leaves with it.
+addrs() {
+	bpftool -j map dump pinned "$("$SVCPLANECTL" rig path $R node1 bpf-pin)/sp_addrs" | python3 -c '
+import ipaddress, json, sys
+for e in json.load(sys.stdin):
+    f = e["formatted"]
+    b = bytes(f["key"]["addr"][:4 if f["key"]["family"] == 4 else 16])
+    print(ipaddress.ip_address(b), f["value"])' | sort | tr '\n' ' '
+}
+want="198.19.0.1 2 198.19.128.51 1 198.19.128.52 1 198.19.128.53 1 fd00:19::1 2 "
+[ "$(addrs)" = "$want" ] || fail "sp_addrs: want '$want', have '$(addrs)'"
+rm "$dir/udp2.yaml"
+want="198.19.0.1 2 198.19.128.51 1 198.19.128.53 1 fd00:19::1 2 "
+wait_until 5 eval '[ "$(addrs)" = "$want" ]' || fail "sp_addrs after udp2 left: want '$want', have '$(addrs)'"
 converged() { inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1; }
 
 go=$T_ROOT/go out=$T_ROOT/udpconn.out
