@@ -124,7 +124,9 @@ struct sp_aff_match_key {
  * show the address the application dialled. A socket that never dialled a
  * service has none, and its recvmsg costs one pointer test. A connected
  * socket has one peer; an unconnected UDP socket that sends to a second
- * service keeps the others in reverse (below) and says so in overflow. */
+ * service keeps the others in reverse (below) and says so in overflow.
+ * Like a conntrack entry, it also keeps an unconnected socket's datagrams to
+ * its first service on one endpoint until that service's endpoints change. */
 struct sp_sock_rev_val {
 	__u8 ep_addr[16];
 	__u8 vip_addr[16];
@@ -132,7 +134,9 @@ struct sp_sock_rev_val {
 	__u16 vip_port_be;
 	__u8 family;		/* 0: nothing remembered yet */
 	__u8 overflow;		/* more peers in reverse */
-	__u8 pad[2];
+	__u16 svc_rev;		/* the service entry's id and slot revision when */
+	__u32 svc_id;		/* the endpoint was chosen: while they hold, the
+				 * socket's next datagram goes to it again */
 };
 
 /* reverse: per socket, the service address a rewritten peer stands for,

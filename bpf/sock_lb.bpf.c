@@ -2,7 +2,8 @@
  * connection (or an unconnected UDP datagram) for a Service address straight
  * to one of its endpoints at connect/sendmsg time, and show the application
  * the Service address again in getpeername and recvmsg. No per-packet NAT.
- * Helpers return an action code; only the SEC() entry points return verdicts. */
+ * What a socket dialled is kept on the socket (sp_sock_rev). Only the SEC()
+ * entry points return verdicts. */
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -13,37 +14,6 @@
 #include "lb_maps.bpf.h"
 #include "lb_pick.bpf.h"
 
-enum action {
-	PASS,		/* not a service address: leave the socket alone */
-	REWRITTEN,	/* destination replaced by an endpoint */
-	REFUSE,		/* a service with no endpoint, or a port it does not serve */
-};
-
-static __always_inline int pick(void *ctx, struct dest *d, struct dest *vip)
-{
-	const struct sp_svc_val *svc = find_service(d);
-	struct sp_aff_key ak = {};
-	const struct sp_ep_val *ep;
-	__u32 ep_id;
-
-	if (!svc)
-		return PASS;
-	if (!svc->count)
-		return REFUSE;
-	if (svc->flags & SP_SVC_AFFINITY)
-		ak.netns_cookie = bpf_get_netns_cookie(ctx);
-	ep_id = choose_endpoint(svc, &ak, bpf_get_prandom_u32());
-	if (!ep_id)
-		return REFUSE;	/* (a slot is always written before its count) */
-	ep = bpf_map_lookup_elem(&sp_endpoints, &ep_id);
-	if (!ep || ep->family != d->family)
-		return REFUSE;
-	*vip = *d;
-	__builtin_memcpy(d->addr, ep->addr, 16);
-	d->port_be = ep->port_be;
-	return REWRITTEN;
-}
-
 static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 {
 	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
@@ -51,36 +21,67 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
-/* Remember, for this socket, that peer @ep stands for service address @vip:
- * on the socket itself (sock_rev) when it is the socket's first peer, its
- * one peer (@connect) or the same again; in the reverse map beside it when an
- * unconnected socket sends to a second service. */
-static __always_inline void remember(struct bpf_sock_addr *ctx, const struct dest *ep,
+/* Is @st's remembered peer endpoint @d (address, port, family)? */
+static __always_inline bool is_ep(const struct sp_sock_rev_val *st, const struct dest *d)
+{
+	return st->family == d->family && st->ep_port_be == d->port_be && same_addr(st->ep_addr, d->addr);
+}
+
+/* One endpoint of @svc (count > 0) for @d, written into @d. false: none
+ * (a slot is always written before its count: not expected). */
+static __always_inline bool pick(void *ctx, const struct sp_svc_val *svc, struct dest *d)
+{
+	struct sp_aff_key ak = {};
+	const struct sp_ep_val *ep;
+	__u32 ep_id;
+
+	if (svc->flags & SP_SVC_AFFINITY)
+		ak.netns_cookie = bpf_get_netns_cookie(ctx);
+	ep_id = choose_endpoint(svc, &ak, bpf_get_prandom_u32());
+	if (!ep_id)
+		return false;
+	ep = bpf_map_lookup_elem(&sp_endpoints, &ep_id);
+	if (!ep || ep->family != d->family)
+		return false;
+	__builtin_memcpy(d->addr, ep->addr, 16);
+	d->port_be = ep->port_be;
+	return true;
+}
+
+/* The endpoint this socket had for service address @d, while @svc's
+ * endpoints have not changed since (its id and revision): written into @d. */
+static __always_inline bool again(const struct sp_sock_rev_val *st, const struct sp_svc_val *svc,
+				  struct dest *d)
+{
+	if (!st->family || st->svc_id != svc->id || st->svc_rev != (__u16)svc->rev ||
+	    st->family != d->family || st->vip_port_be != d->port_be || !same_addr(st->vip_addr, d->addr))
+		return false;
+	__builtin_memcpy(d->addr, st->ep_addr, 16);
+	d->port_be = st->ep_port_be;
+	return true;
+}
+
+/* Remember, for this socket, that peer @ep stands for service address @vip
+ * (of @svc): on the socket itself (@st) when it is the socket's first
+ * service, its one peer (@connect) or the same again; in the reverse map
+ * beside it when an unconnected socket sends to a second service. */
+static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_rev_val *st,
+				     const struct sp_svc_val *svc, const struct dest *ep,
 				     const struct dest *vip, bool connect)
 {
-	struct sp_sock_rev_val *st;
 	struct sp_rev_key rk = {};
 	struct sp_rev_val rv = {};
 	const struct sp_rev_val *have;
 
-	if (!ctx->sk)
-		return;
-	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st)
-		return;		/* (no memory: the application sees the endpoint) */
-	if (!st->family || connect ||
-	    (st->family == ep->family && st->ep_port_be == ep->port_be && same_addr(st->ep_addr, ep->addr))) {
-		/* An unconnected socket sends many datagrams to one service:
-		 * compare before writing. */
-		if (st->family == ep->family && st->ep_port_be == ep->port_be &&
-		    st->vip_port_be == vip->port_be && same_addr(st->ep_addr, ep->addr) &&
-		    same_addr(st->vip_addr, vip->addr))
-			return;
+	if (!st->family || connect || is_ep(st, ep) ||
+	    (st->vip_port_be == vip->port_be && same_addr(st->vip_addr, vip->addr))) {
 		__builtin_memcpy(st->ep_addr, ep->addr, 16);
 		__builtin_memcpy(st->vip_addr, vip->addr, 16);
 		st->ep_port_be = ep->port_be;
 		st->vip_port_be = vip->port_be;
 		st->family = ep->family;
+		st->svc_id = svc->id;
+		st->svc_rev = (__u16)svc->rev;
 		return;
 	}
 	rk.cookie = bpf_get_socket_cookie(ctx);
@@ -90,6 +91,8 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, const struct des
 	__builtin_memcpy(rv.addr, vip->addr, 16);
 	rv.port_be = vip->port_be;
 	st->overflow = 1;
+	/* An unconnected socket sends many datagrams to one service: a lookup
+	 * is much cheaper than rewriting the same LRU entry each time. */
 	have = bpf_map_lookup_elem(&sp_reverse, &rk);
 	if (have && have->port_be == rv.port_be && same_addr(have->addr, rv.addr))
 		return;
@@ -157,29 +160,43 @@ static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest 
 	ctx->user_port = d->port_be;
 }
 
-/* connect and unconnected sendmsg: pick an endpoint, or refuse. */
+/* connect and unconnected sendmsg: a service address becomes one of its
+ * endpoints (the socket's own again while the service's endpoints are the
+ * same), or the call is refused. */
 static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool connect)
 {
+	const struct sp_svc_val *svc;
+	struct sp_sock_rev_val *st;
 	struct dest d, vip;
-	int act;
 
 	if (v6)
 		load6(ctx, &d);
 	else
 		load4(ctx, &d);
-	act = pick(ctx, &d, &vip);
-	if (act == REFUSE) {
-		bpf_set_retval(-ECONNREFUSED);
-		return 0;
+	svc = find_service(&d);
+	if (!svc)
+		return 1;	/* not a service address: leave the socket alone */
+	if (!svc->count)
+		goto refuse;	/* no endpoint, or a port the address does not serve */
+	if (!ctx->sk)
+		return 1;
+	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 1;	/* (no memory for it: not balanced, the kernel's error follows) */
+	vip = d;
+	if (!again(st, svc, &d)) {
+		if (!pick(ctx, svc, &d))
+			goto refuse;
+		remember(ctx, st, svc, &d, &vip, connect);
 	}
-	if (act == REWRITTEN) {
-		if (v6)
-			store6(ctx, &d);
-		else
-			store4(ctx, &d);
-		remember(ctx, &d, &vip, connect);
-	}
+	if (v6)
+		store6(ctx, &d);
+	else
+		store4(ctx, &d);
 	return 1;
+refuse:
+	bpf_set_retval(-ECONNREFUSED);
+	return 0;
 }
 
 /* getpeername and recvmsg: an endpoint this socket was sent to shows as the
@@ -200,7 +217,7 @@ static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 		load6(ctx, &d);
 	else
 		load4(ctx, &d);
-	if (st->family == d.family && st->ep_port_be == d.port_be && same_addr(st->ep_addr, d.addr)) {
+	if (is_ep(st, &d)) {
 		__builtin_memcpy(d.addr, st->vip_addr, 16);
 		d.port_be = st->vip_port_be;
 	} else {

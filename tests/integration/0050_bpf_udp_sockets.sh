@@ -6,6 +6,8 @@
 # address (recvmsg hook), never from the endpoint. Every socket sees the
 # Service it dialled as its peer: an unconnected socket sending to two
 # Services in turn, a UDP socket connected again elsewhere, a TCP connection.
+# An unconnected socket's datagrams to a Service stay on one endpoint while
+# its endpoints stay (as a conntrack entry keeps them in nftables mode).
 # (nftables has no such
 # socket semantics: conntrack moves a flow, 0012 tests it in both modes.)
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +47,8 @@ inns $R a3 python3 "$TOP/tests/integration/sockpeers.py" 198.19.128.51 198.19.12
 grep -qx "udp-peer 198.19.128.52:7" "$peers" || fail "a UDP socket connected again: $(grep '^udp-peer' "$peers")"
 grep -qx "udp-from 198.19.128.52:7" "$peers" || fail "its reply: $(grep '^udp-from' "$peers")"
 grep -qx "tcp-peer 198.19.128.53:80" "$peers" || fail "a TCP connection's peer: $(grep '^tcp-peer' "$peers")"
+grep -Eqx "same-socket a[12]" "$peers" ||
+	fail "one unconnected socket's datagrams to one Service, while its endpoints stay: want one endpoint, have $(grep '^same-socket' "$peers")"
 
 # sp_addrs, what the hooks look at twice: the service addresses (1) and
 # node1's own (2), nothing else; a service's address leaves with it.

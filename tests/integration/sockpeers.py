@@ -8,6 +8,8 @@ hooks). Prints, one a line:
                           connected again to B
   udp-from ADDR:PORT      the source of its reply after the second connect
   tcp-peer ADDR:PORT      getpeername of a TCP connection to TCP-SVC
+  same-socket NAME...     the endpoints answering ten datagrams of one new
+                          unconnected socket to A (one, as with conntrack)
 """
 import socket
 import sys
@@ -33,3 +35,10 @@ c.send(b"x\n")
 print("udp-from", hp(c.recvfrom(2048)[1]), flush=True)
 t = socket.create_connection((tsvc, tport), timeout=2)
 print("tcp-peer", hp(t.getpeername()), flush=True)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+names = []
+for _ in range(10):
+    s.sendto(b"x\n", (a, port))
+    names.append(s.recvfrom(2048)[0].decode().split()[0])
+print("same-socket", *sorted(set(names)), flush=True)
