@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, suite_explain());
 	srunner_add_suite(sr, suite_kubeconfig());
 	srunner_add_suite(sr, suite_json_lines());
+	srunner_add_suite(sr, suite_json_list_stream());
 	srunner_add_suite(sr, suite_nft_lex());
 	srunner_add_suite(sr, suite_us_balance());
 	srunner_add_suite(sr, suite_us_flows());
