@@ -105,13 +105,19 @@ static bool is_array(const struct sp_json_list_stream *s)
 	return s->arr[d / 8] & (1u << (d % 8));
 }
 
-/* Copy @n more bytes of the element being captured. */
-static int append(struct sp_json_list_stream *s, const char *p, size_t n, size_t at)
+/* The element being copied has passed the bound. */
+static int too_big(struct sp_json_list_stream *s)
 {
-	if (s->len + n > s->max)
-		return fail(s, -E2BIG, "%s larger than %zu bytes at byte %zu",
-			    s->capture - 1 == SP_JSON_LIST_ITEM ? "an item" : "the list's metadata", s->max,
-			    at);
+	return fail(s, -E2BIG, "%s larger than %zu bytes (from byte %zu)",
+		    s->capture - 1 == SP_JSON_LIST_ITEM ? "an item" : "the list's metadata", s->max,
+		    s->start);
+}
+
+/* Copy @n more bytes of the element being captured. */
+static int append(struct sp_json_list_stream *s, const char *p, size_t n)
+{
+	if (n > s->max - s->len)
+		return too_big(s);
 	if (s->len + n + 1 > s->cap) {
 		size_t cap = s->cap ? s->cap : 4096;
 		char *b;
@@ -176,6 +182,7 @@ static int value_start(struct sp_json_list_stream *s, unsigned char c, size_t i,
 	else
 		return 0;
 	s->len = 0;
+	s->start = s->off + i;
 	*run = i;
 	return 0;
 }
@@ -196,7 +203,7 @@ static int value_end(struct sp_json_list_stream *s, const char *data, size_t end
 	s->st = S_NEXT;
 	if (!s->capture || s->depth != part_depth(s->capture))
 		return 0;
-	if ((e = append(s, data + *run, end - *run, s->off + end)))
+	if ((e = append(s, data + *run, end - *run)))
 		return e;
 	part = (enum sp_json_list_part)(s->capture - 1);
 	s->capture = 0;
@@ -300,17 +307,30 @@ int sp_json_list_stream_feed(struct sp_json_list_stream *s, const char *data, si
 		return s->err;
 	while (i < n && !e) {
 		unsigned char c = (unsigned char)data[i];
-		size_t at = s->off + i;
+		size_t at = s->off + i, lim = n;	/* lim: how far a run of string or space may go */
+
+		/* An element is refused at the byte that passes the bound, however
+		 * the input is split (so the error never depends on the split). */
+		if (s->capture) {
+			size_t room = s->max - s->len;
+
+			if (i - run > room) {
+				e = too_big(s);
+				break;
+			}
+			if (n - run > room + 1)
+				lim = run + room + 1;
+		}
 
 		switch (s->st) {
 		case S_STR: {
 			size_t from = i;
 
-			while (i < n && (c = (unsigned char)data[i]) != '"' && c != '\\' && c >= 0x20)
+			while (i < lim && (c = (unsigned char)data[i]) != '"' && c != '\\' && c >= 0x20)
 				i++;
 			if (s->in_key && s->depth == 1)
 				name_add(s, data + from, i - from);
-			if (i == n)
+			if (i == lim)
 				break;
 			if (c < 0x20) {
 				e = fail(s, -EINVAL, "not JSON: control byte 0x%02x in a string at byte %zu",
@@ -372,7 +392,7 @@ int sp_json_list_stream_feed(struct sp_json_list_stream *s, const char *data, si
 			break;
 		default:	/* between tokens */
 			if (is_ws(c)) {
-				while (++i < n && is_ws((unsigned char)data[i]))
+				while (++i < lim && is_ws((unsigned char)data[i]))
 					;
 				break;
 			}
@@ -447,7 +467,7 @@ int sp_json_list_stream_feed(struct sp_json_list_stream *s, const char *data, si
 		}
 	}
 	if (!e && s->capture)
-		e = append(s, data + run, n - run, s->off + n);
+		e = append(s, data + run, n - run);
 	s->off += n;
 	return e;
 }

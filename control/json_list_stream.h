@@ -45,6 +45,7 @@ struct sp_json_list_stream {
 	size_t name_len;
 	char *buf;		/* the element being copied */
 	size_t len, cap;
+	size_t start;		/* its first byte's offset in the input */
 	char why[96];		/* what was wrong, when err is set */
 };
 
