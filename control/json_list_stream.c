@@ -124,6 +124,8 @@ static int append(struct sp_json_list_stream *s, const char *p, size_t n)
 
 		while (cap < s->len + n + 1)
 			cap *= 2;
+		if (cap > s->max + 1)
+			cap = s->max + 1;	/* (an element of the bound and its NUL, no more) */
 		if (!(b = realloc(s->buf, cap)))
 			return fail(s, -ENOMEM, "out of memory");
 		s->buf = b;
