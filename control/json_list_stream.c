@@ -248,7 +248,8 @@ static void name_add(struct sp_json_list_stream *s, const char *p, size_t n)
 	s->name_len += n;
 }
 
-/* One byte in a number: 1 taken, 0 the number ended before it, <0 error. */
+/* One byte in a number: 1 taken, 0 the number ended before it (only where
+ * a number may end), <0 error. */
 static int num_byte(struct sp_json_list_stream *s, unsigned char c, size_t at)
 {
 	bool digit = c >= '0' && c <= '9';
@@ -372,15 +373,11 @@ int sp_json_list_stream_feed(struct sp_json_list_stream *s, const char *data, si
 			i++;
 			break;
 		case S_NUM:
-			e = num_byte(s, c, at);
-			if (e > 0) {
+			if ((e = num_byte(s, c, at)) > 0) {
 				e = 0;
 				i++;
-			} else if (!e) {
-				if (s->sub == N_MINUS || s->sub == N_DOT || s->sub == N_E || s->sub == N_ESIGN)
-					e = unexpected(s, c, at);
-				else	/* ended before c: c is read again in the next state */
-					e = value_end(s, data, i, &run, fn, ctx);
+			} else if (!e) {	/* ended before c: c is read again in the next state */
+				e = value_end(s, data, i, &run, fn, ctx);
 			}
 			break;
 		case S_LIT:

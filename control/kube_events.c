@@ -254,9 +254,8 @@ static int on_part(void *ctx, enum sp_json_list_part part, char *json, size_t le
 		return -EBADMSG;
 	if (part == SP_JSON_LIST_ITEM)
 		hold(ev, obj);
-	else if ((e = copy_str(obj, "resourceVersion", &ev->page_rv)) ||
-		 (e = copy_str(obj, "continue", &ev->page_cont)))
-		e = -ENOMEM;
+	else if (!(e = copy_str(obj, "resourceVersion", &ev->page_rv)))
+		e = copy_str(obj, "continue", &ev->page_cont);
 	cJSON_Delete(obj);
 	return e;
 }

@@ -60,7 +60,7 @@ struct res {
 	size_t page_bytes;		/* of the list page arriving (read as it comes,
 					 * kube_events.h: never buffered whole) */
 	char *body;			/* an error's Status: its first STATUS_MAX bytes */
-	size_t len, cap;
+	size_t len;
 	bool status_cut;		/* a longer one: the transfer was ended there */
 	struct sp_json_lines lines;	/* the watch stream */
 	double retry_at;		/* monotonic; 0 when no retry is pending */
