@@ -1,13 +1,16 @@
 """hostile.py - make bench rows for hostile input (issue 19), all on loopback,
 no namespaces: parse time of the worst nesting case (1 MiB manifests), the
-slowest /healthz answer under 1,000 held connections, and the agent's peak
-and settled RSS after each manifest bomb. Run alone: BENCH_ONLY=hostile."""
+slowest /healthz answer under 1,000 held connections, the agent's peak and
+settled RSS after each manifest bomb, and after each API list bomb (the fake
+API server's gzip bomb, 1.3 MB -> 1.28 GB, and a plain 210 MB page). Run
+alone: BENCH_ONLY=hostile."""
 import json
 import os
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
@@ -41,12 +44,78 @@ def bombs():
             "deep nesting 1 MiB": "[" * MIB}
 
 
-def rss_kib(pid):
+def rss_kib(pid, key="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
+
+
+# API list bombs (tests/fakeapi: the "bomb" op): what, row name, and the log
+# line of a refused page (None: the page is valid, done when applied).
+LIST_BOMBS = [("gzip", "API list gzip bomb (1.3 MB -> 1.28 GB)", "list services: a page larger than"),
+              ("plain", "API list page, plain 210 MB (200 objects of 1 MiB)", None)]
+
+
+def http(url, data=None):
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def until(secs, fn):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if fn():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def bench_list_bombs(record, w):
+    """A fresh agent on the fake API server per bomb: its VmHWM once the page
+    is refused or applied, and its VmRSS 3 s later."""
+    state = os.path.join(w, "api-state.json")
+    with open(state, "w") as f:
+        json.dump({"services": [], "endpointslices": [], "nodes": [
+            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node1"}}]}, f)
+    for what, name, line in LIST_BOMBS:
+        api, ctl, hz, mp = free_port(), free_port(), free_port(), free_port()
+        kc, log = os.path.join(w, "kc-" + what), os.path.join(w, "agent-api-%s.log" % what)
+        with open(kc, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                    "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                    "clusters: [{name: k, cluster: {server: \"http://127.0.0.1:%d\"}}]\n"
+                    "users: [{name: u, user: {}}]\n" % api)
+        fake = subprocess.Popen(["python3", os.path.join(TOP, "tests", "fakeapi", "fakeapi.py"),
+                                 "--listen", "127.0.0.1:%d" % api, "--control", "127.0.0.1:%d" % ctl,
+                                 "--state", state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(log, "w") as lf:
+            p = subprocess.Popen([os.path.join(TOP, "svcplane"), "--mode", "dry-run", "--kubeconfig", kc,
+                                  "--hostname-override", "node1", "--healthz-bind-address",
+                                  "127.0.0.1:%d" % hz, "--metrics-bind-address", "127.0.0.1:%d" % mp],
+                                 stdout=subprocess.DEVNULL, stderr=lf)
+        try:
+            if not until(10, lambda: http("http://127.0.0.1:%d/control/stats" % ctl)) or not wait_healthy(hz):
+                continue
+            for cmd in ({"op": "bomb", "kind": "services", "what": what}, {"op": "expire"}):
+                http("http://127.0.0.1:%d/control" % ctl, json.dumps(cmd).encode())
+            if line:
+                done = until(120, lambda: line in open(log).read())
+            else:
+                done = until(120, lambda: "hostile/big-199" in (http("http://127.0.0.1:%d/model" % mp) or ""))
+            if not done:
+                continue
+            record("agent RSS peak, %s" % name, rss_kib(p.pid, "VmHWM") / 1024, "MiB")
+            time.sleep(3)
+            record("agent RSS settled (3 s), %s" % name, rss_kib(p.pid) / 1024, "MiB")
+        finally:
+            for q in (p, fake):
+                q.terminate()
+                q.wait()
 
 
 def agent(d, hz):
@@ -129,3 +198,5 @@ def bench_hostile(record):
             finally:
                 p.terminate()
                 p.wait()
+
+        bench_list_bombs(record, w)

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "json_list_stream.h"
+
 struct sp_store;
 struct sp_log;
 struct sp_hmap;
@@ -23,6 +25,12 @@ struct sp_kube_events {
 	const char *node_name;		/* borrowed: the one Node kept */
 	char *rv;			/* last resourceVersion seen, or NULL */
 	struct sp_hmap *seen;		/* keys the list in progress returned */
+	size_t max_item;		/* largest list item, bytes; init: 16 MiB */
+	struct sp_json_list_stream page;	/* the list page arriving */
+	struct sp_hmap *held;		/* its objects: key → parsed object, stored
+					 * only when the page ends whole */
+	char *page_rv, *page_cont;	/* its metadata's resourceVersion and continue */
+	int page_err;			/* the page was refused (logged): this error */
 	bool relist;			/* an ERROR 410 event: list again */
 	size_t errors;			/* error lines logged */
 };
@@ -37,9 +45,21 @@ void sp_kube_events_fini(struct sp_kube_events *ev);
 
 /* A list starts: objects are remembered until list_end. Returns 0 or -ENOMEM. */
 int sp_kube_list_begin(struct sp_kube_events *ev);
-/* One page of a list response. *@cont receives a new string with the
- * continue token (NULL on the last page). Returns 0, or -EINVAL when the
- * body is not a list (logged). */
+/* One page of a list response, fed as it arrives (decoded) and read as it
+ * comes: each item is parsed once it is whole and held until the page ends,
+ * so a page costs one item's bytes plus the objects it holds, and a page that
+ * is refused part-way puts nothing in the store. page_begin drops a page in
+ * progress. page_feed returns 0, or -EINVAL (not a list), -E2BIG (an item
+ * over max_item), -ELOOP (nesting too deep) or -ENOMEM, each logged once
+ * naming the kind; the page is then dropped. page_end stores what the page
+ * held; *@cont receives a new string with the continue token (NULL on the
+ * last page). It returns 0, or as page_feed (logged). */
+void sp_kube_page_begin(struct sp_kube_events *ev);
+int sp_kube_page_feed(struct sp_kube_events *ev, const char *data, size_t n);
+int sp_kube_page_end(struct sp_kube_events *ev, char **cont);
+/* Drop the page in progress: nothing it held is stored. */
+void sp_kube_page_abort(struct sp_kube_events *ev);
+/* A whole page at once (begin, feed, end). */
 int sp_kube_list_page(struct sp_kube_events *ev, const char *body, size_t len, char **cont);
 /* The list is complete: what the store holds that it did not return is gone. */
 void sp_kube_list_end(struct sp_kube_events *ev);

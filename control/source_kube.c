@@ -41,7 +41,8 @@
 #define BACKOFF_FIRST 0.8
 #define BACKOFF_MAX 30.0
 #define LOOP_LOG_INTERVAL 30.0	/* restarts: one line per kind per this many seconds */
-#define BODY_KEEP (1u << 20)	/* a larger list buffer is freed after each page */
+#define TRIM_AFTER (1u << 20)	/* after a larger page, the heap is trimmed */
+#define STATUS_MAX (64u << 10)	/* an error's body read for its message; a longer one is cut */
 
 enum phase { P_LIST, P_WATCH };
 
@@ -55,8 +56,12 @@ struct res {
 	char *cont;			/* continue token of the list in progress */
 	bool listed;			/* the first list completed */
 	bool too_big;			/* the list page exceeded max_list_bytes */
-	char *body;			/* list page, or an error's Status */
-	size_t len, cap;
+	bool page_failed;		/* the page was refused as it arrived (logged) */
+	size_t page_bytes;		/* of the list page arriving (read as it comes,
+					 * kube_events.h: never buffered whole) */
+	char *body;			/* an error's Status: its first STATUS_MAX bytes */
+	size_t len;
+	bool status_cut;		/* a longer one: the transfer was ended there */
 	struct sp_json_lines lines;	/* the watch stream */
 	double retry_at;		/* monotonic; 0 when no retry is pending */
 	unsigned failures;		/* since the last progress (a useful event, a first list) */
@@ -179,20 +184,25 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 	if (r->phase == P_WATCH && code == 200) {
 		return sp_json_lines_feed(&r->lines, p, n, on_event, on_oversize, r) ? 0 : n;
 	}
-	if (r->len + n > r->src->o.max_list_bytes) {
-		r->too_big = true;
-		return 0;
-	}
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 65536;
-		char *b;
-
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		if (!(b = realloc(r->body, cap)))
+	if (code == 200) {	/* a list page: bounded by bytes, held one item at a time */
+		if (n > r->src->o.max_list_bytes - r->page_bytes) {
+			r->too_big = true;
 			return 0;
-		r->body = b;
-		r->cap = cap;
+		}
+		r->page_bytes += n;
+		if (sp_kube_page_feed(&r->ev, p, n)) {
+			r->page_failed = true;
+			return 0;
+		}
+		return n;
+	}
+	if (!r->body && !(r->body = malloc(STATUS_MAX + 1)))
+		return 0;
+	if (n > STATUS_MAX - r->len) {
+		memcpy(r->body + r->len, p, STATUS_MAX - r->len);
+		r->len = STATUS_MAX;
+		r->status_cut = true;	/* enough to say why; the rest is not read */
+		return 0;
 	}
 	memcpy(r->body + r->len, p, n);
 	r->len += n;
@@ -267,8 +277,10 @@ static void start(struct res *r)
 		memset(token, 0, strlen(token));
 	free(token);
 	free(auth);
-	r->len = 0;
-	r->too_big = r->ev.relist = r->useful = false;
+	r->len = r->page_bytes = 0;
+	r->too_big = r->page_failed = r->status_cut = r->ev.relist = r->useful = false;
+	if (r->phase == P_LIST)
+		sp_kube_page_begin(&r->ev);
 	sp_json_lines_reset(&r->lines);
 	if (!(r->h = curl_easy_init()) || !r->hdrs) {
 		fail(s, "%s: cannot set up a request (out of memory)", sp_kube_kind_name(r->ev.kind));
@@ -335,30 +347,28 @@ static void status_text(const struct res *r, char *out, size_t sz)
 	cJSON *st = r->len ? cJSON_ParseWithLength(r->body, r->len) : NULL;
 	const char *msg = cJSON_GetStringValue(sp_field(st, "message"));
 
-	snprintf(out, sz, "%s", msg ? msg : r->len ? "(a body that is not a Status)" : "(no body)");
+	snprintf(out, sz, "%s", msg ? msg : r->status_cut ? "(a body over 64 KiB: not read)" :
+				       r->len ? "(a body that is not a Status)" : "(no body)");
 	cJSON_Delete(st);
 }
 
-/* Give back a large list buffer (a 200 MB page, a refused gzip bomb): it is
- * not kept for reuse, and the heap's top is trimmed. */
-static void release_body(struct res *r)
+/* After a large page (a 200 MB one, a refused gzip bomb), give the heap
+ * back: its items came and went one at a time, but their buffers and parses
+ * leave free memory glibc would keep. */
+static void trim_after_page(struct res *r)
 {
-	if (r->cap <= BODY_KEEP)
-		return;
-	free(r->body);
-	r->body = NULL;
-	r->cap = r->len = 0;
-	malloc_trim(0);
+	if (r->page_bytes > TRIM_AFTER)
+		malloc_trim(0);
 }
 
-/* One list page arrived whole. Returns 0, or -EINVAL (logged). */
+/* The list page has ended: store what it held. Returns 0, or an error (logged). */
 static int list_page(struct res *r)
 {
 	int e;
 
 	free(r->cont);
-	e = sp_kube_list_page(&r->ev, r->body, r->len, &r->cont);
-	release_body(r);
+	e = sp_kube_page_end(&r->ev, &r->cont);
+	trim_after_page(r);
 	return e;
 }
 
@@ -376,6 +386,7 @@ static void note_restart(struct res *r, struct sp_ratelimit *rl, const char *wha
 static void list_done(struct res *r, CURLcode rc, long code)
 {
 	struct sp_kube_source *s = r->src;
+	bool answered = rc == CURLE_OK || r->status_cut;	/* the server said why */
 	char why[256];
 
 	if (rc == CURLE_OK && code == 200 && !list_page(r)) {
@@ -394,7 +405,7 @@ static void list_done(struct res *r, CURLcode rc, long code)
 		start(r);
 		return;
 	}
-	if (rc == CURLE_OK && code == 410 && r->cont && !r->failures++) {
+	if (answered && code == 410 && r->cont && !r->failures++) {
 		/* (once at once; a server that keeps expiring it gets the backoff) */
 		sp_log_info(s->lg, "API source: list %s: continue token expired: listing from the start",
 			    sp_kube_kind_name(r->ev.kind));
@@ -402,14 +413,17 @@ static void list_done(struct res *r, CURLcode rc, long code)
 		start(r);
 		return;
 	}
-	release_body(r);
-	if (r->too_big)
+	sp_kube_page_abort(&r->ev);	/* nothing of a refused page is stored */
+	trim_after_page(r);
+	if (r->too_big) {
 		fail(s, "list %s: a page larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), s->o.max_list_bytes);
-	else if (rc != CURLE_OK)
-		fail(s, "list %s: %s", sp_kube_kind_name(r->ev.kind), curl_easy_strerror(rc));
-	else if (code != 200) {
+	} else if (r->page_failed) {
+		;	/* (logged as it was refused) */
+	} else if (answered && code != 200) {
 		status_text(r, why, sizeof(why));
 		fail(s, "list %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
+	} else if (rc != CURLE_OK) {
+		fail(s, "list %s: %s", sp_kube_kind_name(r->ev.kind), curl_easy_strerror(rc));
 	}
 	begin_list(r);	/* a failed list starts over (its pages may be stale) */
 	backoff(r);
@@ -418,12 +432,12 @@ static void list_done(struct res *r, CURLcode rc, long code)
 static void watch_done(struct res *r, CURLcode rc, long code)
 {
 	struct sp_kube_source *s = r->src;
+	bool answered = rc == CURLE_OK || r->status_cut;	/* the server said why */
+	bool useful = r->useful;
 	char why[256];
 
-	bool useful = r->useful;
-
 	r->useful = false;
-	if (r->ev.relist || (rc == CURLE_OK && code == 410)) {
+	if (r->ev.relist || (answered && code == 410)) {
 		begin_list(r);
 		note_restart(r, &r->expired_rl, "resource version expired (410): listing again");
 		if (useful || !r->failures) {
@@ -446,7 +460,7 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 		backoff(r);
 		return;
 	}
-	if (rc == CURLE_OK) {
+	if (answered) {
 		status_text(r, why, sizeof(why));
 		fail(s, "watch %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
 	} else if (rc != CURLE_WRITE_ERROR) {	/* (write errors were logged as they happened) */
@@ -532,6 +546,7 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		r->src = s;
 		r->expired_rl.interval = r->empty_rl.interval = LOOP_LOG_INTERVAL;
 		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
+		r->ev.max_item = s->o.max_event_bytes;	/* an object is bounded alike in lists and watches */
 		sp_json_lines_init(&r->lines, s->o.max_event_bytes);
 		begin_list(r);
 		start(r);

@@ -17,8 +17,10 @@ struct sp_kube_opts {
 	unsigned page_size;		/* list limit; 0: 500 */
 	double watch_timeout;		/* seconds asked of the server per watch; 0:
 					 * 5-10 min at random, as client-go */
-	size_t max_event_bytes;		/* larger watch events are refused; 0: 16 MiB */
-	size_t max_list_bytes;		/* one list page; 0: 1 GiB */
+	size_t max_event_bytes;		/* larger watch events, and list items (each
+					 * refuses its page), are refused; 0: 16 MiB */
+	size_t max_list_bytes;		/* one list page, decoded bytes (read as it
+					 * arrives, never held whole); 0: 1 GiB */
 };
 
 /* Start listing. @conn moves into the source (the caller's struct is left

@@ -24,6 +24,15 @@ command (POST /control with one JSON object):
   {"op": "down", "seconds": N}       connections are dropped at accept for N s
   {"op": "gone", "seconds": N}       for N s every watch gets an ERROR 410 event at once
   {"op": "empty", "seconds": N}      for N s every watch ends at once, 200 and no event
+  {"op": "bomb", "kind": K, "what": W, "count": N}   the next N lists of kind K
+                                     get, in place of their page, W:
+      "gzip"       the page's objects with 1.28 GB of white space among them,
+                   gzip-encoded (1.3 MB sent): a valid list too large to hold
+      "gzip-item"  the page's objects and one more holding a 1.28 GB string,
+                   gzip-encoded (1.3 MB sent)
+      "plain"      the page's objects and 200 Services hostile/big-NNN of 1 MiB
+                   each (a bloated managedFields), metadata last: a valid
+                   210 MB page, not encoded
 GET /control/stats: requests seen (path, auth), open watches, current version.
 """
 import argparse
@@ -33,10 +42,12 @@ import http.server
 import json
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 KINDS = {
     "services": ("/api/v1/services", "ServiceList", True),
@@ -44,6 +55,50 @@ KINDS = {
     "nodes": ("/api/v1/nodes", "NodeList", False),
 }
 EXCLUDED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
+MIB = 1 << 20
+BOMB_MIB = 1220          # decoded filler of a gzip bomb: 1.28 GB from 1.3 MB
+PLAIN_ITEMS = 200        # 1 MiB objects of a plain bomb page
+
+
+def gzip_fill(head, fill, mib, tail):
+    """gzip of head + fill repeated to mib MiB + tail, built from one compressed
+    MiB: after a full flush deflate starts afresh, so every MiB compresses to
+    the same bytes (1,038 of them), and only the CRC walks all of it."""
+    block = fill * MIB
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff",
+             c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)]
+    parts.append((c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)) * mib)
+    parts.append(c.compress(tail) + c.flush(zlib.Z_FINISH))
+    crc = zlib.crc32(head)
+    for _ in range(mib):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    parts.append(struct.pack("<II", crc, (len(head) + mib * MIB + len(tail)) & 0xffffffff))
+    return b"".join(parts)
+
+
+def bomb_body(what, kind, items, rv):
+    """(body, Content-Encoding or None) of a bomb list page holding @items."""
+    head = ('{"kind":"%s","apiVersion":"v1","metadata":{"resourceVersion":"%s"},"items":['
+            % (KINDS[kind][1], rv)).encode()
+    real = b",".join(json.dumps(o).encode() for o in items)
+    if what == "gzip":
+        return gzip_fill(head + real, b" ", BOMB_MIB, b"]}"), "gzip"
+    if what == "gzip-item":
+        return gzip_fill(head + real + (b"," if real else b"") +
+                         b'{"metadata":{"name":"bomb","namespace":"hostile"},"x":"', b"a", BOMB_MIB,
+                         b'"}]}'), "gzip"
+    pad = "x" * MIB
+    big = [json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {
+        "name": "big-%03d" % i, "namespace": "hostile", "resourceVersion": str(rv),
+        "managedFields": [{"manager": "bloat", "fieldsV1": {"f:pad": pad}}]},
+        "spec": {"clusterIP": "10.96.%d.%d" % (200 + i // 200, 1 + i % 200),
+                 "ports": [{"port": 80, "targetPort": 8080}]}}).encode() for i in range(PLAIN_ITEMS)]
+    body = (('{"kind":"%s","apiVersion":"v1","items":[' % KINDS[kind][1]).encode() +
+            b",".join(([real] if real else []) + big) +
+            ('],"metadata":{"resourceVersion":"%s"}}' % rv).encode())
+    return body, None
 
 
 class State:
@@ -60,6 +115,7 @@ class State:
         self.stall_until = 0.0
         self.gone_until = 0.0
         self.empty_until = 0.0
+        self.bombs = {k: [] for k in KINDS}   # what the next lists of a kind get
         self.requests = []
         for kind, objs in initial.items():
             for o in objs:
@@ -171,6 +227,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.cv:
                 setattr(st, op + "_until", time.monotonic() + float(cmd["seconds"]))
             st.signal("expire" if op == "gone" else "drop")    # the open watches too
+        elif op == "bomb":
+            if cmd.get("what") not in ("gzip", "gzip-item", "plain") or cmd.get("kind") not in KINDS:
+                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, plain)"})
+                return
+            with st.cv:
+                st.bombs[cmd["kind"]] += [cmd["what"]] * int(cmd.get("count", 1))
         elif op == "down":
             with st.cv:
                 st.down_until = time.monotonic() + float(cmd["seconds"])
@@ -233,7 +295,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if rv < st.oldest:
                     return self.status(410, "Expired", "continue token too old")
             items = [o for k, o in sorted(st.objects[kind].items()) if selected(kind, o, q)]
+            bomb = st.bombs[kind].pop(0) if st.bombs[kind] else None
         page = items[start:start + limit]
+        if bomb:
+            body, enc = bomb_body(bomb, kind, page, rv)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if enc:
+                self.send_header("Content-Encoding", enc)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:      # refused part-way: the client hung up
+                self.close_connection = True
+            return
         md = {"resourceVersion": str(rv)}
         if start + limit < len(items):
             md["continue"] = base64.b64encode(json.dumps({"start": start + limit, "rv": rv}).encode()).decode()
