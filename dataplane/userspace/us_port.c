@@ -95,7 +95,7 @@ static int port_specs(const struct us_ports *t, const struct sp_svc_port *p, str
 }
 
 static int set_pool(struct us_pool *pool, const struct sp_endpoint *const *eps, size_t n,
-		    bool least_conns)
+		    bool least_conns, enum sp_ep_choice choice)
 {
 	struct us_ep *v = calloc(n + 1, sizeof(*v));
 	int e;
@@ -108,6 +108,7 @@ static int set_pool(struct us_pool *pool, const struct sp_endpoint *const *eps, 
 		v[i].port = eps[i]->port;
 	}
 	pool->least_conns = least_conns;
+	pool->choice = (int)choice;
 	e = us_pool_set(pool, v, n);
 	free(v);
 	return e;
@@ -127,12 +128,15 @@ static int set_pools(const struct us_ports *t, struct us_svc *s, const struct sp
 		return e;
 	s->ext_local = p->etp == SP_POLICY_LOCAL;
 	e = set_pool(&s->internal, p->itp == SP_POLICY_LOCAL ? sets.local : sets.cluster,
-		     p->itp == SP_POLICY_LOCAL ? sets.n_local : sets.n_cluster, lc);
+		     p->itp == SP_POLICY_LOCAL ? sets.n_local : sets.n_cluster, lc,
+		     p->itp == SP_POLICY_LOCAL ? p->local_choice : p->cluster_choice);
 	if (!e)
 		e = set_pool(&s->external, s->ext_local ? sets.local : sets.cluster,
-			     s->ext_local ? sets.n_local : sets.n_cluster, lc);
+			     s->ext_local ? sets.n_local : sets.n_cluster, lc,
+			     s->ext_local ? p->local_choice : p->cluster_choice);
 	if (!e)
-		e = set_pool(&s->shortcut, sets.cluster, s->ext_local ? sets.n_cluster : 0, lc);
+		e = set_pool(&s->shortcut, sets.cluster, s->ext_local ? sets.n_cluster : 0, lc,
+			     p->cluster_choice);
 	sp_ep_sets_fini(&sets);
 	return e;
 }
