@@ -47,6 +47,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_conn.c dataplane/userspace/us_splice.c \
 		 dataplane/userspace/us_sctp.c dataplane/userspace/us_udp.c dataplane/userspace/us_port.c \
 		 dataplane/userspace/us_host.c dataplane/userspace/us_metrics.c \
+		 dataplane/userspace/us_explain.c \
 		 dataplane/userspace/us_backend.c \
 		 dataplane/kubeproxy/kp_chains.c dataplane/kubeproxy/kp_nft.c dataplane/kubeproxy/kp_legacy.c \
 		 dataplane/kubeproxy/kp_takeover.c

@@ -110,6 +110,11 @@ void us_affinity_set_timeout(struct us_affinity *a, uint32_t timeout)
 	a->timeout = timeout;
 }
 
+uint32_t us_affinity_timeout(const struct us_affinity *a)
+{
+	return a->timeout;
+}
+
 /* Remove expired entries, at most once a second: a sweep walks them all. */
 static void sweep(struct us_affinity *a, double now)
 {

@@ -52,6 +52,7 @@ void us_pool_count(struct us_pool *p, const struct us_ep *e, int delta);
 struct us_affinity *us_affinity_new(uint32_t timeout);
 void us_affinity_free(struct us_affinity *a);
 void us_affinity_set_timeout(struct us_affinity *a, uint32_t timeout);
+uint32_t us_affinity_timeout(const struct us_affinity *a);
 /* Remember that @client goes to @ep, from @now on. Returns 0 or -ENOMEM
  * (then the client is simply balanced anew next time). */
 int us_affinity_put(struct us_affinity *a, const struct sp_addr *client, const struct us_ep *ep,

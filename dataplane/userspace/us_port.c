@@ -49,7 +49,7 @@ void us_ports_fini(struct us_ports *t)
 	t->svcs = t->lis = NULL;
 }
 
-static void lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char *buf, size_t sz)
+void us_lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char *buf, size_t sz)
 {
 	char ip[SP_ADDRSTRLEN];
 
@@ -228,7 +228,7 @@ static int lis_add(struct us_ports *t, struct us_svc *s, const struct lspec *sp)
 	char name[80];
 	struct us_lis *l, **v;
 
-	lis_name(&sp->addr, sp->port, s->proto, name, sizeof(name));
+	us_lis_name(&sp->addr, sp->port, s->proto, name, sizeof(name));
 	if ((l = sp_hmap_get(t->lis, name))) {
 		if (l->svc != s)
 			sp_log_warn(t->log, "userspace: %s is %s's already: not served for %s",

@@ -77,5 +77,6 @@ Suite *suite_us_flows(void);
 Suite *suite_kp_chains(void);
 Suite *suite_maglev(void);
 Suite *suite_us_fwd(void);
+Suite *suite_us_explain(void);
 
 #endif
