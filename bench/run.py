@@ -37,7 +37,9 @@ BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
 beside (results in bench/results-bpf.json); BENCH_ONLY=outside: only the
 traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=userspace:
 only the userspace forwarder's rows beside haproxy and the direct path
-(userspace.py, results in bench/results-userspace.json); BENCH_ONLY=hostile:
+(userspace.py, results in bench/results-userspace.json);
+BENCH_ONLY=userspace-idle: only its memory rows at idle connections
+(bench/results-userspace-idle.json); BENCH_ONLY=hostile:
 only the hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1:
 smaller sizes.
 """
@@ -787,6 +789,10 @@ def main():
         # the userspace forwarder's rows, beside haproxy and the direct path
         rig_up()
         userspace_rows.rows(sys.modules[__name__])
+    elif ONLY == "userspace-idle":
+        # its memory rows alone: forwarder and haproxy at idle connections
+        rig_up()
+        userspace_rows.rows(sys.modules[__name__], idle_only=True)
     elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}
