@@ -37,11 +37,12 @@ BENCH_ONLY=bpf: only the bpf-mode rows and the nftables figures they stand
 beside (results in bench/results-bpf.json); BENCH_ONLY=outside: only the
 traffic-from-outside rows (bench/results-outside.json); BENCH_ONLY=userspace:
 only the userspace forwarder's rows beside haproxy and the direct path
-(userspace.py, results in bench/results-userspace.json);
-BENCH_ONLY=userspace-idle: only its memory rows at idle connections
-(bench/results-userspace-idle.json); BENCH_ONLY=hostile:
+(userspace.py, results in bench/results-userspace.json); BENCH_ONLY=hostile:
 only the hostile-input rows (bench/results-hostile.json); BENCH_QUICK=1:
 smaller sizes.
+
+BENCH_ONLY=userspace-idle: only the userspace forwarder's memory rows at
+idle connections, beside haproxy (bench/results-userspace-idle.json).
 """
 import atexit
 import json
