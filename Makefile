@@ -47,6 +47,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_conn.c dataplane/userspace/us_splice.c \
 		 dataplane/userspace/us_sctp.c dataplane/userspace/us_udp.c dataplane/userspace/us_port.c \
 		 dataplane/userspace/us_host.c dataplane/userspace/us_metrics.c \
+		 dataplane/userspace/us_explain.c dataplane/userspace/us_ctl.c \
 		 dataplane/userspace/us_backend.c \
 		 dataplane/kubeproxy/kp_chains.c dataplane/kubeproxy/kp_nft.c dataplane/kubeproxy/kp_legacy.c \
 		 dataplane/kubeproxy/kp_takeover.c
@@ -57,7 +58,7 @@ AGENT_SRC   := agent/main.c
 INSPECT_SRC := tools/ctl_backend.c tools/inspect/inspect.c tools/inspect/kp_iptables_save.c \
 	       tools/inspect/kp_nft_json.c tools/inspect/kp_nft_text.c tools/inspect/nft_text.c \
 	       tools/inspect/ipt_nft_text.c \
-	       tools/inspect/svcplane_nft.c tools/inspect/explain.c \
+	       tools/inspect/svcplane_nft.c tools/inspect/explain.c tools/inspect/explain_relay.c \
 	       tools/inspect/detect.c tools/inspect/kp_ipvs.c tools/inspect/inspect_print.c \
 	       tools/model_print.c
 CTL_SRC     := tools/svcplanectl.c tools/cmd_model.c tools/rig.c tools/rig_cgroup.c \

@@ -43,6 +43,9 @@ only the userspace forwarder's rows beside haproxy and the direct path
 only the hostile-input rows (bench/results-hostile.json); BENCH_ONLY=pod:
 only bpf mode's pod datapath rows (bench/results-pod.json); BENCH_QUICK=1:
 smaller sizes.
+
+BENCH_ONLY=userspace-idle: only the userspace forwarder's memory rows at
+idle connections, beside haproxy (bench/results-userspace-idle.json).
 """
 import atexit
 import json
@@ -790,6 +793,10 @@ def main():
         # the userspace forwarder's rows, beside haproxy and the direct path
         rig_up()
         userspace_rows.rows(sys.modules[__name__])
+    elif ONLY == "userspace-idle":
+        # its memory rows alone: forwarder and haproxy at idle connections
+        rig_up()
+        userspace_rows.rows(sys.modules[__name__], idle_only=True)
     elif ONLY == "bpf":
         # bpf rows only, with the nftables figures they stand beside
         own = {big_n: nft_agent_full_sync(big_n, 10)}

@@ -690,7 +690,8 @@ const char *sp_svc_port_diff(const struct sp_svc_port *a, const struct sp_svc_po
 static bool port_same(const struct sp_svc_port *a, const struct sp_svc_port *b)
 {
 	if (sp_svc_port_diff(a, b) || a->n_cluster != b->n_cluster || a->n_local != b->n_local ||
-	    a->has_any != b->has_any)
+	    a->has_any != b->has_any || a->cluster_choice != b->cluster_choice ||
+	    a->local_choice != b->local_choice)
 		return false;
 	for (size_t i = 0; i < a->n_eps; i++)
 		if (a->eps[i].for_cluster != b->eps[i].for_cluster ||

@@ -24,6 +24,14 @@ struct sp_perr {
 
 enum sp_policy { SP_POLICY_CLUSTER, SP_POLICY_LOCAL };
 
+/* Which rule of the decision chose a port's list (explain says it). */
+enum sp_ep_choice {
+	SP_CHOICE_READY,	/* the ready endpoints */
+	SP_CHOICE_NODE_HINTS,	/* the ready ones hinted for this node (topology hints) */
+	SP_CHOICE_ZONE_HINTS,	/* the ready ones hinted for this node's zone */
+	SP_CHOICE_TERMINATING,	/* none ready: the serving-and-terminating ones (fallback) */
+};
+
 struct sp_endpoint {
 	struct sp_addr addr;
 	uint16_t port;
@@ -66,6 +74,7 @@ struct sp_svc_port {
 	 * rejected rather than dropped). */
 	uint32_t n_cluster, n_local;
 	bool has_any;
+	enum sp_ep_choice cluster_choice, local_choice;	/* the rule behind each list */
 };
 
 /* What a backend knows of the node it runs on. */

@@ -95,16 +95,21 @@ void sp_topology_decide(struct sp_svc_port *p, const char *node_name, const char
 
 	p->n_cluster = p->n_local = 0;
 	p->has_any = false;
+	p->cluster_choice = p->local_choice = SP_CHOICE_READY;
 	for (size_t i = 0; i < p->n_eps; i++)
 		p->eps[i].for_cluster = p->eps[i].for_local = false;
 	if (sp_svc_port_uses_cluster(p)) {
 		t.mode = mode_from_hints(p, node_name, zone);
+		p->cluster_choice = t.mode == TOPO_SAME_NODE   ? SP_CHOICE_NODE_HINTS
+				    : t.mode == TOPO_SAME_ZONE ? SP_CHOICE_ZONE_HINTS
+							       : SP_CHOICE_READY;
 		if (!(p->n_cluster = mark_cluster(p, &t))) {
 			/* Best effort to avoid dropping connections: topology is not
 			 * considered when falling back (as kube-proxy). */
 			t.terminating = true;
 			t.mode = TOPO_NONE;
 			p->n_cluster = mark_cluster(p, &t);
+			p->cluster_choice = SP_CHOICE_TERMINATING;
 		}
 		p->has_any = p->n_cluster > 0;
 	}
@@ -123,6 +128,7 @@ void sp_topology_decide(struct sp_svc_port *p, const char *node_name, const char
 	}
 	t.mode = TOPO_NONE;
 	t.terminating = !local_ready && local_term;
+	p->local_choice = t.terminating ? SP_CHOICE_TERMINATING : SP_CHOICE_READY;
 	for (size_t i = 0; i < p->n_eps; i++)
 		p->n_local += p->eps[i].for_local = want_local(&p->eps[i], &t);
 }

@@ -8,8 +8,9 @@
 
 #include "model.h"
 
-/* Set @p's for_cluster/for_local flags, n_cluster, n_local and has_any. @node
- * and @zone may be NULL. */
+/* Set @p's for_cluster/for_local flags, n_cluster, n_local, has_any and the
+ * rule behind each list (cluster_choice, local_choice). @node and @zone may
+ * be NULL. */
 void sp_topology_decide(struct sp_svc_port *p, const char *node_name, const char *zone);
 
 #endif

@@ -2,6 +2,7 @@
  * one whose state is present on this node. */
 #include "backend.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpf/bpf_backend.h"
@@ -59,4 +60,11 @@ int sp_backend_open_present(struct sp_backend *be, const struct sp_backend_cfg *
 		}
 	}
 	return 0;
+}
+
+void sp_relay_answer_fini(struct sp_relay_answer *a)
+{
+	free(a->eps);
+	a->eps = NULL;
+	a->n_eps = 0;
 }

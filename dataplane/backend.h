@@ -82,8 +82,72 @@ struct sp_gauge {
 	double value;
 };
 
-/* read_masq, project, dispatch, load_dump and gauges may be NULL: that backend has
- * no such thing (the dry-run printer has no tables to read). */
+/* One endpoint of a relaying backend's explain answer. */
+struct sp_relay_ep {
+	struct sp_addr addr;
+	uint16_t port;
+	uint32_t active;	/* TCP, SCTP: connections open to it through this list
+				 * now; UDP: flows */
+	bool next;		/* this client's next new connection goes here */
+	struct sp_addr src;	/* the source it sees (the node's address toward it);
+				 * family 0: not known */
+};
+
+/* What a relaying backend does with a new connection or flow. */
+enum sp_relay_verdict {
+	SP_RELAY_RELAYED,	  /* accepted, relayed to one of the list */
+	SP_RELAY_NO_ENDPOINTS,	  /* the listener has no socket while its list is empty:
+				   * the kernel refuses (TCP reset, ICMP port unreachable) */
+	SP_RELAY_NONE_FOR_CLIENT, /* listening for the node's own clients, but this
+				   * client's list is empty (Local policy, from outside):
+				   * reset, a datagram dropped */
+	SP_RELAY_SOURCE_RANGES,	  /* not in loadBalancerSourceRanges: reset, dropped */
+	SP_RELAY_BIND_FAILED,	  /* endpoints, but the socket could not bind */
+	SP_RELAY_NO_LISTENER,	  /* no listener of that address and port here */
+};
+
+/* Which of a service port's lists a client draws from. */
+enum sp_relay_list {
+	SP_RELAY_INTERNAL, /* ClusterIP traffic: internalTrafficPolicy's list */
+	SP_RELAY_EXTERNAL, /* NodePort, external and LB IPs: externalTrafficPolicy's */
+	SP_RELAY_SHORTCUT, /* the same with Local policy, from the node's own pods and
+			    * processes: the cluster list (kube-proxy's short-circuit) */
+};
+
+#define SP_RELAY_MAX_NODE_ADDRS 8
+
+/* How a relaying backend (the userspace forwarder) serves one new
+ * connection, as the process serving it says now (explain_relay). */
+struct sp_relay_answer {
+	enum sp_relay_verdict verdict;
+	int pid;			/* the agent that answered */
+	char listener[80];		/* "198.19.128.90:80/TCP"; "" with SP_RELAY_NO_LISTENER */
+	char service_port[256];		/* the model's port key */
+	bool on_link;			/* its address is on the forwarder's link (else a
+					 * node address: a NodePort) */
+	char link[16];			/* that link's name */
+	char bind_err[64];		/* SP_RELAY_BIND_FAILED: why */
+	struct sp_addr node_addrs[SP_RELAY_MAX_NODE_ADDRS]; /* where NodePorts of the
+							      * family listen */
+	int n_node_addrs;
+	enum sp_relay_list list;
+	enum sp_ep_choice choice;	/* the model's rule behind that list */
+	bool least_conns;		/* else round robin */
+	uint32_t affinity_timeout;	/* seconds; 0: no ClientIP affinity */
+	bool has_affinity;		/* this client has a live affinity entry: */
+	struct sp_relay_ep affinity_ep;
+	double affinity_left;		/* seconds it has left */
+	struct sp_relay_ep *eps;	/* the list, in balancing order (owned) */
+	size_t n_eps;
+	size_t n_total;			/* endpoints in the list (> n_eps: cut short) */
+};
+
+/* Free what @a holds (its endpoint list). */
+void sp_relay_answer_fini(struct sp_relay_answer *a);
+
+/* read_masq, project, dispatch, explain_outside, explain_relay, load_dump and
+ * gauges may be NULL: that backend has no such thing (the dry-run printer
+ * has no tables to read). */
 struct sp_backend_ops {
 	const char *name;
 	/* What its state on a node is, for operators ("tables ip/ip6 svcplane");
@@ -133,6 +197,14 @@ struct sp_backend_ops {
 	int (*explain_outside)(struct sp_backend *be, const struct sp_addr *src,
 			       const struct sp_addr *ep, uint16_t ep_port, bool *snat, char *path,
 			       size_t pathsz, char *nat, size_t natsz);
+	/* A relaying backend (userspace): how a new connection or flow from
+	 * @src to @dst:@port/@proto is served now, asked of the agent serving
+	 * it, into @out (sp_relay_answer_fini frees it). NULL for backends that
+	 * translate packets (dispatch, explain_outside). Returns 0, or -errno
+	 * (-ESRCH: no agent serves here, -ETIMEDOUT: it did not answer). */
+	int (*explain_relay)(struct sp_backend *be, const struct sp_addr *src,
+			     const struct sp_addr *dst, uint8_t proto, uint16_t port,
+			     struct sp_relay_answer *out);
 	/* Read from a saved dump of this backend's state (for nftables: `nft
 	 * list ruleset` text) instead of the live one; read_back and read_masq
 	 * then answer from it. NULL when the backend has no dump form. Returns

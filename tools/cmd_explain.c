@@ -5,6 +5,7 @@
 #include "svcplanectl.h"
 #include "ctl_backend.h"
 #include "inspect/explain.h"
+#include "inspect/explain_relay.h"
 #include "../common/hmap.h"
 
 #include <errno.h>
@@ -95,6 +96,7 @@ int cmd_explain(int argc, char **argv)
 	struct sp_addr src, dst;
 	struct sp_inspect in;
 	struct ctl_backend live = { .be.priv = NULL };
+	struct sp_relay_answer relay = { .eps = NULL };
 	const struct sp_svc_port *hit;
 	enum sp_explain_via via;
 	struct sp_explain ex;
@@ -157,7 +159,8 @@ int cmd_explain(int argc, char **argv)
 	if (!dump)
 		in.format = !strcmp(live.be.ops->name, "nftables")
 				    ? "svcplane nftables tables (this network namespace)"
-				    : live.be.ops->name;
+			    : live.be.ops->explain_relay ? "userspace forwarder (this network namespace)"
+							 : live.be.ops->name;
 	if (e) {
 		if (!dump)
 			fprintf(stderr, "svcplanectl: reading svcplane's %s state: %s\n", live.be.ops->name,
@@ -167,11 +170,35 @@ int cmd_explain(int argc, char **argv)
 		return dump ? 2 : 1;
 	}
 	hit = sp_explain_match(&in, &dst, proto, (uint16_t)port, &via);
-	printf("rules: %s\n", in.format);
+	/* A relay (userspace) answers for itself: the agent serving here says
+	 * what it does with this connection now. */
+	if (!dump && live.be.ops->explain_relay && hit) {
+		e = live.be.ops->explain_relay(&live.be, &src, &dst, proto, (uint16_t)port, &relay);
+		if (e) {
+			fprintf(stderr, "svcplanectl: %s backend: asking its agent about %s: %s\n",
+				live.be.ops->name, to, strerror(-e));
+			ctl_backend_close(&live);
+			sp_inspect_fini(&in);
+			return 1;
+		}
+	}
+	if (relay.pid)
+		printf("rules: userspace forwarder (agent pid %d, this network namespace)\n", relay.pid);
+	else
+		printf("rules: %s\n", in.format);
 	printf("packet: %s → %s%s%s:%lu/%s\n", sp_addr_str(&src, a), dst.family == AF_INET6 ? "[" : "",
 	       host, dst.family == AF_INET6 ? "]" : "", port, sp_proto_name(proto));
 	if (!hit) {
 		printf("match: none: no service has this address and port; the packet is not NATed\n");
+		ctl_backend_close(&live);
+		sp_inspect_fini(&in);
+		return 0;
+	}
+	if (!dump && live.be.ops->explain_relay) {
+		printf("match: %s of %s%s%s\n", sp_explain_via_name(via), hit->service,
+		       *hit->port_name ? ":" : "", hit->port_name);
+		sp_explain_relay_print(stdout, hit, via, &src, &dst, (uint16_t)port, proto, &relay);
+		sp_relay_answer_fini(&relay);
 		ctl_backend_close(&live);
 		sp_inspect_fini(&in);
 		return 0;

@@ -6,6 +6,8 @@
  * connection ever sees a half-updated port. */
 #include "us_backend.h"
 #include "us_addrs.h"
+#include "us_ctl.h"
+#include "us_explain.h"
 #include "us_flows.h"
 #include "us_fwd.h"
 #include "us_host.h"
@@ -37,9 +39,29 @@ struct us_be {
 	bool fwd_ready;
 	struct us_ports ports; /* service ports and their listeners */
 	bool ports_ready;
+	struct us_ctl ctl; /* explain's questions (fd -1: none) */
 	int lock_fd;
 	bool synced;
 };
+
+/* The control socket's one question: what a new connection of @query's
+ * meets now (us_explain), answered from the live tables. */
+static char *answer_query(void *ctx, const char *query, size_t len)
+{
+	struct us_be *be = ctx;
+	struct us_explain_query q;
+	struct sp_relay_answer a;
+	char *txt = NULL;
+
+	if (us_explain_query_parse(query, len, &q))
+		return NULL;
+	if (!us_explain(&be->ports, &q, sp_now_mono(), &a)) {
+		a.pid = (int)getpid();
+		txt = us_explain_answer_fmt(&a);
+	}
+	sp_relay_answer_fini(&a);
+	return txt;
+}
 
 static int us_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enum sp_open_mode mode)
 {
@@ -51,6 +73,7 @@ static int us_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enu
 	be->cfg = cfg;
 	be->mode = mode;
 	be->lock_fd = -1;
+	be->ctl.fd = -1;
 	be_->priv = be;
 	if (mode != SP_OPEN_AGENT)
 		return 0;
@@ -73,6 +96,11 @@ static int us_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg, enu
 	be->ports_ready = true;
 	be->ports.least_conns = cfg->us_least_conns;
 	be->ports.sctp = us_host_has_sctp(cfg->log);
+	/* Without it the forwarder still serves; explain cannot ask it. */
+	if ((e = us_ctl_open(&be->ctl, cfg->loop, US_EXPLAIN_MAX_QUERY, answer_query, be)))
+		sp_log_warn(cfg->log,
+			    "userspace: control socket under %s/: %s (explain gets no answer)",
+			    US_STATE_DIR, strerror(-e));
 	sp_log_info(cfg->log, "userspace: balancing by %s",
 		    cfg->us_least_conns ? "least connections" : "round robin");
 	return 0;
@@ -240,6 +268,58 @@ static int us_project(struct sp_backend *be_, const struct sp_model *in, struct 
 	return e;
 }
 
+/* The address the kernel gives a connection to @ep:@port from here: the
+ * source the relay's own connect gets (family 0 when there is no route). */
+static void source_toward(const struct sp_addr *ep, uint16_t port, struct sp_addr *out)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len = us_sockaddr(ep, port, &ss), mlen = sizeof(me);
+	uint16_t p;
+	int fd = socket(ep->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(out, 0, sizeof(*out));
+	if (fd == -1)
+		return;
+	if (!connect(fd, (struct sockaddr *)&ss, len) &&
+	    !getsockname(fd, (struct sockaddr *)&me, &mlen))
+		us_from_sockaddr(&me, out, &p);
+	close(fd);
+}
+
+/* svcplanectl: ask the agent serving this namespace (its control socket),
+ * then add the source each endpoint sees. */
+static int us_explain_relay(struct sp_backend *be_, const struct sp_addr *src,
+			    const struct sp_addr *dst, uint8_t proto, uint16_t port,
+			    struct sp_relay_answer *out)
+{
+	struct us_explain_query q = {.src = *src, .dst = *dst, .proto = proto, .port = port};
+	char *query, *ans;
+	size_t len;
+	int e;
+
+	(void)be_;
+	memset(out, 0, sizeof(*out));
+	if ((e = us_state_alive()) <= 0)
+		return e ? e : -ESRCH;
+	if (!(query = us_explain_query_fmt(&q)))
+		return -ENOMEM;
+	e = us_ctl_ask(query, strlen(query), US_EXPLAIN_MAX_ANSWER, 2.0, &ans, &len);
+	free(query);
+	if (e)
+		return e;
+	e = us_explain_answer_parse(ans, len, out);
+	free(ans);
+	if (e) {
+		sp_relay_answer_fini(out);
+		return e;
+	}
+	for (size_t i = 0; i < out->n_eps; i++)
+		source_toward(&out->eps[i].addr, out->eps[i].port, &out->eps[i].src);
+	if (out->has_affinity)
+		source_toward(&out->affinity_ep.addr, out->affinity_ep.port, &out->affinity_ep.src);
+	return 0;
+}
+
 static int us_cleanup(struct sp_backend *be_)
 {
 	struct us_be *be = be_->priv;
@@ -286,6 +366,7 @@ static void us_close(struct sp_backend *be_)
 
 	if (!be)
 		return;
+	us_ctl_close(&be->ctl);
 	if (be->ports_ready)
 		us_ports_fini(&be->ports);
 	if (be->fwd_ready)
@@ -305,6 +386,7 @@ const struct sp_backend_ops sp_userspace_ops = {
     .sync = us_sync,
     .read_back = us_read_back,
     .project = us_project,
+    .explain_relay = us_explain_relay,
     .cleanup = us_cleanup,
     .gauges = us_gauges,
     .health = us_health,

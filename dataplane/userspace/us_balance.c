@@ -110,6 +110,11 @@ void us_affinity_set_timeout(struct us_affinity *a, uint32_t timeout)
 	a->timeout = timeout;
 }
 
+uint32_t us_affinity_timeout(const struct us_affinity *a)
+{
+	return a->timeout;
+}
+
 /* Remove expired entries, at most once a second: a sweep walks them all. */
 static void sweep(struct us_affinity *a, double now)
 {
@@ -153,6 +158,19 @@ size_t us_affinity_len(struct us_affinity *a, double now)
 {
 	sweep(a, now);
 	return sp_hmap_len(a->m);
+}
+
+bool us_affinity_get(const struct us_affinity *a, const struct sp_addr *client, double now,
+		     struct us_ep *ep, double *left)
+{
+	char key[SP_ADDRSTRLEN];
+	const struct aff_entry *e = sp_hmap_get(a->m, sp_addr_str(client, key));
+
+	if (!e || now - e->last >= a->timeout)
+		return false;
+	*ep = e->ep;
+	*left = a->timeout - (now - e->last);
+	return true;
 }
 
 static bool skipped(const struct us_ep *e, const struct us_ep *skip, size_t nskip)
@@ -202,4 +220,12 @@ int us_pick(struct us_pool *p, struct us_affinity *aff, const struct sp_addr *cl
 		}
 	}
 	return -ENOENT;
+}
+
+int us_pick_peek(const struct us_pool *p, struct us_affinity *aff, const struct sp_addr *client,
+		 double now, struct us_ep *out)
+{
+	struct us_pool copy = *p; /* us_pick moves only the copy's cursor */
+
+	return us_pick(&copy, aff, client, now, NULL, 0, out);
 }

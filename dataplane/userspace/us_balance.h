@@ -28,6 +28,7 @@ struct us_pool {
 	size_t n;
 	size_t next;	  /* index where round robin (and the tie-break) starts */
 	bool least_conns; /* pick the endpoint with fewest open connections */
+	int choice;	  /* the model's rule behind the list (enum sp_ep_choice), for explain */
 };
 
 struct us_affinity; /* opaque: client address → endpoint, with expiry */
@@ -51,12 +52,18 @@ void us_pool_count(struct us_pool *p, const struct us_ep *e, int delta);
 struct us_affinity *us_affinity_new(uint32_t timeout);
 void us_affinity_free(struct us_affinity *a);
 void us_affinity_set_timeout(struct us_affinity *a, uint32_t timeout);
+uint32_t us_affinity_timeout(const struct us_affinity *a);
 /* Remember that @client goes to @ep, from @now on. Returns 0 or -ENOMEM
  * (then the client is simply balanced anew next time). */
 int us_affinity_put(struct us_affinity *a, const struct sp_addr *client, const struct us_ep *ep,
 		    double now);
 /* Entries now (expired ones swept at most once a second of @now). */
 size_t us_affinity_len(struct us_affinity *a, double now);
+/* @client's entry at @now, if it has one that has not expired: true with
+ * its endpoint in *@ep and the seconds it has left in *@left. Changes
+ * nothing (explain asks). */
+bool us_affinity_get(const struct us_affinity *a, const struct sp_addr *client, double now,
+		     struct us_ep *ep, double *left);
 
 /* Choose the endpoint of @p for a new connection or flow from @client at
  * @now, none of @skip[0..@nskip) (those a connection already failed on):
@@ -69,5 +76,9 @@ size_t us_affinity_len(struct us_affinity *a, double now);
  * @p is empty. */
 int us_pick(struct us_pool *p, struct us_affinity *aff, const struct sp_addr *client, double now,
 	    const struct us_ep *skip, size_t nskip, struct us_ep *out);
+/* What us_pick would choose for a first attempt now, without moving the
+ * cursor: explain's "next". Returns 0 with *@out set, or -ENOENT. */
+int us_pick_peek(const struct us_pool *p, struct us_affinity *aff, const struct sp_addr *client,
+		 double now, struct us_ep *out);
 
 #endif

@@ -70,10 +70,36 @@ void us_conn_pause(struct us_fwd *f, bool pause)
 	}
 }
 
+/* Room for one more connection: a slot under max_conns and its two
+ * descriptors. */
+static bool conn_room(struct us_fwd *f)
+{
+	return f->n_conns < f->max_conns && us_fwd_room(f, 2);
+}
+
+/* Accepting paused for the limits: resume once there is room. (Not paused
+ * for them: nothing to do, and nothing walked.) */
 static void maybe_resume(struct us_fwd *f)
 {
-	if (!f->accept_paused && f->n_conns < f->max_conns)
+	if (!f->full || f->accept_paused || !conn_room(f))
+		return;
+	f->full = false;
+	us_conn_pause(f, false);
+}
+
+/* The EMFILE pause is over: resume unless paused for the limits too. */
+static void retry_resume(struct us_fwd *f)
+{
+	f->accept_paused = false;
+	if (f->full)
+		maybe_resume(f);
+	else
 		us_conn_pause(f, false);
+}
+
+void us_conn_resume(struct us_fwd *f)
+{
+	maybe_resume(f);
 }
 
 static void on_accept_retry(void *ctx)
@@ -81,8 +107,7 @@ static void on_accept_retry(void *ctx)
 	struct us_fwd *f = ctx;
 
 	f->accept_timer = 0;
-	f->accept_paused = false;
-	maybe_resume(f);
+	retry_resume(f);
 }
 
 /* Out of file descriptors or memory: stop accepting for a moment (the
@@ -97,10 +122,8 @@ static void pause_for_fds(struct us_fwd *f, int err)
 	if (!f->accept_timer)
 		f->accept_timer =
 		    f->loop->add_timer(f->loop->loop, US_ACCEPT_RETRY, on_accept_retry, f);
-	if (!f->accept_timer) { /* no timer: do not stay paused forever */
-		f->accept_paused = false;
-		maybe_resume(f);
-	}
+	if (!f->accept_timer) /* no timer: do not stay paused forever */
+		retry_resume(f);
 }
 
 /* --- connection life -------------------------------------------------------- */
@@ -428,8 +451,10 @@ void us_conn_accept(struct us_lis *l)
 		bool allowed;
 		int fd;
 
-		if (f->n_conns >= f->max_conns) {
-			us_conn_pause(f, true); /* resumed when one closes */
+		if (!conn_room(f)) {
+			/* resumed when a connection, flow or pipe gives room back */
+			f->full = true;
+			us_conn_pause(f, true);
 			return;
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

@@ -53,17 +53,59 @@ void us_from_sockaddr(const struct sockaddr_storage *ss, struct sp_addr *a, uint
 	}
 }
 
+size_t us_fwd_max_conns(size_t nofile)
+{
+	size_t n = nofile > US_FDS_OWN + 2 ? (nofile - US_FDS_OWN) / 2 : 1;
+
+	return n < US_MAX_CONNS_CAP ? n : US_MAX_CONNS_CAP;
+}
+
+size_t us_fwd_fds(const struct us_fwd *f)
+{
+	return 2 * f->n_conns + (f->flows ? us_flows_len(f->flows) : 0) + f->nlis +
+	       2 * (size_t)(f->pipes_in_use + f->npipes);
+}
+
+size_t us_fwd_conns_max_now(const struct us_fwd *f)
+{
+	/* idle pipes are not counted: room is made by closing them */
+	size_t other = us_fwd_fds(f) - 2 * f->n_conns - 2 * f->npipes, n;
+
+	n = f->nofile > other + US_FDS_OWN ? (f->nofile - other - US_FDS_OWN) / 2 : 0;
+	return n < f->max_conns ? n : f->max_conns;
+}
+
+bool us_fwd_room(struct us_fwd *f, size_t n)
+{
+	while (us_fwd_fds(f) + n + US_FDS_OWN > f->nofile) {
+		if (!us_pipes_drop_idle(f))
+			return false;
+	}
+	return true;
+}
+
+bool us_fwd_pipe_room(struct us_fwd *f)
+{
+	size_t slots = f->max_conns > f->n_conns ? f->max_conns - f->n_conns : 0;
+
+	if (slots > US_PIPE_HEADROOM)
+		slots = US_PIPE_HEADROOM;
+	return us_fwd_room(f, 2 + 2 * slots);
+}
+
 int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_hooks *loop,
-		size_t max_conns, const struct sp_cidrs *cluster_cidrs)
+		size_t nofile, const struct sp_cidrs *cluster_cidrs)
 {
 	memset(f, 0, sizeof(*f));
 	f->cluster_cidrs = cluster_cidrs;
 	f->log = lg;
 	f->loop = loop;
-	f->max_conns = max_conns;
+	f->nofile = nofile;
+	f->max_conns = us_fwd_max_conns(nofile);
 	if (!(f->dgram = malloc(65536)))
 		return -ENOMEM;
-	if (!(f->flows = us_flows_new(max_conns))) {
+	/* A flow holds one descriptor: as many as two connections would. */
+	if (!(f->flows = us_flows_new(2 * f->max_conns))) {
 		free(f->dgram);
 		return -ENOMEM;
 	}
@@ -117,7 +159,9 @@ size_t us_lis_endpoints(const struct us_lis *l)
 void us_fwd_fini(struct us_fwd *f)
 {
 	/* Listener structs are their service ports' (freed by the backend
-	 * first); any socket still open is closed here. */
+	 * first); any socket still open is closed here. Nothing resumes
+	 * accepting meanwhile. */
+	f->full = false;
 	while (f->nlis)
 		lis_close(f->lis[0]); /* drops its flows too */
 	us_conn_close_all(f);
@@ -193,7 +237,7 @@ static int lis_open(struct us_lis *l)
 		return e;
 	}
 	/* Paused listeners are registered without EPOLLIN. */
-	if (l->proto != IPPROTO_UDP && (f->accept_paused || f->n_conns >= f->max_conns))
+	if (l->proto != IPPROTO_UDP && (f->accept_paused || f->full))
 		l->paused = true;
 	if ((e = f->loop->add_fd(f->loop->loop, fd, l->paused ? 0 : EPOLLIN, on_lis, l))) {
 		close(fd);
@@ -222,6 +266,7 @@ static void lis_close(struct us_lis *l)
 			break;
 		}
 	}
+	us_conn_resume(f);
 }
 
 int us_lis_update(struct us_lis *l)

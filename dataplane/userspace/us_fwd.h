@@ -22,6 +22,10 @@
 #define US_ACCEPT_RETRY 0.1    /* seconds accept stays paused after EMFILE/ENFILE */
 #define US_PIPE_POOL 64	       /* idle pipes kept for reuse */
 #define US_MAX_CONNS_CAP 20000 /* connections (and UDP flows) at most, fds permitting */
+#define US_PIPE_HEADROOM 128   /* connections whose descriptors a new pipe leaves free */
+/* Descriptors kept for the rest of the agent: its loop, HTTP servers and
+ * their clients, netlink, files (about 20 when idle). */
+#define US_FDS_OWN 128
 
 struct us_flows;
 struct us_conn;
@@ -81,8 +85,10 @@ struct us_fwd {
 	uint32_t next_lis_id;
 	struct us_lis **lis; /* every listener that has a socket */
 	size_t nlis, caplis;
+	size_t nofile; /* RLIMIT_NOFILE: descriptors the process may hold */
 	/* TCP and SCTP */
 	size_t max_conns, n_conns;
+	bool full;	    /* accepting paused: max_conns, or no descriptors to spare */
 	bool accept_paused; /* EMFILE/ENFILE: until the retry timer */
 	uint64_t accept_timer;
 	struct us_conn *connecting; /* FIFO by deadline (one timeout for all) */
@@ -92,6 +98,7 @@ struct us_fwd {
 	int pipes[US_PIPE_POOL][2]; /* idle pipes */
 	size_t npipes;
 	uint64_t pipes_in_use;
+	uint64_t bufs_in_use; /* directions holding bytes in a buffer: no pipe to be had */
 	/* UDP */
 	struct us_flows *flows;
 	uint64_t flow_timer;
@@ -119,10 +126,34 @@ socklen_t us_sockaddr(const struct sp_addr *a, uint16_t port, struct sockaddr_st
 /* Address and port of @ss (a zeroed sp_addr, host-order port). */
 void us_from_sockaddr(const struct sockaddr_storage *ss, struct sp_addr *a, uint16_t *port);
 
-/* Set up @f for at most @max_conns connections (and as many UDP flows).
- * Returns 0 or -ENOMEM. */
+/* Connections @nofile descriptors allow: two each (the client's and the
+ * endpoint's sockets; a pipe only while bytes are in flight, and none
+ * needed: us_splice.c), US_FDS_OWN kept for the rest of the agent, at most
+ * US_MAX_CONNS_CAP. */
+size_t us_fwd_max_conns(size_t nofile);
+/* Descriptors the forwarder holds now: two per connection, one per UDP
+ * flow, its listeners' sockets, pipes in flight and idle. */
+size_t us_fwd_fds(const struct us_fwd *f);
+/* Connections the forwarder could hold now: max_conns, or fewer when its
+ * listeners, UDP flows and pipes in flight leave less room (the /metrics
+ * gauge). */
+size_t us_fwd_conns_max_now(const struct us_fwd *f);
+/* May the forwarder open @n more descriptors now, keeping US_FDS_OWN for
+ * the rest of the agent? Closes idle pipes of the pool when that makes
+ * room. */
+bool us_fwd_room(struct us_fwd *f, size_t n);
+
+/* May a new pipe take two descriptors now? Only while it leaves room for
+ * US_PIPE_HEADROOM more connections (or for all that max_conns still
+ * allows): pipes speed bytes up, they must not keep connections out (a
+ * direction without one moves through a buffer). */
+bool us_fwd_pipe_room(struct us_fwd *f);
+
+/* Set up @f for a process that may hold @nofile descriptors: at most
+ * us_fwd_max_conns(@nofile) connections, and UDP flows in the descriptors
+ * they leave. Returns 0 or -ENOMEM. */
 int us_fwd_init(struct us_fwd *f, const struct sp_log *lg, const struct sp_loop_hooks *loop,
-		size_t max_conns, const struct sp_cidrs *cluster_cidrs);
+		size_t nofile, const struct sp_cidrs *cluster_cidrs);
 /* Close every connection, flow, listener socket and pipe (listener structs
  * belong to their service ports: free those first). */
 void us_fwd_fini(struct us_fwd *f);
@@ -140,6 +171,9 @@ void us_svc_put(struct us_svc *s);
 void us_conn_accept(struct us_lis *l);
 /* Pause or resume accepting on every TCP listener (limits). */
 void us_conn_pause(struct us_fwd *f, bool pause);
+/* Descriptors or a connection slot were freed: resume accepting if it was
+ * paused for the limits and there is room again (cheap when it was not). */
+void us_conn_resume(struct us_fwd *f);
 /* Close every connection (fini). */
 void us_conn_close_all(struct us_fwd *f);
 

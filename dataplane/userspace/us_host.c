@@ -10,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define FDS_PER_CONN 8	  /* 2 sockets + 2 pipes, and a UDP flow's socket, with room */
+/* What the cap's connections could use at most: two sockets, two pipes
+ * in flight (four descriptors), and a UDP flow's socket, with room. More
+ * than they need (us_fwd_max_conns: two), so that pipes are not short. */
+#define FDS_PER_CONN 8
 #define FDS_RESERVED 1024 /* the agent's own, listeners */
 
 size_t us_host_raise_nofile(const struct sp_log *lg)
@@ -32,14 +35,12 @@ size_t us_host_raise_nofile(const struct sp_log *lg)
 			getrlimit(RLIMIT_NOFILE, &r);
 		}
 	}
-	n = r.rlim_cur > FDS_RESERVED + FDS_PER_CONN ? (r.rlim_cur - FDS_RESERVED) / FDS_PER_CONN
-						     : 1;
-	if (n > US_MAX_CONNS_CAP)
-		n = US_MAX_CONNS_CAP;
+	n = us_fwd_max_conns((size_t)r.rlim_cur);
 	sp_log_info(lg,
-		    "userspace: RLIMIT_NOFILE %llu: at most %zu TCP connections and %zu UDP flows",
-		    (unsigned long long)r.rlim_cur, n, n);
-	return n;
+		    "userspace: RLIMIT_NOFILE %llu: at most %zu TCP connections (two descriptors "
+		    "each, %d kept for the rest of the agent), UDP flows in what they leave",
+		    (unsigned long long)r.rlim_cur, n, US_FDS_OWN);
+	return (size_t)r.rlim_cur;
 }
 
 bool us_host_has_sctp(const struct sp_log *lg)

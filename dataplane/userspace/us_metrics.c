@@ -50,14 +50,19 @@ int us_metrics_gauges(const struct us_ports *t, const struct us_fwd *f, struct s
 			    per[i].name, per[i].help, "service_port", s->key,
 			    (double)*(const uint64_t *)((const char *)&s->st + per[i].off)};
 	}
-	if (n + 4 <= max) {
-		out[n++] =
-		    (struct sp_gauge){"svcplane_userspace_connections_max",
-				      "TCP connections (and UDP flows) the forwarder takes at most",
-				      NULL, NULL, (double)f->max_conns};
+	if (n + 5 <= max) {
+		out[n++] = (struct sp_gauge){"svcplane_userspace_connections_max",
+					     "TCP connections the forwarder takes at most now: two "
+					     "descriptors each, in what "
+					     "its listeners, UDP flows and pipes leave",
+					     NULL, NULL, (double)us_fwd_conns_max_now(f)};
 		out[n++] = (struct sp_gauge){"svcplane_userspace_pipes_in_use",
 					     "Pipes holding bytes in flight now", NULL, NULL,
 					     (double)f->pipes_in_use};
+		out[n++] = (struct sp_gauge){
+		    "svcplane_userspace_buffers_in_use",
+		    "Directions holding bytes in a buffer now, no descriptor to spare for a pipe",
+		    NULL, NULL, (double)f->bufs_in_use};
 		out[n++] =
 		    (struct sp_gauge){"svcplane_userspace_udp_dropped_total",
 				      "Datagrams dropped: flow table full or no endpoint socket",

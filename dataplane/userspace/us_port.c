@@ -49,7 +49,7 @@ void us_ports_fini(struct us_ports *t)
 	t->svcs = t->lis = NULL;
 }
 
-static void lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char *buf, size_t sz)
+void us_lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char *buf, size_t sz)
 {
 	char ip[SP_ADDRSTRLEN];
 
@@ -95,7 +95,7 @@ static int port_specs(const struct us_ports *t, const struct sp_svc_port *p, str
 }
 
 static int set_pool(struct us_pool *pool, const struct sp_endpoint *const *eps, size_t n,
-		    bool least_conns)
+		    bool least_conns, enum sp_ep_choice choice)
 {
 	struct us_ep *v = calloc(n + 1, sizeof(*v));
 	int e;
@@ -108,6 +108,7 @@ static int set_pool(struct us_pool *pool, const struct sp_endpoint *const *eps, 
 		v[i].port = eps[i]->port;
 	}
 	pool->least_conns = least_conns;
+	pool->choice = (int)choice;
 	e = us_pool_set(pool, v, n);
 	free(v);
 	return e;
@@ -127,12 +128,15 @@ static int set_pools(const struct us_ports *t, struct us_svc *s, const struct sp
 		return e;
 	s->ext_local = p->etp == SP_POLICY_LOCAL;
 	e = set_pool(&s->internal, p->itp == SP_POLICY_LOCAL ? sets.local : sets.cluster,
-		     p->itp == SP_POLICY_LOCAL ? sets.n_local : sets.n_cluster, lc);
+		     p->itp == SP_POLICY_LOCAL ? sets.n_local : sets.n_cluster, lc,
+		     p->itp == SP_POLICY_LOCAL ? p->local_choice : p->cluster_choice);
 	if (!e)
 		e = set_pool(&s->external, s->ext_local ? sets.local : sets.cluster,
-			     s->ext_local ? sets.n_local : sets.n_cluster, lc);
+			     s->ext_local ? sets.n_local : sets.n_cluster, lc,
+			     s->ext_local ? p->local_choice : p->cluster_choice);
 	if (!e)
-		e = set_pool(&s->shortcut, sets.cluster, s->ext_local ? sets.n_cluster : 0, lc);
+		e = set_pool(&s->shortcut, sets.cluster, s->ext_local ? sets.n_cluster : 0, lc,
+			     p->cluster_choice);
 	sp_ep_sets_fini(&sets);
 	return e;
 }
@@ -224,7 +228,7 @@ static int lis_add(struct us_ports *t, struct us_svc *s, const struct lspec *sp)
 	char name[80];
 	struct us_lis *l, **v;
 
-	lis_name(&sp->addr, sp->port, s->proto, name, sizeof(name));
+	us_lis_name(&sp->addr, sp->port, s->proto, name, sizeof(name));
 	if ((l = sp_hmap_get(t->lis, name))) {
 		if (l->svc != s)
 			sp_log_warn(t->log, "userspace: %s is %s's already: not served for %s",

@@ -6,6 +6,8 @@
 #define SP_DATAPLANE_US_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "../netlink/node_addrs.h"
 
@@ -25,6 +27,10 @@ struct us_ports {
 	bool sctp;		      /* the kernel has SCTP sockets */
 	bool least_conns;	      /* pools balance by least connections */
 };
+
+/* A listener's name, its key in @lis: "198.19.128.10:80/TCP",
+ * "[fd00:96::a]:80/UDP" (@a a plain address). */
+void us_lis_name(const struct sp_addr *a, uint16_t port, uint8_t proto, char *buf, size_t sz);
 
 /* Empty tables. Returns 0 or -ENOMEM. */
 int us_ports_init(struct us_ports *t, struct us_fwd *fwd, const struct sp_log *lg);

@@ -9,15 +9,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct us_fwd;
 struct us_msg;
 
 /* One direction of a connection. Its holding place exists only while it
- * holds bytes (a pipe from the pool, or one message buffer). */
+ * holds bytes (a pipe from the pool, a buffer when no pipe can be had, or
+ * one message buffer). */
 struct us_half {
 	int pipe[2];	    /* TCP: -1 when none */
+	uint8_t *buf;	    /* TCP without a pipe to be had: the bytes (malloc), NULL when none */
+	size_t off;	    /* of buf: bytes already written */
 	struct us_msg *msg; /* SCTP: NULL when none */
 	size_t held;	    /* bytes waiting to be written to the other side */
 	bool eof;	    /* the reading side ended */
@@ -42,5 +46,8 @@ extern const struct us_mover us_sctp_mover;
 
 /* Free the idle pipe pool. */
 void us_pipes_fini(struct us_fwd *f);
+/* Close one idle pipe of the pool (descriptors for something else).
+ * Returns false when the pool is empty. */
+bool us_pipes_drop_idle(struct us_fwd *f);
 
 #endif

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int path(char *buf, size_t sz, const char *suffix)
+int us_state_path(char *buf, size_t sz, const char *suffix)
 {
 	struct stat st;
 
@@ -34,7 +34,7 @@ int us_state_lock(int *fd)
 	char p[256];
 	int e;
 
-	if ((e = path(p, sizeof(p), ".lock")) || (e = mkdirs()))
+	if ((e = us_state_path(p, sizeof(p), ".lock")) || (e = mkdirs()))
 		return e;
 	*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (*fd == -1)
@@ -54,7 +54,7 @@ int us_state_write(const char *text, size_t len)
 	FILE *f;
 	int e;
 
-	if ((e = path(p, sizeof(p), ".json")))
+	if ((e = us_state_path(p, sizeof(p), ".json")))
 		return e;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
 	if (!(f = fopen(tmp, "we")))
@@ -80,7 +80,7 @@ int us_state_read(char **out)
 	FILE *f;
 	int e;
 
-	if ((e = path(p, sizeof(p), ".json")))
+	if ((e = us_state_path(p, sizeof(p), ".json")))
 		return e;
 	if (!(f = fopen(p, "re")))
 		return -errno;
@@ -118,7 +118,7 @@ int us_state_alive(void)
 	char p[256];
 	int fd, e;
 
-	if ((e = path(p, sizeof(p), ".lock")))
+	if ((e = us_state_path(p, sizeof(p), ".lock")))
 		return e;
 	if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? 0 : -errno;
@@ -129,12 +129,12 @@ int us_state_alive(void)
 
 int us_state_remove(void)
 {
-	const char *sfx[] = {".json", ".json.tmp", ".lock"};
+	const char *sfx[] = {".json", ".json.tmp", ".sock", ".lock"};
 	char p[256];
 	int e;
 
-	for (size_t i = 0; i < 3; i++) {
-		if ((e = path(p, sizeof(p), sfx[i])))
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((e = us_state_path(p, sizeof(p), sfx[i])))
 			return e;
 		if (unlink(p) == -1 && errno != ENOENT)
 			return -errno;

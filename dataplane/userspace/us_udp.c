@@ -40,6 +40,7 @@ static void flow_free(struct us_fwd *f, struct us_flow *fl)
 	flow_close_fd(f, fl);
 	l->svc->st.flows--;
 	us_flows_del(f->flows, fl);
+	us_conn_resume(f); /* its descriptor may make room for a connection */
 }
 
 static void on_flow_timer(void *ctx);
@@ -155,7 +156,8 @@ void us_udp_read(struct us_lis *l)
 			continue;
 		}
 		if (!(fl = us_flows_get(f->flows, &k))) {
-			if (!(fl = us_flows_add(f->flows, &k, now))) {
+			/* A new flow's socket: only with a descriptor to spare. */
+			if (!us_fwd_room(f, 1) || !(fl = us_flows_add(f->flows, &k, now))) {
 				f->udp_dropped++;
 				continue;
 			}

@@ -79,5 +79,7 @@ Suite *suite_us_flows(void);
 Suite *suite_kp_chains(void);
 Suite *suite_maglev(void);
 Suite *suite_us_fwd(void);
+Suite *suite_us_explain(void);
+Suite *suite_us_splice(void);
 
 #endif

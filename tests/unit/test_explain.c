@@ -4,6 +4,7 @@
 #include "helpers.h"
 #include "../../common/hmap.h"
 #include "../../tools/inspect/explain.h"
+#include "../../tools/inspect/explain_relay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +138,167 @@ START_TEST(test_explain_agrees_with_inspect)
 }
 END_TEST
 
+/* --- the userspace forwarder's answer, as explain prints it ------------------------- */
+
+static struct sp_addr addr(const char *s)
+{
+	struct sp_addr a;
+
+	ck_assert_int_eq(sp_addr_parse(s, &a), 0);
+	return a;
+}
+
+/* What explain prints for @a (@p reached via @via from @src). */
+static char *relay_text(const struct sp_svc_port *p, enum sp_explain_via via, const char *src,
+			const char *dst, uint16_t port, uint8_t proto, const struct sp_relay_answer *a)
+{
+	struct sp_addr s = addr(src), d = addr(dst);
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	sp_explain_relay_print(f, p, via, &s, &d, port, proto, a);
+	fclose(f);
+	return text;
+}
+
+static void has_line(const char *text, const char *line)
+{
+	const char *at = strstr(text, line);
+
+	ck_assert_msg(at && (at == text || at[-1] == '\n') && at[strlen(line)] == '\n',
+		      "no line \"%s\" in:\n%s", line, text);
+}
+
+static void has_text(const char *text, const char *part)
+{
+	ck_assert_msg(strstr(text, part) != NULL, "no \"%s\" in:\n%s", part, text);
+}
+
+/* A ClusterIP relayed round robin: the share, open connections, the source
+ * each endpoint sees and the next pick per candidate; the not-ready
+ * endpoint left out with its conditions; the link, listener and list in
+ * the path; masquerade always. */
+START_TEST(test_explain_relay_round_robin_affinity)
+{
+	struct sp_svc_port *p = svc_port_eps("t/web", "198.19.128.90", 80, 4);
+	struct sp_relay_ep eps[3] = {
+	    {.addr = addr("10.0.1.10"), .port = 8080, .active = 2, .src = addr("10.0.1.1")},
+	    {.addr = addr("10.0.2.11"), .port = 8080, .next = true, .src = addr("198.19.0.1")},
+	    {.addr = addr("10.0.1.12"), .port = 8080, .src = addr("10.0.1.1")}};
+	struct sp_relay_answer a = {.verdict = SP_RELAY_RELAYED, .pid = 7,
+				    .listener = "198.19.128.90:80/TCP", .on_link = true,
+				    .link = "svcplane0", .list = SP_RELAY_INTERNAL,
+				    .choice = SP_CHOICE_READY, .affinity_timeout = 300,
+				    .has_affinity = true, .affinity_ep = eps[1],
+				    .affinity_left = 200, .eps = eps, .n_eps = 3, .n_total = 3};
+	char *t;
+
+	p->eps[3].ready = false;
+	p->eps[3].terminating = true;
+	t = relay_text(p, SP_VIA_CLUSTER_IP, "198.19.0.100", "198.19.128.90", 80, IPPROTO_TCP, &a);
+	has_line(t, "verdict: relay to one of 3 endpoint(s), round robin (ClientIP affinity, "
+		    "timeout 300 s: a returning client keeps its endpoint; this client's: "
+		    "10.0.2.11:8080, 200 s left)");
+	has_line(t, "  10.0.1.10:8080  33.3%  active 2  masquerade: yes: the endpoint sees 10.0.1.1");
+	has_line(t, "  10.0.2.11:8080  33.3%  active 0  masquerade: yes: the endpoint sees "
+		    "198.19.0.1  ← next");
+	has_line(t, "  left out: 10.0.2.13:8080 (not ready, serving, terminating)");
+	has_line(t, "path: 198.19.128.90 is a local address on svcplane0, the forwarder's link → "
+		    "the agent's listener 198.19.128.90:80/TCP accepts it → the internal-traffic "
+		    "list (internalTrafficPolicy Cluster: the ready endpoints) → the agent connects "
+		    "to the endpoint (the next one on refusal or timeout) and relays both ways");
+	has_line(t, "masquerade: yes (every endpoint, above): relayed by the agent, the endpoint "
+		    "sees this node's address, never the client's (198.19.0.100)");
+	/* the same lines, in the same order, as the NAT backends' */
+	ck_assert_ptr_eq(strstr(t, "verdict: "), t);
+	ck_assert(strstr(t, "  10.0.1.10") < strstr(t, "path: ") &&
+		  strstr(t, "path: ") < strstr(t, "masquerade: yes ("));
+	free(t);
+	sp_svc_port_free(p);
+}
+END_TEST
+
+/* A NodePort with externalTrafficPolicy Local, least connections: no
+ * shares, the fallback rule named, the other node's endpoint left out as
+ * such; UDP counts flows. */
+START_TEST(test_explain_relay_least_conns_local)
+{
+	struct sp_svc_port *p = svc_port_eps("t/web", "198.19.128.90", 80, 2);
+	struct sp_relay_ep ep = {.addr = addr("10.0.1.10"), .port = 8080, .active = 5,
+				 .next = true, .src = addr("10.0.1.1")};
+	struct sp_relay_answer a = {.verdict = SP_RELAY_RELAYED, .listener = "198.19.0.1:30080/UDP",
+				    .link = "svcplane0", .list = SP_RELAY_EXTERNAL,
+				    .choice = SP_CHOICE_TERMINATING, .least_conns = true,
+				    .eps = &ep, .n_eps = 1, .n_total = 1};
+	char *t;
+
+	p->node_port = 30080;
+	p->etp = SP_POLICY_LOCAL;
+	p->eps[1].node_name = strdup("node2");
+	t = relay_text(p, SP_VIA_NODE_PORT, "198.19.0.100", "198.19.0.1", 30080, IPPROTO_UDP, &a);
+	has_line(t, "verdict: relay to one of 1 endpoint(s), least connections (the fewest open "
+		    "first, round robin between equals)");
+	has_line(t, "  10.0.1.10:8080  flows 5  masquerade: yes: the endpoint sees 10.0.1.1  ← next");
+	has_line(t, "  left out: 10.0.2.11:8080 (on node2)");
+	has_text(t, "path: 198.19.0.1 is a node address, where NodePorts listen → the agent's "
+		    "listener 198.19.0.1:30080/UDP receives it → the external-traffic list "
+		    "(externalTrafficPolicy Local: none on this node is ready: its serving and "
+		    "terminating ones (fallback)) → a flow");
+	free(t);
+	sp_svc_port_free(p);
+}
+END_TEST
+
+/* Each refusal says who refuses and how, by protocol; no masquerade line. */
+START_TEST(test_explain_relay_refusals)
+{
+	struct sp_svc_port *p = svc_port_eps("t/web", "198.19.128.90", 80, 1);
+	struct sp_relay_answer a = {.listener = "198.19.128.90:80/UDP", .on_link = true,
+				    .link = "svcplane0", .n_node_addrs = 2};
+	char *t;
+
+	a.node_addrs[0] = addr("198.19.0.1");
+	a.node_addrs[1] = addr("198.19.0.3");
+	a.verdict = SP_RELAY_NO_ENDPOINTS;
+	t = relay_text(p, SP_VIA_CLUSTER_IP, "198.19.0.100", "198.19.128.90", 80, IPPROTO_UDP, &a);
+	has_line(t, "verdict: reject (no endpoints: 198.19.128.90:80/UDP has no socket while its "
+		    "list is empty, so the kernel refuses: ICMP port unreachable)");
+	has_line(t, "path: 198.19.128.90 is a local address on svcplane0, the forwarder's link → "
+		    "198.19.128.90:80/UDP is closed");
+	ck_assert_ptr_null(strstr(t, "masquerade"));
+	free(t);
+	a.verdict = SP_RELAY_NONE_FOR_CLIENT;
+	t = relay_text(p, SP_VIA_LB_IP, "198.19.0.100", "198.19.128.90", 80, IPPROTO_TCP, &a);
+	has_line(t, "verdict: reset (the agent accepts, then resets the connection: "
+		    "externalTrafficPolicy Local and no endpoint on this node; it listens for the "
+		    "node's own clients; kube-proxy drops)");
+	free(t);
+	a.verdict = SP_RELAY_SOURCE_RANGES;
+	t = relay_text(p, SP_VIA_LB_IP, "198.19.0.101", "198.19.128.90", 80, IPPROTO_UDP, &a);
+	has_line(t, "verdict: drop (the agent drops the datagram: 198.19.0.101 is not in "
+		    "loadBalancerSourceRanges)");
+	free(t);
+	a.verdict = SP_RELAY_NO_LISTENER;
+	t = relay_text(p, SP_VIA_NODE_PORT, "198.19.0.100", "198.19.0.2", 30080, IPPROTO_TCP, &a);
+	has_line(t, "verdict: reject (no listener for 198.19.0.2:30080/TCP here: NodePorts listen "
+		    "on 198.19.0.1, 198.19.0.3 only; at another address of this node the kernel "
+		    "refuses (a reset), an address not this node's never reaches it)");
+	ck_assert_ptr_null(strstr(t, "path:"));
+	free(t);
+	sp_svc_port_free(p);
+}
+END_TEST
+
 Suite *suite_explain(void)
 {
 	Suite *s = suite_create("explain");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_explain_agrees_with_inspect);
+	tcase_add_test(tc, test_explain_relay_round_robin_affinity);
+	tcase_add_test(tc, test_explain_relay_least_conns_local);
+	tcase_add_test(tc, test_explain_relay_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }

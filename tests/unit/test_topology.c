@@ -139,6 +139,39 @@ START_TEST(test_categorize_zone_hints_ignored_when_partial_or_foreign)
 }
 END_TEST
 
+/* Each list records the rule that chose it, for explain. */
+START_TEST(test_categorize_choice_names_the_rule)
+{
+	const char *ready[] = { "10.0.0.1 rl", "10.0.0.2 st" };
+	const char *fallback[] = { "10.0.0.2 -", "10.0.0.3 stl" };
+	const char *hinted[] = { "10.0.0.1 r zone-a", "10.0.0.2 r zone-b" };
+	struct sp_svc_port *p = port_with(ready, 2);
+
+	p->node_port = 30080;
+	p->etp = SP_POLICY_LOCAL;
+	ck_assert_int_eq(sp_svc_port_decide(p, "node1", NULL), 0);
+	ck_assert_int_eq(p->cluster_choice, SP_CHOICE_READY);
+	ck_assert_int_eq(p->local_choice, SP_CHOICE_READY);
+	sp_svc_port_free(p);
+
+	p = port_with(fallback, 2);
+	p->node_port = 30080;
+	p->etp = SP_POLICY_LOCAL;
+	ck_assert_int_eq(sp_svc_port_decide(p, "node1", NULL), 0);
+	ck_assert_int_eq(p->cluster_choice, SP_CHOICE_TERMINATING);
+	ck_assert_int_eq(p->local_choice, SP_CHOICE_TERMINATING);
+	sp_svc_port_free(p);
+
+	p = port_with(hinted, 2);
+	ck_assert_int_eq(sp_svc_port_decide(p, "node1", "zone-a"), 0);
+	ck_assert_int_eq(p->cluster_choice, SP_CHOICE_ZONE_HINTS);
+	/* decided again without the hints applying: back to the plain rule */
+	ck_assert_int_eq(sp_svc_port_decide(p, "node1", "zone-c"), 0);
+	ck_assert_int_eq(p->cluster_choice, SP_CHOICE_READY);
+	sp_svc_port_free(p);
+}
+END_TEST
+
 Suite *suite_topology(void)
 {
 	Suite *s = suite_create("topology");
@@ -152,6 +185,7 @@ Suite *suite_topology(void)
 	tcase_add_test(tc, test_categorize_local_none_here);
 	tcase_add_test(tc, test_categorize_zone_hints);
 	tcase_add_test(tc, test_categorize_zone_hints_ignored_when_partial_or_foreign);
+	tcase_add_test(tc, test_categorize_choice_names_the_rule);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -224,6 +224,46 @@ START_TEST(test_us_affinity_endpoint_gone)
 }
 END_TEST
 
+/* explain's view: the next pick, without moving the cursor; the client's
+ * affinity entry with the time it has left. */
+START_TEST(test_us_pick_peek_moves_nothing)
+{
+	struct us_pool p = {0};
+	struct us_affinity *a = us_affinity_new(10);
+	struct sp_addr c1 = ip("198.19.0.100"), c2 = ip("198.19.0.101");
+	struct us_ep e2 = ep("10.0.0.2", 80), e3 = ep("10.0.0.3", 80), out;
+	double left = 0;
+
+	pool3(&p, 3);
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 1);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(us_pick_peek(&p, NULL, NULL, 0, &out), 0);
+		ck_assert_int_eq(last_octet(&out), 2);
+	}
+	ck_assert_int_eq(pick_octet(&p, NULL, 0), 2);
+	/* least connections: the fewest, cursor unmoved */
+	p.least_conns = true;
+	us_pool_count(&p, &e3, 1);
+	ck_assert_int_eq(us_pick_peek(&p, NULL, NULL, 0, &out), 0);
+	ck_assert_int_eq(last_octet(&out), 1);
+	ck_assert_uint_eq(p.next, 2);
+	/* affinity: the client's endpoint, others balanced */
+	ck_assert(!us_affinity_get(a, &c1, 100, &out, &left));
+	ck_assert_int_eq(us_affinity_put(a, &c1, &e2, 100), 0);
+	ck_assert(us_affinity_get(a, &c1, 104, &out, &left));
+	ck_assert(us_ep_equal(&out, &e2));
+	ck_assert(left > 5.9 && left < 6.1);
+	ck_assert_int_eq(us_pick_peek(&p, a, &c1, 104, &out), 0);
+	ck_assert(us_ep_equal(&out, &e2));
+	ck_assert_int_eq(us_pick_peek(&p, a, &c2, 104, &out), 0);
+	ck_assert_int_eq(last_octet(&out), 1);
+	ck_assert(!us_affinity_get(a, &c1, 110, &out, &left)); /* expired */
+	ck_assert_int_eq(us_pick_peek(&(struct us_pool){0}, NULL, NULL, 0, &out), -ENOENT);
+	us_affinity_free(a);
+	us_pool_fini(&p);
+}
+END_TEST
+
 Suite *suite_us_balance(void)
 {
 	Suite *s = suite_create("us_balance");
@@ -238,6 +278,7 @@ Suite *suite_us_balance(void)
 	tcase_add_test(tc, test_us_pool_count_never_negative);
 	tcase_add_test(tc, test_us_affinity_sticks_until_timeout);
 	tcase_add_test(tc, test_us_affinity_endpoint_gone);
+	tcase_add_test(tc, test_us_pick_peek_moves_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,11 +1,17 @@
 /* test_us_fwd.c - the forwarder's per-client decisions, without sockets:
  * which pool a client draws from (ClusterIP: internal; external addresses:
  * external, or with externalTrafficPolicy Local the cluster list for the
- * node's own pods and processes), and loadBalancerSourceRanges on LB IPs. */
+ * node's own pods and processes), and loadBalancerSourceRanges on LB IPs;
+ * and its descriptor accounting (two per connection, idle pipes given back
+ * for room). */
+#define _GNU_SOURCE
 #include "helpers.h"
 #include "../../dataplane/userspace/us_fwd.h"
+#include "../../dataplane/userspace/us_relay.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct sp_addr ip(const char *s)
 {
@@ -77,6 +83,67 @@ START_TEST(test_us_client_allowed_source_ranges)
 }
 END_TEST
 
+/* Two descriptors a connection, US_FDS_OWN kept: at RLIMIT_NOFILE 20000
+ * (this machine's hard limit) 9936 connections, not (20000 - 1024) / 8. */
+START_TEST(test_us_fwd_max_conns_two_fds_each)
+{
+	ck_assert_uint_eq(us_fwd_max_conns(20000), (20000 - US_FDS_OWN) / 2);
+	ck_assert_uint_eq(us_fwd_max_conns(20000), 9936);
+	ck_assert_uint_eq(us_fwd_max_conns(2048), 960);
+	ck_assert_uint_eq(us_fwd_max_conns(1 << 20), US_MAX_CONNS_CAP);
+	ck_assert_uint_eq(us_fwd_max_conns(100), 1); /* never none */
+}
+END_TEST
+
+/* Room counts connections, listeners and pipes against the limit, and
+ * closes idle pipes to make it. */
+START_TEST(test_us_fwd_room_counts_and_frees_idle_pipes)
+{
+	struct us_fwd f = {.nofile = US_FDS_OWN + 20, .n_conns = 8, .nlis = 2};
+
+	ck_assert_uint_eq(us_fwd_fds(&f), 18);
+	ck_assert(us_fwd_room(&f, 2));
+	ck_assert(!us_fwd_room(&f, 3));
+	f.max_conns = 100;
+	ck_assert_uint_eq(us_fwd_conns_max_now(&f), 9); /* (20 - 2 listeners) / 2 */
+	f.max_conns = 5;
+	ck_assert_uint_eq(us_fwd_conns_max_now(&f), 5);
+	f.pipes_in_use = 1; /* a pipe in flight: two descriptors */
+	ck_assert(!us_fwd_room(&f, 1));
+	f.pipes_in_use = 0;
+	f.nlis = 0;
+	ck_assert_int_eq(pipe2(f.pipes[0], O_CLOEXEC), 0);
+	f.npipes = 1;
+	ck_assert_uint_eq(us_fwd_fds(&f), 18);
+	ck_assert(us_fwd_room(&f, 2)); /* fits beside the idle pipe */
+	ck_assert_uint_eq(f.npipes, 1);
+	ck_assert(us_fwd_room(&f, 4)); /* only without it: closed */
+	ck_assert_uint_eq(f.npipes, 0);
+	ck_assert_int_eq(fcntl(f.pipes[0][0], F_GETFD), -1);
+	ck_assert(!us_fwd_room(&f, 5));
+}
+END_TEST
+
+/* A new pipe leaves room for US_PIPE_HEADROOM more connections, or for as
+ * many as the limit still allows. */
+START_TEST(test_us_fwd_pipe_room_leaves_connections_room)
+{
+	struct us_fwd f = {.nofile = US_FDS_OWN + 2 + 2 * US_PIPE_HEADROOM, .max_conns = 1000};
+
+	ck_assert(us_fwd_pipe_room(&f));
+	f.nlis = 1;
+	ck_assert(!us_fwd_pipe_room(&f));
+	ck_assert(us_fwd_room(&f, 2)); /* a connection still fits */
+	f.max_conns = 10;	       /* ten more at most: room for them is enough */
+	ck_assert(us_fwd_pipe_room(&f));
+	f.n_conns = 10; /* at the limit: any descriptor to spare */
+	f.nofile = US_FDS_OWN + 20 + 1 + 2;
+	ck_assert(us_fwd_pipe_room(&f));
+	f.nlis = 2;
+	ck_assert(!us_fwd_pipe_room(&f));
+}
+END_TEST
+
 Suite *suite_us_fwd(void)
 {
 	Suite *s = suite_create("us_fwd");
@@ -85,6 +152,9 @@ Suite *suite_us_fwd(void)
 	tcase_add_test(tc, test_us_client_pool_local_shortcut);
 	tcase_add_test(tc, test_us_lis_endpoints_local_without_local_endpoints);
 	tcase_add_test(tc, test_us_client_allowed_source_ranges);
+	tcase_add_test(tc, test_us_fwd_max_conns_two_fds_each);
+	tcase_add_test(tc, test_us_fwd_room_counts_and_frees_idle_pipes);
+	tcase_add_test(tc, test_us_fwd_pipe_room_leaves_connections_room);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -135,6 +135,7 @@ elif in_mode userspace; then
 	inns $R node1 ip link show someone0 >/dev/null || fail "--cleanup removed another bridge (someone0)"
 	state=/run/svcplane/userspace/net-$(inns $R node1 stat -L -c %i /proc/self/ns/net).json
 	[ ! -e "$state" ] || fail "--cleanup left $state"
+	[ ! -e "${state%.json}.sock" ] || fail "--cleanup left ${state%.json}.sock (explain's control socket)"
 	out=$(inns $R a3 curl -s -m 1 http://198.19.128.60/) && fail "ClusterIP still served after --cleanup: $out"
 else
 	# Every pin gone (the pin dir empty or removed), none of node1's links left

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Shared by 0020_nft_explain_matches_traffic.sh and
-# 0020_bpf_explain_matches_traffic.sh (MODE set by the wrapper): svcplanectl
-# explain on svcplane's live state (nftables' tables, bpf's pinned maps)
+# Shared by 0020_nft_explain_matches_traffic.sh,
+# 0020_bpf_explain_matches_traffic.sh and 0020_us_explain_matches_traffic.sh
+# (MODE set by the wrapper): svcplanectl explain on svcplane's live state
+# (nftables' tables, bpf's pinned maps, the userspace agent's own answer)
 # agrees with real traffic: the endpoints 100 requests reach are exactly its
 # candidates, and the source address the pod sees matches its masquerade
 # answer (client outside the cluster CIDR: masqueraded; pod: kept; Local
-# policy: the client's own). From pods in both modes, from the client
-# outside the nodes where the mode serves it (bpf: part 2).
+# policy: the client's own; a relay: the node's address it names). From
+# pods, and from the client outside the nodes where the mode serves it.
+# Where explain counts the connections open to each endpoint (a relay
+# does), held connections are counted and released.
 . "$(dirname "$0")/lib.sh"
 mode_test "${MODE:?set by the wrapper}"
 rig2_test t20
@@ -81,12 +84,37 @@ check() { # from-member from-ip to-ip:port
 	"masquerade: no"*) [ "$seen" = "$src" ] || fail "$src → $to: explain says source kept, pod saw $seen" ;;
 	*) fail "no masquerade answer: $out" ;;
 	esac
+	# An answer naming the address the endpoint sees (a relay's) names
+	# exactly the one the pod saw.
+	if [[ $masq =~ the\ endpoint\ sees\ ([0-9.]+) ]]; then
+		[ "$seen" = "${BASH_REMATCH[1]}" ] || fail "$src → $to: explain says $who sees ${BASH_REMATCH[1]}, it saw $seen"
+	fi
 }
 check a3 198.18.1.12 198.19.128.90:80     # a pod: source kept
 check a3 198.18.1.12 198.19.201.91:80     # a pod of node1 to a Local LB address
 if from_cl "explain vs traffic from the client (masqueraded; Local: client kept)"; then
 	check cl 198.19.0.100 198.19.128.90:80    # outside the cluster CIDR: masqueraded
 	check cl 198.19.0.100 198.19.201.91:80    # Local policy: node1's endpoint, client kept
+fi
+# Open connections per endpoint, where explain counts them: six held from
+# the client are on its lines (round robin over three: two each), then gone.
+counts() { # "a1 N a2 N b2 N" from explain's "active N" per candidate
+	inns $R node1 "$SVCPLANECTL" explain --from 198.19.0.100 --to 198.19.128.90:80/tcp |
+		awk '/^  [0-9.]+:[0-9]+ .* active [0-9]+ / {sub(/:.*/, "", $1); for (i = 2; i < NF; i++) if ($i == "active") print $1, $(i + 1)}' |
+		while read -r ip n; do echo "${POD[$ip]} $n"; done | sort | tr '\n' ' '
+}
+counts_are() { [ "$(counts)" = "$1" ]; }
+if in_mode userspace || [ -n "$(counts)" ]; then
+	wait_until 10 counts_are "a1 0 a2 0 b2 0 " || fail "before holding: explain counts [$(counts)], want none open"
+	# rig exec, not inns: $! must be the holder itself, to end it
+	"$SVCPLANECTL" rig exec $R cl -- python3 "$TOP/tests/integration/hostile.py" hold 198.19.128.90 80 6 30 >/dev/null &
+	hold=$!
+	T_PIDS+=($hold)
+	wait_until 10 counts_are "a1 2 a2 2 b2 2 " || fail "six held: explain counts [$(counts)], want two on each"
+	kill "$hold"
+	wait "$hold" 2>/dev/null
+	wait_until 10 counts_are "a1 0 a2 0 b2 0 " || fail "released: explain still counts [$(counts)]"
+	note "explain counted six held connections, two per endpoint, and none once released"
 fi
 out=$(inns $R node1 "$SVCPLANECTL" explain --from 198.19.0.100 --to 198.19.128.99:80/tcp)
 grep -q '^match: none' <<<"$out" || fail "explain for an address no service has: $out"
