@@ -26,7 +26,7 @@ NODE = "198.19.0.1"
 SRV = "198.18.1.10"
 # service port (forwarder, direct) → haproxy port (haproxy.cfg)
 PORTS = {"http": (8080, 18080), "iperf": (5201, 15201), "rtt": (11114, 21114), "idle": (9999, 19999)}
-REPS = 5
+REPS = 9
 # Descriptors set aside beside two per idle connection, by the process that
 # needs most: the forwarder keeps 128 for the rest of the agent (US_FDS_OWN)
 # and one per listener (4 here); haproxy about 20 of its own; the HOLD
@@ -311,6 +311,8 @@ def datapath_rows(r, start_haproxy, start_agent):
             for p in paths[i % 3:] + paths[:i % 3]:    # each repetition starts one path later
                 got[p].append(fn(r, p))
         med = {p: statistics.median(v) for p, v in got.items()}
+        for p in paths:
+            print("#   %s, %s: %s" % (name, p, " ".join("%.4g" % x for x in got[p])), file=r.sys.stderr, flush=True)
         r.record("%s, userspace forwarder" % name, med["forwarder"], unit, med["haproxy"],
                  "haproxy (mode tcp, same node)")
         r.record("%s, userspace forwarder vs direct" % name, med["forwarder"], unit, med["direct"],
