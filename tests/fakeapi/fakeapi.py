@@ -30,6 +30,8 @@ command (POST /control with one JSON object):
                    gzip-encoded (1.3 MB sent): a valid list too large to hold
       "gzip-item"  the page's objects and one more holding a 1.28 GB string,
                    gzip-encoded (1.3 MB sent)
+      "gzip-gzip"  the page's objects gzip-encoded twice (Content-Encoding:
+                   gzip, gzip): stacked encodings multiply their ratios
       "plain"      the page's objects and 200 Services hostile/big-NNN of 1 MiB
                    each (a bloated managedFields), metadata last: a valid
                    210 MB page, not encoded
@@ -37,6 +39,7 @@ GET /control/stats: requests seen (path, auth), open watches, current version.
 """
 import argparse
 import base64
+import gzip
 import hashlib
 import http.server
 import json
@@ -85,6 +88,8 @@ def bomb_body(what, kind, items, rv):
     real = b",".join(json.dumps(o).encode() for o in items)
     if what == "gzip":
         return gzip_fill(head + real, b" ", BOMB_MIB, b"]}"), "gzip"
+    if what == "gzip-gzip":
+        return gzip.compress(gzip.compress(head + real + b"]}")), "gzip, gzip"
     if what == "gzip-item":
         return gzip_fill(head + real + (b"," if real else b"") +
                          b'{"metadata":{"name":"bomb","namespace":"hostile"},"x":"', b"a", BOMB_MIB,
@@ -228,8 +233,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 setattr(st, op + "_until", time.monotonic() + float(cmd["seconds"]))
             st.signal("expire" if op == "gone" else "drop")    # the open watches too
         elif op == "bomb":
-            if cmd.get("what") not in ("gzip", "gzip-item", "plain") or cmd.get("kind") not in KINDS:
-                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, plain)"})
+            if cmd.get("what") not in ("gzip", "gzip-item", "gzip-gzip", "plain") or cmd.get("kind") not in KINDS:
+                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, gzip-gzip, plain)"})
                 return
             with st.cv:
                 st.bombs[cmd["kind"]] += [cmd["what"]] * int(cmd.get("count", 1))
