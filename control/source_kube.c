@@ -189,11 +189,16 @@ static int on_event(void *ctx, char *line, size_t len)
 	return stop;
 }
 
-static void on_oversize(void *ctx, size_t max)
+static void on_oversize(void *ctx, enum sp_json_lines_limit what, size_t max)
 {
 	struct res *r = ctx;
 
-	fail(r->src, "watch %s: an event larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), max);
+	if (what == SP_JSON_LINES_VALUES)
+		fail(r->src, "watch %s: an event of more than %zu JSON values: refused",
+		     sp_kube_kind_name(r->ev.kind), max);
+	else
+		fail(r->src, "watch %s: an event larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind),
+		     max);
 }
 
 /* Body bytes, decoded. Returns 0, or 1 when the transfer must end: a list
@@ -691,6 +696,7 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
 		r->ev.max_item = s->o.max_event_bytes;	/* an object is bounded alike in lists and watches */
 		sp_json_lines_init(&r->lines, s->o.max_event_bytes);
+		r->lines.max_values = r->ev.max_values;	/* (SP_KUBE_MAX_VALUES, as list items) */
 		begin_list(r);
 		start(r);
 	}
