@@ -5,8 +5,9 @@ and print one JSON line: probes sent, answered 200, and the slowest answer.
   probe_slowest.py PORT --path /livez --stop-file F [--every 0.02] [--max-seconds 300]
 
 One probe at a time (a new connection each, as a kubelet probe), every
---every seconds; it stops when --stop-file exists or after --max-seconds. A
-probe that gets no answer within --timeout counts as that long."""
+--every seconds; it stops when --stop-file exists (after one probe at least)
+or after --max-seconds. A probe that gets no answer within --timeout counts
+as that long."""
 import argparse, json, os, socket, time
 
 ap = argparse.ArgumentParser()
@@ -41,10 +42,12 @@ def probe():
 probes = ok = 0
 slowest = 0.0
 end = time.monotonic() + a.max_seconds
-while time.monotonic() < end and not os.path.exists(a.stop_file):
+while True:     # (one probe at least, however soon the stop file is there)
     status, t = probe()
     probes += 1
     ok += status == 200
     slowest = max(slowest, t)
+    if time.monotonic() >= end or os.path.exists(a.stop_file):
+        break
     time.sleep(a.every)
 print(json.dumps({"probes": probes, "ok": ok, "slowest": round(slowest, 4)}))
