@@ -97,6 +97,7 @@ struct sp_kube_source {
 	double curl_deadline;		/* curl's timer; 0 when unset */
 	double turn_start;		/* monotonic: when this process call began */
 	size_t turn_bytes;		/* decoded bytes handed to on_data in it */
+	unsigned turns;			/* process calls: which paused transfer goes first */
 	struct res r[K_COUNT];
 	size_t errors;
 	size_t restarts;		/* watches that ended without progress, and 410s */
@@ -625,14 +626,16 @@ static void finished_transfers(struct sp_kube_source *s)
 	}
 }
 
-/* Transfers paused at the last turn's budget go on. curl hands what it held
- * to on_data before curl_easy_pause returns (within this turn's budget: it
- * may pause again). A refusal there is returned by curl_easy_pause but does
- * not end the transfer in libcurl 7.88, so it is ended here. */
+/* Transfers paused at the last turn's budget go on, each first in turn (one
+ * large page does not starve the other kinds). curl hands what it held to
+ * on_data before curl_easy_pause returns (within this turn's budget: it may
+ * pause again). A refusal there is returned by curl_easy_pause but does not
+ * end the transfer in libcurl 7.88, so it is ended here. */
 static void resume(struct sp_kube_source *s)
 {
-	for (int k = 0; k < K_COUNT; k++) {
-		struct res *r = &s->r[k];
+	s->turns++;
+	for (int i = 0; i < K_COUNT; i++) {
+		struct res *r = &s->r[(s->turns + (unsigned)i) % K_COUNT];
 		CURLcode rc;
 
 		if (!r->paused)
