@@ -8,7 +8,7 @@
 CC       ?= gcc
 CLANG    ?= clang
 PKGS     := libcjson yaml-0.1 libmicrohttpd libnftnl libmnl libnl-3.0 libnl-route-3.0 libcrypto libcurl \
-	    libnetfilter_conntrack libbpf
+	    libnetfilter_conntrack libbpf zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -29,7 +29,8 @@ COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/ra
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
-	       control/kubeconfig.c control/json_lines.c control/json_list_stream.c control/kube_events.c control/source_kube.c \
+	       control/kubeconfig.c control/json_lines.c control/json_list_stream.c control/kube_events.c control/gunzip.c \
+	       control/source_kube.c \
 	       control/maglev.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \
@@ -173,7 +174,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(B)/libsp_fuzz.a
 # --- dependencies --------------------------------------------------------------
 DEB_PKGS := build-essential pkg-config clang llvm libclang-rt-14-dev \
 	libcjson-dev libyaml-dev libmicrohttpd-dev check \
-	libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libssl-dev \
+	libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
 	libnetfilter-conntrack-dev libbpf-dev bpftool \
 	nftables conntrack iproute2 iptables curl socat netcat-openbsd dnsutils \
 	nginx-light dnsmasq haproxy iperf3 wrk sockperf python3 python3-yaml python3-scapy \

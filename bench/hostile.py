@@ -1,9 +1,10 @@
 """hostile.py - make bench rows for hostile input (issue 19), all on loopback,
 no namespaces: parse time of the worst nesting case (1 MiB manifests), the
 slowest /healthz answer under 1,000 held connections, the agent's peak and
-settled RSS after each manifest bomb, and after each API list bomb (the fake
-API server's gzip bomb, 1.3 MB -> 1.28 GB, and a plain 210 MB page). Run
-alone: BENCH_ONLY=hostile."""
+settled RSS after each manifest bomb, and after each API bomb (the fake API
+server's gzip bomb, 1.3 MB -> 1.28 GB, a list item and a watch event of 7.3
+million tiny values in 14 MiB, and a plain 210 MB page) with the slowest
+/livez answer while it arrives. Run alone: BENCH_ONLY=hostile."""
 import json
 import os
 import socket
@@ -52,9 +53,14 @@ def rss_kib(pid, key="VmRSS"):
     return 0
 
 
-# API list bombs (tests/fakeapi: the "bomb" op): what, row name, and the log
-# line of a refused page (None: the page is valid, done when applied).
+# API bombs (tests/fakeapi: the "bomb" op; "values-event": the "values" op,
+# a watch event): what, row name, and the log line of a refused page or event
+# (None: the page is valid, done when applied).
 LIST_BOMBS = [("gzip", "API list gzip bomb (1.3 MB -> 1.28 GB)", "list services: a page larger than"),
+              ("values", "API list item of 7.3 million tiny values (14 MiB)",
+               "list services: an item of more than"),
+              ("values-event", "API watch event of 7.3 million tiny values (14 MiB)",
+               "watch services: an event of more than"),
               ("plain", "API list page, plain 210 MB (200 objects of 1 MiB)", None)]
 
 
@@ -76,8 +82,10 @@ def until(secs, fn):
 
 
 def bench_list_bombs(record, w):
-    """A fresh agent on the fake API server per bomb: its VmHWM once the page
-    is refused or applied, and its VmRSS 3 s later."""
+    """A fresh agent on the fake API server per bomb: the slowest /livez
+    answer while the page (or event) arrives (tests/integration/probe_slowest.py,
+    a probe every 20 ms), its VmHWM once it is refused or applied, and its
+    VmRSS 3 s later."""
     state = os.path.join(w, "api-state.json")
     with open(state, "w") as f:
         json.dump({"services": [], "endpointslices": [], "nodes": [
@@ -101,14 +109,29 @@ def bench_list_bombs(record, w):
         try:
             if not until(10, lambda: http("http://127.0.0.1:%d/control/stats" % ctl)) or not wait_healthy(hz):
                 continue
-            for cmd in ({"op": "bomb", "kind": "services", "what": what}, {"op": "expire"}):
-                http("http://127.0.0.1:%d/control" % ctl, json.dumps(cmd).encode())
-            if line:
-                done = until(120, lambda: line in open(log).read())
+            stop = os.path.join(w, "stop-probe-" + what)
+            probe = subprocess.Popen(["python3", os.path.join(TOP, "tests", "integration", "probe_slowest.py"),
+                                      str(hz), "--path", "/livez", "--stop-file", stop],
+                                     stdout=subprocess.PIPE, text=True)
+            if what == "values-event":
+                # (again each second: the watch may not be open yet)
+                def sent():
+                    http("http://127.0.0.1:%d/control" % ctl, b'{"op": "values", "kind": "services"}')
+                    return until(1, lambda: line in open(log).read())
+                done = until(120, sent)
             else:
-                done = until(120, lambda: "hostile/big-199" in (http("http://127.0.0.1:%d/model" % mp) or ""))
+                for cmd in ({"op": "bomb", "kind": "services", "what": what}, {"op": "expire"}):
+                    http("http://127.0.0.1:%d/control" % ctl, json.dumps(cmd).encode())
+                if line:
+                    done = until(120, lambda: line in open(log).read())
+                else:
+                    done = until(120, lambda: "hostile/big-199" in (http("http://127.0.0.1:%d/model" % mp) or ""))
+            open(stop, "w").close()
+            r = json.loads(probe.communicate(timeout=60)[0])
             if not done:
                 continue
+            record("slowest /livez answer while it arrives, %s (target <= 1 s)" % name,
+                   r["slowest"] if r["probes"] and r["ok"] == r["probes"] else 99.0, "s")
             record("agent RSS peak, %s" % name, rss_kib(p.pid, "VmHWM") / 1024, "MiB")
             time.sleep(3)
             record("agent RSS settled (3 s), %s" % name, rss_kib(p.pid) / 1024, "MiB")

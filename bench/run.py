@@ -27,8 +27,9 @@ Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
 Figures (issue 19: hostile input), on loopback (bench/hostile.py): parse time
   of the worst 1 MiB nesting case, the slowest /healthz answer under 1,000
   held connections, the agent's peak and settled RSS after each manifest bomb
-  and after each API list bomb (a gzip bomb, 1.3 MB -> 1.28 GB; a plain 210 MB
-  page), served by tests/fakeapi
+  and after each API bomb (a gzip bomb, 1.3 MB -> 1.28 GB; a list item and a
+  watch event of 7.3 million tiny values; a plain 210 MB page), served by
+  tests/fakeapi, with the slowest /livez answer while each arrives
 
 Figures (issue 16: eBPF part 2): the client outside the nodes → node1's
   NodePort → a server pod on node1 (local) and on node2 (remote), bpf mode and

@@ -56,7 +56,7 @@ void sp_json_list_stream_fini(struct sp_json_list_stream *s)
 void sp_json_list_stream_reset(struct sp_json_list_stream *s)
 {
 	char *buf = s->buf;
-	size_t cap = s->cap, max = s->max;
+	size_t cap = s->cap, max = s->max, max_values = s->max_values;
 
 	if (cap > BUF_KEEP) {
 		free(buf);
@@ -67,6 +67,7 @@ void sp_json_list_stream_reset(struct sp_json_list_stream *s)
 	s->buf = buf;
 	s->cap = cap;
 	s->max = max;
+	s->max_values = max_values;
 }
 
 const char *sp_json_list_stream_error(const struct sp_json_list_stream *s)
@@ -168,9 +169,17 @@ static int pop(struct sp_json_list_stream *s, unsigned char c, size_t at)
 }
 
 /* A value starts with @c at @data[@i]: check what the list's members must
- * be, and start copying an item or the metadata. */
+ * be, start copying an item or the metadata, and count the values in the
+ * element being copied. */
 static int value_start(struct sp_json_list_stream *s, unsigned char c, size_t i, size_t *run)
 {
+	if (s->capture) {
+		if (s->max_values && ++s->values > s->max_values)
+			return fail(s, -E2BIG, "%s of more than %zu JSON values (from byte %zu)",
+				    s->capture - 1 == SP_JSON_LIST_ITEM ? "an item" : "the list's metadata",
+				    s->max_values, s->start);
+		return 0;
+	}
 	if (!s->depth && c != '{')
 		return fail(s, -EINVAL, "not a list: the response is not a JSON object");
 	if (s->depth == 1 && s->key == KEY_ITEMS && c != '[' && c != 'n')
@@ -184,6 +193,7 @@ static int value_start(struct sp_json_list_stream *s, unsigned char c, size_t i,
 	else
 		return 0;
 	s->len = 0;
+	s->values = 1;
 	s->start = s->off + i;
 	*run = i;
 	return 0;

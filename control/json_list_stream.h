@@ -4,7 +4,9 @@
  * object, is handed out whole as its own JSON text; everything else is checked
  * as JSON and dropped. Memory is one element (bounded), never the document.
  * Nesting is bounded too, well below cJSON's CJSON_NESTING_LIMIT (1000), so an
- * element handed out never makes the JSON parser recurse deeper than that. */
+ * element handed out never makes the JSON parser recurse deeper than that;
+ * and so are the values in an element (max_values), each of which is a node
+ * of 64 bytes or more once parsed: 16 MiB of "[0,0,...]" is 8 million. */
 #ifndef SP_CONTROL_JSON_LIST_STREAM_H
 #define SP_CONTROL_JSON_LIST_STREAM_H
 
@@ -28,6 +30,8 @@ typedef int (*sp_json_list_fn)(void *ctx, enum sp_json_list_part part, char *jso
 
 struct sp_json_list_stream {
 	size_t max;		/* largest element handed out, in bytes */
+	size_t max_values;	/* most values in one (itself and all it holds); 0: no bound */
+	size_t values;		/* in the element being copied, so far */
 	size_t off;		/* bytes fed so far */
 	unsigned depth;		/* containers open */
 	uint8_t arr[SP_JSON_LIST_MAX_DEPTH / 8];	/* bit per depth: an array (1) or object */
@@ -49,15 +53,18 @@ struct sp_json_list_stream {
 	char why[96];		/* what was wrong, when err is set */
 };
 
-/* Elements larger than @max bytes are refused (-E2BIG). */
+/* Elements larger than @max bytes are refused (-E2BIG); so are elements of
+ * more than max_values values once the caller sets it (init leaves it 0). */
 void sp_json_list_stream_init(struct sp_json_list_stream *s, size_t max);
 void sp_json_list_stream_fini(struct sp_json_list_stream *s);
-/* Start a new document; a buffer that one large element grew is given back. */
+/* Start a new document (the bounds stay); a buffer that one large element
+ * grew is given back. */
 void sp_json_list_stream_reset(struct sp_json_list_stream *s);
 
 /* Feed the next @n bytes, split anywhere. Returns 0; -EINVAL when the input is
  * not JSON or not a list (a top-level object whose "items" is an array or
- * null), -E2BIG for an element over the bound, -ELOOP for nesting deeper than
+ * null), -E2BIG for an element over a bound (bytes or values; refused at the
+ * byte that passes it, before the element is handed out), -ELOOP for nesting deeper than
  * SP_JSON_LIST_MAX_DEPTH, -ENOMEM; or @fn's non-zero return. An error is
  * sticky: later feeds return it again and read nothing. */
 int sp_json_list_stream_feed(struct sp_json_list_stream *s, const char *data, size_t n,

@@ -39,7 +39,9 @@ void sp_kube_events_init(struct sp_kube_events *ev, enum sp_kube_kind kind, stru
 	ev->lg = lg;
 	ev->node_name = node_name ? node_name : "";
 	ev->max_item = 16u << 20;
+	ev->max_values = SP_KUBE_MAX_VALUES;
 	sp_json_list_stream_init(&ev->page, ev->max_item);
+	ev->page.max_values = ev->max_values;
 }
 
 void sp_kube_events_fini(struct sp_kube_events *ev)
@@ -210,6 +212,7 @@ static void page_clear(struct sp_kube_events *ev)
 	ev->page_rv = ev->page_cont = NULL;
 	sp_json_list_stream_reset(&ev->page);
 	ev->page.max = ev->max_item;
+	ev->page.max_values = ev->max_values;
 	ev->page_err = 0;
 }
 

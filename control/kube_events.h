@@ -18,6 +18,14 @@ struct sp_hmap;
 
 enum sp_kube_kind { SP_KUBE_SERVICES, SP_KUBE_SLICES, SP_KUBE_NODE, SP_KUBE_KINDS };
 
+/* JSON values in one object (a list item or a watch event), checked before
+ * it is parsed: each becomes a cJSON node of 64 bytes or more, so 16 MiB of
+ * "[0,0,...]" would be 600 MB parsed; at this bound an object parses to at
+ * most ~140 MB. Real ones hold far fewer: an EndpointSlice of 1,000
+ * endpoints with every field is ~20,000; and etcd stores objects of at most
+ * 1.5 MiB. */
+#define SP_KUBE_MAX_VALUES 1000000
+
 struct sp_kube_events {
 	enum sp_kube_kind kind;
 	struct sp_store *st;		/* borrowed */
@@ -26,6 +34,7 @@ struct sp_kube_events {
 	char *rv;			/* last resourceVersion seen, or NULL */
 	struct sp_hmap *seen;		/* keys the list in progress returned */
 	size_t max_item;		/* largest list item, bytes; init: 16 MiB */
+	size_t max_values;		/* most JSON values in one; init: SP_KUBE_MAX_VALUES */
 	struct sp_json_list_stream page;	/* the list page arriving */
 	struct sp_hmap *held;		/* its objects: key → parsed object, stored
 					 * only when the page ends whole */
@@ -50,10 +59,11 @@ int sp_kube_list_begin(struct sp_kube_events *ev);
  * so a page costs one item's bytes plus the objects it holds, and a page that
  * is refused part-way puts nothing in the store. page_begin drops a page in
  * progress. page_feed returns 0, or -EINVAL (not a list), -E2BIG (an item
- * over max_item), -ELOOP (nesting too deep) or -ENOMEM, each logged once
- * naming the kind; the page is then dropped. page_end stores what the page
- * held; *@cont receives a new string with the continue token (NULL on the
- * last page). It returns 0, or as page_feed (logged). */
+ * over max_item bytes or max_values values), -ELOOP (nesting too deep) or
+ * -ENOMEM, each logged once naming the kind; the page is then dropped.
+ * page_end stores what the page held; *@cont receives a new string with the
+ * continue token (NULL on the last page). It returns 0, or as page_feed
+ * (logged). */
 void sp_kube_page_begin(struct sp_kube_events *ev);
 int sp_kube_page_feed(struct sp_kube_events *ev, const char *data, size_t n);
 int sp_kube_page_end(struct sp_kube_events *ev, char **cont);

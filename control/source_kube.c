@@ -8,9 +8,14 @@
  * event: the backoff is reset only by progress, never by bytes arriving. Each
  * kind of restart is one log line per interval, with a count, and a metric.
  * All transfers run on one curl multi handle driven from an epoll fd that
- * also holds a timerfd, so the agent's loop polls a single descriptor. */
+ * also holds a timerfd, so the agent's loop polls a single descriptor.
+ * One call of process reads a bounded amount (TURN_BYTES or TURN_SECONDS):
+ * then the transfer is paused and goes on at the loop's next turn, so a
+ * gzip bomb never holds the thread; gzip is decoded here (gunzip.c), not by
+ * curl, which would go on decoding a paused transfer into its own buffer. */
 #define _GNU_SOURCE
 #include "source_kube.h"
+#include "gunzip.h"
 #include "json_lines.h"
 #include "k8s_field.h"
 #include "kube_events.h"
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -43,6 +49,12 @@
 #define LOOP_LOG_INTERVAL 30.0	/* restarts: one line per kind per this many seconds */
 #define TRIM_AFTER (1u << 20)	/* after a larger page, the heap is trimmed */
 #define STATUS_MAX (64u << 10)	/* an error's body read for its message; a longer one is cut */
+/* What one process call reads, decoded, before the transfers pause until the
+ * next (the agent's loop answers /healthz in between): ~10 ms of white space
+ * in a list page. A piece begun is read whole, so a turn may pass this by
+ * one piece: 16 KiB, or ~16.5 MB gzip-decoded (deflate's ratio is 1032:1). */
+#define TURN_BYTES (8u << 20)
+#define TURN_SECONDS 0.02
 
 enum phase { P_LIST, P_WATCH };
 
@@ -62,6 +74,11 @@ struct res {
 	char *body;			/* an error's Status: its first STATUS_MAX bytes */
 	size_t len;
 	bool status_cut;		/* a longer one: the transfer was ended there */
+	bool paused;			/* at the turn's budget: go on at the next turn */
+	bool gzip;			/* the body is gzip-encoded: decoded by gz */
+	bool gzip_failed;		/* it is not gzip after all, or corrupt */
+	struct sp_gunzip *gz;
+	char encoding[64];		/* an encoding refused ("" when none was) */
 	struct sp_json_lines lines;	/* the watch stream */
 	double retry_at;		/* monotonic; 0 when no retry is pending */
 	unsigned failures;		/* since the last progress (a useful event, a first list) */
@@ -78,6 +95,9 @@ struct sp_kube_source {
 	CURLM *multi;
 	int epfd, tfd;
 	double curl_deadline;		/* curl's timer; 0 when unset */
+	double turn_start;		/* monotonic: when this process call began */
+	size_t turn_bytes;		/* decoded bytes handed to on_data in it */
+	unsigned turns;			/* process calls: which paused transfer goes first */
 	struct res r[K_COUNT];
 	size_t errors;
 	size_t restarts;		/* watches that ended without progress, and 410s */
@@ -93,9 +113,12 @@ static void arm(struct sp_kube_source *s)
 	struct itimerspec its = {0};
 	double at = s->curl_deadline;
 
-	for (int k = 0; k < K_COUNT; k++)
+	for (int k = 0; k < K_COUNT; k++) {
 		if (s->r[k].retry_at && (!at || s->r[k].retry_at < at))
 			at = s->r[k].retry_at;
+		if (s->r[k].paused)
+			at = 1e-9;	/* (absolute: long past) the next turn resumes it */
+	}
 	if (at) {
 		its.it_value.tv_sec = (time_t)at;
 		its.it_value.tv_nsec = (long)((at - floor(at)) * 1e9);
@@ -167,46 +190,128 @@ static int on_event(void *ctx, char *line, size_t len)
 	return stop;
 }
 
-static void on_oversize(void *ctx, size_t max)
+static void on_oversize(void *ctx, enum sp_json_lines_limit what, size_t max)
 {
 	struct res *r = ctx;
 
-	fail(r->src, "watch %s: an event larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), max);
+	if (what == SP_JSON_LINES_VALUES)
+		fail(r->src, "watch %s: an event of more than %zu JSON values: refused",
+		     sp_kube_kind_name(r->ev.kind), max);
+	else
+		fail(r->src, "watch %s: an event larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind),
+		     max);
 }
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+/* Body bytes, decoded. Returns 0, or 1 when the transfer must end: a list
+ * page refused (noted for list_done), a watch stream that must stop, an
+ * error's body read as far as it is kept. */
+static int body(void *ctx, const char *p, size_t n)
 {
-	struct res *r = ud;
-	size_t n = size * nmemb;
+	struct res *r = ctx;
 	long code = 0;
 
+	r->src->turn_bytes += n;
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
-	if (r->phase == P_WATCH && code == 200) {
-		return sp_json_lines_feed(&r->lines, p, n, on_event, on_oversize, r) ? 0 : n;
-	}
+	if (r->phase == P_WATCH && code == 200)
+		return sp_json_lines_feed(&r->lines, p, n, on_event, on_oversize, r) ? 1 : 0;
 	if (code == 200) {	/* a list page: bounded by bytes, held one item at a time */
 		if (n > r->src->o.max_list_bytes - r->page_bytes) {
 			r->too_big = true;
-			return 0;
+			return 1;
 		}
 		r->page_bytes += n;
 		if (sp_kube_page_feed(&r->ev, p, n)) {
 			r->page_failed = true;
-			return 0;
+			return 1;
 		}
-		return n;
+		return 0;
 	}
 	if (!r->body && !(r->body = malloc(STATUS_MAX + 1)))
-		return 0;
+		return 1;
 	if (n > STATUS_MAX - r->len) {
 		memcpy(r->body + r->len, p, STATUS_MAX - r->len);
 		r->len = STATUS_MAX;
 		r->status_cut = true;	/* enough to say why; the rest is not read */
-		return 0;
+		return 1;
 	}
 	memcpy(r->body + r->len, p, n);
 	r->len += n;
-	return n;
+	return 0;
+}
+
+/* The body as it arrives, gzip-encoded or not (curl decodes nothing: see
+ * on_header). Past the turn's budget the transfer is paused before anything
+ * of @p is read: curl hands the same bytes again (raw, so it holds no more
+ * than what it had read) when resume() lets it go on at the next turn. Once
+ * begun, a piece is read whole: at most 16 KiB, ~16.5 MB decoded. */
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct res *r = ud;
+	struct sp_kube_source *s = r->src;
+	size_t n = size * nmemb;
+	int e;
+
+	if (n && (s->turn_bytes >= TURN_BYTES || sp_now_mono() - s->turn_start >= TURN_SECONDS)) {
+		r->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (!r->gzip)
+		return body(r, p, n) ? 0 : n;
+	if ((e = sp_gunzip_feed(r->gz, p, n, body, r)) < 0)
+		r->gzip_failed = true;	/* (not JSON-level: the stream itself) */
+	return e ? 0 : n;
+}
+
+/* An encoding header's value (@p, @n bytes): white space trimmed, and
+ * whether it is one of the comma-free names in @ok ("a\0b\0"). */
+static bool encoding_is(const char *p, size_t n, const char *ok, const char **v, size_t *len)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && strchr(" \t\r\n", p[n - 1]))
+		n--;
+	*v = p;
+	*len = n;
+	for (; *ok; ok += strlen(ok) + 1)
+		if (strlen(ok) == n && !strncasecmp(p, ok, n))
+			return true;
+	return false;
+}
+
+/* Response headers. Bodies are decoded here, not by curl, which decodes any
+ * Content-Encoding it knows, asked or not, stacked ones (gzip, gzip: a
+ * million to one) and any Transfer-Encoding; and it goes on decoding a
+ * paused transfer into its own buffer. So only gzip (what the API server
+ * sends when asked) or none is read, and only chunked transfers; anything
+ * else refuses the response before its body. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	static const char ce[] = "content-encoding:", te[] = "transfer-encoding:";
+	struct res *r = ud;
+	size_t n = size * nmemb, len;
+	const char *v;
+	bool gzip;
+
+	if (n > sizeof(ce) - 1 && !strncasecmp(p, ce, sizeof(ce) - 1)) {
+		if (encoding_is(p + sizeof(ce) - 1, n - (sizeof(ce) - 1), "identity\0\0", &v, &len) || !len)
+			return n;
+		gzip = encoding_is(v, len, "gzip\0x-gzip\0", &v, &len);
+		if (gzip && !r->gzip) {
+			r->gzip = true;
+			return n;
+		}
+	} else if (n > sizeof(te) - 1 && !strncasecmp(p, te, sizeof(te) - 1)) {
+		if (encoding_is(p + sizeof(te) - 1, n - (sizeof(te) - 1), "chunked\0identity\0", &v, &len))
+			return n;
+	} else {
+		return n;
+	}
+	snprintf(r->encoding, sizeof(r->encoding), "%.*s%s", (int)(len < 40 ? len : 40), v,
+		 p[0] == 't' || p[0] == 'T' ? " (Transfer-Encoding)" : r->gzip ? " (after gzip)" : "");
+	for (char *c = r->encoding; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';	/* (for the log line) */
+	return 0;
 }
 
 /* --- requests ------------------------------------------------------------------ */
@@ -269,6 +374,7 @@ static void start(struct res *r)
 	}
 	r->hdrs = curl_slist_append(NULL, "Accept: application/json");
 	r->hdrs = curl_slist_append(r->hdrs, "User-Agent: svcplane");
+	r->hdrs = curl_slist_append(r->hdrs, "Accept-Encoding: gzip");	/* (as client-go) */
 	if (token && asprintf(&auth, "Authorization: Bearer %s", token) > 0) {
 		r->hdrs = curl_slist_append(r->hdrs, auth);
 		memset(auth, 0, strlen(auth));
@@ -278,7 +384,10 @@ static void start(struct res *r)
 	free(token);
 	free(auth);
 	r->len = r->page_bytes = 0;
-	r->too_big = r->page_failed = r->status_cut = r->ev.relist = r->useful = false;
+	r->too_big = r->page_failed = r->status_cut = r->ev.relist = r->useful = r->paused = false;
+	r->gzip = r->gzip_failed = false;
+	r->encoding[0] = '\0';
+	sp_gunzip_reset(r->gz);
 	if (r->phase == P_LIST)
 		sp_kube_page_begin(&r->ev);
 	sp_json_lines_reset(&r->lines);
@@ -291,8 +400,9 @@ static void start(struct res *r)
 	curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r->h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT, 10L);
 	if (r->phase == P_LIST) {
 		curl_easy_setopt(r->h, CURLOPT_TIMEOUT, 120L);
@@ -417,6 +527,10 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	trim_after_page(r);
 	if (r->too_big) {
 		fail(s, "list %s: a page larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), s->o.max_list_bytes);
+	} else if (r->encoding[0]) {
+		fail(s, "list %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), r->encoding);
+	} else if (r->gzip_failed) {
+		fail(s, "list %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind), sp_gunzip_error(r->gz));
 	} else if (r->page_failed) {
 		;	/* (logged as it was refused) */
 	} else if (answered && code != 200) {
@@ -460,7 +574,11 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 		backoff(r);
 		return;
 	}
-	if (answered) {
+	if (r->encoding[0]) {
+		fail(s, "watch %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), r->encoding);
+	} else if (r->gzip_failed) {
+		fail(s, "watch %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind), sp_gunzip_error(r->gz));
+	} else if (answered) {
 		status_text(r, why, sizeof(why));
 		fail(s, "watch %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
 	} else if (rc != CURLE_WRITE_ERROR) {	/* (write errors were logged as they happened) */
@@ -470,6 +588,24 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 	backoff(r);
 }
 
+/* @r's transfer has ended with @rc: its handle goes, what it got is used. */
+static void transfer_done(struct res *r, CURLcode rc)
+{
+	long code = 0;
+
+	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(r->src->multi, r->h);
+	curl_easy_cleanup(r->h);
+	r->h = NULL;
+	r->paused = false;
+	curl_slist_free_all(r->hdrs);
+	r->hdrs = NULL;
+	if (r->phase == P_LIST)
+		list_done(r, rc, code);
+	else
+		watch_done(r, rc, code);
+}
+
 static void finished_transfers(struct sp_kube_source *s)
 {
 	CURLMsg *m;
@@ -477,24 +613,36 @@ static void finished_transfers(struct sp_kube_source *s)
 
 	while ((m = curl_multi_info_read(s->multi, &left))) {
 		struct res *r = NULL;
-		CURLcode rc = m->data.result;
-		long code = 0;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-		curl_multi_remove_handle(s->multi, m->easy_handle);
-		curl_easy_cleanup(m->easy_handle);
-		if (!r)
+		if (r) {
+			transfer_done(r, m->data.result);
+		} else {
+			curl_multi_remove_handle(s->multi, m->easy_handle);
+			curl_easy_cleanup(m->easy_handle);
+		}
+	}
+}
+
+/* Transfers paused at the last turn's budget go on, each first in turn (one
+ * large page does not starve the other kinds). curl hands what it held to
+ * on_data before curl_easy_pause returns (within this turn's budget: it may
+ * pause again). A refusal there is returned by curl_easy_pause but does not
+ * end the transfer in libcurl 7.88, so it is ended here. */
+static void resume(struct sp_kube_source *s)
+{
+	s->turns++;
+	for (int i = 0; i < K_COUNT; i++) {
+		struct res *r = &s->r[(s->turns + (unsigned)i) % K_COUNT];
+		CURLcode rc;
+
+		if (!r->paused)
 			continue;
-		r->h = NULL;
-		curl_slist_free_all(r->hdrs);
-		r->hdrs = NULL;
-		if (r->phase == P_LIST)
-			list_done(r, rc, code);
-		else
-			watch_done(r, rc, code);
+		r->paused = false;
+		if ((rc = curl_easy_pause(r->h, CURLPAUSE_CONT)) != CURLE_OK)
+			transfer_done(r, rc);
 	}
 }
 
@@ -533,6 +681,9 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	for (int k = 0; k < K_COUNT; k++)
+		if (!(s->r[k].gz = sp_gunzip_new()))
+			goto err;
 	sp_kube_url_redact(s->conn.server, s->server_shown, sizeof(s->server_shown));
 	if (!strncmp(s->conn.server, "http://", 7) && (s->conn.token || s->conn.token_file))
 		sp_log_warn(lg, "API source: %s: the bearer token is sent over plain http://, unencrypted",
@@ -548,6 +699,7 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
 		r->ev.max_item = s->o.max_event_bytes;	/* an object is bounded alike in lists and watches */
 		sp_json_lines_init(&r->lines, s->o.max_event_bytes);
+		r->lines.max_values = r->ev.max_values;	/* (SP_KUBE_MAX_VALUES, as list items) */
 		begin_list(r);
 		start(r);
 	}
@@ -577,6 +729,7 @@ void sp_kube_source_free(struct sp_kube_source *s)
 		curl_slist_free_all(r->hdrs);
 		sp_kube_events_fini(&r->ev);
 		sp_json_lines_fini(&r->lines);
+		sp_gunzip_free(r->gz);
 		free(r->cont);
 		free(r->body);
 	}
@@ -602,6 +755,9 @@ void sp_kube_source_process(struct sp_kube_source *s)
 	int n = epoll_wait(s->epfd, evs, 16, 0), running;
 	double now;
 
+	s->turn_start = sp_now_mono();
+	s->turn_bytes = 0;
+	resume(s);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd, flags = 0;
 		uint64_t ticks;

@@ -14,10 +14,13 @@ command (POST /control with one JSON object):
   {"op": "bookmark"}                 a BOOKMARK on every open watch
   {"op": "cut"}                      every open watch: half an event, then the
                                      connection drops (the event stays due)
-  ("kind": K with bookmark, cut or garbage: only the watches of kind K)
+  ("kind": K with bookmark, cut, garbage or values: only the watches of kind K)
   {"op": "expire"}                   history compacted: open watches get an
                                      ERROR 410 event, older versions answer 410
   {"op": "garbage"}                  a line that is not JSON on every watch
+  {"op": "values", "kind": K}        every watch of kind K: an ADDED event of an
+                                     object hostile/values holding 7.3 million
+                                     tiny values in 14 MiB (not stored)
   {"op": "stall", "seconds": N}      watches hang for N seconds: nothing is sent,
                                      not even the end of a timed-out watch
   {"op": "fail", "count": N, "code": 500}   the next N API requests fail
@@ -30,6 +33,10 @@ command (POST /control with one JSON object):
                    gzip-encoded (1.3 MB sent): a valid list too large to hold
       "gzip-item"  the page's objects and one more holding a 1.28 GB string,
                    gzip-encoded (1.3 MB sent)
+      "gzip-gzip"  the page's objects gzip-encoded twice (Content-Encoding:
+                   gzip, gzip): stacked encodings multiply their ratios
+      "values"     the page's objects and one more holding 7.3 million tiny
+                   values in 14 MiB ([0,0,...]: 600 MB parsed), gzip-encoded
       "plain"      the page's objects and 200 Services hostile/big-NNN of 1 MiB
                    each (a bloated managedFields), metadata last: a valid
                    210 MB page, not encoded
@@ -37,6 +44,7 @@ GET /control/stats: requests seen (path, auth), open watches, current version.
 """
 import argparse
 import base64
+import gzip
 import hashlib
 import http.server
 import json
@@ -58,6 +66,15 @@ EXCLUDED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernet
 MIB = 1 << 20
 BOMB_MIB = 1220          # decoded filler of a gzip bomb: 1.28 GB from 1.3 MB
 PLAIN_ITEMS = 200        # 1 MiB objects of a plain bomb page
+VALUES_MIB = 7           # "0," repeated VALUES_MIB Mi times: an object of tiny values
+
+
+def values_object(kind, rv):
+    """(head, tail) of an object hostile/values whose "x" is VALUES_MIB Mi + 1
+    zeros: head + b"0," * (VALUES_MIB * MIB) + tail."""
+    head = ('{"apiVersion":"v1","kind":"%s","metadata":{"name":"values","namespace":"hostile",'
+            '"resourceVersion":"%s"},"x":[' % (KINDS[kind][1][:-4], rv)).encode()
+    return head, b"0]}"
 
 
 def gzip_fill(head, fill, mib, tail):
@@ -85,6 +102,11 @@ def bomb_body(what, kind, items, rv):
     real = b",".join(json.dumps(o).encode() for o in items)
     if what == "gzip":
         return gzip_fill(head + real, b" ", BOMB_MIB, b"]}"), "gzip"
+    if what == "values":
+        vh, vt = values_object(kind, rv)
+        return gzip_fill(head + real + (b"," if real else b"") + vh, b"0,", VALUES_MIB, vt + b"]}"), "gzip"
+    if what == "gzip-gzip":
+        return gzip.compress(gzip.compress(head + real + b"]}")), "gzip, gzip"
     if what == "gzip-item":
         return gzip_fill(head + real + (b"," if real else b"") +
                          b'{"metadata":{"name":"bomb","namespace":"hostile"},"x":"', b"a", BOMB_MIB,
@@ -211,7 +233,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.apply(cmd["kind"], cmd["object"])
         elif op == "delete":
             st.delete(cmd["kind"], cmd["key"])
-        elif op in ("bookmark", "cut", "garbage"):
+        elif op in ("bookmark", "cut", "garbage", "values"):
             st.signal(op, cmd.get("kind"))
         elif op == "expire":
             with st.cv:
@@ -228,8 +250,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 setattr(st, op + "_until", time.monotonic() + float(cmd["seconds"]))
             st.signal("expire" if op == "gone" else "drop")    # the open watches too
         elif op == "bomb":
-            if cmd.get("what") not in ("gzip", "gzip-item", "plain") or cmd.get("kind") not in KINDS:
-                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, plain)"})
+            if cmd.get("what") not in ("gzip", "gzip-item", "gzip-gzip", "values", "plain") or \
+                    cmd.get("kind") not in KINDS:
+                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, gzip-gzip, values, plain)"})
                 return
             with st.cv:
                 st.bombs[cmd["kind"]] += [cmd["what"]] * int(cmd.get("count", 1))
@@ -364,6 +387,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     break
                 if "garbage" in sig:
                     self.chunk(b"{this is not json\n")
+                if "values" in sig:
+                    vh, vt = values_object(kind, cur)
+                    self.chunk(b'{"type":"ADDED","object":' + vh + b"0," * (VALUES_MIB * MIB) + vt + b"}\n")
                 for e in out:
                     if not e[3] or w.match(e[3]) or e[2] == "DELETED":
                         line = json.dumps({"type": e[2], "object": e[3]}).encode() + b"\n"

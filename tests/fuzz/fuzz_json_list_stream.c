@@ -1,14 +1,17 @@
 /* fuzz_json_list_stream.c - libFuzzer entry for the list scanner: the input
  * fed whole, byte by byte, and in pieces whose sizes the input picks must give
  * the same items, metadata and result (a split never changes what is read),
- * no element over the bound, and nothing held past it. */
+ * no element over the bounds (bytes; values, as cJSON counts its nodes), and
+ * nothing held past it. */
 #include "../../control/json_list_stream.h"
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX 256
+#define MAX_VALUES 32
 
 /* What came out: each part as its kind byte, its bytes and a NUL. */
 struct out {
@@ -16,12 +19,26 @@ struct out {
 	size_t len, cap;
 };
 
+/* Values in @j: its nodes. */
+static size_t nodes(const cJSON *j)
+{
+	size_t n = 1;
+
+	for (const cJSON *c = j->child; c; c = c->next)
+		n += nodes(c);
+	return n;
+}
+
 static int part(void *ctx, enum sp_json_list_part kind, char *json, size_t len)
 {
 	struct out *o = ctx;
+	cJSON *j;
 
 	if (len > MAX || strlen(json) != len)
 		abort();
+	if ((j = cJSON_ParseWithLength(json, len)) && nodes(j) > MAX_VALUES)
+		abort();
+	cJSON_Delete(j);
 	if (o->len + len + 2 > o->cap) {
 		o->cap = (o->len + len + 2) * 2;
 		if (!(o->p = realloc(o->p, o->cap)))
@@ -42,6 +59,7 @@ static int run(const uint8_t *data, size_t size, size_t step, const uint8_t *siz
 	int e = 0;
 
 	sp_json_list_stream_init(&s, MAX);
+	s.max_values = MAX_VALUES;
 	while (at < size && !e) {
 		size_t n = step ? step : 1 + sizes[k++ % nsizes] % 64;
 

@@ -71,6 +71,7 @@ Suite *suite_inspect(void);
 Suite *suite_explain(void);
 Suite *suite_kubeconfig(void);
 Suite *suite_json_lines(void);
+Suite *suite_gunzip(void);
 Suite *suite_json_list_stream(void);
 Suite *suite_kube_events(void);
 Suite *suite_nft_lex(void);

@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, suite_explain());
 	srunner_add_suite(sr, suite_kubeconfig());
 	srunner_add_suite(sr, suite_json_lines());
+	srunner_add_suite(sr, suite_gunzip());
 	srunner_add_suite(sr, suite_json_list_stream());
 	srunner_add_suite(sr, suite_kube_events());
 	srunner_add_suite(sr, suite_nft_lex());

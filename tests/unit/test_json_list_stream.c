@@ -284,6 +284,79 @@ START_TEST(test_json_list_stream_deep_nesting)
 }
 END_TEST
 
+/* @doc fed in pieces of @step bytes with at most @max_values values an element. */
+static int run_values(const char *doc, size_t max_values, size_t step, struct got *g, char *why,
+		      size_t whysz)
+{
+	struct sp_json_list_stream s;
+	size_t n = strlen(doc), at = 0;
+	int e = 0;
+
+	memset(g, 0, sizeof(*g));
+	sp_json_list_stream_init(&s, 4096);
+	s.max_values = max_values;
+	for (; at < n && !e; at += step)
+		e = sp_json_list_stream_feed(&s, doc + at, at + step > n ? n - at : step, got_part, g);
+	if (!e)
+		e = sp_json_list_stream_finish(&s);
+	snprintf(why, whysz, "%s", sp_json_list_stream_error(&s));
+	sp_json_list_stream_fini(&s);
+	return e;
+}
+
+/* An element's values are counted as cJSON would make nodes of them (the
+ * element, and every value it holds; member names are not values), and an
+ * element of more than the bound refuses the page, however it is split;
+ * values outside the items and the metadata are not counted. */
+START_TEST(test_json_list_stream_values_bounded)
+{
+	/* 11 values: the array, 0, [], {}, {"a":..}, [1,2], 1, 2, "s", true, null */
+	static const char doc[] = "{\"kind\":\"L\",\"other\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"
+				  "\"items\":[[0, [ ] ,{},{\"a\":[1,2]},\"s,[{\\\"\",true,null],1,"
+				  "{\"b\":{\"c\":[[],[]]}}],\"metadata\":{\"resourceVersion\":\"1\"}}";
+	char why[128], want[128];
+	struct got g;
+
+	snprintf(want, sizeof(want), "an item of more than 10 JSON values (from byte %zu)",
+		 (size_t)(strstr(doc, "\"items\":[") + 9 - doc));
+	for (size_t step = 1; step <= sizeof(doc); step += 5) {
+		ck_assert_int_eq(run_values(doc, 11, step, &g, why, sizeof(why)), 0);
+		ck_assert_int_eq(g.n, 3);
+		ck_assert_int_eq(run_values(doc, 10, step, &g, why, sizeof(why)), -E2BIG);
+		ck_assert_int_eq(g.n, 0);
+		ck_assert_str_eq(why, want);
+	}
+	/* the count starts again at each item: the third has 6 values */
+	ck_assert_int_eq(run_values("{\"items\":[[1,2,3,4,5],[1,2,3,4,5],{\"b\":{\"c\":[[],[]]}}]}", 6, 3, &g,
+				    why, sizeof(why)), 0);
+	ck_assert_int_eq(g.n, 3);
+	/* the metadata is bounded alike */
+	ck_assert_int_eq(run_values("{\"metadata\":{\"a\":1,\"b\":2},\"items\":[]}", 2, 1, &g, why,
+				    sizeof(why)), -E2BIG);
+	ck_assert_str_eq(why, "the list's metadata of more than 2 JSON values (from byte 12)");
+	/* a bomb of tiny values is refused at the value that passes the bound,
+	 * long before its bytes would be */
+	{
+		struct sp_json_list_stream s;
+
+		memset(&g, 0, sizeof(g));
+		sp_json_list_stream_init(&s, 16u << 20);
+		s.max_values = 1000;
+		ck_assert_int_eq(sp_json_list_stream_feed(&s, "{\"items\":[[0", 12, got_part, &g), 0);
+		for (int i = 2; i < 1000; i++)	/* (the array and 999 zeros: 1,000) */
+			ck_assert_int_eq(sp_json_list_stream_feed(&s, ",0", 2, got_part, &g), 0);
+		ck_assert_int_eq(sp_json_list_stream_feed(&s, ",0", 2, got_part, &g), -E2BIG);
+		ck_assert_int_eq(sp_json_list_stream_feed(&s, ",0", 2, got_part, &g), -E2BIG);	/* sticky */
+		ck_assert_int_eq(g.n, 0);
+		/* the bounds outlive a reset */
+		sp_json_list_stream_reset(&s);
+		ck_assert_uint_eq(s.max_values, 1000);
+		ck_assert_uint_eq(s.max, 16u << 20);
+		sp_json_list_stream_fini(&s);
+	}
+}
+END_TEST
+
 Suite *suite_json_list_stream(void)
 {
 	Suite *s = suite_create("json_list_stream");
@@ -295,6 +368,7 @@ Suite *suite_json_list_stream(void)
 	tcase_add_test(tc, test_json_list_stream_malformed);
 	tcase_add_test(tc, test_json_list_stream_oversize_item);
 	tcase_add_test(tc, test_json_list_stream_deep_nesting);
+	tcase_add_test(tc, test_json_list_stream_values_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -100,12 +100,48 @@ START_TEST(test_kube_list_page_streamed_all_or_nothing)
 }
 END_TEST
 
+/* An item of more values than the bound refuses the page before it is
+ * parsed, with one line naming the kind and the bound. */
+START_TEST(test_kube_list_page_values_bounded)
+{
+	struct captured_log cl;
+	struct sp_kube_events ev;
+	struct sp_store st;
+	char *cont = NULL, doc[1024], *p = doc;
+
+	captured_log_open(&cl);
+	ck_assert_int_eq(sp_store_init(&st, "node1"), 0);
+	sp_kube_events_init(&ev, SP_KUBE_SERVICES, &st, &cl.log, "node1");
+	ck_assert_uint_eq(ev.max_values, SP_KUBE_MAX_VALUES);
+	ev.max_values = 64;
+	ck_assert_int_eq(sp_kube_list_begin(&ev), 0);
+	p += sprintf(p, "{\"items\":[" SVC("a") ",{\"metadata\":{\"name\":\"many\",\"namespace\":\"n\"},\"x\":[0");
+	for (int i = 0; i < 64; i++)
+		p += sprintf(p, ",0");
+	sprintf(p, "]}]}");
+	ck_assert_int_eq(feed_page(&ev, doc, 13, &cont), -E2BIG);
+	ck_assert_ptr_null(sp_store_service(&st, "n/a"));
+	ck_assert_int_eq(captured_log_lines(&cl), 1);
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&cl),
+				     "list services: an item of more than 64 JSON values (from byte "));
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&cl), "the page is refused"));
+	/* a page within the bound is stored */
+	ck_assert_int_eq(feed_page(&ev, "{\"items\":[" SVC("a") "]}", 13, &cont), 0);
+	ck_assert_ptr_nonnull(sp_store_service(&st, "n/a"));
+	ck_assert_int_eq(captured_log_lines(&cl), 1);
+	sp_kube_events_fini(&ev);
+	sp_store_fini(&st);
+	captured_log_close(&cl);
+}
+END_TEST
+
 Suite *suite_kube_events(void)
 {
 	Suite *s = suite_create("kube_events");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_kube_list_page_streamed_all_or_nothing);
+	tcase_add_test(tc, test_kube_list_page_values_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
