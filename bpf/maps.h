@@ -67,6 +67,8 @@ struct sp_svc_val {
 	__u16 count;		/* endpoints in slots 0..count-1; 0: refuse (ECONNREFUSED) */
 	__u16 flags;		/* enum sp_svc_flags */
 	__u32 affinity_timeout;	/* seconds */
+	__u32 gen;		/* a hash of its endpoints (address, port), in order: the
+				 * same list, the same gen, whatever the revision */
 };
 
 /* slots: a service's endpoints, written under a new revision before the
@@ -134,9 +136,10 @@ struct sp_sock_rev_val {
 	__u16 vip_port_be;
 	__u8 family;		/* 0: nothing remembered yet */
 	__u8 overflow;		/* more peers in reverse */
-	__u16 svc_rev;		/* the service entry's id and slot revision when */
-	__u32 svc_id;		/* the endpoint was chosen: while they hold, the
-				 * socket's next datagram goes to it again */
+	__u8 pad[2];
+	__u32 svc_gen;		/* the service entry's gen when the endpoint was
+				 * chosen: while it holds, the socket's next
+				 * datagram goes to the same endpoint */
 };
 
 /* reverse: per socket, the service address a rewritten peer stands for,

@@ -49,47 +49,34 @@ static __always_inline bool pick(void *ctx, const struct sp_svc_val *svc, struct
 }
 
 /* The endpoint this socket had for service address @d, while @svc's
- * endpoints have not changed since (its id and revision): written into @d. */
+ * endpoints are the same list as then (its gen): written into @d. */
 static __always_inline bool again(const struct sp_sock_rev_val *st, const struct sp_svc_val *svc,
 				  struct dest *d)
 {
-	if (!st->family || st->svc_id != svc->id || st->svc_rev != (__u16)svc->rev ||
-	    st->family != d->family || st->vip_port_be != d->port_be || !same_addr(st->vip_addr, d->addr))
+	if (!st->family || st->svc_gen != svc->gen || st->family != d->family ||
+	    st->vip_port_be != d->port_be || !same_addr(st->vip_addr, d->addr))
 		return false;
 	__builtin_memcpy(d->addr, st->ep_addr, 16);
 	d->port_be = st->ep_port_be;
 	return true;
 }
 
-/* Remember, for this socket, that peer @ep stands for service address @vip
- * (of @svc): on the socket itself (@st) when it is the socket's first
- * service, its one peer (@connect) or the same again; in the reverse map
- * beside it when an unconnected socket sends to a second service. */
-static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_rev_val *st,
-				     const struct sp_svc_val *svc, const struct dest *ep,
-				     const struct dest *vip, bool connect)
+/* In the reverse map: for this socket, peer @ep stands for service address
+ * @vip (@st->overflow says the map has some). */
+static __always_inline void remember_aside(struct bpf_sock_addr *ctx, struct sp_sock_rev_val *st,
+					   const __u8 *ep_addr, __u16 ep_port_be, __u8 family,
+					   const __u8 *vip_addr, __u16 vip_port_be)
 {
 	struct sp_rev_key rk = {};
 	struct sp_rev_val rv = {};
 	const struct sp_rev_val *have;
 
-	if (!st->family || connect || is_ep(st, ep) ||
-	    (st->vip_port_be == vip->port_be && same_addr(st->vip_addr, vip->addr))) {
-		__builtin_memcpy(st->ep_addr, ep->addr, 16);
-		__builtin_memcpy(st->vip_addr, vip->addr, 16);
-		st->ep_port_be = ep->port_be;
-		st->vip_port_be = vip->port_be;
-		st->family = ep->family;
-		st->svc_id = svc->id;
-		st->svc_rev = (__u16)svc->rev;
-		return;
-	}
 	rk.cookie = bpf_get_socket_cookie(ctx);
-	__builtin_memcpy(rk.addr, ep->addr, 16);
-	rk.port_be = ep->port_be;
-	rk.family = ep->family;
-	__builtin_memcpy(rv.addr, vip->addr, 16);
-	rv.port_be = vip->port_be;
+	__builtin_memcpy(rk.addr, ep_addr, 16);
+	rk.port_be = ep_port_be;
+	rk.family = family;
+	__builtin_memcpy(rv.addr, vip_addr, 16);
+	rv.port_be = vip_port_be;
 	st->overflow = 1;
 	/* An unconnected socket sends many datagrams to one service: a lookup
 	 * is much cheaper than rewriting the same LRU entry each time. */
@@ -97,6 +84,34 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_r
 	if (have && have->port_be == rv.port_be && same_addr(have->addr, rv.addr))
 		return;
 	bpf_map_update_elem(&sp_reverse, &rk, &rv, BPF_ANY);
+}
+
+/* Remember, for this socket, that peer @ep stands for service address @vip
+ * (of @svc): on the socket itself (@st) when it is the socket's first
+ * service, its one peer (@connect) or the same again; in the reverse map
+ * beside it when an unconnected socket sends to a second service. An
+ * unconnected socket's earlier endpoint for the same service (its list
+ * changed) moves to the reverse map: its late replies still show the
+ * service's address. */
+static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_rev_val *st,
+				     const struct sp_svc_val *svc, const struct dest *ep,
+				     const struct dest *vip, bool connect)
+{
+	bool same_vip = st->vip_port_be == vip->port_be && same_addr(st->vip_addr, vip->addr);
+
+	if (!st->family || connect || is_ep(st, ep) || same_vip) {
+		if (st->family && !connect && same_vip && !is_ep(st, ep))
+			remember_aside(ctx, st, st->ep_addr, st->ep_port_be, st->family, st->vip_addr,
+				       st->vip_port_be);
+		__builtin_memcpy(st->ep_addr, ep->addr, 16);
+		__builtin_memcpy(st->vip_addr, vip->addr, 16);
+		st->ep_port_be = ep->port_be;
+		st->vip_port_be = vip->port_be;
+		st->family = ep->family;
+		st->svc_gen = svc->gen;
+		return;
+	}
+	remember_aside(ctx, st, ep->addr, ep->port_be, ep->family, vip->addr, vip->port_be);
 }
 
 static __always_inline void load4(struct bpf_sock_addr *ctx, struct dest *d)
@@ -178,16 +193,17 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool conn
 		return 1;	/* not a service address: leave the socket alone */
 	if (!svc->count)
 		goto refuse;	/* no endpoint, or a port the address does not serve */
-	if (!ctx->sk)
-		return 1;
-	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st)
-		return 1;	/* (no memory for it: not balanced, the kernel's error follows) */
+	st = ctx->sk ? bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
 	vip = d;
-	if (!again(st, svc, &d)) {
+	/* A connect picks anew (a retried connect gets another chance); an
+	 * unconnected datagram keeps the socket's endpoint. Without storage (no
+	 * memory for it) the pick still holds: only getpeername and recvmsg
+	 * then show the endpoint. */
+	if (!st || connect || !again(st, svc, &d)) {
 		if (!pick(ctx, svc, &d))
 			goto refuse;
-		remember(ctx, st, svc, &d, &vip, connect);
+		if (st)
+			remember(ctx, st, svc, &d, &vip, connect);
 	}
 	if (v6)
 		store6(ctx, &d);

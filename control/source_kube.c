@@ -396,6 +396,9 @@ static void start(struct res *r)
 		goto fail;
 	}
 	curl_easy_setopt(r->h, CURLOPT_URL, url);
+	/* HTTP/1.1: pausing and resuming an HTTP/2 stream, as a long page is
+	 * read, can leave it stuck in this libcurl (7.88; curl issue 10988). */
+	curl_easy_setopt(r->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_data);
@@ -499,7 +502,11 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	bool answered = rc == CURLE_OK || r->status_cut;	/* the server said why */
 	char why[256];
 
-	if (rc == CURLE_OK && code == 200 && !list_page(r)) {
+	/* A gzip body must end with its member's CRC and length: cut short,
+	 * what it held is not trusted even when it reads as JSON. */
+	if (rc == CURLE_OK && code == 200 && r->gzip && !sp_gunzip_ended(r->gz))
+		r->gzip_failed = true;
+	if (rc == CURLE_OK && code == 200 && !r->gzip_failed && !list_page(r)) {
 		if (!r->listed)
 			r->failures = 0;	/* (a relist is no progress: a 410 loop backs off) */
 		if (r->cont) {
@@ -530,7 +537,8 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	} else if (r->encoding[0]) {
 		fail(s, "list %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), r->encoding);
 	} else if (r->gzip_failed) {
-		fail(s, "list %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind), sp_gunzip_error(r->gz));
+		fail(s, "list %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind),
+		     *sp_gunzip_error(r->gz) ? sp_gunzip_error(r->gz) : "cut short (no CRC and length at its end)");
 	} else if (r->page_failed) {
 		;	/* (logged as it was refused) */
 	} else if (answered && code != 200) {

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,12 @@ static int sync_rec(struct sp_bpf_addrs *s, const char *name, struct addr_rec *r
 	uint8_t f = flags_of(r);
 
 	if (f && f != r->written) {
-		if (bpf_map_update_elem(s->fd, &r->key, &f, BPF_ANY))
-			return -errno;
+		if (bpf_map_update_elem(s->fd, &r->key, &f, BPF_ANY)) {
+			int e = -errno;
+
+			sp_log_err(s->log, "bpf: sp_addrs: address %s left out: %s", name, strerror(-e));
+			return e;
+		}
 		r->written = f;
 	}
 	if (f)
@@ -113,12 +118,10 @@ void sp_bpf_addrs_begin_full(struct sp_bpf_addrs *s)
 {
 	struct sp_hmap_iter it = {0};
 
-	while (sp_hmap_next(s->recs, &it)) {
-		struct addr_rec *r = it.value;
-
-		r->refs = 0;
-		r->node = false;
-	}
+	/* (Node marks stay until end_full: an address that is the node's and a
+	 * service's keeps its NodePorts while the services are counted.) */
+	while (sp_hmap_next(s->recs, &it))
+		((struct addr_rec *)it.value)->refs = 0;
 }
 
 /* Is @k an address recs holds? */
@@ -141,6 +144,8 @@ int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, si
 	void *prev;
 	int e = 0;
 
+	while (sp_hmap_next(s->recs, &it))
+		((struct addr_rec *)it.value)->node = false;
 	for (size_t i = 0; i < n; i++) {
 		struct addr_rec *r = rec_of(s, &node[i]);
 
@@ -148,12 +153,9 @@ int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, si
 			return -ENOMEM;
 		r->node = true;
 	}
-	while (!e && sp_hmap_next(s->recs, &it))
-		e = sync_rec(s, it.key, it.value);
-	if (e)
-		return e;
-	/* What an earlier agent wrote and nothing uses now, a chunk at a time
-	 * (deleting while walking would restart the walk). */
+	/* First what an earlier agent wrote and nothing uses now (room for
+	 * what follows), a chunk at a time (deleting while walking would
+	 * restart the walk); then every address as it is now. */
 	do {
 		n_stale = 0;
 		prev = NULL;
@@ -166,5 +168,8 @@ int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, si
 		for (size_t i = 0; i < n_stale; i++)
 			bpf_map_delete_elem(s->fd, &stale[i]);
 	} while (n_stale == 64);
-	return 0;
+	memset(&it, 0, sizeof(it));
+	while (!e && sp_hmap_next(s->recs, &it))
+		e = sync_rec(s, it.key, it.value);
+	return e;
 }

@@ -199,12 +199,19 @@ static bool pinned_fits(const char *dir, enum sp_bpf_map m, struct bpf_map *want
 	return ok;
 }
 
+/* Maps earlier layouts pinned under names no layout uses now. */
+static const char *const retired_map_names[] = {"sp_node_addrs"};
+
 static void unpin_maps(const char *dir)
 {
 	char p[4200];
 
 	for (int m = 0; m < SPM_COUNT; m++) {
 		pin_path(dir, map_names[m], p, sizeof(p));
+		unlink(p);
+	}
+	for (size_t i = 0; i < sizeof(retired_map_names) / sizeof(retired_map_names[0]); i++) {
+		pin_path(dir, retired_map_names[i], p, sizeof(p));
 		unlink(p);
 	}
 }

@@ -87,8 +87,28 @@ struct plist {
 	const struct sp_endpoint **eps;
 	uint32_t n;
 	uint16_t count; /* what the service entry says: n, or 0 to refuse */
+	uint32_t gen;	/* list_gen of eps */
 	bool maglev;	/* a Maglev table was written for it */
 };
+
+/* A hash of @n endpoints (address, port), in order (FNV-1a): the service
+ * entry's gen, by which a socket keeps its endpoint while the list stays. */
+static uint32_t list_gen(const struct sp_endpoint *const *eps, uint32_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t b[19];
+
+		memcpy(b, eps[i]->addr.bytes, 16);
+		b[16] = (uint8_t)(eps[i]->port >> 8);
+		b[17] = (uint8_t)eps[i]->port;
+		b[18] = eps[i]->addr.family == AF_INET6 ? 6 : 4;
+		for (size_t j = 0; j < sizeof(b); j++)
+			h = (h ^ b[j]) * 16777619u;
+	}
+	return h;
+}
 
 static void set_name(uint32_t id, char *buf, size_t sz)
 {
@@ -254,8 +274,10 @@ static int port_lists(struct sp_bpf_writer *w, const struct sp_svc_port *p, stru
 	    .eps = sets->local,
 	    .n = (uint32_t)sets->n_local,
 	};
-	for (int i = 0; i < SP_LISTS; i++)
+	for (int i = 0; i < SP_LISTS; i++) {
 		l[i].count = sets->has_any ? (uint16_t)l[i].n : 0;
+		l[i].gen = list_gen(l[i].eps, l[i].n);
+	}
 	return 0;
 }
 
@@ -362,6 +384,7 @@ static int put_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 	    .count = c->l[list].count,
 	    .flags = svc_flags(c->p, k, &c->l[list], kind),
 	    .affinity_timeout = c->p->affinity_timeout,
+	    .gen = c->l[list].gen,
 	};
 	char hex[2 * sizeof(*k) + 1];
 

@@ -65,6 +65,7 @@ int us_ctl_open(struct us_ctl *c, const struct sp_loop_hooks *loop, size_t max_q
 		void *ctx)
 {
 	struct sockaddr_un sa;
+	mode_t mask;
 	int e;
 
 	*c = (struct us_ctl){.fd = -1, .loop = loop, .fn = fn, .ctx = ctx, .max_query = max_query};
@@ -78,9 +79,12 @@ int us_ctl_open(struct us_ctl *c, const struct sp_loop_hooks *loop, size_t max_q
 		e = -errno;
 		goto err_close;
 	}
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    chmod(sa.sun_path, 0600) == -1) {
-		e = -errno;
+	/* Created 0600 (umask for the bind alone), never wider for a moment. */
+	mask = umask(0177);
+	e = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ? -errno : 0;
+	umask(mask);
+	if (e || chmod(sa.sun_path, 0600) == -1) {
+		e = e ? e : -errno;
 		goto err_unlink;
 	}
 	if ((e = loop->add_fd(loop->loop, c->fd, EPOLLIN, on_query, c)))

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# bpf mode, UDP sockets of a pod across the removal of an endpoint: a
+# bpf mode, UDP sockets of a pod across the removal of endpoints: a
 # connected UDP socket whose endpoint goes away is disconnected (its next send
 # fails), and connected again it reaches a live endpoint; an unconnected
 # socket of the same process keeps working, each reply from the Service
-# address (recvmsg hook), never from the endpoint. Every socket sees the
-# Service it dialled as its peer: an unconnected socket sending to two
-# Services in turn, a UDP socket connected again elsewhere, a TCP connection.
-# An unconnected socket's datagrams to a Service stay on one endpoint while
-# its endpoints stay (as a conntrack entry keeps them in nftables mode).
-# (nftables has no such
-# socket semantics: conntrack moves a flow, 0012 tests it in both modes.)
+# address (recvmsg hook), never from the endpoint. An unconnected socket's
+# datagrams to a Service stay on one endpoint while the Service's endpoints
+# stay (as a conntrack entry keeps them in nftables mode), and move to one
+# live endpoint when its own goes. Every socket sees the Service it dialled as
+# its peer: an unconnected socket sending to two Services in turn, a UDP
+# socket connected again elsewhere, a TCP connection. sp_addrs holds the
+# service addresses and the node's. (nftables has no such socket semantics:
+# conntrack moves a flow, 0012 tests it in both modes.)
 . "$(dirname "$0")/lib.sh"
 mode_test bpf
 rig2_test t50
@@ -30,10 +31,10 @@ addressType: IPv4
 ports: [{name: u, port: 8080, protocol: UDP}]
 endpoints:
 Y
-	for ip in "$@"; do echo "- {addresses: [$ip], nodeName: node1}"; done
+	for ip in "$@"; do echo "- {addresses: [$ip], nodeName: node${ip:7:1}}"; done
 }
-udp_yaml() { udp_svc udp 198.19.128.51 "$@"; }
-udp_yaml 198.18.1.10 198.18.1.11 | put "$dir/udp.yaml"
+udp_yaml_nodes() { udp_svc udp 198.19.128.51 "$@"; }
+udp_yaml_nodes 198.18.1.10 198.18.1.11 198.18.2.10 | put "$dir/udp.yaml"
 udp_svc udp2 198.19.128.52 198.18.1.10 198.18.1.11 | put "$dir/udp2.yaml"
 nodeport_svc web 198.19.128.53 80 8080 30053 198.18.1.10@node1 | put "$dir/web.yaml"
 agents_up $R "$dir"
@@ -47,7 +48,7 @@ inns $R a3 python3 "$TOP/tests/integration/sockpeers.py" 198.19.128.51 198.19.12
 grep -qx "udp-peer 198.19.128.52:7" "$peers" || fail "a UDP socket connected again: $(grep '^udp-peer' "$peers")"
 grep -qx "udp-from 198.19.128.52:7" "$peers" || fail "its reply: $(grep '^udp-from' "$peers")"
 grep -qx "tcp-peer 198.19.128.53:80" "$peers" || fail "a TCP connection's peer: $(grep '^tcp-peer' "$peers")"
-grep -Eqx "same-socket a[12]" "$peers" ||
+grep -Eqx "same-socket (a1|a2|b1)" "$peers" ||
 	fail "one unconnected socket's datagrams to one Service, while its endpoints stay: want one endpoint, have $(grep '^same-socket' "$peers")"
 
 # sp_addrs, what the hooks look at twice: the service addresses (1) and
@@ -73,24 +74,30 @@ client=$!
 T_PIDS+=($client)
 wait_until 5 grep -q '^first ' "$out" || fail "the connected socket got no answer: $(cat "$out")"
 first=$(awk '$1 == "first" {print $2}' "$out")
-case $first in
-a1) gone=198.18.1.10 live=a2; udp_yaml 198.18.1.11 | put "$dir/udp.yaml" ;;
-a2) gone=198.18.1.11 live=a1; udp_yaml 198.18.1.10 | put "$dir/udp.yaml" ;;
-*) fail "connected socket answered by '$first'" ;;
-esac
-wait_until 5 converged || fail "endpoint $gone not removed from the maps"
+sticky=$(awk '$1 == "unconnected-before" {print $2}' "$out")
+# Both the connected socket's endpoint and the one the unconnected socket
+# keeps go (one or two of three): each socket must find a live one.
+declare -A ip_of=([a1]=198.18.1.10 [a2]=198.18.1.11 [b1]=198.18.2.10)
+[ -n "${ip_of[$first]:-}" ] || fail "connected socket answered by '$first'"
+[ -n "${ip_of[$sticky]:-}" ] || fail "unconnected socket answered by '$sticky'"
+live=() keep=()
+for n in a1 a2 b1; do
+	[ "$n" = "$first" ] || [ "$n" = "$sticky" ] || { live+=("$n"); keep+=("${ip_of[$n]}"); }
+done
+udp_yaml_nodes "${keep[@]}" | put "$dir/udp.yaml"
+wait_until 5 converged || fail "endpoints $first and $sticky not removed from the maps"
 touch "$go"
 wait "$client" || fail "udpconn.py failed: $(cat "$out")"
 note "$(tr '\n' ';' <"$out")"
+is_live() { [[ " ${live[*]} " == *" $1 "* ]]; }
 # The connected socket: its next send fails (the socket was destroyed: an
-# error, not a datagram to the old endpoint), a reconnect reaches the live one.
+# error, not a datagram to the old endpoint), a reconnect reaches a live one.
 grep -q '^old-send ok' "$out" && fail "the old connected socket's send to removed $first succeeded: $(cat "$out")"
 grep -q "^old-recv $first" "$out" && fail "the old connected socket still hears removed $first"
-grep -qx "reconnect $live" "$out" || fail "reconnect did not reach live $live: $(cat "$out")"
-# The unconnected socket: before and after, answers from the Service address;
-# after the removal, only the live endpoint.
-[ "$(grep -c "^unconnected-before a[12] 198.19.128.51:7$" "$out")" = 1 ] ||
-	fail "unconnected socket before the removal: $(grep '^unconnected-before' "$out")"
-[ "$(grep -cx "unconnected $live 198.19.128.51:7" "$out")" = 5 ] ||
-	fail "unconnected socket after the removal (want 5 replies from $live seen from 198.19.128.51:7): $(grep '^unconnected ' "$out")"
+is_live "$(awk '$1 == "reconnect" {print $2}' "$out")" || fail "reconnect did not reach a live one of ${live[*]}: $(cat "$out")"
+# The unconnected socket: before and after, answers from the Service
+# address; after the removal of its endpoint, one live endpoint throughout.
+after=$(awk '$1 == "unconnected" && $3 == "198.19.128.51:7" {print $2}' "$out" | sort | uniq -c)
+[ "$(wc -l <<<"$after")" = 1 ] && [ "$(awk '{print $1}' <<<"$after")" = 5 ] && is_live "$(awk '{print $2}' <<<"$after")" ||
+	fail "unconnected socket after the removal of its $sticky (want 5 replies from one of ${live[*]}, seen from 198.19.128.51:7): $(grep '^unconnected ' "$out")"
 exit 0

@@ -82,5 +82,6 @@ Suite *suite_maglev(void);
 Suite *suite_us_fwd(void);
 Suite *suite_us_explain(void);
 Suite *suite_us_splice(void);
+Suite *suite_bpf_addrs(void);
 
 #endif

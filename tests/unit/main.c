@@ -45,6 +45,7 @@ int main(void)
 	srunner_add_suite(sr, suite_us_fwd());
 	srunner_add_suite(sr, suite_us_explain());
 	srunner_add_suite(sr, suite_us_splice());
+	srunner_add_suite(sr, suite_bpf_addrs());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -86,8 +86,11 @@ check() { # from-member from-ip to-ip:port
 	esac
 	# An answer naming the address the endpoint sees (a relay's) names
 	# exactly the one the pod saw.
+	# A relay (userspace mode) always names it.
 	if [[ $masq =~ the\ endpoint\ sees\ ([0-9.]+) ]]; then
 		[ "$seen" = "${BASH_REMATCH[1]}" ] || fail "$src → $to: explain says $who sees ${BASH_REMATCH[1]}, it saw $seen"
+	elif in_mode userspace; then
+		fail "$src → $to: userspace explain does not say which address the endpoint sees: $line"
 	fi
 }
 check a3 198.18.1.12 198.19.128.90:80     # a pod: source kept
