@@ -35,6 +35,8 @@ command (POST /control with one JSON object):
                    gzip-encoded (1.3 MB sent)
       "gzip-gzip"  the page's objects gzip-encoded twice (Content-Encoding:
                    gzip, gzip): stacked encodings multiply their ratios
+      "gzip-cut"   the page's objects and hostile/cut, gzip-encoded without
+                   the member's CRC and length: whole JSON, a cut stream
       "values"     the page's objects and one more holding 7.3 million tiny
                    values in 14 MiB ([0,0,...]: 600 MB parsed), gzip-encoded
       "plain"      the page's objects and 200 Services hostile/big-NNN of 1 MiB
@@ -107,6 +109,9 @@ def bomb_body(what, kind, items, rv):
         return gzip_fill(head + real + (b"," if real else b"") + vh, b"0,", VALUES_MIB, vt + b"]}"), "gzip"
     if what == "gzip-gzip":
         return gzip.compress(gzip.compress(head + real + b"]}")), "gzip, gzip"
+    if what == "gzip-cut":
+        cut = b'{"metadata":{"name":"cut","namespace":"hostile"}}'
+        return gzip.compress(head + real + (b"," if real else b"") + cut + b"]}")[:-8], "gzip"
     if what == "gzip-item":
         return gzip_fill(head + real + (b"," if real else b"") +
                          b'{"metadata":{"name":"bomb","namespace":"hostile"},"x":"', b"a", BOMB_MIB,
@@ -250,9 +255,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 setattr(st, op + "_until", time.monotonic() + float(cmd["seconds"]))
             st.signal("expire" if op == "gone" else "drop")    # the open watches too
         elif op == "bomb":
-            if cmd.get("what") not in ("gzip", "gzip-item", "gzip-gzip", "values", "plain") or \
+            if cmd.get("what") not in ("gzip", "gzip-item", "gzip-gzip", "gzip-cut", "values", "plain") or \
                     cmd.get("kind") not in KINDS:
-                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, gzip-gzip, values, plain)"})
+                self.reply(400, {"error": "bomb: kind and what (gzip, gzip-item, gzip-gzip, gzip-cut, values, plain)"})
                 return
             with st.cv:
                 st.bombs[cmd["kind"]] += [cmd["what"]] * int(cmd.get("count", 1))

@@ -126,10 +126,12 @@ model_lacks_hostile || fail "gzip-item: its object reached the model"
 bomb values "list services: an item of more than 1000000 JSON values (from byte "
 model_lacks_hostile || fail "values: its object reached the model"
 bomb gzip-gzip "list services: encoding gzip, gzip: refused (gzip or none)"
+bomb gzip-cut "list services: gzip: cut short (no CRC and length at its end): refused"
+model_lacks_hostile || fail "gzip-cut: its object reached the model"
 bomb plain ""
 [ "$(model | grep -o '"hostile/big-[0-9]*"' | sort -u | wc -l)" = 200 ] ||
 	fail "plain: not the 200 Services of the page in the model"
-[ "$(grep -c 'API source: list services' "$log")" = 4 ] ||
+[ "$(grep -c 'API source: list services' "$log")" = 5 ] ||
 	fail "not one line a bomb: $(grep 'API source: list services' "$log")"
 bomb values-event "watch services: an event of more than 1000000 JSON values: refused"
 out_lacks '"hostile/values"' model || fail "values-event: its object reached the model"
