@@ -10,16 +10,9 @@
 
 agent_bin=$(agent_bin)
 dir=$(t_tmpdir)
-api=$(free_port)
-ctl=$(free_port)
-hz=$(free_port)
-mp=$(free_port)
 log=$dir/agent.log
-python3 "$TOP/tests/fakeapi/fakeapi.py" --listen "127.0.0.1:$api" --control "127.0.0.1:$ctl" \
-	>"$dir/fakeapi.log" 2>&1 &
-T_PIDS+=($!)
-wait_until 10 curl -sf "http://127.0.0.1:$ctl/control/stats" || fail "fake API server: $(cat "$dir/fakeapi.log")"
-apictl() { curl -sf -XPOST "http://127.0.0.1:$ctl/control" -d "$1" >/dev/null || fail "apictl $1"; }
+lo_fakeapi_up
+apictl() { lo_apictl "$1"; }
 requests() { # PYTHON-FILTER over r (one request): how many
 	curl -sf "http://127.0.0.1:$ctl/control/stats" |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(1 for r in d["requests"] if eval(sys.argv[1])))' "$1"

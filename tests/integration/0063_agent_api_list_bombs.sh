@@ -23,10 +23,6 @@ BOUND_KIB=$((100 * 1024))
 SLOWEST=0.5	# seconds, the slowest /livez answer while a bomb arrives
 agent_bin=$(agent_bin)
 dir=$(t_tmpdir)
-api=$(free_port)
-ctl=$(free_port)
-hz=$(free_port)
-mp=$(free_port)
 log=$dir/agent.log
 
 svc() { # NAME CLUSTER-IP
@@ -40,11 +36,8 @@ cat >"$dir/state.json" <<J
  "endpointslices": [$(slice web 10.244.1.5)],
  "nodes": [{"apiVersion":"v1","kind":"Node","metadata":{"name":"node1"},"status":{"addresses":[{"type":"InternalIP","address":"192.0.2.1"}]}}]}
 J
-python3 "$TOP/tests/fakeapi/fakeapi.py" --listen "127.0.0.1:$api" --control "127.0.0.1:$ctl" \
-	--state "$dir/state.json" >"$dir/fakeapi.log" 2>&1 &
-T_PIDS+=($!)
-wait_until 10 curl -sf "http://127.0.0.1:$ctl/control/stats" || fail "fake API server: $(cat "$dir/fakeapi.log")"
-apictl() { curl -sf -XPOST "http://127.0.0.1:$ctl/control" -d "$1" >/dev/null || fail "apictl $1"; }
+lo_fakeapi_up --state "$dir/state.json"
+apictl() { lo_apictl "$1"; }
 model() { curl -sf "http://127.0.0.1:$mp/model"; }
 model_has() { model | grep -qF -- "\"service\": \"$1\"" || model | grep -qF -- "\"service\":\"$1\""; }
 kib() { awk -v k="$1:" '$1==k{print $2}' "/proc/$agent/status"; }

@@ -284,6 +284,19 @@ put() { local f=$1; cat >"$f.tmp.$$" && mv "$f.tmp.$$" "$f"; }
 
 # --- the fake API server (tests/fakeapi) -------------------------------------------
 
+# lo_fakeapi_up [fakeapi flags...]: free loopback ports $api and $ctl for the
+# fake API server (started, its log in $dir/fakeapi.log) and $hz, $mp for an
+# agent's health and metrics; no rig. lo_apictl JSON: one control command.
+lo_fakeapi_up() {
+	api=$(free_port) ctl=$(free_port) hz=$(free_port) mp=$(free_port)
+	python3 "$TOP/tests/fakeapi/fakeapi.py" --listen "127.0.0.1:$api" --control "127.0.0.1:$ctl" "$@" \
+		>"$dir/fakeapi.log" 2>&1 &
+	T_PIDS+=($!)
+	wait_until 10 curl -sf "http://127.0.0.1:$ctl/control/stats" || fail "fake API server: $(cat "$dir/fakeapi.log")"
+}
+lo_apictl() { curl -sf -XPOST "http://127.0.0.1:$ctl/control" -d "$1" >/dev/null || fail "apictl $1"; }
+
+
 FAKEAPI_DIR=""
 # fakeapi_up RIG MEMBER STATE [fakeapi flags...]: certificates, a token file
 # and the fake API server on 127.0.0.1:6443 (control :6444) inside MEMBER,
