@@ -714,11 +714,9 @@ static int del_key(struct sp_bpf_writer *w, const struct sp_svc_key *k, enum sp_
 		   uint16_t kind, void *arg)
 {
 	const struct sp_svc_port *keep = arg;
-	const struct sp_svc_val *unused = NULL;
 
 	(void)list;
 	(void)kind;
-	(void)unused;
 	if (keep) {
 		/* Still one of the new version's entries? Then it was rewritten. */
 		struct sp_svc_key kk;
