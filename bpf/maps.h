@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define SP_BPF_LAYOUT 3
+#define SP_BPF_LAYOUT 4
 
 /* services: how a service address is looked up. */
 enum sp_bpf_scope {
@@ -140,6 +140,9 @@ struct sp_sock_rev_val {
 	__u32 svc_gen;		/* the service entry's gen when the endpoint was
 				 * chosen: while it holds, the socket's next
 				 * datagram goes to the same endpoint */
+	__u32 epoch;		/* meta's epoch when svc_gen was last checked:
+				 * while it holds, no service entry changed and
+				 * the next datagram needs no lookup at all */
 };
 
 /* reverse: per socket, the service address a rewritten peer stands for,
@@ -318,10 +321,14 @@ struct sp_src_range_key {
  * port send a client's flow to one endpoint). An inner array per set,
  * replaced whole. */
 
-/* meta: one entry, the layout of the maps pinned beside it. */
+/* meta: one entry, the layout of the maps pinned beside it, and an epoch
+ * the agent bumps after every write of service entries (and at each load),
+ * so a socket's remembered endpoint can be trusted without looking up its
+ * service while the epoch is the same. */
 struct sp_meta_val {
 	__u32 layout;		/* SP_BPF_LAYOUT */
 	__u32 maglev_size;	/* entries of sp_maglev's inner tables */
+	__u32 epoch;		/* never 0 once loaded */
 };
 
 #endif

@@ -21,6 +21,12 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
+/* Is @st's remembered service address @d (address, port, family)? */
+static __always_inline bool is_vip(const struct sp_sock_rev_val *st, const struct dest *d)
+{
+	return st->family == d->family && st->vip_port_be == d->port_be && same_addr(st->vip_addr, d->addr);
+}
+
 /* Is @st's remembered peer endpoint @d (address, port, family)? */
 static __always_inline bool is_ep(const struct sp_sock_rev_val *st, const struct dest *d)
 {
@@ -48,16 +54,46 @@ static __always_inline bool pick(void *ctx, const struct sp_svc_val *svc, struct
 	return true;
 }
 
+/* The agent's epoch: it changes after every write of service entries. */
+static __always_inline __u32 maps_epoch(void)
+{
+	__u32 key = 0;
+	const struct sp_meta_val *m = bpf_map_lookup_elem(&sp_meta, &key);
+
+	return m ? m->epoch : 0;
+}
+
+/* @d becomes the endpoint @st remembers. */
+static __always_inline void to_ep(const struct sp_sock_rev_val *st, struct dest *d)
+{
+	__builtin_memcpy(d->addr, st->ep_addr, 16);
+	d->port_be = st->ep_port_be;
+}
+
 /* The endpoint this socket had for service address @d, while @svc's
  * endpoints are the same list as then (its gen): written into @d. */
 static __always_inline bool again(const struct sp_sock_rev_val *st, const struct sp_svc_val *svc,
 				  struct dest *d)
 {
-	if (!st->family || st->svc_gen != svc->gen || st->family != d->family ||
-	    st->vip_port_be != d->port_be || !same_addr(st->vip_addr, d->addr))
+	if (!st->family || st->svc_gen != svc->gen || !is_vip(st, d))
 		return false;
-	__builtin_memcpy(d->addr, st->ep_addr, 16);
-	d->port_be = st->ep_port_be;
+	to_ep(st, d);
+	return true;
+}
+
+/* An unconnected datagram to the service address this socket remembers,
+ * while no service entry has changed since its endpoint was last checked
+ * (@epoch): the same endpoint, written into @d, with no lookup at all. */
+static __always_inline bool again_unchanged(struct bpf_sock_addr *ctx, __u32 epoch, struct dest *d)
+{
+	const struct sp_sock_rev_val *st;
+
+	if (!ctx->sk || !epoch)
+		return false;
+	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0);
+	if (!st || st->epoch != epoch || !is_vip(st, d))
+		return false;
+	to_ep(st, d);
 	return true;
 }
 
@@ -97,7 +133,7 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_r
 				     const struct sp_svc_val *svc, const struct dest *ep,
 				     const struct dest *vip, bool connect)
 {
-	bool same_vip = st->vip_port_be == vip->port_be && same_addr(st->vip_addr, vip->addr);
+	bool same_vip = is_vip(st, vip);
 
 	if (!st->family || connect || is_ep(st, ep) || same_vip) {
 		if (st->family && !connect && same_vip && !is_ep(st, ep))
@@ -180,6 +216,7 @@ static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest 
  * same), or the call is refused. */
 static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool connect)
 {
+	__u32 epoch = maps_epoch();	/* before any service lookup */
 	const struct sp_svc_val *svc;
 	struct sp_sock_rev_val *st;
 	struct dest d, vip;
@@ -188,6 +225,8 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool conn
 		load6(ctx, &d);
 	else
 		load4(ctx, &d);
+	if (!connect && again_unchanged(ctx, epoch, &d))
+		goto rewrite;
 	svc = find_service(&d);
 	if (!svc)
 		return 1;	/* not a service address: leave the socket alone */
@@ -205,6 +244,10 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool conn
 		if (st)
 			remember(ctx, st, svc, &d, &vip, connect);
 	}
+	/* The socket's own service, checked against its entry just now. */
+	if (st && is_vip(st, &vip))
+		st->epoch = epoch;
+rewrite:
 	if (v6)
 		store6(ctx, &d);
 	else

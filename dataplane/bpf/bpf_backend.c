@@ -317,6 +317,15 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		for (size_t i = 0; i < chg->n && !e; i++)
 			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
 	}
+	/* Also after a failure (some entries may be written): a socket's
+	 * remembered endpoint is checked against the entries now. */
+	{
+		int eb = sp_bpf_kernel_bump_epoch(&be->k);
+
+		if (eb)
+			sp_log_warn(be->cfg->log, "bpf: writing %s's epoch: %s",
+				    sp_bpf_map_name(SPM_META), strerror(-eb));
+	}
 	/* After the maps no longer send anyone there: connected UDP sockets to
 	 * endpoints that went away are disconnected. */
 	for (size_t i = 0; !e && be->udp && i < chg->n; i++)

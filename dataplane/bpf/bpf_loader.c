@@ -388,6 +388,29 @@ int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name)
 	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
+/* Meta's epoch in the maps of @k one further on (never 0), the layout and
+ * sizes as @meta has them, written back. */
+static int write_next_epoch(const struct sp_bpf_kernel *k, struct sp_meta_val *meta)
+{
+	struct sp_meta_val now;
+	uint32_t key = 0;
+
+	if (bpf_map_lookup_elem(k->map_fd[SPM_META], &key, &now))
+		return -errno;
+	meta->epoch = now.epoch + 1 ? now.epoch + 1 : 1;
+	return bpf_map_update_elem(k->map_fd[SPM_META], &key, meta, BPF_ANY) ? -errno : 0;
+}
+
+int sp_bpf_kernel_bump_epoch(const struct sp_bpf_kernel *k)
+{
+	struct sp_meta_val meta;
+	uint32_t key = 0;
+
+	if (bpf_map_lookup_elem(k->map_fd[SPM_META], &key, &meta))
+		return -errno;
+	return write_next_epoch(k, &meta);
+}
+
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
 		       const struct sp_bpf_sizes *sizes, const struct sp_log *log, char *err,
 		       size_t errsz)
@@ -396,7 +419,6 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 	struct bpf_program *prog;
 	struct sock_lb *s;
 	char cg[4096];
-	uint32_t key = 0;
 	int e, tmpl = -1;
 
 	memset(k, 0, sizeof(*k));
@@ -457,8 +479,8 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		k->map_fd[m] = bpf_map__fd(skel_map(s, m));
 		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
 	}
-	if (bpf_map_update_elem(k->map_fd[SPM_META], &key, &meta, BPF_ANY)) {
-		e = -errno;
+	/* An adopted meta's epoch goes on: what sockets remember is checked again. */
+	if ((e = write_next_epoch(k, &meta))) {
 		snprintf(err, errsz, "bpf: writing %s: %s", map_names[SPM_META], strerror(-e));
 		goto err_close;
 	}

@@ -70,6 +70,10 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 int sp_bpf_kernel_attach(struct sp_bpf_kernel *k, const struct sp_log *log, char *err,
 			 size_t errsz);
 
+/* After a write of service entries: meta's epoch moves on, so no socket
+ * keeps an endpoint it has not checked against the entries now. 0 or -errno. */
+int sp_bpf_kernel_bump_epoch(const struct sp_bpf_kernel *k);
+
 /* The loaded tc program @name ("sp_tc_outside_in", …): its fd, or -ENOENT. */
 int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name);
 
