@@ -25,7 +25,7 @@ B := build
 .DEFAULT_GOAL := all
 
 COMMON_SRC  := common/addr.c common/lists.c common/hmap.c common/log.c common/ratelimit.c common/khash.c \
-	       common/clock.c common/nft_lex.c common/lb_algorithm.c
+	       common/clock.c common/nft_lex.c common/lb_algorithm.c common/id_pool.c
 CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointslice.c \
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
@@ -42,7 +42,7 @@ DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/netlink/node_addrs.c dataplane/netlink/conntrack.c dataplane/netlink/bridge_ports.c \
 		 dataplane/bpf/bpf_addrs.c dataplane/bpf/bpf_loader.c dataplane/bpf/bpf_maps.c dataplane/bpf/bpf_readback.c \
 		 dataplane/bpf/bpf_udp.c dataplane/bpf/bpf_backend.c dataplane/bpf/bpf_tc.c \
-		 dataplane/bpf/bpf_ct.c dataplane/bpf/bpf_maglev.c dataplane/bpf/bpf_podifs.c \
+		 dataplane/bpf/bpf_ct.c dataplane/bpf/bpf_maglev.c dataplane/bpf/bpf_podifs.c dataplane/bpf/bpf_sweep.c \
 		 dataplane/userspace/us_balance.c dataplane/userspace/us_flows.c \
 		 dataplane/userspace/us_addrs.c dataplane/userspace/us_state.c \
 		 dataplane/userspace/us_fwd.c dataplane/userspace/us_conn.c dataplane/userspace/us_splice.c \

@@ -2,6 +2,7 @@
  * service entries per address and a mark for this node's addresses, each
  * address written when its flags change and deleted when it has none. */
 #include "bpf_addrs.h"
+#include "bpf_sweep.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
 
@@ -124,9 +125,11 @@ void sp_bpf_addrs_begin_full(struct sp_bpf_addrs *s)
 		((struct addr_rec *)it.value)->refs = 0;
 }
 
-/* Is @k an address recs holds? */
-static bool known(const struct sp_bpf_addrs *s, const struct sp_addr_key *k)
+/* Is @key (an sp_addr_key) an address @set's recs hold? */
+static bool known(const void *key, void *set)
 {
+	const struct sp_addr_key *k = key;
+	const struct sp_bpf_addrs *s = set;
 	struct sp_addr a = {.family = k->family == 6 ? AF_INET6 : AF_INET};
 	char name[SP_ADDRSTRLEN];
 
@@ -139,10 +142,7 @@ static bool known(const struct sp_bpf_addrs *s, const struct sp_addr_key *k)
 int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, size_t n)
 {
 	struct sp_hmap_iter it = {0};
-	struct sp_addr_key k, next, stale[64];
-	size_t n_stale;
-	void *prev;
-	int e = 0;
+	int e;
 
 	while (sp_hmap_next(s->recs, &it))
 		((struct addr_rec *)it.value)->node = false;
@@ -154,20 +154,9 @@ int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, si
 		r->node = true;
 	}
 	/* First what an earlier agent wrote and nothing uses now (room for
-	 * what follows), a chunk at a time (deleting while walking would
-	 * restart the walk); then every address as it is now. */
-	do {
-		n_stale = 0;
-		prev = NULL;
-		while (n_stale < 64 && !bpf_map_get_next_key(s->fd, prev, &next)) {
-			k = next;
-			prev = &k;
-			if (!known(s, &k))
-				stale[n_stale++] = k;
-		}
-		for (size_t i = 0; i < n_stale; i++)
-			bpf_map_delete_elem(s->fd, &stale[i]);
-	} while (n_stale == 64);
+	 * what follows); then every address as it is now. */
+	if ((e = sp_bpf_sweep(s->fd, sizeof(struct sp_addr_key), known, s)))
+		return e;
 	memset(&it, 0, sizeof(it));
 	while (!e && sp_hmap_next(s->recs, &it))
 		e = sync_rec(s, it.key, it.value);

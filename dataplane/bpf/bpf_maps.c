@@ -5,8 +5,10 @@
 #include "bpf_maps.h"
 #include "bpf_addrs.h"
 #include "bpf_maglev.h"
+#include "bpf_sweep.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
+#include "../../common/id_pool.h"
 #include "../../common/log.h"
 
 #include <errno.h>
@@ -23,42 +25,6 @@ struct ep_rec {
 	uint32_t refs; /* list occurrences that use it */
 };
 
-/* Ids given back, reused oldest first (a program that read an id just
- * before it was freed most likely finished with it by its reuse). */
-struct id_pool {
-	uint32_t *v;
-	size_t head, n, cap; /* a ring */
-};
-
-static int pool_put(struct id_pool *p, uint32_t id)
-{
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		uint32_t *v = malloc(cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM; /* the id is simply not reused */
-		for (size_t i = 0; i < p->n; i++)
-			v[i] = p->v[(p->head + i) % p->cap];
-		free(p->v);
-		p->v = v;
-		p->head = 0;
-		p->cap = cap;
-	}
-	p->v[(p->head + p->n++) % p->cap] = id;
-	return 0;
-}
-
-static bool pool_take(struct id_pool *p, uint32_t *id)
-{
-	if (!p->n)
-		return false;
-	*id = p->v[p->head];
-	p->head = (p->head + 1) % p->cap;
-	p->n--;
-	return true;
-}
-
 struct sp_bpf_writer {
 	const struct sp_bpf_kernel *k;
 	const struct sp_log *log;
@@ -72,7 +38,7 @@ struct sp_bpf_writer {
 	struct sp_hmap *told;	    /* port key → 1: its "left out" line was logged */
 	uint32_t maglev_size;	    /* 0: no Maglev tables (--bpf-lb-algorithm random) */
 	uint32_t next_ep_id, next_port_id;
-	struct id_pool ep_pool, port_pool;
+	struct sp_id_pool ep_pool, port_pool;
 	size_t left_out;
 };
 
@@ -144,12 +110,12 @@ static uint32_t take_ep_id(struct sp_bpf_writer *w)
 {
 	uint32_t id;
 
-	return pool_take(&w->ep_pool, &id) ? id : w->next_ep_id++;
+	return sp_id_pool_take(&w->ep_pool, &id) ? id : w->next_ep_id++;
 }
 
 static void give_ep_id(struct sp_bpf_writer *w, uint32_t id)
 {
-	pool_put(&w->ep_pool, id);
+	sp_id_pool_put(&w->ep_pool, id);
 }
 
 /* --- port ids ----------------------------------------------------------------- */
@@ -164,10 +130,10 @@ static uint32_t port_id(struct sp_bpf_writer *w, const struct sp_svc_port *p)
 
 	if (id)
 		return (uint32_t)id;
-	if (!pool_take(&w->port_pool, &fresh))
+	if (!sp_id_pool_take(&w->port_pool, &fresh))
 		fresh = w->next_port_id++;
 	if (sp_hmap_put(w->port_ids, p->key, (void *)(uintptr_t)fresh, NULL)) {
-		pool_put(&w->port_pool, fresh);
+		sp_id_pool_put(&w->port_pool, fresh);
 		return 0;
 	}
 	return fresh;
@@ -178,7 +144,7 @@ static void port_id_release(struct sp_bpf_writer *w, const struct sp_svc_port *p
 	uintptr_t id = (uintptr_t)sp_hmap_del(w->port_ids, p->key);
 
 	if (id)
-		pool_put(&w->port_pool, (uint32_t)id);
+		sp_id_pool_put(&w->port_pool, (uint32_t)id);
 }
 
 /* The id of @ep, written to the endpoints map on first use; one reference. */
@@ -819,164 +785,39 @@ out:
 
 /* --- full sync ----------------------------------------------------------------- */
 
-#define SWEEP_CHUNK 4096
-
-/* @n keys at @keys leave map @fd: in batches, one syscall for many; a key
- * the batch stops at (gone already) is skipped. */
-static void delete_keys(int fd, const uint8_t *keys, size_t klen, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t count = (uint32_t)(n - i < SWEEP_CHUNK ? n - i : SWEEP_CHUNK);
-
-		if (!bpf_map_delete_batch(fd, keys + i * klen, &count, NULL)) {
-			i += count;
-			continue;
-		}
-		/* @count were deleted before the one that failed */
-		i += count;
-		if (i < n)
-			bpf_map_delete_elem(fd, keys + i++ * klen);
-	}
-}
-
-/* Keys of map @fd, a chunk at a time: bpf_map_lookup_batch (values read and
- * dropped), else one bpf_map_get_next_key per key. Returns the number of keys
- * in @keys, 0 at the end, -errno on error. @kw carries the position. */
-struct key_walk {
-	int fd;
-	size_t klen, vlen;
-	bool batch, started, done;
-	uint8_t token[64];
-	uint8_t *vals;
-	uint8_t last[64];
-};
-
-static int walk_next(struct key_walk *kw, uint8_t *keys, uint32_t max)
-{
-	if (kw->done)
-		return 0;
-	if (kw->batch) {
-		uint32_t count = max;
-		int e = bpf_map_lookup_batch(kw->fd, kw->started ? kw->token : NULL, kw->token,
-					     keys, kw->vals, &count, NULL);
-
-		if (!e || errno == ENOENT) {
-			kw->started = true;
-			kw->done = e != 0;
-			return (int)count;
-		}
-		if (kw->started ||
-		    (errno != EINVAL && errno != ENOTSUP && errno != 524 /* ENOTSUPP */))
-			return -errno;
-		kw->batch = false; /* an older kernel: key by key */
-	}
-	{
-		uint32_t n = 0;
-
-		while (n < max && !bpf_map_get_next_key(kw->fd, kw->started ? kw->last : NULL,
-							keys + n * kw->klen)) {
-			memcpy(kw->last, keys + n * kw->klen, kw->klen);
-			kw->started = true;
-			n++;
-		}
-		if (n < max)
-			kw->done = true;
-		return (int)n;
-	}
-}
-
-/* Every key of map @m not accepted by @keep (or all, with @keep NULL) is
- * deleted: collected first, then removed. Keys are read and removed in
- * batches (a full sync at 10k services walks some 200k keys). */
-static int sweep(struct sp_bpf_writer *w, enum sp_bpf_map m, size_t klen,
-		 bool (*keep)(struct sp_bpf_writer *, const void *, void *), void *ctx)
-{
-	struct bpf_map_info info = {0};
-	uint32_t info_len = sizeof(info);
-	struct key_walk kw = {.fd = fd_of(w, m), .klen = klen, .batch = true};
-	uint8_t *keys = NULL, *chunk = NULL;
-	size_t n = 0, cap = 0;
-	int got, e = 0;
-
-	if (bpf_obj_get_info_by_fd(kw.fd, &info, &info_len))
-		return -errno;
-	kw.vlen = info.value_size;
-	chunk = malloc(SWEEP_CHUNK * klen);
-	kw.vals = malloc(SWEEP_CHUNK * (size_t)kw.vlen);
-	if (!chunk || !kw.vals) {
-		e = -ENOMEM;
-		goto out;
-	}
-	while ((got = walk_next(&kw, chunk, SWEEP_CHUNK)) > 0) {
-		for (int i = 0; i < got; i++) {
-			const uint8_t *cur = chunk + (size_t)i * klen;
-
-			if (keep && keep(w, cur, ctx))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 1024;
-				uint8_t *v = realloc(keys, nc * klen);
-
-				if (!v) {
-					e = -ENOMEM;
-					goto out;
-				}
-				keys = v;
-				cap = nc;
-			}
-			memcpy(keys + n++ * klen, cur, klen);
-		}
-	}
-	if (got < 0) {
-		e = got;
-		goto out;
-	}
-	delete_keys(kw.fd, keys, klen, n);
-out:
-	free(keys);
-	free(chunk);
-	free(kw.vals);
-	return e;
-}
-
-static bool keep_seen(struct sp_bpf_writer *w, const void *k, void *seen)
+static bool keep_seen(const void *k, void *seen)
 {
 	char hex[2 * sizeof(struct sp_svc_key) + 1];
 
-	(void)w;
 	key_hex(k, sizeof(struct sp_svc_key), hex);
 	return sp_hmap_get(seen, hex) != NULL;
 }
 
-static bool keep_slot(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_slot(const void *k, void *writer)
 {
+	const struct sp_bpf_writer *w = writer;
 	const struct sp_slot_key *sk = k;
 	char name[16];
 	void *cur;
 
-	(void)ctx;
 	set_name(sk->svc_id, name, sizeof(name));
 	cur = sp_hmap_get(w->sets, name);
 	return cur && SET_REV(cur) == sk->rev && sk->slot < SET_N(cur);
 }
 
-static bool keep_ep(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_ep(const void *k, void *live)
 {
-	struct sp_hmap *live = ctx;
 	char name[16];
 
-	(void)w;
 	set_name(*(const uint32_t *)k, name, sizeof(name));
 	return sp_hmap_get(live, name) != NULL;
 }
 
-static bool keep_info(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_info(const void *k, void *writer)
 {
+	const struct sp_bpf_writer *w = writer;
 	char name[16];
 
-	(void)ctx;
 	for (uint32_t l = 0; l < SP_LISTS; l++) {
 		set_name(*(const uint32_t *)k * SP_LIST_STRIDE + l, name, sizeof(name));
 		if (sp_hmap_get(w->sets, name))
@@ -985,30 +826,28 @@ static bool keep_info(struct sp_bpf_writer *w, const void *k, void *ctx)
 	return false;
 }
 
-static bool keep_range(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_range(const void *k, void *ctx)
 {
 	char hex[2 * sizeof(struct sp_src_range_key) + 2];
 
-	(void)w;
 	hex[0] = 'r';
 	key_hex(k, sizeof(struct sp_src_range_key), hex + 1);
 	return sp_hmap_get(ctx, hex) != NULL;
 }
 
-static bool keep_maglev(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_maglev(const void *k, void *writer)
 {
+	const struct sp_bpf_writer *w = writer;
 	char name[16];
 
-	(void)ctx;
 	set_name(*(const uint32_t *)k, name, sizeof(name));
 	return sp_hmap_get(w->maglev, name) != NULL;
 }
 
-static bool keep_match(struct sp_bpf_writer *w, const void *k, void *ctx)
+static bool keep_match(const void *k, void *ctx)
 {
 	char hex[2 * sizeof(struct sp_aff_match_key) + 1];
 
-	(void)w;
 	key_hex(k, sizeof(struct sp_aff_match_key), hex);
 	return sp_hmap_get(ctx, hex) != NULL;
 }
@@ -1067,7 +906,7 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 	memset(&it, 0, sizeof(it));
 	while (sp_hmap_next(w->port_ids, &it))
 		if (!sp_hmap_get(m->ports, it.key)) {
-			pool_put(&w->port_pool, (uint32_t)(uintptr_t)it.value);
+			sp_id_pool_put(&w->port_pool, (uint32_t)(uintptr_t)it.value);
 			sp_hmap_del(w->port_ids, it.key);
 		}
 	memset(&it, 0, sizeof(it));
@@ -1092,15 +931,15 @@ int sp_bpf_write_full(struct sp_bpf_writer *w, const struct sp_model *m,
 			free(sp_hmap_del(w->eps, it.key));
 		}
 	}
-	if ((e = sweep(w, SPM_SERVICES, sizeof(struct sp_svc_key), keep_seen, seen)) ||
-	    (e = sweep(w, SPM_SLOTS, sizeof(struct sp_slot_key), keep_slot, NULL)) ||
-	    (e = sweep(w, SPM_ENDPOINTS, sizeof(uint32_t), keep_ep, live)) ||
-	    (e = sweep(w, SPM_AFF_MATCH, sizeof(struct sp_aff_match_key), keep_match,
-		       w->seen_match)) ||
-	    (e = sweep(w, SPM_PORT_INFO, sizeof(uint32_t), keep_info, (void *)m)) ||
-	    (e = sweep(w, SPM_SRC_RANGES, sizeof(struct sp_src_range_key), keep_range,
-		       seen)) ||
-	    (e = sweep(w, SPM_MAGLEV, sizeof(uint32_t), keep_maglev, NULL)))
+	if ((e = sp_bpf_sweep(fd_of(w, SPM_SERVICES), sizeof(struct sp_svc_key), keep_seen, seen)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_SLOTS), sizeof(struct sp_slot_key), keep_slot, w)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_ENDPOINTS), sizeof(uint32_t), keep_ep, live)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_AFF_MATCH), sizeof(struct sp_aff_match_key), keep_match,
+			      w->seen_match)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_PORT_INFO), sizeof(uint32_t), keep_info, w)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_SRC_RANGES), sizeof(struct sp_src_range_key), keep_range,
+			      seen)) ||
+	    (e = sp_bpf_sweep(fd_of(w, SPM_MAGLEV), sizeof(uint32_t), keep_maglev, w)))
 		goto out;
 	e = sp_bpf_addrs_end_full(w->addrs, node_addrs, n_node_addrs);
 out:
@@ -1229,8 +1068,8 @@ void sp_bpf_writer_free(struct sp_bpf_writer *w)
 	sp_hmap_free(w->eps);
 	sp_hmap_free(w->sets);
 	sp_hmap_free(w->anyport);
-	free(w->ep_pool.v);
-	free(w->port_pool.v);
+	sp_id_pool_fini(&w->ep_pool);
+	sp_id_pool_fini(&w->port_pool);
 	sp_hmap_free(w->port_ids);
 	sp_hmap_free(w->maglev);
 	sp_hmap_free(w->told);

@@ -47,6 +47,7 @@ void write_file(const char *dir, const char *name, const char *text);
 
 Suite *suite_addr(void);
 Suite *suite_hmap(void);
+Suite *suite_id_pool(void);
 Suite *suite_yaml(void);
 Suite *suite_log(void);
 Suite *suite_k8s_service(void);
@@ -83,5 +84,6 @@ Suite *suite_us_fwd(void);
 Suite *suite_us_explain(void);
 Suite *suite_us_splice(void);
 Suite *suite_bpf_addrs(void);
+Suite *suite_bpf_sweep(void);
 
 #endif

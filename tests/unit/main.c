@@ -10,6 +10,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, suite_hmap());
+	srunner_add_suite(sr, suite_id_pool());
 	srunner_add_suite(sr, suite_yaml());
 	srunner_add_suite(sr, suite_log());
 	srunner_add_suite(sr, suite_k8s_service());
@@ -46,6 +47,7 @@ int main(void)
 	srunner_add_suite(sr, suite_us_explain());
 	srunner_add_suite(sr, suite_us_splice());
 	srunner_add_suite(sr, suite_bpf_addrs());
+	srunner_add_suite(sr, suite_bpf_sweep());
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
