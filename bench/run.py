@@ -21,8 +21,10 @@ Figures (issue: eBPF part 1), in the rig's node1 (its cgroup, the rig's bpffs):
     endpoint change (partial sync) beside nftables mode's
   pod datapath at 1 and 10k services: a client pod on node1 -> ClusterIP -> the
     server pod on node1 in bpf mode, beside the same pod direct to the server
-    pod and the same pod -> ClusterIP in nftables mode; runs interleaved,
-    medians of BENCH_POD_REPS (9)
+    pod (under node1's hooks, as every socket of a bpf-mode node; the targets'
+    reference), the same pod direct with no hook on the node, and the same
+    pod -> ClusterIP in nftables mode; runs interleaved, medians of
+    BENCH_POD_REPS (9)
 
 Figures (issue 19: hostile input), on loopback (bench/hostile.py): parse time
   of the worst 1 MiB nesting case, the slowest /healthz answer under 1,000
@@ -593,11 +595,13 @@ def bench_bpf_sync(n, eps, nft_full, nft_wall, nft_change):
 def bench_bpf_datapath(sizes):
     """A client pod on node1 → ClusterIP → the server pod on node1, in bpf mode
     (the client in node1's cgroup, under the socket hooks), beside the same
-    pod → the server pod's address (direct) and → ClusterIP in nftables mode;
-    the reference paths run from the rig's hook-free cgroup and reach the
-    server pod's hook-free UDP server, so they carry no bpf cost at all.
-    Runs are interleaved (bpf, direct, nftables, direct, nftables, bpf, ...),
-    POD_REPS each."""
+    client → the server pod's address (direct: the issue's reference, client
+    and server under node1's hooks as on a bpf-mode node, where a pod's every
+    socket passes them), beside that pod with no hook at all (client from the
+    rig's hook-free cgroup, the server pod's hook-free UDP server: a node
+    without bpf mode; what the hooks cost all traffic shows here) and → the
+    ClusterIP in nftables mode (hook-free too). Runs are interleaved (each
+    repetition starts one path later), POD_REPS each."""
     hooked, free = in_member("sp-bench-cp"), unhooked("sp-bench-cp")
 
     def path(addr, prefix, udp_port):
@@ -606,8 +610,8 @@ def bench_bpf_datapath(sizes):
                 return fn(addr, prefix + PIN, port=udp_port, secs=POD_SECS)
             return fn(addr, prefix, secs=POD_SECS)
         return run
-    paths = {"bpf": path(VIP, hooked, 7), "direct": path(SRV, free, UDP_UNHOOKED),
-             "nftables": path(VIP, free, 7)}
+    paths = {"bpf": path(VIP, hooked, 7), "direct": path(SRV, hooked, UDP_HOOKED),
+             "hook-free": path(SRV, free, UDP_UNHOOKED), "nftables": path(VIP, free, 7)}
     med = {}
     for n in sizes:
         dbpf, dnft = os.path.join(WORK, "pod-bpf%d" % n), os.path.join(WORK, "pod-nft%d" % n)
@@ -621,10 +625,11 @@ def bench_bpf_datapath(sizes):
         runs = {(p, m[0]): [] for p in paths for m in MEASURES}
         order = list(paths)
         for rep in range(POD_REPS):
-            # each repetition starts one path later (bpf, direct, nftables;
-            # direct, nftables, bpf; ...): no path always runs right after
-            # the nftables agent's start and teardown
-            for p in order[rep % 3:] + order[:rep % 3]:
+            # each repetition starts one path later (bpf, direct, hook-free,
+            # nftables; direct, hook-free, nftables, bpf; ...): no path always
+            # runs right after the nftables agent's start and teardown
+            k = rep % len(order)
+            for p in order[k:] + order[:k]:
                 run = paths[p]
                 if p == "nftables":
                     a = Agent("sp-bench-node1", dnft)
@@ -643,7 +648,9 @@ def bench_bpf_datapath(sizes):
                       file=sys.stderr, flush=True)
             med[n, name] = v["bpf"]
             record("%s pod to ClusterIP, bpf mode, %s" % (name, label), v["bpf"], unit, v["direct"],
-                   "same pod direct to the server pod")
+                   "same pod direct to the server pod, both under node1's hooks")
+            record("%s pod to ClusterIP, bpf mode, %s vs no hooks" % (name, label), v["bpf"], unit,
+                   v["hook-free"], "same pod direct, no socket hook on the node")
             record("%s pod to ClusterIP, bpf mode, %s vs nftables" % (name, label), v["bpf"], unit,
                    v["nftables"], "nftables mode, same pod")
     if len(sizes) > 1:
