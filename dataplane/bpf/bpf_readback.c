@@ -1,5 +1,6 @@
-/* bpf_readback.c - the eBPF maps read back: services → slots of the revision
- * in force → endpoints, named by the port info map. */
+/* bpf_readback.c - the eBPF maps read back as the programs see them:
+ * service addresses (sp_addrs) → services → slots of the revision in force
+ * → endpoints, named by the port info map. */
 #include "bpf_readback.h"
 #include "../../bpf/maps.h"
 #include "../../common/hmap.h"
@@ -109,6 +110,20 @@ struct ext_list {
 	struct sp_svc_val v;
 };
 
+/* Do the programs reach the entry at @key? A service address gets past
+ * their first lookup only while sp_addrs holds it with the service flag: an
+ * entry without it is never served, so it is not read back either. */
+static bool served(const struct sp_bpf_kernel *k, const struct sp_svc_key *key)
+{
+	struct sp_addr_key ak = {.family = key->family};
+	uint8_t flags;
+
+	if (key->scope != SP_SCOPE_VIP)
+		return true;
+	memcpy(ak.addr, key->addr, sizeof(ak.addr));
+	return !bpf_map_lookup_elem(k->map_fd[SPM_ADDRS], &ak, &flags) && (flags & SP_ADDR_SERVICE);
+}
+
 int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external_list_fn ext,
 		void *ctx)
 {
@@ -142,7 +157,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		/* (The local-endpoints entries for traffic from outside hold the
 		 * port's local endpoints: read through the ports' decision.) */
 		if (key.scope == SP_SCOPE_ANY_PORT || key.scope == SP_SCOPE_VIP_LOCAL ||
-		    key.scope == SP_SCOPE_NODEPORT_LOCAL)
+		    key.scope == SP_SCOPE_NODEPORT_LOCAL || !served(k, &key))
 			continue;
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v)) {
 			if (errno != ENOENT) /* (deleted while we read: skip) */
@@ -274,6 +289,8 @@ int sp_bpf_dispatch(const struct sp_bpf_kernel *k, int family, const struct sp_a
 		memcpy(key.addr, vip->bytes, family == AF_INET6 ? 16 : 4);
 	if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v))
 		return -errno;
+	if (!served(k, &key))
+		return -ENOENT;
 	/* From outside the node (what explain asks the live state about), an
 	 * externalTrafficPolicy Local address uses its local-endpoints entry,
 	 * as the tc programs do. */

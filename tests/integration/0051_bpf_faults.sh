@@ -5,7 +5,8 @@
 # the kernel refuses at start (--cgroup-path not a cgroup v2 directory, or
 # missing; a pin path where no bpffs can be) is one line naming it and exit 2;
 # maps pinned by an older layout (sp_meta) or with other sizes (sp_services)
-# are detected, replaced with a warning line, never read, and traffic works.
+# are detected, replaced with a warning line, never read, and traffic works;
+# a service address removed from sp_addrs is drift that diff names.
 . "$(dirname "$0")/lib.sh"
 LAYOUT=$(awk '$1 == "#define" && $2 == "SP_BPF_LAYOUT" {print $3}' "$TOP/bpf/maps.h")
 [ -n "$LAYOUT" ] || fail "no SP_BPF_LAYOUT in bpf/maps.h"
@@ -118,4 +119,20 @@ done
 gauge=$(inns $R node1 curl -sf http://127.0.0.1:10249/metrics | awk '$1 == "svcplane_bpf_service_ports_left_out" {print $2}')
 [ "$gauge" = "$(grep -c . <<<"$left")" ] || fail "svcplane_bpf_service_ports_left_out = '$gauge', lines name $(grep -c . <<<"$left")"
 note "map full: $(grep -c . <<<"$left") port(s) left out, one line each; $n_ok answer"
+
+# --- a service address gone from sp_addrs behind the agent's back: the
+# programs no longer reach its entry, and diff says so (exit 1, naming it,
+# where it named only the ports left out before), though sp_services still
+# holds the entry.
+for i in $(seq 10 21); do grep -qx "t/s$i:http/TCP/IPv4" <<<"$left" || break; done
+key="198 19 128 $i 0 0 0 0 0 0 0 0 0 0 0 0 4 0 0 0"
+bpftool map lookup pinned "$PIN/sp_services" key 198 19 128 $i 0 0 0 0 0 0 0 0 0 0 0 0 0 80 6 0 4 0 0 0 >/dev/null ||
+	fail "s$i has no sp_services entry to begin with"
+out=$(inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1)
+! grep -q "t/s$i:http" <<<"$out" || fail "diff names t/s$i before its address is gone: $out"
+bpftool map delete pinned "$PIN/sp_addrs" key $key || fail "deleting s$i's address from sp_addrs"
+out=$(inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1); rc=$?
+[ "$rc" = 1 ] || fail "diff with s$i's address gone from sp_addrs: exit $rc, want 1: $out"
+grep -q "t/s$i:http" <<<"$out" || fail "diff does not name t/s$i: $out"
+note "an address gone from sp_addrs: diff names it ($(grep "t/s$i:http" <<<"$out"))"
 exit 0
