@@ -63,7 +63,7 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
 	struct sp_bpf_sizes z = {.lb_max = max,
 				 .slots_max = 4 * max,
-				 .sock_max = 4 * max,
+				 .sock_max = max, /* overflow only: an unconnected socket's 2nd+ services */
 				 .ct_max = 4 * max,
 				 .maglev_size = maglev_size(be->cfg)};
 	int e;
