@@ -19,24 +19,6 @@
 
 /* --- the answer --------------------------------------------------------------------- */
 
-/* UDP: the flows of @pool per endpoint (the relay counts connections, not
- * flows, in the pool itself). */
-static void count_flows(const struct us_fwd *f, const struct us_pool *pool, const struct us_svc *s,
-			struct sp_relay_answer *out)
-{
-	for (const struct us_flow *fl = f && f->flows ? us_flows_oldest(f->flows) : NULL; fl;
-	     fl = fl->newer) {
-		const struct us_lis *l = fl->owner;
-
-		if (fl->pool != pool || l->svc != s)
-			continue;
-		for (size_t i = 0; i < out->n_eps; i++)
-			if (out->eps[i].port == fl->ep.port &&
-			    !sp_addr_cmp(&out->eps[i].addr, &fl->ep.addr))
-				out->eps[i].active++;
-	}
-}
-
 static enum sp_relay_verdict verdict(const struct us_lis *l, const struct us_pool *pool,
 				     const struct sp_addr *src)
 {
@@ -106,11 +88,9 @@ int us_explain(const struct us_ports *t, const struct us_explain_query *q, doubl
 
 		e->addr = pool->v[i].addr;
 		e->port = pool->v[i].port;
-		e->active = s->proto == IPPROTO_UDP ? 0 : pool->conns[i];
+		e->active = pool->conns[i]; /* connections, or UDP flows */
 		e->next = has_next && us_ep_equal(&pool->v[i], &next);
 	}
-	if (s->proto == IPPROTO_UDP)
-		count_flows(t->fwd, pool, s, out);
 	return 0;
 }
 

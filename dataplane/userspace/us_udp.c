@@ -38,6 +38,7 @@ static void flow_free(struct us_fwd *f, struct us_flow *fl)
 	struct us_lis *l = fl->owner;
 
 	flow_close_fd(f, fl);
+	us_pool_count(fl->pool, &fl->ep, -1); /* (none while it has no endpoint) */
 	l->svc->st.flows--;
 	us_flows_del(f->flows, fl);
 	us_conn_resume(f); /* its descriptor may make room for a connection */
@@ -127,6 +128,10 @@ static int flow_connect(struct us_fwd *f, struct us_flow *fl, double now)
 	len = us_sockaddr(&ep.addr, ep.port, &ss);
 	if (connect(fl->fd, (struct sockaddr *)&ss, len) == -1)
 		return -errno;
+	/* A flow counts as a connection of its endpoint (least connections,
+	 * explain); one repointed has left its endpoint, which left the pool. */
+	us_pool_count(fl->pool, &fl->ep, -1);
+	us_pool_count(fl->pool, &ep, 1);
 	fl->ep = ep;
 	if (l->svc->aff)
 		us_affinity_put(l->svc->aff, &fl->key.client, &ep, now);

@@ -261,25 +261,19 @@ START_TEST(test_us_explain_affinity)
 }
 END_TEST
 
-/* UDP: flows per endpoint of the list they draw from. */
+/* UDP: flows per endpoint of the list they draw from (the relay counts a
+ * flow in its pool as a connection of its endpoint). */
 START_TEST(test_us_explain_udp_flows)
 {
 	struct rig r;
 	struct sp_relay_answer a;
-	struct us_flow *fl;
+	struct us_ep e1 = ep("198.18.1.11", 8080), e2 = ep("198.18.2.11", 8080);
 	char buf[64];
 
 	rig_up(&r, IPPROTO_UDP);
-	ck_assert_ptr_nonnull(r.f.flows = us_flows_new(16));
-	for (int i = 0; i < 3; i++) {
-		struct us_flow_key k = {
-		    .lis = 1, .cport = (uint16_t)(1000 + i), .client = ip("198.19.0.100")};
-
-		ck_assert_ptr_nonnull(fl = us_flows_add(r.f.flows, &k, 1));
-		fl->owner = i < 2 ? &r.cip : &r.np;
-		fl->pool = i < 2 ? &r.s.internal : &r.s.external;
-		fl->ep = i ? ep("198.18.1.11", 8080) : ep("198.18.2.11", 8080);
-	}
+	us_pool_count(&r.s.internal, &e2, 1);
+	us_pool_count(&r.s.internal, &e1, 1);
+	us_pool_count(&r.s.external, &e1, 1);
 	ask(&r, "198.19.0.100", "198.19.128.90", 80, &a);
 	ck_assert_str_eq(a.listener, "198.19.128.90:80/UDP");
 	for (size_t i = 0; i < a.n_eps; i++) {
@@ -287,7 +281,6 @@ START_TEST(test_us_explain_udp_flows)
 		ck_assert_uint_eq(a.eps[i].active, strcmp(buf, "198.18.1.10:8080") ? 1 : 0);
 	}
 	sp_relay_answer_fini(&a);
-	us_flows_free(r.f.flows);
 	rig_down(&r);
 }
 END_TEST
