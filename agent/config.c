@@ -21,7 +21,7 @@
 enum flag_id {
 	F_MODE = 1000, F_MANIFESTS, F_KUBECONFIG, F_MASTER, F_CONFIG, F_HOSTNAME, F_CLUSTER_CIDR,
 	F_NODEPORT_ADDRS, F_MASQ_ALL, F_MIN_SYNC, F_SYNC, F_HEALTHZ, F_METRICS, F_CLEANUP,
-	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX,
+	F_LOG_FORMAT, F_CGROUP, F_PIN, F_HELP, F_V, F_WATCH_TIMEOUT, F_BPF_MAP_MAX, F_BPF_CT_MAX,
 	F_BPF_LB_ALGORITHM, F_BPF_MAGLEV_SIZE, F_TAKEOVER, F_VERSION,
 	F_US_LB,
 };
@@ -46,6 +46,7 @@ static const struct option options[] = {
 	{ "bpf-pin-path", required_argument, NULL, F_PIN },
 	{ "api-watch-timeout", required_argument, NULL, F_WATCH_TIMEOUT },
 	{ "bpf-lb-map-max", required_argument, NULL, F_BPF_MAP_MAX },
+	{ "bpf-ct-max", required_argument, NULL, F_BPF_CT_MAX },
 	{ "bpf-lb-algorithm", required_argument, NULL, F_BPF_LB_ALGORITHM },
 	{ "bpf-lb-maglev-table-size", required_argument, NULL, F_BPF_MAGLEV_SIZE },
 	{ "userspace-lb-algorithm", required_argument, NULL, F_US_LB },
@@ -90,7 +91,9 @@ static const char usage_rest[] =
 	"  --cgroup-path PATH           bpf mode: cgroup for socket hooks (default: v2 root)\n"
 	"  --bpf-pin-path PATH          bpf mode: pin path (default /sys/fs/bpf/svcplane)\n"
 	"  --bpf-lb-map-max N           bpf mode: entries of the service and endpoint maps\n"
-	"                               (default 65536; slots and sockets get 4 × N)\n"
+	"                               (default 65536; slots get 4 × N)\n"
+	"  --bpf-ct-max N               bpf mode: flows the tc programs track (two entries each\n"
+	"                               way; default 524288, Cilium's bpf-ct-global-tcp-max)\n"
 	"  --bpf-lb-algorithm ALG       bpf mode, traffic from outside the node: random (default)\n"
 	"                               or maglev (every node picks the same endpoint for a flow)\n"
 	"  --bpf-lb-maglev-table-size N bpf mode: slots of each service's Maglev table, a prime\n"
@@ -274,6 +277,7 @@ static void defaults(struct sp_config *cfg)
 	strcpy(cfg->metrics_bind, "127.0.0.1:10249");
 	strcpy(cfg->bpf_pin_path, "/sys/fs/bpf/svcplane");
 	cfg->bpf_lb_map_max = 65536;	/* Cilium's bpf-lb-map-max default */
+	cfg->bpf_ct_max = 524288;	/* Cilium's bpf-ct-global-tcp-max default */
 	cfg->bpf_lb_algorithm = SP_LB_RANDOM;	/* Cilium's default too */
 	cfg->bpf_maglev_table_size = SP_MAGLEV_SIZE_DEFAULT;
 }
@@ -353,6 +357,15 @@ static int apply_flag(struct sp_config *cfg, int id, const char *v, struct why *
 		if (!*v || *end || n < 16 || n > 4194304)	/* 4 × N slots must fit a u32 */
 			return -EINVAL;
 		cfg->bpf_lb_map_max = (uint32_t)n;
+		return 0;
+	}
+	case F_BPF_CT_MAX: {
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (!*v || *end || n < 1024 || n > 16777216)
+			return -EINVAL;
+		cfg->bpf_ct_max = (uint32_t)n;
 		return 0;
 	}
 	}

@@ -139,6 +139,7 @@ static const struct key keys[] = {
 	{ "svcplane.cgroupPath", K_STR, "cgroup-path" },
 	{ "svcplane.bpfPinPath", K_STR, "bpf-pin-path" },
 	{ "svcplane.bpfLBMapMax", K_INT, "bpf-lb-map-max", NULL, 16, 4194304 },
+	{ "svcplane.bpfCTMax", K_INT, "bpf-ct-max", NULL, 1024, 16777216 },
 	{ "svcplane.bpfLBAlgorithm", K_STR, "bpf-lb-algorithm" },
 	{ "svcplane.bpfLBMaglevTableSize", K_INT, "bpf-lb-maglev-table-size", NULL, 251, 131071 },
 	{ "svcplane.logFormat", K_ENUM, "log-format", NULL, 0, 0, log_formats },

@@ -34,6 +34,7 @@ struct sp_config {
 	char cgroup_path[4096];
 	char bpf_pin_path[4096];
 	uint32_t bpf_lb_map_max;	/* --bpf-lb-map-max */
+	uint32_t bpf_ct_max;		/* --bpf-ct-max */
 	enum sp_lb_algorithm bpf_lb_algorithm;	/* --bpf-lb-algorithm */
 	uint32_t bpf_maglev_table_size;	/* --bpf-lb-maglev-table-size: a prime */
 	bool us_least_conns;		/* --userspace-lb-algorithm least-connections */

@@ -47,6 +47,7 @@ struct sp_backend_cfg {
 	const char *bpf_pin_path;	/* bpf mode */
 	const char *cgroup_path;	/* bpf mode */
 	uint32_t bpf_lb_map_max;	/* bpf mode: service and endpoint map entries */
+	uint32_t bpf_ct_max;		/* bpf mode: connection-tracking entries (0: default) */
 	enum sp_lb_algorithm bpf_lb_algorithm;	/* bpf mode: traffic from outside the node */
 	uint32_t bpf_maglev_table_size;	/* bpf mode: slots of each Maglev table, a prime */
 	bool us_least_conns;		/* userspace mode: least connections, not round robin */

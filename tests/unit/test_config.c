@@ -440,6 +440,7 @@ static const struct {
 	{ "svcplane.cgroupPath", "1", "must be a string" },
 	{ "svcplane.bpfPinPath", "true", "must be a string" },
 	{ "svcplane.bpfLBMapMax", "8", "must be within the range [16, 4194304]" },
+	{ "svcplane.bpfCTMax", "1000", "must be within the range [1024, 16777216]" },
 	{ "svcplane.bpfLBAlgorithm", "roundrobin", "svcplane.bpfLBAlgorithm: invalid value \"roundrobin\"" },
 	{ "svcplane.bpfLBMaglevTableSize", "131101", "must be within the range [251, 131071]" },
 	{ "svcplane.logFormat", "xml", "must be one of" },
@@ -672,6 +673,33 @@ START_TEST(test_config_bpf_lb_algorithm_flags)
 }
 END_TEST
 
+/* --bpf-ct-max: Cilium's default, a value passed to the backend, bounds. */
+START_TEST(test_config_bpf_ct_max_flag)
+{
+	struct captured_log lg;
+	struct sp_config cfg;
+	char *none[] = { "svcplane", NULL };
+	char *big[] = { "svcplane", "--bpf-ct-max", "1048576", NULL };
+	char *too_small[] = { "svcplane", "--bpf-ct-max", "1023", NULL };
+	char *too_big[] = { "svcplane", "--bpf-ct-max", "16777217", NULL };
+	char *not_number[] = { "svcplane", "--bpf-ct-max", "1M", NULL };
+	struct sp_backend_cfg bcfg;
+
+	captured_log_open(&lg);
+	ck_assert_int_eq(load(&cfg, &lg, 1, none), 0);
+	ck_assert_uint_eq(cfg.bpf_ct_max, 524288);
+	ck_assert_int_eq(load(&cfg, &lg, 3, big), 0);
+	sp_agent_backend_cfg(&cfg, &lg.log, NULL, &bcfg);
+	ck_assert_uint_eq(bcfg.bpf_ct_max, 1048576);
+	ck_assert_int_eq(load(&cfg, &lg, 3, too_small), -EINVAL);
+	ck_assert_int_eq(load(&cfg, &lg, 3, too_big), -EINVAL);
+	ck_assert_int_eq(load(&cfg, &lg, 3, not_number), -EINVAL);
+	ck_assert_int_eq(captured_log_lines(&lg), 3);
+	ck_assert_ptr_nonnull(strstr(captured_log_text(&lg), "--bpf-ct-max: invalid value \"1M\""));
+	captured_log_close(&lg);
+}
+END_TEST
+
 START_TEST(test_config_file_bpf_lb_algorithm_keys)
 {
 	struct captured_log lg;
@@ -718,6 +746,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_config_file_malformed_value);
 	tcase_add_test(tc, test_config_file_over_1mib_refused);
 	tcase_add_test(tc, test_config_bpf_lb_algorithm_flags);
+	tcase_add_test(tc, test_config_bpf_ct_max_flag);
 	tcase_add_test(tc, test_config_file_bpf_lb_algorithm_keys);
 	suite_add_tcase(s, tc);
 	return s;
