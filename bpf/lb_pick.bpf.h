@@ -25,7 +25,8 @@ struct dest {
  * it does not serve (an entry with count 0), or a NodePort on one of this
  * node's addresses. With @outside (traffic from outside the node) an
  * externalTrafficPolicy Local entry hands over to its local-endpoints entry.
- * An address that is neither a service's nor this node's costs one lookup. */
+ * An address that is neither a service's nor this node's costs one lookup
+ * here (an unconnected send has asked its socket's storage first). */
 static __always_inline const struct sp_svc_val *lookup_service(const struct dest *d, bool outside)
 {
 	struct sp_svc_key k = {};

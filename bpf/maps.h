@@ -142,7 +142,7 @@ struct sp_sock_rev_val {
 				 * datagram goes to the same endpoint */
 	__u32 epoch;		/* meta's epoch when svc_gen was last checked:
 				 * while it holds, no service entry changed and
-				 * the next datagram needs no lookup at all */
+				 * the next datagram needs no service lookup */
 };
 
 /* reverse: per socket, the service address a rewritten peer stands for,

@@ -24,13 +24,15 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 /* Is @st's remembered service address @d (address, port, family)? */
 static __always_inline bool is_vip(const struct sp_sock_rev_val *st, const struct dest *d)
 {
-	return st->family == d->family && st->vip_port_be == d->port_be && same_addr(st->vip_addr, d->addr);
+	return st->family == d->family && st->vip_port_be == d->port_be &&
+	       same_addr(st->vip_addr, d->addr);
 }
 
 /* Is @st's remembered peer endpoint @d (address, port, family)? */
 static __always_inline bool is_ep(const struct sp_sock_rev_val *st, const struct dest *d)
 {
-	return st->family == d->family && st->ep_port_be == d->port_be && same_addr(st->ep_addr, d->addr);
+	return st->family == d->family && st->ep_port_be == d->port_be &&
+	       same_addr(st->ep_addr, d->addr);
 }
 
 /* One endpoint of @svc (count > 0) for @d, written into @d. false: none
@@ -75,7 +77,7 @@ static __always_inline void to_ep(const struct sp_sock_rev_val *st, struct dest 
 static __always_inline bool again(const struct sp_sock_rev_val *st, const struct sp_svc_val *svc,
 				  struct dest *d)
 {
-	if (!st->family || st->svc_gen != svc->gen || !is_vip(st, d))
+	if (st->svc_gen != svc->gen || !is_vip(st, d)) /* (family 0: no vip) */
 		return false;
 	to_ep(st, d);
 	return true;
@@ -83,7 +85,8 @@ static __always_inline bool again(const struct sp_sock_rev_val *st, const struct
 
 /* An unconnected datagram to the service address this socket remembers,
  * while no service entry has changed since its endpoint was last checked
- * (@epoch): the same endpoint, written into @d, with no lookup at all. */
+ * (@epoch): the same endpoint, written into @d, with no service lookup (the
+ * socket's storage and the epoch only). */
 static __always_inline bool again_unchanged(struct bpf_sock_addr *ctx, __u32 epoch, struct dest *d)
 {
 	const struct sp_sock_rev_val *st;
@@ -137,8 +140,8 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_r
 
 	if (!st->family || connect || is_ep(st, ep) || same_vip) {
 		if (st->family && !connect && same_vip && !is_ep(st, ep))
-			remember_aside(ctx, st, st->ep_addr, st->ep_port_be, st->family, st->vip_addr,
-				       st->vip_port_be);
+			remember_aside(ctx, st, st->ep_addr, st->ep_port_be, st->family,
+				       st->vip_addr, st->vip_port_be);
 		__builtin_memcpy(st->ep_addr, ep->addr, 16);
 		__builtin_memcpy(st->vip_addr, vip->addr, 16);
 		st->ep_port_be = ep->port_be;
@@ -216,7 +219,10 @@ static __always_inline void store6(struct bpf_sock_addr *ctx, const struct dest 
  * same), or the call is refused. */
 static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool connect)
 {
-	__u32 epoch = maps_epoch();	/* before any service lookup */
+	/* Read before any service lookup: every write of a service entry is
+	 * followed by a bump, so an epoch stored with what is read after it
+	 * is stale as soon as the entries it was checked against change. */
+	__u32 epoch = maps_epoch();
 	const struct sp_svc_val *svc;
 	struct sp_sock_rev_val *st;
 	struct dest d, vip;
@@ -229,10 +235,11 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool conn
 		goto rewrite;
 	svc = find_service(&d);
 	if (!svc)
-		return 1;	/* not a service address: leave the socket alone */
+		return 1; /* not a service address: leave the socket alone */
 	if (!svc->count)
-		goto refuse;	/* no endpoint, or a port the address does not serve */
-	st = ctx->sk ? bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
+		goto refuse; /* no endpoint, or a port the address does not serve */
+	st =
+	    ctx->sk ? bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
 	vip = d;
 	/* A connect picks anew (a retried connect gets another chance); an
 	 * unconnected datagram keeps the socket's endpoint. Without storage (no
@@ -271,7 +278,7 @@ static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 		return 1;
 	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0);
 	if (!st)
-		return 1;	/* this socket never dialled a service */
+		return 1; /* this socket never dialled a service */
 	if (v6)
 		load6(ctx, &d);
 	else

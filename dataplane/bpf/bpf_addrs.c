@@ -87,7 +87,8 @@ static int sync_rec(struct sp_bpf_addrs *s, const char *name, struct addr_rec *r
 		if (bpf_map_update_elem(s->fd, &r->key, &f, BPF_ANY)) {
 			int e = -errno;
 
-			sp_log_err(s->log, "bpf: sp_addrs: address %s left out: %s", name, strerror(-e));
+			sp_log_err(s->log, "bpf: sp_addrs: address %s left out: %s", name,
+				   strerror(-e));
 			return e;
 		}
 		r->written = f;
@@ -154,11 +155,14 @@ int sp_bpf_addrs_end_full(struct sp_bpf_addrs *s, const struct sp_addr *node, si
 		r->node = true;
 	}
 	/* First what an earlier agent wrote and nothing uses now (room for
-	 * what follows); then every address as it is now. */
-	if ((e = sp_bpf_sweep(s->fd, sizeof(struct sp_addr_key), known, s)))
-		return e;
+	 * what follows); then every address as it is now, also when the sweep
+	 * failed (the first error is returned). */
+	e = sp_bpf_sweep(s->fd, sizeof(struct sp_addr_key), known, s);
 	memset(&it, 0, sizeof(it));
-	while (!e && sp_hmap_next(s->recs, &it))
-		e = sync_rec(s, it.key, it.value);
+	while (sp_hmap_next(s->recs, &it)) {
+		int e2 = sync_rec(s, it.key, it.value);
+
+		e = e ? e : e2;
+	}
 	return e;
 }

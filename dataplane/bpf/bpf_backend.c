@@ -28,8 +28,12 @@
  * port of one of the node's own sockets; 28,976 of them per endpoint. */
 #define SNAT_PORT_MIN 1024
 #define SNAT_PORT_MAX 29999
-#define CT_GC_INTERVAL 10.0 /* seconds */
+#define CT_GC_INTERVAL 10.0  /* seconds */
 #define POD_IFS_INTERVAL 2.0 /* seconds: a new pod is reached past the bridge this soon */
+/* The epoch moves on again this long after a write: a program that read the
+ * old service entry and the new epoch (loads a weakly-ordered CPU may serve
+ * out of order) finished long before, and what it kept is checked again. */
+#define EPOCH_SETTLE 0.005 /* seconds */
 
 struct bpf_be {
 	const struct sp_backend_cfg *cfg;
@@ -39,7 +43,7 @@ struct bpf_be {
 	bool read_only, open;	 /* open: maps are there */
 	bool synced;		 /* a full sync has completed */
 	bool attached;		 /* hooks attached (after the first full sync) */
-	uint64_t gc_timer, pod_timer;
+	uint64_t gc_timer, pod_timer, epoch_timer;
 	struct sp_bpf_devs devs; /* where the tc programs are (once attached) */
 	bool have_devs;
 	struct sp_bpf_ct_gc ct; /* the last garbage collection's */
@@ -63,8 +67,9 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
 	struct sp_bpf_sizes z = {.lb_max = max,
 				 .slots_max = 4 * max,
-				 .sock_max = max, /* overflow only: an unconnected socket's 2nd+ services */
-				 .ct_max = 4 * max,
+				 .sock_max =
+				     max, /* overflow only: an unconnected socket's 2nd+ services */
+				 .ct_max = be->cfg->bpf_ct_max ? be->cfg->bpf_ct_max : 524288,
 				 .maglev_size = maglev_size(be->cfg)};
 	int e;
 
@@ -123,6 +128,27 @@ static void ct_gc(void *ctx)
 	be->gc_timer = be->cfg->loop->add_timer(be->cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
 }
 
+/* Meta's epoch one further on (after a write of service entries, and
+ * EPOCH_SETTLE later): 0, or -errno logged. */
+static int bump_epoch(struct bpf_be *be)
+{
+	int e = sp_bpf_kernel_bump_epoch(&be->k);
+
+	if (e)
+		sp_log_warn(be->cfg->log, "bpf: writing %s's epoch: %s", sp_bpf_map_name(SPM_META),
+			    strerror(-e));
+	return e;
+}
+
+static void epoch_settle(void *ctx)
+{
+	struct bpf_be *be = ctx;
+
+	be->epoch_timer = 0;
+	if (be->open)
+		bump_epoch(be);
+}
+
 /* sp_pod_ifs follows the pods behind the pod-facing bridges. */
 static void pod_ifs_tick(void *ctx)
 {
@@ -158,9 +184,10 @@ static int bpf_open(struct sp_backend *be_, const struct sp_backend_cfg *cfg,
 			return e;
 		}
 		if (cfg->loop) {
-			be->gc_timer = cfg->loop->add_timer(cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
-			be->pod_timer =
-			    cfg->loop->add_timer(cfg->loop->loop, POD_IFS_INTERVAL, pod_ifs_tick, be);
+			be->gc_timer =
+			    cfg->loop->add_timer(cfg->loop->loop, CT_GC_INTERVAL, ct_gc, be);
+			be->pod_timer = cfg->loop->add_timer(cfg->loop->loop, POD_IFS_INTERVAL,
+							     pod_ifs_tick, be);
 		}
 	}
 	return 0;
@@ -223,8 +250,8 @@ static int write_config(const struct bpf_be *be, const struct sp_addr *a, size_t
 	    .snat_port_min = SNAT_PORT_MIN,
 	    .snat_port_max = SNAT_PORT_MAX,
 	    .maglev_size = maglev_size(be->cfg),
-	    .algorithm = be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV ? SP_CFG_ALG_MAGLEV
-								   : SP_CFG_ALG_RANDOM,
+	    .algorithm =
+		be->cfg->bpf_lb_algorithm == SP_LB_MAGLEV ? SP_CFG_ALG_MAGLEV : SP_CFG_ALG_RANDOM,
 	};
 	bool have4 = false, have6 = false;
 	uint32_t zero = 0;
@@ -318,13 +345,16 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
 	}
 	/* Also after a failure (some entries may be written): a socket's
-	 * remembered endpoint is checked against the entries now. */
+	 * remembered endpoint is checked against the entries now. A bump that
+	 * fails fails the sync (the next is a full one, and bumps again). */
 	{
-		int eb = sp_bpf_kernel_bump_epoch(&be->k);
+		int eb = bump_epoch(be);
 
-		if (eb)
-			sp_log_warn(be->cfg->log, "bpf: writing %s's epoch: %s",
-				    sp_bpf_map_name(SPM_META), strerror(-eb));
+		if (!e)
+			e = eb;
+		if (!be->epoch_timer && be->cfg->loop)
+			be->epoch_timer = be->cfg->loop->add_timer(be->cfg->loop->loop,
+								   EPOCH_SETTLE, epoch_settle, be);
 	}
 	/* After the maps no longer send anyone there: connected UDP sockets to
 	 * endpoints that went away are disconnected. */
@@ -439,7 +469,7 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 		return 0;
 	for (int m = 0; m < SPM_COUNT && n + 2 <= max; m++) {
 		if (m == SPM_META || m == SPM_CONFIG || m == SPM_STATS || m == SPM_SOCK_REV)
-			continue;	/* (sock_rev lives on sockets: no size, no walk) */
+			continue; /* (sock_rev lives on sockets: no size, no walk) */
 		/* The LRU maps (affinity, per-socket) evict their oldest entries
 		 * rather than fill: their count says nothing, and walking them
 		 * while programs add and evict is neither cheap nor exact. */
@@ -518,6 +548,8 @@ static void bpf_close(struct sp_backend *be_)
 		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->gc_timer);
 	if (be->pod_timer)
 		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->pod_timer);
+	if (be->epoch_timer)
+		be->cfg->loop->cancel_timer(be->cfg->loop->loop, be->epoch_timer);
 	sp_bpf_writer_free(be->w);
 	sp_bpf_udp_free(be->udp);
 	if (be->open)

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 
@@ -24,22 +26,14 @@
 #include <bpf/libbpf.h>
 
 static const char *const map_names[SPM_COUNT] = {
-    [SPM_SERVICES] = "sp_services",
-    [SPM_SLOTS] = "sp_slots",
-    [SPM_ENDPOINTS] = "sp_endpoints",
-    [SPM_AFFINITY] = "sp_affinity",
-    [SPM_AFF_MATCH] = "sp_aff_match",
-    [SPM_REVERSE] = "sp_reverse",
-    [SPM_SOCK_REV] = "sp_sock_rev",
-    [SPM_ADDRS] = "sp_addrs",
-    [SPM_PORT_INFO] = "sp_port_info",
-    [SPM_CT] = "sp_ct",
-    [SPM_CONFIG] = "sp_config",
-    [SPM_STATS] = "sp_stats",
-    [SPM_SRC_RANGES] = "sp_src_ranges",
-    [SPM_MAGLEV] = "sp_maglev",
-    [SPM_POD_IFS] = "sp_pod_ifs",
-    [SPM_META] = "sp_meta",
+    [SPM_SERVICES] = "sp_services",	[SPM_SLOTS] = "sp_slots",
+    [SPM_ENDPOINTS] = "sp_endpoints",	[SPM_AFFINITY] = "sp_affinity",
+    [SPM_AFF_MATCH] = "sp_aff_match",	[SPM_REVERSE] = "sp_reverse",
+    [SPM_SOCK_REV] = "sp_sock_rev",	[SPM_ADDRS] = "sp_addrs",
+    [SPM_PORT_INFO] = "sp_port_info",	[SPM_CT] = "sp_ct",
+    [SPM_CONFIG] = "sp_config",		[SPM_STATS] = "sp_stats",
+    [SPM_SRC_RANGES] = "sp_src_ranges", [SPM_MAGLEV] = "sp_maglev",
+    [SPM_POD_IFS] = "sp_pod_ifs",	[SPM_META] = "sp_meta",
 };
 
 const char *sp_bpf_map_name(enum sp_bpf_map m)
@@ -231,9 +225,10 @@ static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_bpf
 		return; /* nothing pinned yet */
 	if (found > 0 && meta.layout == SP_BPF_LAYOUT && fits)
 		return;
-	sp_log_warn(log, "bpf: maps pinned under %s are of %s (layout %u, this agent's %d): replaced",
-		    dir, found > 0 && meta.layout == SP_BPF_LAYOUT ? "other sizes" : "another layout",
-		    found > 0 ? meta.layout : 0, SP_BPF_LAYOUT);
+	sp_log_warn(
+	    log, "bpf: maps pinned under %s are of %s (layout %u, this agent's %d): replaced", dir,
+	    found > 0 && meta.layout == SP_BPF_LAYOUT ? "other sizes" : "another layout",
+	    found > 0 ? meta.layout : 0, SP_BPF_LAYOUT);
 	unpin_maps(dir);
 }
 
@@ -243,7 +238,7 @@ static void check_pinned(struct sock_lb *s, const char *dir, const struct sp_bpf
  * it declares); it must stay open until the object is loaded. */
 static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z, int maglev_tmpl)
 {
-	static const enum sp_bpf_map lb[] = {SPM_SERVICES, SPM_ENDPOINTS, SPM_AFFINITY,
+	static const enum sp_bpf_map lb[] = {SPM_SERVICES,  SPM_ENDPOINTS,  SPM_AFFINITY,
 					     SPM_PORT_INFO, SPM_SRC_RANGES, SPM_MAGLEV};
 	int e = 0;
 
@@ -388,16 +383,20 @@ int sp_bpf_kernel_tc_prog(const struct sp_bpf_kernel *k, const char *name)
 	return p ? bpf_program__fd(p) : -ENOENT;
 }
 
-/* Meta's epoch in the maps of @k one further on (never 0), the layout and
- * sizes as @meta has them, written back. */
-static int write_next_epoch(const struct sp_bpf_kernel *k, struct sp_meta_val *meta)
+/* @meta (layout and sizes as the caller has them) written with the epoch
+ * after @now's: one further on, never 0. A meta that had none yet (fresh, or
+ * lost beside adopted maps) starts at a random epoch, so no socket storage
+ * that outlived an earlier meta can hold it. */
+static int write_next_epoch(const struct sp_bpf_kernel *k, const struct sp_meta_val *now,
+			    struct sp_meta_val *meta)
 {
-	struct sp_meta_val now;
 	uint32_t key = 0;
 
-	if (bpf_map_lookup_elem(k->map_fd[SPM_META], &key, &now))
-		return -errno;
-	meta->epoch = now.epoch + 1 ? now.epoch + 1 : 1;
+	meta->epoch = now->epoch + 1;
+	if (!now->epoch && getrandom(&meta->epoch, sizeof(meta->epoch), 0) != sizeof(meta->epoch))
+		meta->epoch = (uint32_t)time(NULL);
+	if (!meta->epoch)
+		meta->epoch = 1;
 	return bpf_map_update_elem(k->map_fd[SPM_META], &key, meta, BPF_ANY) ? -errno : 0;
 }
 
@@ -408,7 +407,7 @@ int sp_bpf_kernel_bump_epoch(const struct sp_bpf_kernel *k)
 
 	if (bpf_map_lookup_elem(k->map_fd[SPM_META], &key, &meta))
 		return -errno;
-	return write_next_epoch(k, &meta);
+	return write_next_epoch(k, &meta, &meta);
 }
 
 int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char *cgroup_path,
@@ -480,7 +479,15 @@ int sp_bpf_kernel_load(struct sp_bpf_kernel *k, const char *pin_dir, const char 
 		k->map_max[m] = bpf_map__max_entries(skel_map(s, m));
 	}
 	/* An adopted meta's epoch goes on: what sockets remember is checked again. */
-	if ((e = write_next_epoch(k, &meta))) {
+	{
+		struct sp_meta_val now = {0};
+		uint32_t key = 0;
+
+		if (bpf_map_lookup_elem(k->map_fd[SPM_META], &key, &now))
+			now.epoch = 0;
+		e = write_next_epoch(k, &now, &meta);
+	}
+	if (e) {
 		snprintf(err, errsz, "bpf: writing %s: %s", map_names[SPM_META], strerror(-e));
 		goto err_close;
 	}

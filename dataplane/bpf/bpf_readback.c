@@ -112,16 +112,20 @@ struct ext_list {
 
 /* Do the programs reach the entry at @key? A service address gets past
  * their first lookup only while sp_addrs holds it with the service flag: an
- * entry without it is never served, so it is not read back either. */
-static bool served(const struct sp_bpf_kernel *k, const struct sp_svc_key *key)
+ * entry without it is never served, so it is not read back either. (A
+ * NodePort entry is reached through the node's addresses, whichever they
+ * are: counted as served.) 1, 0, or -errno. */
+static int served(const struct sp_bpf_kernel *k, const struct sp_svc_key *key)
 {
 	struct sp_addr_key ak = {.family = key->family};
 	uint8_t flags;
 
 	if (key->scope != SP_SCOPE_VIP)
-		return true;
+		return 1;
 	memcpy(ak.addr, key->addr, sizeof(ak.addr));
-	return !bpf_map_lookup_elem(k->map_fd[SPM_ADDRS], &ak, &flags) && (flags & SP_ADDR_SERVICE);
+	if (bpf_map_lookup_elem(k->map_fd[SPM_ADDRS], &ak, &flags))
+		return errno == ENOENT ? 0 : -errno;
+	return (flags & SP_ADDR_SERVICE) != 0;
 }
 
 int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external_list_fn ext,
@@ -144,6 +148,7 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 	while (!e) {
 		struct sp_svc_val v;
 		struct sp_svc_port *p;
+		int reached;
 		struct sp_addr a;
 		char name[16];
 
@@ -157,7 +162,13 @@ int sp_bpf_read(const struct sp_bpf_kernel *k, struct sp_model *out, sp_external
 		/* (The local-endpoints entries for traffic from outside hold the
 		 * port's local endpoints: read through the ports' decision.) */
 		if (key.scope == SP_SCOPE_ANY_PORT || key.scope == SP_SCOPE_VIP_LOCAL ||
-		    key.scope == SP_SCOPE_NODEPORT_LOCAL || !served(k, &key))
+		    key.scope == SP_SCOPE_NODEPORT_LOCAL)
+			continue;
+		if ((reached = served(k, &key)) < 0) {
+			e = reached;
+			break;
+		}
+		if (!reached)
 			continue;
 		if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v)) {
 			if (errno != ENOENT) /* (deleted while we read: skip) */
@@ -289,8 +300,8 @@ int sp_bpf_dispatch(const struct sp_bpf_kernel *k, int family, const struct sp_a
 		memcpy(key.addr, vip->bytes, family == AF_INET6 ? 16 : 4);
 	if (bpf_map_lookup_elem(k->map_fd[SPM_SERVICES], &key, &v))
 		return -errno;
-	if (!served(k, &key))
-		return -ENOENT;
+	if ((e = served(k, &key)) <= 0)
+		return e ? e : -ENOENT;
 	/* From outside the node (what explain asks the live state about), an
 	 * externalTrafficPolicy Local address uses its local-endpoints entry,
 	 * as the tc programs do. */
@@ -335,12 +346,14 @@ int sp_bpf_explain_outside(const struct sp_bpf_kernel *k, const struct sp_addr *
 		 id);
 	*snat = !(v.flags & SP_EP_LOCAL);
 	if (!*snat) {
-		snprintf(nat, natsz, "no: the endpoint is on this node, the client's address is kept");
+		snprintf(nat, natsz,
+			 "no: the endpoint is on this node, the client's address is kept");
 		return 0;
 	}
 	s.family = ep->family;
 	s.prefix_len = ep->family == AF_INET6 ? 128 : 32;
-	memcpy(s.bytes, ep->family == AF_INET6 ? cfg.snat6 : cfg.snat4, ep->family == AF_INET6 ? 16 : 4);
+	memcpy(s.bytes, ep->family == AF_INET6 ? cfg.snat6 : cfg.snat4,
+	       ep->family == AF_INET6 ? 16 : 4);
 	snprintf(nat, natsz,
 		 "yes: the endpoint is on another node, SNAT to %s with a port from %u-%u so "
 		 "replies come back through this node",

@@ -13,16 +13,26 @@
 #define SWEEP_CHUNK 4096
 
 /* @n keys at @keys leave map @fd: in batches, one syscall for many; a key
- * the batch stops at (gone already) is skipped. */
+ * the batch stops at (gone already) is skipped. A map (or kernel) without
+ * batch deletes has its keys deleted one by one. */
 static void delete_keys(int fd, const uint8_t *keys, size_t klen, size_t n)
 {
+	bool batch = true;
 	size_t i = 0;
 
 	while (i < n) {
 		uint32_t count = (uint32_t)(n - i < SWEEP_CHUNK ? n - i : SWEEP_CHUNK);
 
+		if (!batch) {
+			bpf_map_delete_elem(fd, keys + i++ * klen);
+			continue;
+		}
 		if (!bpf_map_delete_batch(fd, keys + i * klen, &count, NULL)) {
 			i += count;
+			continue;
+		}
+		if (errno == EINVAL || errno == ENOTSUP || errno == 524 /* ENOTSUPP */) {
+			batch = false;
 			continue;
 		}
 		/* @count were deleted before the one that failed */
@@ -32,18 +42,19 @@ static void delete_keys(int fd, const uint8_t *keys, size_t klen, size_t n)
 	}
 }
 
-/* Keys of map @fd, a chunk at a time: bpf_map_lookup_batch (values read and
- * dropped), else one bpf_map_get_next_key per key. Returns the number of keys
- * in @keys, 0 at the end, -errno on error. @kw carries the position. */
+/* A walk over the keys of a map, where it stands. */
 struct key_walk {
 	int fd;
 	size_t klen, vlen;
 	bool batch, started, done;
-	uint8_t token[64];
+	uint8_t token[64]; /* the batch's position: a bucket, or a key */
 	uint8_t *vals;
-	uint8_t last[64];
+	uint8_t last[64]; /* the last key read, key by key */
 };
 
+/* Keys of map @kw->fd, a chunk at a time: bpf_map_lookup_batch (values read
+ * and dropped), else one bpf_map_get_next_key per key. Returns the number of
+ * keys in @keys, 0 at the end, -errno on error. */
 static int walk_next(struct key_walk *kw, uint8_t *keys, uint32_t max)
 {
 	if (kw->done)
@@ -89,6 +100,8 @@ int sp_bpf_sweep(int fd, size_t klen, sp_bpf_keep_fn keep, void *ctx)
 
 	if (bpf_obj_get_info_by_fd(kw.fd, &info, &info_len))
 		return -errno;
+	if (klen != info.key_size || klen > sizeof(kw.last))
+		return -EINVAL;
 	kw.vlen = info.value_size;
 	chunk = malloc(SWEEP_CHUNK * klen);
 	kw.vals = malloc(SWEEP_CHUNK * (size_t)kw.vlen);

@@ -9,9 +9,11 @@
 /* Is @key (of the map being swept) still wanted? */
 typedef bool (*sp_bpf_keep_fn)(const void *key, void *ctx);
 
-/* Every key (@klen bytes) of the map @fd that @keep does not keep (all, with
- * @keep NULL) is deleted: collected first, then removed (a full sync at 10k
- * services walks some 200k keys). 0 or -errno. */
+/* Every key (@klen bytes, the map's key size, at most 64) of the map @fd
+ * that @keep does not keep (all, with @keep NULL) is deleted: collected
+ * first, then removed (a full sync at 10k services walks some 200k keys). A
+ * key that cannot be deleted (gone meanwhile) is passed over. 0, or -errno
+ * (-EINVAL: @klen is not the map's key size). */
 int sp_bpf_sweep(int fd, size_t klen, sp_bpf_keep_fn keep, void *ctx);
 
 #endif

@@ -125,6 +125,7 @@ note "map full: $(grep -c . <<<"$left") port(s) left out, one line each; $n_ok a
 # where it named only the ports left out before), though sp_services still
 # holds the entry.
 for i in $(seq 10 21); do grep -qx "t/s$i:http/TCP/IPv4" <<<"$left" || break; done
+if grep -qx "t/s$i:http/TCP/IPv4" <<<"$left"; then fail "every service was left out: none to take sp_addrs from"; fi
 key="198 19 128 $i 0 0 0 0 0 0 0 0 0 0 0 0 4 0 0 0"
 bpftool map lookup pinned "$PIN/sp_services" key 198 19 128 $i 0 0 0 0 0 0 0 0 0 0 0 0 0 80 6 0 4 0 0 0 >/dev/null ||
 	fail "s$i has no sp_services entry to begin with"

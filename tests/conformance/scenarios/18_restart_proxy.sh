@@ -31,14 +31,21 @@ loop_ok() {
 # never a hang), at most 40 of them (2 s of the loop), one run of refusals
 # with answers on both sides. A request in flight at the kill is lost (reset
 # or closed: curl exit 56 or 52; README: a restart loses every connection in
-# flight): at most one per loop (one request at a time), and only the one
-# just before the refusals, never one after.
+# flight): at most one per loop (one request at a time), the one the loop
+# was at when the agent was killed (KILLED_AT: lines written then), and just
+# before the refusals when there are any.
 loop_ok_relayed() {
 	local other first last lost at
 	other=$(grep -v -E '^(200 0|000 7|000 56|000 52)$' "$out/$1" | head -1)
 	[ -z "$other" ] || fail "$1: a request failed otherwise than refused or lost in flight across the restart: $other"
 	lost=$(grep -cE '^000 (56|52)$' "$out/$1")
 	[ "$lost" -le 1 ] || fail "$1: $lost requests lost in flight across the restart (one at a time: at most one)"
+	if [ "$lost" = 1 ]; then
+		at=$(grep -nE '^000 (56|52)$' "$out/$1" | cut -d: -f1)
+		# (the loop may finish a request between the count and the kill)
+		[ "$at" -gt "${KILLED_AT[$1]}" ] && [ "$at" -le $((KILLED_AT[$1] + 2)) ] ||
+			fail "$1: request $at was lost, but the agent was killed at request $((KILLED_AT[$1] + 1))"
+	fi
 	local refused=$(($2 - lost))
 	[ "$refused" -le 40 ] || fail "$1: $refused of 150 requests refused across the restart (more than 2 s)"
 	if [ "$refused" -gt 0 ]; then
@@ -47,7 +54,6 @@ loop_ok_relayed() {
 		[ $((last - first + 1)) = "$refused" ] || fail "$1: refusals at requests $first..$last are not one window"
 		[ "$last" -lt 150 ] || fail "$1: still refused at the loop's last request"
 		if [ "$lost" = 1 ]; then
-			at=$(grep -nE '^000 (56|52)$' "$out/$1" | cut -d: -f1)
 			[ "$at" = $((first - 1)) ] || fail "$1: the request lost in flight ($at) is not the one just before the refusals ($first..$last)"
 		fi
 	fi
@@ -57,6 +63,8 @@ from_cl loop cl
 loop a2
 sleep 1
 old=$(cat "$CF_STATE/agent1.pid")
+declare -A KILLED_AT
+for m in cl a2; do [ -f "$out/$m" ] && KILLED_AT[$m]=$(wc -l <"$out/$m"); done
 kill -9 "$old" || fail "cannot kill node1's agent ($old)"
 wait_until 10 sh -c "[ \"\$(cat '$CF_STATE/agent1.pid')\" != $old ]" || fail "the agent was not restarted"
 wait_until 10 inns $R node1 curl -sf http://127.0.0.1:10256/healthz || fail "the restarted agent is not healthy"
