@@ -30,7 +30,7 @@ CONTROL_SRC := control/k8s_field.c control/k8s_service.c control/k8s_endpointsli
 	       control/k8s_node.c control/yaml.c control/manifest.c control/store.c \
 	       control/model.c control/model_json.c control/topology.c control/source_dir.c \
 	       control/kubeconfig.c control/json_lines.c control/json_list_stream.c control/kube_events.c control/gunzip.c \
-	       control/source_kube.c \
+	       control/kube_transfer.c control/source_kube.c \
 	       control/maglev.c
 DATAPLANE_SRC := dataplane/backend.c dataplane/dryrun/dryrun_backend.c \
 		 dataplane/nft/nft_tx.c dataplane/nft/nft_expr.c dataplane/nft/nft_layout.c \

@@ -2,7 +2,7 @@
  * SP_GUNZIP_OUT bytes handed to a callback: nothing decoded is held. The API
  * source decodes its responses with this rather than letting libcurl do it,
  * because a transfer libcurl decodes keeps decoding into its own buffer while
- * it is paused (source_kube.c pauses transfers to keep the agent's thread
+ * it is paused (kube_transfer.c pauses transfers to keep the agent's thread
  * free): one 16 KiB read of a gzip bomb is 16.5 MB. */
 #ifndef SP_CONTROL_GUNZIP_H
 #define SP_CONTROL_GUNZIP_H

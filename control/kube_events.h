@@ -3,7 +3,7 @@
  * (with the objects a finished list no longer holds removed) and watch
  * events (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR). Bad objects are one
  * error line each and are skipped; the store keeps their last good version.
- * No I/O: source_kube.c moves the bytes. */
+ * No I/O: source_kube.c hands it the bytes kube_transfer.c reads. */
 #ifndef SP_CONTROL_KUBE_EVENTS_H
 #define SP_CONTROL_KUBE_EVENTS_H
 

@@ -7,18 +7,14 @@
  * the resourceVersion) backs off too, and so does a second 410 before such an
  * event: the backoff is reset only by progress, never by bytes arriving. Each
  * kind of restart is one log line per interval, with a count, and a metric.
- * All transfers run on one curl multi handle driven from an epoll fd that
- * also holds a timerfd, so the agent's loop polls a single descriptor.
- * One call of process reads a bounded amount (TURN_BYTES or TURN_SECONDS):
- * then the transfer is paused and goes on at the loop's next turn, so a
- * gzip bomb never holds the thread; gzip is decoded here (gunzip.c), not by
- * curl, which would go on decoding a paused transfer into its own buffer. */
-#define _GNU_SOURCE
+ * The bytes move through kube_transfer.c, one slot per kind: it owns the curl
+ * handles, the one pollable fd, the turn's budget (pausing) and gzip; this
+ * file says what each request is and what its answer means. */
 #include "source_kube.h"
-#include "gunzip.h"
 #include "json_lines.h"
 #include "k8s_field.h"
 #include "kube_events.h"
+#include "kube_transfer.h"
 #include "kubeconfig.h"
 #include "../common/clock.h"
 #include "../common/log.h"
@@ -32,9 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,12 +42,6 @@
 #define LOOP_LOG_INTERVAL 30.0	/* restarts: one line per kind per this many seconds */
 #define TRIM_AFTER (1u << 20)	/* after a larger page, the heap is trimmed */
 #define STATUS_MAX (64u << 10)	/* an error's body read for its message; a longer one is cut */
-/* What one process call reads, decoded, before the transfers pause until the
- * next (the agent's loop answers /healthz in between): ~10 ms of white space
- * in a list page. A piece begun is read whole, so a turn may pass this by
- * one piece: 16 KiB, or ~16.5 MB gzip-decoded (deflate's ratio is 1032:1). */
-#define TURN_BYTES (8u << 20)
-#define TURN_SECONDS 0.02
 
 enum phase { P_LIST, P_WATCH };
 
@@ -63,8 +50,7 @@ struct res {
 	struct sp_kube_source *src;
 	struct sp_kube_events ev;	/* kind, resourceVersion, what a list saw */
 	enum phase phase;
-	CURL *h;			/* the transfer in flight, or NULL */
-	struct curl_slist *hdrs;
+	struct sp_kube_slot *x;		/* its requests, one in flight at most */
 	char *cont;			/* continue token of the list in progress */
 	bool listed;			/* the first list completed */
 	bool too_big;			/* the list page exceeded max_list_bytes */
@@ -74,13 +60,7 @@ struct res {
 	char *body;			/* an error's Status: its first STATUS_MAX bytes */
 	size_t len;
 	bool status_cut;		/* a longer one: the transfer was ended there */
-	bool paused;			/* at the turn's budget: go on at the next turn */
-	bool gzip;			/* the body is gzip-encoded: decoded by gz */
-	bool gzip_failed;		/* it is not gzip after all, or corrupt */
-	struct sp_gunzip *gz;
-	char encoding[64];		/* an encoding refused ("" when none was) */
 	struct sp_json_lines lines;	/* the watch stream */
-	double retry_at;		/* monotonic; 0 when no retry is pending */
 	unsigned failures;		/* since the last progress (a useful event, a first list) */
 	bool useful;			/* this watch moved the resourceVersion */
 	struct sp_ratelimit expired_rl, empty_rl;	/* restart lines (410, empty watch) */
@@ -92,12 +72,7 @@ struct sp_kube_source {
 	const struct sp_log *lg;
 	struct sp_kube_opts o;
 	char *node_name;
-	CURLM *multi;
-	int epfd, tfd;
-	double curl_deadline;		/* curl's timer; 0 when unset */
-	double turn_start;		/* monotonic: when this process call began */
-	size_t turn_bytes;		/* decoded bytes handed to on_data in it */
-	unsigned turns;			/* process calls: which paused transfer goes first */
+	struct sp_kube_transfers *xs;	/* the HTTP transfers: slot k is r[k]'s */
 	struct res r[K_COUNT];
 	size_t errors;
 	size_t restarts;		/* watches that ended without progress, and 410s */
@@ -105,55 +80,7 @@ struct sp_kube_source {
 	unsigned seed;
 };
 
-/* --- timers ------------------------------------------------------------------ */
-
-/* The timerfd fires at the earliest of curl's timeout and any pending retry. */
-static void arm(struct sp_kube_source *s)
-{
-	struct itimerspec its = {0};
-	double at = s->curl_deadline;
-
-	for (int k = 0; k < K_COUNT; k++) {
-		if (s->r[k].retry_at && (!at || s->r[k].retry_at < at))
-			at = s->r[k].retry_at;
-		if (s->r[k].paused)
-			at = 1e-9;	/* (absolute: long past) the next turn resumes it */
-	}
-	if (at) {
-		its.it_value.tv_sec = (time_t)at;
-		its.it_value.tv_nsec = (long)((at - floor(at)) * 1e9);
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1;
-	}
-	timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
-static int on_curl_timer(CURLM *m, long ms, void *userp)
-{
-	struct sp_kube_source *s = userp;
-
-	(void)m;
-	s->curl_deadline = ms < 0 ? 0 : sp_now_mono() + (double)ms / 1000.0;
-	arm(s);
-	return 0;
-}
-
-static int on_curl_socket(CURL *h, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct sp_kube_source *s = userp;
-	struct epoll_event ev = { .data.fd = fd };
-
-	(void)h;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL);
-		return 0;
-	}
-	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev) && errno == ENOENT)
-		epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-	return 0;
-}
+/* --- backoff ------------------------------------------------------------------ */
 
 /* Retry @r after the next backoff step: 0.8 s doubling to 30 s, each delay
  * stretched by up to 25 % at random so that nodes do not retry in step. */
@@ -166,7 +93,7 @@ static void backoff(struct res *r)
 		d = BACKOFF_MAX;
 	d *= 1.0 + 0.25 * ((double)rand_r(&s->seed) / RAND_MAX);
 	r->failures++;
-	r->retry_at = sp_now_mono() + d;
+	sp_kube_slot_retry_at(r->x, sp_now_mono() + d);
 	sp_log_debug(s->lg, "API source: %s: retry in %.1f s", sp_kube_kind_name(r->ev.kind), d);
 }
 
@@ -202,16 +129,13 @@ static void on_oversize(void *ctx, enum sp_json_lines_limit what, size_t max)
 		     max);
 }
 
-/* Body bytes, decoded. Returns 0, or 1 when the transfer must end: a list
- * page refused (noted for list_done), a watch stream that must stop, an
- * error's body read as far as it is kept. */
-static int body(void *ctx, const char *p, size_t n)
+/* Body bytes, decoded, of a response with HTTP status @code. Returns 0, or 1
+ * when the transfer must end: a list page refused (noted for list_done), a
+ * watch stream that must stop, an error's body read as far as it is kept. */
+static int body(void *ctx, long code, const char *p, size_t n)
 {
 	struct res *r = ctx;
-	long code = 0;
 
-	r->src->turn_bytes += n;
-	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
 	if (r->phase == P_WATCH && code == 200)
 		return sp_json_lines_feed(&r->lines, p, n, on_event, on_oversize, r) ? 1 : 0;
 	if (code == 200) {	/* a list page: bounded by bytes, held one item at a time */
@@ -239,94 +163,7 @@ static int body(void *ctx, const char *p, size_t n)
 	return 0;
 }
 
-/* The body as it arrives, gzip-encoded or not (curl decodes nothing: see
- * on_header). Past the turn's budget the transfer is paused before anything
- * of @p is read: curl hands the same bytes again (raw, so it holds no more
- * than what it had read) when resume() lets it go on at the next turn. Once
- * begun, a piece is read whole: at most 16 KiB, ~16.5 MB decoded. */
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct res *r = ud;
-	struct sp_kube_source *s = r->src;
-	size_t n = size * nmemb;
-	int e;
-
-	if (n && (s->turn_bytes >= TURN_BYTES || sp_now_mono() - s->turn_start >= TURN_SECONDS)) {
-		r->paused = true;
-		return CURL_WRITEFUNC_PAUSE;
-	}
-	if (!r->gzip)
-		return body(r, p, n) ? 0 : n;
-	if ((e = sp_gunzip_feed(r->gz, p, n, body, r)) < 0)
-		r->gzip_failed = true;	/* (not JSON-level: the stream itself) */
-	return e ? 0 : n;
-}
-
-/* An encoding header's value (@p, @n bytes): white space trimmed, and
- * whether it is one of the comma-free names in @ok ("a\0b\0"). */
-static bool encoding_is(const char *p, size_t n, const char *ok, const char **v, size_t *len)
-{
-	while (n && (*p == ' ' || *p == '\t'))
-		p++, n--;
-	while (n && strchr(" \t\r\n", p[n - 1]))
-		n--;
-	*v = p;
-	*len = n;
-	for (; *ok; ok += strlen(ok) + 1)
-		if (strlen(ok) == n && !strncasecmp(p, ok, n))
-			return true;
-	return false;
-}
-
-/* Response headers. Bodies are decoded here, not by curl, which decodes any
- * Content-Encoding it knows, asked or not, stacked ones (gzip, gzip: a
- * million to one) and any Transfer-Encoding; and it goes on decoding a
- * paused transfer into its own buffer. So only gzip (what the API server
- * sends when asked) or none is read, and only chunked transfers; anything
- * else refuses the response before its body. */
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	static const char ce[] = "content-encoding:", te[] = "transfer-encoding:";
-	struct res *r = ud;
-	size_t n = size * nmemb, len;
-	const char *v;
-	bool gzip;
-
-	if (n > sizeof(ce) - 1 && !strncasecmp(p, ce, sizeof(ce) - 1)) {
-		if (encoding_is(p + sizeof(ce) - 1, n - (sizeof(ce) - 1), "identity\0\0", &v, &len) || !len)
-			return n;
-		gzip = encoding_is(v, len, "gzip\0x-gzip\0", &v, &len);
-		if (gzip && !r->gzip) {
-			r->gzip = true;
-			return n;
-		}
-	} else if (n > sizeof(te) - 1 && !strncasecmp(p, te, sizeof(te) - 1)) {
-		if (encoding_is(p + sizeof(te) - 1, n - (sizeof(te) - 1), "chunked\0identity\0", &v, &len))
-			return n;
-	} else {
-		return n;
-	}
-	snprintf(r->encoding, sizeof(r->encoding), "%.*s%s", (int)(len < 40 ? len : 40), v,
-		 p[0] == 't' || p[0] == 'T' ? " (Transfer-Encoding)" : r->gzip ? " (after gzip)" : "");
-	for (char *c = r->encoding; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';	/* (for the log line) */
-	return 0;
-}
-
 /* --- requests ------------------------------------------------------------------ */
-
-static int pem_opts(CURL *h, const struct sp_pem *p, CURLoption file, CURLoption blob)
-{
-	if (p->data) {
-		struct curl_blob b = { .data = p->data, .len = p->len, .flags = CURL_BLOB_COPY };
-
-		return curl_easy_setopt(h, blob, &b) == CURLE_OK ? 0 : -EINVAL;
-	}
-	if (p->path)
-		return curl_easy_setopt(h, file, p->path) == CURLE_OK ? 0 : -EINVAL;
-	return 0;
-}
 
 static void url_for(struct res *r, char *url, size_t sz)
 {
@@ -357,11 +194,22 @@ static void url_for(struct res *r, char *url, size_t sz)
 	snprintf(url, sz, "%s%s?%s&%s", s->conn.server, sp_kube_kind_path(r->ev.kind), sel, extra);
 }
 
+/* Why sp_kube_slot_start refused, for the error line. */
+static const char *start_error(int e)
+{
+	if (e == -ENOMEM)
+		return "cannot set up a request (out of memory)";
+	if (e == -EINVAL)
+		return "this libcurl cannot take the kubeconfig's certificates";
+	return "cannot start a request";
+}
+
 /* Start @r's next request (list page or watch). */
 static void start(struct res *r)
 {
 	struct sp_kube_source *s = r->src;
-	char url[2048], *token, *auth = NULL;
+	struct sp_kube_request req = {0};
+	char url[2048], *token;
 	int e = 0;
 
 	url_for(r, url, sizeof(url));
@@ -372,77 +220,35 @@ static void start(struct res *r)
 		backoff(r);
 		return;
 	}
-	r->hdrs = curl_slist_append(NULL, "Accept: application/json");
-	r->hdrs = curl_slist_append(r->hdrs, "User-Agent: svcplane");
-	r->hdrs = curl_slist_append(r->hdrs, "Accept-Encoding: gzip");	/* (as client-go) */
-	if (token && asprintf(&auth, "Authorization: Bearer %s", token) > 0) {
-		r->hdrs = curl_slist_append(r->hdrs, auth);
-		memset(auth, 0, strlen(auth));
-	}
-	if (token)
-		memset(token, 0, strlen(token));
-	free(token);
-	free(auth);
 	r->len = r->page_bytes = 0;
-	r->too_big = r->page_failed = r->status_cut = r->ev.relist = r->useful = r->paused = false;
-	r->gzip = r->gzip_failed = false;
-	r->encoding[0] = '\0';
-	sp_gunzip_reset(r->gz);
+	r->too_big = r->page_failed = r->status_cut = r->ev.relist = r->useful = false;
 	if (r->phase == P_LIST)
 		sp_kube_page_begin(&r->ev);
 	sp_json_lines_reset(&r->lines);
-	if (!(r->h = curl_easy_init()) || !r->hdrs) {
-		fail(s, "%s: cannot set up a request (out of memory)", sp_kube_kind_name(r->ev.kind));
-		goto fail;
-	}
-	curl_easy_setopt(r->h, CURLOPT_URL, url);
-	/* HTTP/1.1: pausing and resuming an HTTP/2 stream, as a long page is
-	 * read, can leave it stuck in this libcurl (7.88; curl issue 10988). */
-	curl_easy_setopt(r->h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(r->h, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r->h, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT, 10L);
+	req.url = url;
+	req.token = token;
 	if (r->phase == P_LIST) {
-		curl_easy_setopt(r->h, CURLOPT_TIMEOUT, 120L);
+		req.timeout = 120;
 	} else {
 		/* A watch that goes quiet (no event, no bookmark) for longer than
 		 * the server should have kept it open is a stalled one. */
-		curl_easy_setopt(r->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		double t = s->o.watch_timeout ? s->o.watch_timeout : 600;
 
-		curl_easy_setopt(r->h, CURLOPT_LOW_SPEED_TIME, (long)(t + (t < 30 ? t : 30)) + 1L);
+		req.stall_after = (long)(t + (t < 30 ? t : 30)) + 1L;
 	}
-	if (s->conn.insecure) {
-		curl_easy_setopt(r->h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(r->h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (pem_opts(r->h, &s->conn.ca, CURLOPT_CAINFO, CURLOPT_CAINFO_BLOB) ||
-	    pem_opts(r->h, &s->conn.cert, CURLOPT_SSLCERT, CURLOPT_SSLCERT_BLOB) ||
-	    pem_opts(r->h, &s->conn.key, CURLOPT_SSLKEY, CURLOPT_SSLKEY_BLOB)) {
-		fail(s, "%s: this libcurl cannot take the kubeconfig's certificates", sp_kube_kind_name(r->ev.kind));
-		goto fail;
-	}
-	if (curl_multi_add_handle(s->multi, r->h) != CURLM_OK) {
-		fail(s, "%s: cannot start a request", sp_kube_kind_name(r->ev.kind));
-		goto fail;
+	e = sp_kube_slot_start(r->x, &req);
+	if (token)
+		memset(token, 0, strlen(token));
+	free(token);
+	if (e) {
+		fail(s, "%s: %s", sp_kube_kind_name(r->ev.kind), start_error(e));
+		backoff(r);
+		return;
 	}
 	if (s->lg && s->lg->level >= SP_LOG_DEBUG) {
 		sp_kube_url_redact(url, url, sizeof(url));
 		sp_log_debug(s->lg, "API source: %s %s", r->phase == P_LIST ? "list" : "watch", url);
 	}
-	return;
-fail:
-	if (r->h)
-		curl_easy_cleanup(r->h);
-	r->h = NULL;
-	curl_slist_free_all(r->hdrs);
-	r->hdrs = NULL;
-	backoff(r);
 }
 
 static void begin_list(struct res *r)
@@ -496,17 +302,20 @@ static void note_restart(struct res *r, struct sp_ratelimit *rl, const char *wha
 			    sp_kube_kind_name(r->ev.kind), what, skipped, LOOP_LOG_INTERVAL);
 }
 
-static void list_done(struct res *r, CURLcode rc, long code)
+static void list_done(struct res *r, const struct sp_kube_response *resp)
 {
 	struct sp_kube_source *s = r->src;
+	CURLcode rc = resp->rc;
+	long code = resp->code;
 	bool answered = rc == CURLE_OK || r->status_cut;	/* the server said why */
+	bool gzip_failed = resp->gzip_failed;
 	char why[256];
 
 	/* A gzip body must end with its member's CRC and length: cut short,
 	 * what it held is not trusted even when it reads as JSON. */
-	if (rc == CURLE_OK && code == 200 && r->gzip && !sp_gunzip_ended(r->gz))
-		r->gzip_failed = true;
-	if (rc == CURLE_OK && code == 200 && !r->gzip_failed && !list_page(r)) {
+	if (rc == CURLE_OK && code == 200 && resp->gzip_cut)
+		gzip_failed = true;
+	if (rc == CURLE_OK && code == 200 && !gzip_failed && !list_page(r)) {
 		if (!r->listed)
 			r->failures = 0;	/* (a relist is no progress: a 410 loop backs off) */
 		if (r->cont) {
@@ -534,11 +343,11 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	trim_after_page(r);
 	if (r->too_big) {
 		fail(s, "list %s: a page larger than %zu bytes: refused", sp_kube_kind_name(r->ev.kind), s->o.max_list_bytes);
-	} else if (r->encoding[0]) {
-		fail(s, "list %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), r->encoding);
-	} else if (r->gzip_failed) {
+	} else if (resp->encoding[0]) {
+		fail(s, "list %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), resp->encoding);
+	} else if (gzip_failed) {
 		fail(s, "list %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind),
-		     *sp_gunzip_error(r->gz) ? sp_gunzip_error(r->gz) : "cut short (no CRC and length at its end)");
+		     *resp->gzip_error ? resp->gzip_error : "cut short (no CRC and length at its end)");
 	} else if (r->page_failed) {
 		;	/* (logged as it was refused) */
 	} else if (answered && code != 200) {
@@ -551,9 +360,11 @@ static void list_done(struct res *r, CURLcode rc, long code)
 	backoff(r);
 }
 
-static void watch_done(struct res *r, CURLcode rc, long code)
+static void watch_done(struct res *r, const struct sp_kube_response *resp)
 {
 	struct sp_kube_source *s = r->src;
+	CURLcode rc = resp->rc;
+	long code = resp->code;
 	bool answered = rc == CURLE_OK || r->status_cut;	/* the server said why */
 	bool useful = r->useful;
 	char why[256];
@@ -582,10 +393,10 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 		backoff(r);
 		return;
 	}
-	if (r->encoding[0]) {
-		fail(s, "watch %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), r->encoding);
-	} else if (r->gzip_failed) {
-		fail(s, "watch %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind), sp_gunzip_error(r->gz));
+	if (resp->encoding[0]) {
+		fail(s, "watch %s: encoding %s: refused (gzip or none)", sp_kube_kind_name(r->ev.kind), resp->encoding);
+	} else if (resp->gzip_failed) {
+		fail(s, "watch %s: gzip: %s: refused", sp_kube_kind_name(r->ev.kind), resp->gzip_error);
 	} else if (answered) {
 		status_text(r, why, sizeof(why));
 		fail(s, "watch %s: HTTP %ld: %s", sp_kube_kind_name(r->ev.kind), code, why);
@@ -596,63 +407,28 @@ static void watch_done(struct res *r, CURLcode rc, long code)
 	backoff(r);
 }
 
-/* @r's transfer has ended with @rc: its handle goes, what it got is used. */
-static void transfer_done(struct res *r, CURLcode rc)
+/* @r's transfer has ended (its handle is gone): what it got is used. */
+static void transfer_done(void *ctx, const struct sp_kube_response *resp)
 {
-	long code = 0;
+	struct res *r = ctx;
 
-	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(r->src->multi, r->h);
-	curl_easy_cleanup(r->h);
-	r->h = NULL;
-	r->paused = false;
-	curl_slist_free_all(r->hdrs);
-	r->hdrs = NULL;
 	if (r->phase == P_LIST)
-		list_done(r, rc, code);
+		list_done(r, resp);
 	else
-		watch_done(r, rc, code);
+		watch_done(r, resp);
 }
 
-static void finished_transfers(struct sp_kube_source *s)
+/* @r's backoff is over: list or watch again. */
+static void retry(void *ctx)
 {
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(s->multi, &left))) {
-		struct res *r = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		if (r) {
-			transfer_done(r, m->data.result);
-		} else {
-			curl_multi_remove_handle(s->multi, m->easy_handle);
-			curl_easy_cleanup(m->easy_handle);
-		}
-	}
+	start(ctx);
 }
 
-/* Transfers paused at the last turn's budget go on, each first in turn (one
- * large page does not starve the other kinds). curl hands what it held to
- * on_data before curl_easy_pause returns (within this turn's budget: it may
- * pause again). A refusal there is returned by curl_easy_pause but does not
- * end the transfer in libcurl 7.88, so it is ended here. */
-static void resume(struct sp_kube_source *s)
-{
-	s->turns++;
-	for (int i = 0; i < K_COUNT; i++) {
-		struct res *r = &s->r[(s->turns + (unsigned)i) % K_COUNT];
-		CURLcode rc;
-
-		if (!r->paused)
-			continue;
-		r->paused = false;
-		if ((rc = curl_easy_pause(r->h, CURLPAUSE_CONT)) != CURLE_OK)
-			transfer_done(r, rc);
-	}
-}
+static const struct sp_kube_transfer_ops res_ops = {
+	.body	= body,
+	.done	= transfer_done,
+	.retry	= retry,
+};
 
 /* --- the source ------------------------------------------------------------------ */
 
@@ -660,11 +436,9 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 					  const struct sp_log *lg, const struct sp_kube_opts *o)
 {
 	struct sp_kube_source *s = calloc(1, sizeof(*s));
-	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (!s)
 		return NULL;
-	s->epfd = s->tfd = -1;
 	s->st = st;
 	s->lg = lg;
 	s->o = *o;
@@ -678,20 +452,8 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 	s->conn = *conn;	/* moved: the caller's struct is cleared on success */
 	if (!(s->node_name = strdup(o->node_name ? o->node_name : "")))
 		goto err;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !(s->multi = curl_multi_init()))
+	if (!(s->xs = sp_kube_transfers_new(&s->conn, &res_ops, K_COUNT)))
 		goto err;
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	ev.data.fd = s->tfd;
-	if (s->epfd < 0 || s->tfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->tfd, &ev))
-		goto err;
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
-	for (int k = 0; k < K_COUNT; k++)
-		if (!(s->r[k].gz = sp_gunzip_new()))
-			goto err;
 	sp_kube_url_redact(s->conn.server, s->server_shown, sizeof(s->server_shown));
 	if (!strncmp(s->conn.server, "http://", 7) && (s->conn.token || s->conn.token_file))
 		sp_log_warn(lg, "API source: %s: the bearer token is sent over plain http://, unencrypted",
@@ -703,6 +465,7 @@ struct sp_kube_source *sp_kube_source_new(struct sp_kube_conn *conn, struct sp_s
 		struct res *r = &s->r[k];
 
 		r->src = s;
+		r->x = sp_kube_transfers_slot(s->xs, (size_t)k, r);
 		r->expired_rl.interval = r->empty_rl.interval = LOOP_LOG_INTERVAL;
 		sp_kube_events_init(&r->ev, (enum sp_kube_kind)k, st, lg, s->node_name);
 		r->ev.max_item = s->o.max_event_bytes;	/* an object is bounded alike in lists and watches */
@@ -727,26 +490,15 @@ void sp_kube_source_free(struct sp_kube_source *s)
 {
 	if (!s)
 		return;
+	sp_kube_transfers_free(s->xs);
 	for (int k = 0; k < K_COUNT; k++) {
 		struct res *r = &s->r[k];
 
-		if (r->h) {
-			curl_multi_remove_handle(s->multi, r->h);
-			curl_easy_cleanup(r->h);
-		}
-		curl_slist_free_all(r->hdrs);
 		sp_kube_events_fini(&r->ev);
 		sp_json_lines_fini(&r->lines);
-		sp_gunzip_free(r->gz);
 		free(r->cont);
 		free(r->body);
 	}
-	if (s->multi)
-		curl_multi_cleanup(s->multi);
-	if (s->epfd >= 0)
-		close(s->epfd);
-	if (s->tfd >= 0)
-		close(s->tfd);
 	sp_kube_conn_fini(&s->conn);
 	free(s->node_name);
 	free(s);
@@ -754,50 +506,12 @@ void sp_kube_source_free(struct sp_kube_source *s)
 
 int sp_kube_source_fd(const struct sp_kube_source *s)
 {
-	return s->epfd;
+	return sp_kube_transfers_fd(s->xs);
 }
 
 void sp_kube_source_process(struct sp_kube_source *s)
 {
-	struct epoll_event evs[16];
-	int n = epoll_wait(s->epfd, evs, 16, 0), running;
-	double now;
-
-	s->turn_start = sp_now_mono();
-	s->turn_bytes = 0;
-	resume(s);
-	for (int i = 0; i < n; i++) {
-		int fd = evs[i].data.fd, flags = 0;
-		uint64_t ticks;
-
-		if (fd == s->tfd) {
-			(void)!read(s->tfd, &ticks, sizeof(ticks));
-			continue;
-		}
-		if (evs[i].events & EPOLLIN)
-			flags |= CURL_CSELECT_IN;
-		if (evs[i].events & EPOLLOUT)
-			flags |= CURL_CSELECT_OUT;
-		if (evs[i].events & (EPOLLERR | EPOLLHUP))
-			flags |= CURL_CSELECT_ERR;
-		curl_multi_socket_action(s->multi, fd, flags, &running);
-	}
-	now = sp_now_mono();
-	if (s->curl_deadline && now >= s->curl_deadline) {
-		s->curl_deadline = 0;
-		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
-	finished_transfers(s);
-	for (int k = 0; k < K_COUNT; k++) {
-		struct res *r = &s->r[k];
-
-		if (!r->h && r->retry_at && now >= r->retry_at) {
-			r->retry_at = 0;
-			start(r);
-		}
-	}
-	finished_transfers(s);
-	arm(s);
+	sp_kube_transfers_run(s->xs);
 }
 
 bool sp_kube_source_synced(const struct sp_kube_source *s)
