@@ -67,8 +67,8 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 	uint32_t max = be->cfg->bpf_lb_map_max ? be->cfg->bpf_lb_map_max : 65536;
 	struct sp_bpf_sizes z = {.lb_max = max,
 				 .slots_max = 4 * max,
-				 .sock_max =
-				     max, /* overflow only: an unconnected socket's 2nd+ services */
+				 /* overflow only: an unconnected socket's 2nd+ services */
+				 .sock_max = max,
 				 .ct_max = be->cfg->bpf_ct_max ? be->cfg->bpf_ct_max : 524288,
 				 .maglev_size = maglev_size(be->cfg)};
 	int e;
@@ -344,10 +344,11 @@ static int bpf_sync(struct sp_backend *be_, const struct sp_model *m, const stru
 		for (size_t i = 0; i < chg->n && !e; i++)
 			e = sp_bpf_write_change(be->w, chg->v[i].old, chg->v[i].new);
 	}
-	/* Also after a failure (some entries may be written): a socket's
-	 * remembered endpoint is checked against the entries now. A bump that
-	 * fails fails the sync (the next is a full one, and bumps again). */
-	{
+	/* After any write, also a failed one (some entries may be written): a
+	 * socket's remembered endpoint is checked against the entries now. A
+	 * bump that fails fails the sync (the next is a full one, and bumps
+	 * again). A sync that wrote nothing leaves sockets their fast path. */
+	if (full || chg->n) {
 		int eb = bump_epoch(be);
 
 		if (!e)

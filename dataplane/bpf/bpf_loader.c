@@ -26,14 +26,22 @@
 #include <bpf/libbpf.h>
 
 static const char *const map_names[SPM_COUNT] = {
-    [SPM_SERVICES] = "sp_services",	[SPM_SLOTS] = "sp_slots",
-    [SPM_ENDPOINTS] = "sp_endpoints",	[SPM_AFFINITY] = "sp_affinity",
-    [SPM_AFF_MATCH] = "sp_aff_match",	[SPM_REVERSE] = "sp_reverse",
-    [SPM_SOCK_REV] = "sp_sock_rev",	[SPM_ADDRS] = "sp_addrs",
-    [SPM_PORT_INFO] = "sp_port_info",	[SPM_CT] = "sp_ct",
-    [SPM_CONFIG] = "sp_config",		[SPM_STATS] = "sp_stats",
-    [SPM_SRC_RANGES] = "sp_src_ranges", [SPM_MAGLEV] = "sp_maglev",
-    [SPM_POD_IFS] = "sp_pod_ifs",	[SPM_META] = "sp_meta",
+    [SPM_SERVICES] = "sp_services",
+    [SPM_SLOTS] = "sp_slots",
+    [SPM_ENDPOINTS] = "sp_endpoints",
+    [SPM_AFFINITY] = "sp_affinity",
+    [SPM_AFF_MATCH] = "sp_aff_match",
+    [SPM_REVERSE] = "sp_reverse",
+    [SPM_SOCK_REV] = "sp_sock_rev",
+    [SPM_ADDRS] = "sp_addrs",
+    [SPM_PORT_INFO] = "sp_port_info",
+    [SPM_CT] = "sp_ct",
+    [SPM_CONFIG] = "sp_config",
+    [SPM_STATS] = "sp_stats",
+    [SPM_SRC_RANGES] = "sp_src_ranges",
+    [SPM_MAGLEV] = "sp_maglev",
+    [SPM_POD_IFS] = "sp_pod_ifs",
+    [SPM_META] = "sp_meta",
 };
 
 const char *sp_bpf_map_name(enum sp_bpf_map m)
