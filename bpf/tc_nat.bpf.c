@@ -464,9 +464,31 @@ static __always_inline void ct_touch(struct sp_ct_val *v, const struct pkt *p, _
 		v->last_ns = now;
 }
 
+/* Tries for a free SNAT port: enough that a range mostly taken (ports of
+ * closed flows wait out TIME_WAIT) still yields one; each try is one lookup. */
+#define SNAT_TRIES 128
+
+/* Can a new flow take the SNAT port of @old (at @now)? Once its flow is
+ * closed and the endpoint's TIME_WAIT socket for it must be gone
+ * (snat_reuse_s, the node's conntrack TIME_WAIT timeout, as masquerading
+ * would wait), not at the CT entry's own expiry; or once it has expired. */
+static __always_inline bool snat_port_reusable(const struct sp_ct_key *rk, const struct sp_ct_val *old,
+					       const struct sp_config_val *cfg, __u64 now)
+{
+	__u64 idle;
+
+	if (old->last_ns >= now)
+		return false;	/* (just written, maybe by another CPU) */
+	idle = now - old->last_ns;
+	return (old->state == SP_CT_CLOSING && idle > (__u64)cfg->snat_reuse_s * NSEC_PER_SEC) ||
+	       idle > sp_ct_timeout_ns(rk->proto, old->state);
+}
+
 /* A free SNAT port for the reply entry @rk (its dport is set): written
- * with @rv under BPF_NOEXIST, so two flows never share one. 0: none free
- * after a bounded number of tries. */
+ * with @rv, under BPF_NOEXIST for a port no entry holds, so two flows never
+ * share one. A taken port costs a lookup only (an LRU map's update takes a
+ * free element first, evicting when there is none). 0: none free after
+ * SNAT_TRIES. */
 static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_val *rv,
 				       const struct sp_config_val *cfg)
 {
@@ -476,22 +498,19 @@ static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_
 		return 0;
 	span = hi - lo + 1;
 	start = bpf_get_prandom_u32();
-	for (int i = 0; i < 32; i++) {
+	for (int i = 0; i < SNAT_TRIES; i++) {
 		__u16 port = (__u16)(lo + (start + i * 7919) % span);
-		struct sp_ct_val *old;
+		const struct sp_ct_val *old;
 
 		rk->dport_be = bpf_htons(port);
-		if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
-			return port;
-		/* A closed flow's port is taken over once the endpoint's
-		 * TIME_WAIT socket for it must be gone (snat_reuse_s, the
-		 * node's conntrack TIME_WAIT timeout, as masquerading would
-		 * wait), not at the CT entry's own expiry. */
 		old = bpf_map_lookup_elem(&sp_ct, rk);
-		if (old && old->state == SP_CT_CLOSING &&
-		    rv->last_ns - old->last_ns > (__u64)cfg->snat_reuse_s * NSEC_PER_SEC &&
-		    !bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY))
+		if (!old) {
+			if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
+				return port;
+		} else if (snat_port_reusable(rk, old, cfg, rv->last_ns) &&
+			   !bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY)) {
 			return port;
+		}
 	}
 	return 0;
 }
