@@ -63,6 +63,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct sp_sock_rev_val);
+	__uint(max_entries, 65536);	/* set by the loader */
+} sp_conn_rev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct sp_addr_key);
 	__type(value, __u8);
 	__uint(max_entries, 65536 + 256);	/* set by the loader: services, and the node's */

@@ -145,6 +145,13 @@ struct sp_sock_rev_val {
 				 * the next datagram needs no service lookup */
 };
 
+/* conn_rev: per TCP socket that connected to a service, keyed by its
+ * cookie (bpf_get_socket_cookie), the same value as sock_rev: a hash entry
+ * (taken from the map's preallocated elements, returned when the socket is
+ * released: the sock_release hook) costs a connection less than socket
+ * storage, which allocates and frees through RCU for every socket. Full: the
+ * socket gets storage instead. */
+
 /* reverse: per socket, the service address a rewritten peer stands for,
  * beyond the one sock_rev holds (an unconnected socket's other services). */
 struct sp_rev_key {

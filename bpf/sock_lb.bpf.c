@@ -2,8 +2,9 @@
  * connection (or an unconnected UDP datagram) for a Service address straight
  * to one of its endpoints at connect/sendmsg time, and show the application
  * the Service address again in getpeername and recvmsg. No per-packet NAT.
- * What a socket dialled is kept on the socket (sp_sock_rev). Only the SEC()
- * entry points return verdicts. */
+ * What a socket dialled is kept on the socket (sp_sock_rev), a TCP
+ * connection's under its socket's cookie (sp_conn_rev, until the socket is
+ * released). Only the SEC() entry points return verdicts. */
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -153,6 +154,23 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_r
 	remember_aside(ctx, st, ep->addr, ep->port_be, ep->family, vip->addr, vip->port_be);
 }
 
+/* A TCP socket's peer @ep stands for service address @vip: in conn_rev
+ * under the socket's cookie. false: the map is full (the caller keeps it on
+ * the socket instead). */
+static __always_inline bool remember_conn(struct bpf_sock_addr *ctx, const struct dest *ep,
+					  const struct dest *vip)
+{
+	struct sp_sock_rev_val v = {};
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	__builtin_memcpy(v.ep_addr, ep->addr, 16);
+	__builtin_memcpy(v.vip_addr, vip->addr, 16);
+	v.ep_port_be = ep->port_be;
+	v.vip_port_be = vip->port_be;
+	v.family = ep->family;
+	return !bpf_map_update_elem(&sp_conn_rev, &cookie, &v, BPF_ANY);
+}
+
 static __always_inline void load4(struct bpf_sock_addr *ctx, struct dest *d)
 {
 	__u32 ip = ctx->user_ip4;
@@ -238,9 +256,17 @@ static __always_inline int balance(struct bpf_sock_addr *ctx, bool v6, bool conn
 		return 1; /* not a service address: leave the socket alone */
 	if (!svc->count)
 		goto refuse; /* no endpoint, or a port the address does not serve */
+	vip = d;
+	if (connect && d.proto == IPPROTO_TCP) {
+		if (!pick(ctx, svc, &d))
+			goto refuse;
+		if (!remember_conn(ctx, &d, &vip) && ctx->sk &&
+		    (st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE)))
+			remember(ctx, st, svc, &d, &vip, true);
+		goto rewrite;
+	}
 	st =
 	    ctx->sk ? bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
-	vip = d;
 	/* A connect picks anew (a retried connect gets another chance); an
 	 * unconnected datagram keeps the socket's endpoint. Without storage (no
 	 * memory for it) the pick still holds: only getpeername and recvmsg
@@ -276,13 +302,25 @@ static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 
 	if (!ctx->sk)
 		return 1;
-	st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0);
+	st = 0;
+	if (ctx->protocol == IPPROTO_TCP) {
+		__u64 cookie = bpf_get_socket_cookie(ctx);
+
+		st = bpf_map_lookup_elem(&sp_conn_rev, &cookie);
+	}
+	if (!st)
+		st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0);
 	if (!st)
 		return 1; /* this socket never dialled a service */
 	if (v6)
 		load6(ctx, &d);
 	else
 		load4(ctx, &d);
+	/* A TCP socket's entry is of its last connect to a service; a later
+	 * connect kept on the socket (conn_rev was full) is there. */
+	if (ctx->protocol == IPPROTO_TCP && !is_ep(st, &d) &&
+	    !(st = bpf_sk_storage_get(&sp_sock_rev, ctx->sk, 0, 0)))
+		return 1;
 	if (is_ep(st, &d)) {
 		__builtin_memcpy(d.addr, st->vip_addr, 16);
 		d.port_be = st->vip_port_be;
@@ -303,6 +341,20 @@ static __always_inline int unbalance(struct bpf_sock_addr *ctx, bool v6)
 		store6(ctx, &d);
 	else
 		store4(ctx, &d);
+	return 1;
+}
+
+/* A released TCP socket's conn_rev entry goes (a socket that never
+ * connected to a service has none: one failed lookup). */
+SEC("cgroup/sock_release")
+int sp_sock_release(struct bpf_sock *sk)
+{
+	__u64 cookie;
+
+	if (sk->protocol != IPPROTO_TCP)
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	bpf_map_delete_elem(&sp_conn_rev, &cookie);
 	return 1;
 }
 

@@ -69,6 +69,8 @@ static int ensure_loaded(struct bpf_be *be, char *err, size_t errsz)
 				 .slots_max = 4 * max,
 				 /* overflow only: an unconnected socket's 2nd+ services */
 				 .sock_max = max,
+				 /* TCP sockets open to a service (storage past it) */
+				 .conn_max = max,
 				 .ct_max = be->cfg->bpf_ct_max ? be->cfg->bpf_ct_max : 524288,
 				 .maglev_size = maglev_size(be->cfg)};
 	int e;

@@ -42,6 +42,7 @@ static const char *const map_names[SPM_COUNT] = {
     [SPM_MAGLEV] = "sp_maglev",
     [SPM_POD_IFS] = "sp_pod_ifs",
     [SPM_META] = "sp_meta",
+    [SPM_CONN_REV] = "sp_conn_rev",
 };
 
 const char *sp_bpf_map_name(enum sp_bpf_map m)
@@ -260,6 +261,8 @@ static int set_sizes(struct bpf_object *o, const struct sp_bpf_sizes *z, int mag
 		e = bpf_map__set_max_entries(obj_map(o, SPM_ADDRS), z->lb_max + 256);
 	if (!e)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_REVERSE), z->sock_max);
+	if (!e)
+		e = bpf_map__set_max_entries(obj_map(o, SPM_CONN_REV), z->conn_max);
 	if (!e)
 		e = bpf_map__set_max_entries(obj_map(o, SPM_CT), z->ct_max);
 	if (!e)

@@ -31,6 +31,7 @@ enum sp_bpf_map {
 	SPM_MAGLEV,
 	SPM_POD_IFS,
 	SPM_META,
+	SPM_CONN_REV,
 	SPM_COUNT
 };
 
@@ -38,6 +39,7 @@ struct sp_bpf_sizes {
 	uint32_t lb_max;    /* services, endpoints, port info, affinity */
 	uint32_t slots_max; /* endpoint slots (two revisions of each list fit) */
 	uint32_t sock_max;  /* per-socket reverse entries */
+	uint32_t conn_max;  /* TCP sockets connected to a service (conn_rev) */
 	uint32_t ct_max;    /* connection tracking of the tc programs' flows */
 	uint32_t maglev_size; /* entries of each Maglev table (a prime) */
 };

@@ -8,9 +8,11 @@
 # stay (as a conntrack entry keeps them in nftables mode), and move to one
 # live endpoint when its own goes. Every socket sees the Service it dialled as
 # its peer: an unconnected socket sending to two Services in turn, a UDP
-# socket connected again elsewhere, a TCP connection. sp_addrs holds the
-# service addresses and the node's. (nftables has no such socket semantics:
-# conntrack moves a flow, 0012 tests it in both modes.)
+# socket connected again elsewhere, TCP connections (their peers kept in
+# sp_conn_rev until their sockets are released, on the socket past its
+# capacity). sp_addrs holds the service addresses and the node's. (nftables
+# has no such socket semantics: conntrack moves a flow, 0012 tests it in both
+# modes.)
 . "$(dirname "$0")/lib.sh"
 mode_test bpf
 rig2_test t50
@@ -68,6 +70,35 @@ want="198.19.0.1 2 198.19.128.51 1 198.19.128.53 1 fd00:19::1 2 "
 wait_until 5 eval '[ "$(addrs)" = "$want" ]' || fail "sp_addrs after udp2 left: want '$want', have '$(addrs)'"
 converged() { inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-override node1; }
 
+# A pod's TCP connections to a Service: each one's peer (what getpeername
+# shows: the Service) is kept under its socket's cookie in sp_conn_rev while
+# it is open, and goes when the socket is released (the sock_release hook).
+# N connections held: "N 198.19.128.53:80" (the entries' service addresses);
+# past the map's capacity a connection's peer is kept on its socket instead.
+conn_revs() {
+	bpftool -j map dump pinned "$("$SVCPLANECTL" rig path $R node1 bpf-pin)/sp_conn_rev" | python3 -c '
+import collections, ipaddress, json, socket, sys
+n = collections.Counter()
+for e in json.load(sys.stdin):
+    v = e["formatted"]["value"]
+    n["%s:%d" % (ipaddress.ip_address(bytes(v["vip_addr"][:4])), socket.ntohs(v["vip_port_be"]))] += 1
+print(" ".join("%d %s" % (c, k) for k, c in sorted(n.items())))'
+}
+tcp_held() { # N WANT-ENTRIES: N connections held, their peers, the map meanwhile and after
+	local n=$1 want=$2 go=$T_ROOT/tcpgo.$1 out=$T_ROOT/tcppeers.$1 client
+	inns $R a3 python3 "$TOP/tests/integration/tcppeers.py" 198.19.128.53 80 "$n" "$go" >"$out" 2>&1 &
+	client=$!
+	T_PIDS+=($client)
+	wait_until 10 grep -qx held "$out" || fail "$n TCP connections to web: $(cat "$out")"
+	[ "$(grep -cx 'peer 198.19.128.53:80' "$out")" = "$n" ] ||
+		fail "$n TCP connections to web: want each peer 198.19.128.53:80, have: $(grep '^peer' "$out" | sort | uniq -c | tr '\n' ' ')"
+	[ "$(conn_revs)" = "$want" ] || fail "sp_conn_rev with $n connections held: want '$want', have '$(conn_revs)'"
+	touch "$go"
+	wait "$client" || fail "tcppeers.py: $(cat "$out")"
+	wait_until 5 eval '[ -z "$(conn_revs)" ]' || fail "sp_conn_rev after the $n sockets closed: want empty, have '$(conn_revs)'"
+}
+tcp_held 5 "5 198.19.128.53:80"
+
 go=$T_ROOT/go out=$T_ROOT/udpconn.out
 inns $R a3 python3 "$TOP/tests/integration/udpconn.py" 198.19.128.51 7 "$go" >"$out" 2>&1 &
 client=$!
@@ -100,4 +131,14 @@ is_live "$(awk '$1 == "reconnect" {print $2}' "$out")" || fail "reconnect did no
 after=$(awk '$1 == "unconnected" && $3 == "198.19.128.51:7" {print $2}' "$out" | sort | uniq -c)
 [ "$(wc -l <<<"$after")" = 1 ] && [ "$(awk '{print $1}' <<<"$after")" = 5 ] && is_live "$(awk '{print $2}' <<<"$after")" ||
 	fail "unconnected socket after the removal of its $sticky (want 5 replies from one of ${live[*]}, seen from 198.19.128.51:7): $(grep '^unconnected ' "$out")"
+
+# sp_conn_rev full (--bpf-lb-map-max 16 sizes it; the maps are replaced for
+# the new sizes): of 20 connections, 16 are kept in it and 4 on their
+# sockets, and all 20 see the Service as their peer.
+kill -TERM "${AGENT_PID[1]}"
+wait "${AGENT_PID[1]}"
+agent_start $R 1 "$dir" --bpf-lb-map-max 16
+wait_until 10 inns $R node1 curl -sf http://127.0.0.1:10256/healthz || fail "agent on node1 (--bpf-lb-map-max 16) never healthy"
+wait_until 5 converged || fail "node1 with --bpf-lb-map-max 16 never converged"
+tcp_held 20 "16 198.19.128.53:80"
 exit 0

@@ -51,7 +51,7 @@ elif in_mode userspace; then
 	[ -n "$addrs_before" ] || fail "no addresses on svcplane0"
 else
 	links_before=$(bpf_ids link) && maps_before=$(bpf_ids map) || fail "reading node1's pins"
-	[ "$(grep -c . <<<"$links_before")" -ge 8 ] || fail "want 8 pinned links (connect, sendmsg, recvmsg, getpeername × 2), got: $links_before"
+	[ "$(grep -c . <<<"$links_before")" -ge 9 ] || fail "want 9 pinned links (connect, sendmsg, recvmsg, getpeername × 2, sock_release), got: $links_before"
 fi
 
 loop() { # member url...: 400 rounds of a request to each URL, bounded in time by curl's own timeout;
