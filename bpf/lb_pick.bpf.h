@@ -87,7 +87,8 @@ static __always_inline __u32 affinity_get(const struct sp_aff_key *ak, const str
 	struct sp_aff_match_key mk = { .svc_id = svc->id };
 	struct sp_aff_val *av = bpf_map_lookup_elem(&sp_affinity, ak);
 
-	if (!av || now - av->last_ns > (__u64)svc->affinity_timeout * NSEC_PER_SEC)
+	/* (A time ahead of @now: the tc programs read the coarse clock.) */
+	if (!av || (now > av->last_ns && now - av->last_ns > (__u64)svc->affinity_timeout * NSEC_PER_SEC))
 		return 0;
 	mk.ep_id = av->ep_id;
 	if (!bpf_map_lookup_elem(&sp_aff_match, &mk))

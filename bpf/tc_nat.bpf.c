@@ -464,9 +464,19 @@ static __always_inline void ct_touch(struct sp_ct_val *v, const struct pkt *p, _
 		v->last_ns = now;
 }
 
-/* Tries for a free SNAT port: enough that a range mostly taken (ports of
- * closed flows wait out TIME_WAIT) still yields one; each try is one lookup. */
+/* Tries for a free SNAT port: the first few in turn from the cursor, the
+ * rest spread over the range from a random start (a range mostly taken:
+ * ports of closed flows wait out TIME_WAIT; or a cursor that starts among
+ * ports taken before a restart). Each try is one lookup. */
 #define SNAT_TRIES 128
+#define SNAT_TRIES_IN_TURN 8
+
+/* The offset in the SNAT range to try first, for every CPU: ports are
+ * handed out in turn (as Linux hands out its own ephemeral ports towards
+ * one destination), so the port tried first is the one used longest ago
+ * and is almost always free. Only a hint: two CPUs that read the same
+ * value race on the map (BPF_NOEXIST), not on it. 0: not set yet. */
+__u32 snat_cursor;
 
 /* Can a new flow take the SNAT port of @old (at @now)? Once its flow is
  * closed and the endpoint's TIME_WAIT socket for it must be gone
@@ -485,30 +495,37 @@ static __always_inline bool snat_port_reusable(const struct sp_ct_key *rk, const
 }
 
 /* A free SNAT port for the reply entry @rk (its dport is set): written
- * with @rv, under BPF_NOEXIST for a port no entry holds, so two flows never
- * share one. A taken port costs a lookup only (an LRU map's update takes a
- * free element first, evicting when there is none). 0: none free after
- * SNAT_TRIES. */
+ * with @rv under BPF_NOEXIST, so two flows never share one (a reusable
+ * port's old entry is deleted first: of two CPUs taking it over, one
+ * insert fails). A taken port costs a lookup only (an LRU map's update
+ * takes a free element first, evicting when there is none). 0: none free
+ * after SNAT_TRIES. */
 static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_val *rv,
 				       const struct sp_config_val *cfg)
 {
-	__u32 lo = cfg->snat_port_min, hi = cfg->snat_port_max, span, start;
+	__u32 lo = cfg->snat_port_min, hi = cfg->snat_port_max, span, cur, start;
 
 	if (!lo || hi < lo)
 		return 0;
 	span = hi - lo + 1;
+	cur = snat_cursor;
+	if (!cur)
+		cur = bpf_get_prandom_u32() | 1;
 	start = bpf_get_prandom_u32();
 	for (int i = 0; i < SNAT_TRIES; i++) {
-		__u16 port = (__u16)(lo + (start + i * 7919) % span);
+		__u32 off = i < SNAT_TRIES_IN_TURN ? (cur + i) % span
+						   : (start + i * 7919) % span;
+		__u16 port = (__u16)(lo + off);
 		const struct sp_ct_val *old;
 
 		rk->dport_be = bpf_htons(port);
 		old = bpf_map_lookup_elem(&sp_ct, rk);
-		if (!old) {
-			if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
-				return port;
-		} else if (snat_port_reusable(rk, old, cfg, rv->last_ns) &&
-			   !bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY)) {
+		if (old && !snat_port_reusable(rk, old, cfg, rv->last_ns))
+			continue;
+		if (old)
+			bpf_map_delete_elem(&sp_ct, rk);
+		if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST)) {
+			snat_cursor = off + 1;
 			return port;
 		}
 	}
@@ -703,9 +720,11 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 		return TC_ACT_OK;
 	if (parse(skb, &p))
 		return TC_ACT_OK;
-	now = bpf_ktime_get_ns();
+	/* The coarse clock (a tick's resolution, no clock source read): CT
+	 * times are kept to the second. */
+	now = bpf_ktime_get_coarse_ns();
 	v = bpf_map_lookup_elem(&sp_ct, &p.t);
-	if (v && now - v->last_ns > sp_ct_timeout_ns(p.t.proto, v->state))
+	if (v && now > v->last_ns && now - v->last_ns > sp_ct_timeout_ns(p.t.proto, v->state))
 		v = 0;	/* expired: the GC has not come by yet */
 	if (v && side == HOST_OUT && !(v->flags & SP_CT_REPLY))
 		return TC_ACT_OK;
