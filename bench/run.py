@@ -486,6 +486,10 @@ def rig_up():
                                                       "-p", ngx]),
                         (in_member("sp-bench-srv2"), ["sockperf", "server", "-i", "0.0.0.0", "-p",
                                                       "11111"]),
+                        # its UDP server for the outside rows, on one CPU with
+                        # their client as the server pod's (see OUTSIDE_UDP)
+                        (in_member("sp-bench-srv2"), PIN + ["sockperf", "server", "-i", "0.0.0.0", "-p",
+                                                           str(UDP_HOOKED)]),
                         (in_member("sp-bench-srv2"), ["iperf3", "-s", "-p", "5201"])):
         p = subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         PROCS.append(p)
@@ -663,11 +667,16 @@ def bench_bpf_datapath(sizes):
 # --- traffic from outside the node (bpf part 2) ----------------------------------------
 
 OUT_PORTS = {"local": (30080, 30007, 30201), "remote": (31080, 31007, 31201)}
+# The outside rows' UDP servers (both server pods): on the CPU of their
+# client, as the pod datapath's (PIN). Until 2026-11-30 (session 7) they were
+# not pinned, and a round trip (about 32 us) measured mostly where the
+# scheduler woke the server, for every path alike.
+OUTSIDE_UDP = UDP_HOOKED
 
 
 def outside_services(d):
     """Two NodePort services: np-local → the server pod on node1, np-remote →
-    the one on node2 (http 80→8080, udp 7→11111, iperf 5201→5201 each)."""
+    the one on node2 (http 80→8080, udp 7→OUTSIDE_UDP, iperf 5201→5201 each)."""
     items = []
     for name, srv in (("local", SRV), ("remote", SRV2)):
         http, udp, ipf = OUT_PORTS[name]
@@ -675,14 +684,14 @@ def outside_services(d):
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np-" + name, "namespace": "bench"},
              "spec": {"type": "NodePort", "clusterIP": "198.19.140.%d" % (1 if name == "local" else 2),
                       "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": http},
-                                {"name": "udp", "port": 7, "targetPort": 11111, "protocol": "UDP",
+                                {"name": "udp", "port": 7, "targetPort": OUTSIDE_UDP, "protocol": "UDP",
                                  "nodePort": udp},
                                 {"name": "iperf", "port": 5201, "targetPort": 5201, "nodePort": ipf}]}},
             {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
              "metadata": {"name": "np-%s-1" % name, "namespace": "bench",
                           "labels": {"kubernetes.io/service-name": "np-" + name}},
              "addressType": "IPv4",
-             "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": 11111, "protocol": "UDP"},
+             "ports": [{"name": "http", "port": 8080}, {"name": "udp", "port": OUTSIDE_UDP, "protocol": "UDP"},
                        {"name": "iperf", "port": 5201}],
              "endpoints": [{"addresses": [srv], "nodeName": "node1" if name == "local" else "node2"}]}]
     os.makedirs(d, exist_ok=True)
@@ -702,7 +711,7 @@ def bench_outside_datapath():
     cl = in_member("sp-bench-cl")
 
     def measure(addr, kind):
-        http, udp, ipf = OUT_PORTS[kind] if addr == NODE1 else (8080, 11111, 5201)
+        http, udp, ipf = OUT_PORTS[kind] if addr == NODE1 else (8080, OUTSIDE_UDP, 5201)
         return {MEASURES[0][0]: lambda: wrk(addr, cl, port=http, secs=POD_SECS),
                 MEASURES[1][0]: lambda: sockperf(addr, cl + PIN, port=udp, secs=POD_SECS),
                 MEASURES[2][0]: lambda: iperf(addr, cl, port=ipf, secs=POD_SECS)}

@@ -9,7 +9,7 @@
 
 #include <linux/types.h>
 
-#define SP_BPF_LAYOUT 4
+#define SP_BPF_LAYOUT 5
 
 /* services: how a service address is looked up. */
 enum sp_bpf_scope {
@@ -247,8 +247,21 @@ struct sp_ct_val {
 	__u32 ep_id;
 	__u8 flags;		/* enum sp_ct_flags */
 	__u8 state;		/* enum sp_ct_state */
-	__u16 pad;
-	__u64 last_ns;		/* bpf_ktime_get_ns, refreshed at most once a second */
+	__u8 nh_kind;		/* enum sp_ct_nh: where the flow's packets go */
+	__u8 pad;
+	__u64 last_ns;		/* the coarse clock, refreshed at most once a second */
+	/* The next hop the last route lookup gave (nh_kind set): the flow's
+	 * packets go there with no lookup until last_ns is refreshed, when
+	 * the route is looked up again. */
+	__u32 nh_ifindex;
+	__u8 nh_smac[6];
+	__u8 nh_dmac[6];
+};
+
+enum sp_ct_nh {
+	SP_CT_NH_NONE = 0,	/* not known yet: look the route up */
+	SP_CT_NH_REDIRECT = 1,	/* out of device nh_ifindex */
+	SP_CT_NH_PEER = 2,	/* into the namespace of veth nh_ifindex's peer */
 };
 
 /* Timeouts by protocol and state (seconds), as Cilium's defaults. */

@@ -227,18 +227,12 @@ static __always_inline int route(struct __sk_buff *skb, const struct pkt *p, con
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* Send the rewritten packet where route() (code @rc, @fib) says, as
- * forwarding would (TTL decremented), straight out of that device; a
- * destination of this node itself goes up the stack. */
-static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
-			   const struct bpf_fib_lookup *fib)
+/* Send the rewritten packet out of @ifindex (SP_CT_NH_REDIRECT) or into
+ * the namespace of its peer (SP_CT_NH_PEER, a local pod's veth) with these
+ * MACs, as forwarding would (TTL decremented). */
+static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, __u8 kind,
+			      __u32 ifindex, const __u8 *smac, const __u8 *dmac)
 {
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
-		return TC_ACT_OK;	/* for this node: up the stack */
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count(SP_STAT_DROP_NO_ROUTE);
-		return TC_ACT_SHOT;
-	}
 	if (p->ttl <= 1)
 		return TC_ACT_OK;	/* the stack answers with time exceeded */
 	if (p->t.family == 4) {
@@ -252,34 +246,75 @@ static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 
 		bpf_skb_store_bytes(skb, p->l3 + 7, &hl, 1, 0);
 	}
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
-	bpf_skb_store_bytes(skb, 0, fib->dmac, ETH_ALEN, 0);
-	bpf_skb_store_bytes(skb, ETH_ALEN, fib->smac, ETH_ALEN, 0);
-	/* A local pod behind the bridge: straight into its namespace. */
-	{
-		struct sp_pod_if_key k = { .family = p->t.family };
-		const struct sp_pod_if_val *pod;
-
-		if (p->t.family == 4)
-			__builtin_memcpy(k.addr, &fib->ipv4_dst, 4);
-		else
-			__builtin_memcpy(k.addr, fib->ipv6_dst, 16);
-		pod = bpf_map_lookup_elem(&sp_pod_ifs, &k);
-		if (pod && same_mac(pod->mac, fib->dmac))
-			return bpf_redirect_peer(pod->ifindex, 0);
-	}
-	return bpf_redirect(fib->ifindex, 0);
+	bpf_skb_store_bytes(skb, 0, dmac, ETH_ALEN, 0);
+	bpf_skb_store_bytes(skb, ETH_ALEN, smac, ETH_ALEN, 0);
+	if (kind == SP_CT_NH_PEER)
+		return bpf_redirect_peer(ifindex, 0);
+	return bpf_redirect(ifindex, 0);
 }
 
-/* Route the rewritten packet (tuple @t) and send it. */
-static __noinline int forward(struct __sk_buff *skb, const struct pkt *p,
-			      const struct sp_ct_val *t)
+/* The next hop of a route() that succeeded (@fib) into @v's nh fields: out
+ * of the device the route names, or, for a local pod behind the bridge
+ * whose MAC is still the neighbour's, straight into its namespace. */
+static __always_inline void next_hop(const struct pkt *p, const struct bpf_fib_lookup *fib,
+				     struct sp_ct_val *v)
+{
+	struct sp_pod_if_key k = { .family = p->t.family };
+	const struct sp_pod_if_val *pod;
+	__u32 ifindex = fib->ifindex;
+	__u8 kind = SP_CT_NH_REDIRECT;
+
+	if (p->t.family == 4)
+		__builtin_memcpy(k.addr, &fib->ipv4_dst, 4);
+	else
+		__builtin_memcpy(k.addr, fib->ipv6_dst, 16);
+	pod = bpf_map_lookup_elem(&sp_pod_ifs, &k);
+	if (pod && same_mac(pod->mac, fib->dmac)) {
+		kind = SP_CT_NH_PEER;
+		ifindex = pod->ifindex;
+	}
+	/* (In a flow's entry, the same bytes again but for a changed route:
+	 * another CPU reading them meanwhile sees the one or the other.) */
+	v->nh_ifindex = ifindex;
+	__builtin_memcpy(v->nh_smac, fib->smac, ETH_ALEN);
+	__builtin_memcpy(v->nh_dmac, fib->dmac, ETH_ALEN);
+	v->nh_kind = kind;
+}
+
+/* Send the rewritten packet of flow @v where route() (code @rc, @fib)
+ * says, keeping the next hop in @v; a destination of this node itself goes
+ * up the stack. */
+static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
+			   const struct bpf_fib_lookup *fib, struct sp_ct_val *v)
+{
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return TC_ACT_OK;	/* for this node: up the stack */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		count(SP_STAT_DROP_NO_ROUTE);
+		return TC_ACT_SHOT;
+	}
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		if (p->ttl <= 1)
+			return TC_ACT_OK;
+		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
+	}
+	next_hop(p, fib, v);
+	return send_to(skb, p, v->nh_kind, v->nh_ifindex, v->nh_smac, v->nh_dmac);
+}
+
+/* Send the rewritten packet of flow @t where its entry's next hop says;
+ * with none kept, or @fresh (its time was just refreshed: once a second),
+ * look the route up again and keep it. */
+static __noinline int forward(struct __sk_buff *skb, const struct pkt *p, struct sp_ct_val *t,
+			      bool fresh)
 {
 	struct bpf_fib_lookup fib;
-	int rc = route(skb, p, t->src, t->dst, t->sport_be, t->dport_be, &fib);
+	int rc;
 
-	return send(skb, p, rc, &fib);
+	if (!fresh && t->nh_kind != SP_CT_NH_NONE)
+		return send_to(skb, p, t->nh_kind, t->nh_ifindex, t->nh_smac, t->nh_dmac);
+	rc = route(skb, p, t->src, t->dst, t->sport_be, t->dport_be, &fib);
+	return send(skb, p, rc, &fib, t);
 }
 
 /* --- refusing ------------------------------------------------------------------ */
@@ -446,7 +481,7 @@ static __always_inline int refuse(struct __sk_buff *skb, const struct pkt *p)
 /* A packet of the flow @v tracks: its state follows the TCP flags; its
  * time is refreshed at most once a second (a write per packet would make
  * every CPU fight over the entry). */
-static __always_inline void ct_touch(struct sp_ct_val *v, const struct pkt *p, __u64 now)
+static __always_inline bool ct_touch(struct sp_ct_val *v, const struct pkt *p, __u64 now)
 {
 	__u8 state = v->state;
 
@@ -460,8 +495,10 @@ static __always_inline void ct_touch(struct sp_ct_val *v, const struct pkt *p, _
 	}
 	if (state != v->state)
 		v->state = state;
-	if (now - v->last_ns > NSEC_PER_SEC)
-		v->last_ns = now;
+	if (now - v->last_ns <= NSEC_PER_SEC)
+		return false;
+	v->last_ns = now;
+	return true;
 }
 
 /* Tries for a free SNAT port: the first few in turn from the cursor, the
@@ -668,6 +705,8 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 			return TC_ACT_SHOT;
 		}
 	}
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		next_hop(p, &fs->fib, ov);	/* (kept with the entry: its packets need no lookup) */
 	if (bpf_map_update_elem(&sp_ct, &p->t, ov, BPF_ANY)) {
 		bpf_map_delete_elem(&sp_ct, &rk);
 		count(SP_STAT_DROP_CT_FULL);
@@ -679,7 +718,9 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 		count(e == -2 ? SP_STAT_DROP_UNSUPPORTED : SP_STAT_DROP_NO_ROUTE);
 		return TC_ACT_SHOT;
 	}
-	return send(skb, p, rc, &fs->fib);	/* (the destination's route, whatever the source) */
+	if (ov->nh_kind != SP_CT_NH_NONE)	/* (the destination's route, whatever the source) */
+		return send_to(skb, p, ov->nh_kind, ov->nh_ifindex, ov->nh_smac, ov->nh_dmac);
+	return send(skb, p, rc, &fs->fib, ov);
 }
 
 /* Is the endpoint of UDP flow @v still one of its service's? (A flow whose
@@ -736,17 +777,18 @@ static __always_inline int handle(struct __sk_buff *skb, enum side side)
 	    (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && v->state != SP_CT_NEW)
 		v = 0;
 	if (v) {
+		bool fresh;
 		int e;
 
 		/* (The entry's tuple is written once; only its time and state
 		 * change under us.) */
-		ct_touch(v, &p, now);
+		fresh = ct_touch(v, &p, now);
 		e = rewrite(skb, &p, v);
 		if (e) {
 			count(e == -2 ? SP_STAT_DROP_UNSUPPORTED : SP_STAT_DROP_NO_ROUTE);
 			return TC_ACT_SHOT;
 		}
-		return side == HOST_OUT ? TC_ACT_OK : forward(skb, &p, v);
+		return side == HOST_OUT ? TC_ACT_OK : forward(skb, &p, v, fresh);
 	}
 	if (side == HOST_OUT)
 		return TC_ACT_OK;
