@@ -44,11 +44,15 @@ struct pkt {
 	__u8 pad[2];
 };
 
-/* A new flow's two entries, built here rather than on the stack (a
- * program's call chain has 512 bytes of it). Per CPU, not pinned. */
+/* A new flow's two entries, a route lookup and an ICMP error, built here
+ * rather than on the stack (a program's call chain has 512 bytes of it).
+ * Per CPU, not pinned. */
 struct flow_scratch {
 	struct sp_ct_val ov, rv;
+	struct sp_ct_key rk;
 	struct bpf_fib_lookup fib;
+	__u8 icmp_hdr[48];	/* an ICMP error's headers, and what it quotes */
+	__u8 icmp_quote[48];
 };
 
 struct {
@@ -227,11 +231,11 @@ static __always_inline int route(struct __sk_buff *skb, const struct pkt *p, con
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* Send the rewritten packet out of @ifindex (SP_CT_NH_REDIRECT) or into
- * the namespace of its peer (SP_CT_NH_PEER, a local pod's veth) with these
- * MACs, as forwarding would (TTL decremented). */
-static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, __u8 kind,
-			      __u32 ifindex, const __u8 *smac, const __u8 *dmac)
+/* Send the rewritten packet to the next hop flow @v keeps: out of
+ * nh_ifindex (SP_CT_NH_REDIRECT) or into the namespace of its peer
+ * (SP_CT_NH_PEER, a local pod's veth) with its MACs, as forwarding would
+ * (TTL decremented). */
+static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, const struct sp_ct_val *v)
 {
 	if (p->ttl <= 1)
 		return TC_ACT_OK;	/* the stack answers with time exceeded */
@@ -246,17 +250,17 @@ static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, __u8 k
 
 		bpf_skb_store_bytes(skb, p->l3 + 7, &hl, 1, 0);
 	}
-	bpf_skb_store_bytes(skb, 0, dmac, ETH_ALEN, 0);
-	bpf_skb_store_bytes(skb, ETH_ALEN, smac, ETH_ALEN, 0);
-	if (kind == SP_CT_NH_PEER)
-		return bpf_redirect_peer(ifindex, 0);
-	return bpf_redirect(ifindex, 0);
+	bpf_skb_store_bytes(skb, 0, v->nh_dmac, ETH_ALEN, 0);
+	bpf_skb_store_bytes(skb, ETH_ALEN, v->nh_smac, ETH_ALEN, 0);
+	if (v->nh_kind == SP_CT_NH_PEER)
+		return bpf_redirect_peer(v->nh_ifindex, 0);
+	return bpf_redirect(v->nh_ifindex, 0);
 }
 
 /* The next hop of a route() that succeeded (@fib) into @v's nh fields: out
  * of the device the route names, or, for a local pod behind the bridge
  * whose MAC is still the neighbour's, straight into its namespace. */
-static __always_inline void next_hop(const struct pkt *p, const struct bpf_fib_lookup *fib,
+static __noinline void next_hop(const struct pkt *p, const struct bpf_fib_lookup *fib,
 				     struct sp_ct_val *v)
 {
 	struct sp_pod_if_key k = { .family = p->t.family };
@@ -299,7 +303,7 @@ static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
 	}
 	next_hop(p, fib, v);
-	return send_to(skb, p, v->nh_kind, v->nh_ifindex, v->nh_smac, v->nh_dmac);
+	return send_to(skb, p, v);
 }
 
 /* Send the rewritten packet of flow @t where its entry's next hop says;
@@ -308,13 +312,17 @@ static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 static __noinline int forward(struct __sk_buff *skb, const struct pkt *p, struct sp_ct_val *t,
 			      bool fresh)
 {
-	struct bpf_fib_lookup fib;
+	__u32 zero = 0;
+	struct flow_scratch *fs;
 	int rc;
 
 	if (!fresh && t->nh_kind != SP_CT_NH_NONE)
-		return send_to(skb, p, t->nh_kind, t->nh_ifindex, t->nh_smac, t->nh_dmac);
-	rc = route(skb, p, t->src, t->dst, t->sport_be, t->dport_be, &fib);
-	return send(skb, p, rc, &fib, t);
+		return send_to(skb, p, t);
+	fs = bpf_map_lookup_elem(&scratch, &zero);
+	if (!fs)
+		return TC_ACT_OK;
+	rc = route(skb, p, t->src, t->dst, t->sport_be, t->dport_be, &fs->fib);
+	return send(skb, p, rc, &fs->fib, t);
 }
 
 /* --- refusing ------------------------------------------------------------------ */
@@ -384,13 +392,19 @@ static __always_inline __u16 csum_fold(__u64 s)
  * first 8 bytes after it (an IPv4 header with options: dropped instead). */
 static __noinline int unreachable_udp(struct __sk_buff *skb, const struct pkt *p)
 {
-	__u8 mac[12], hdr[48] = {}, quote[48] = {};
+	__u32 zero = 0;
+	struct flow_scratch *fs = bpf_map_lookup_elem(&scratch, &zero);
 	bool v4 = p->t.family == 4;
 	__u32 qlen = v4 ? 28 : 48, hlen = v4 ? 28 : 48;
+	__u8 mac[12], *hdr, *quote;
 	__s64 sum;
 
-	if (v4 && p->l4 != p->l3 + 20)
+	if (!fs || (v4 && p->l4 != p->l3 + 20))
 		return TC_ACT_SHOT;
+	hdr = fs->icmp_hdr;
+	quote = fs->icmp_quote;
+	__builtin_memset(hdr, 0, sizeof(fs->icmp_hdr));
+	__builtin_memset(quote, 0, sizeof(fs->icmp_quote));
 	if (bpf_skb_load_bytes(skb, 0, mac, 12))
 		return TC_ACT_SHOT;
 	if (v4) {
@@ -603,7 +617,7 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	struct flow_scratch *fs = bpf_map_lookup_elem(&scratch, &zero);
 	struct sp_aff_key ak = {};
 	const struct sp_ep_val *ep;
-	struct sp_ct_key rk = {};
+	struct sp_ct_key *rk;
 	struct sp_ct_val *ov, *rv;
 	bool snat;
 	int e, rc;
@@ -612,6 +626,8 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 		return TC_ACT_OK;
 	ov = &fs->ov;
 	rv = &fs->rv;
+	rk = &fs->rk;
+	__builtin_memset(rk, 0, sizeof(*rk));
 	__builtin_memset(ov, 0, sizeof(*ov));
 	__builtin_memset(rv, 0, sizeof(*rv));
 	if ((svc->flags & SP_SVC_SRC_RANGES) && side == OUTSIDE) {
@@ -675,10 +691,10 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	__builtin_memcpy(rv->dst, p->t.src, 16);
 	rv->dport_be = p->t.sport_be;
 
-	__builtin_memcpy(rk.src, ep->addr, 16);
-	rk.sport_be = ep->port_be;
-	rk.proto = p->t.proto;
-	rk.family = p->t.family;
+	__builtin_memcpy(rk->src, ep->addr, 16);
+	rk->sport_be = ep->port_be;
+	rk->proto = p->t.proto;
+	rk->family = p->t.family;
 	if (snat) {
 		__u16 port;
 
@@ -690,17 +706,17 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 			count(SP_STAT_DROP_NO_ROUTE);	/* no node address known */
 			return TC_ACT_SHOT;
 		}
-		__builtin_memcpy(rk.dst, ov->src, 16);
-		port = snat_port(&rk, rv, cfg);
+		__builtin_memcpy(rk->dst, ov->src, 16);
+		port = snat_port(rk, rv, cfg);
 		if (!port) {
 			count(SP_STAT_DROP_SNAT_EXHAUSTED);
 			return TC_ACT_SHOT;
 		}
 		ov->sport_be = bpf_htons(port);
 	} else {
-		__builtin_memcpy(rk.dst, p->t.src, 16);
-		rk.dport_be = p->t.sport_be;
-		if (bpf_map_update_elem(&sp_ct, &rk, rv, BPF_ANY)) {
+		__builtin_memcpy(rk->dst, p->t.src, 16);
+		rk->dport_be = p->t.sport_be;
+		if (bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY)) {
 			count(SP_STAT_DROP_CT_FULL);
 			return TC_ACT_SHOT;
 		}
@@ -708,7 +724,7 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
 		next_hop(p, &fs->fib, ov);	/* (kept with the entry: its packets need no lookup) */
 	if (bpf_map_update_elem(&sp_ct, &p->t, ov, BPF_ANY)) {
-		bpf_map_delete_elem(&sp_ct, &rk);
+		bpf_map_delete_elem(&sp_ct, rk);
 		count(SP_STAT_DROP_CT_FULL);
 		return TC_ACT_SHOT;
 	}
@@ -719,7 +735,7 @@ static __noinline int new_flow(struct __sk_buff *skb, const struct pkt *p, enum 
 		return TC_ACT_SHOT;
 	}
 	if (ov->nh_kind != SP_CT_NH_NONE)	/* (the destination's route, whatever the source) */
-		return send_to(skb, p, ov->nh_kind, ov->nh_ifindex, ov->nh_smac, ov->nh_dmac);
+		return send_to(skb, p, ov);
 	return send(skb, p, rc, &fs->fib, ov);
 }
 
