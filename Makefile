@@ -79,7 +79,9 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 BPF_PROGS := bpf/sock_lb.bpf.c bpf/tc_nat.bpf.c bpf/udp_destroy.bpf.c
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.skel.h,$(BPF_PROGS))
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_PROGS))
-BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
+# -mcpu=v3: 32-bit jumps and ALU, atomics that return a value (SNAT port
+# claims; kernel 5.12 or later)
+BPF_CFLAGS := -target bpf -mcpu=v3 -g -O2 -Wall -Werror -I/usr/include/$(shell uname -m)-linux-gnu
 CFLAGS += -I$(B)/bpf
 
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c bpf/maps.h bpf/kernel_types.h bpf/lb_maps.bpf.h bpf/lb_pick.bpf.h bpf/flow_hash.h bpf/jhash.h bpf/ct_timeout.h

@@ -111,7 +111,8 @@ struct sp_aff_key {
 struct sp_aff_val {
 	__u32 ep_id;
 	__u32 pad;
-	__u64 last_ns;		/* bpf_ktime_get_ns of the last use */
+	__u64 last_ns;		/* of the last use: bpf_ktime_get_ns (socket hooks) or
+				 * its coarse clock (tc programs), each key one kind */
 };
 
 /* aff_match: which endpoints belong to which service now (Cilium's

@@ -77,46 +77,65 @@ static __always_inline void count(__u32 stat)
 		*c += 1;
 }
 
+/* The most of a packet parse() reads: Ethernet, IPv4 with options (IPv6's
+ * 40 fit too), the first 14 bytes of TCP. */
+#define HEADERS_MAX (ETH_HLEN + 60 + 14)
+
+/* @skb's tuple and offsets into @p, read in place (one bounds check, not a
+ * helper call a field). Headers not all in the linear part are pulled in
+ * first. -1: not a packet of ours (other protocols, fragments, IPv6
+ * extension headers, truncated). */
 static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
+	__u32 want = skb->len < HEADERS_MAX ? skb->len : HEADERS_MAX;
+	__u8 *data = (__u8 *)(long)skb->data, *end = (__u8 *)(long)skb->data_end, *l3, *l4;
 	__u16 eth_proto;
-	__u8 b[40];
+	__u32 ihl = 40;
 
 	__builtin_memset(p, 0, sizeof(*p));
-	if (bpf_skb_load_bytes(skb, 12, &eth_proto, 2))
+	if (want > HEADERS_MAX)
 		return -1;
+	if (data + want > end) {
+		if (bpf_skb_pull_data(skb, want))
+			return -1;
+		data = (__u8 *)(long)skb->data;
+		end = (__u8 *)(long)skb->data_end;
+	}
+	if (data + ETH_HLEN + 20 > end)
+		return -1;
+	__builtin_memcpy(&eth_proto, data + 12, 2);
+	l3 = data + ETH_HLEN;
 	p->l3 = ETH_HLEN;
 	if (eth_proto == bpf_htons(ETH_P_IP)) {
-		__u8 ihl;
-
-		if (bpf_skb_load_bytes(skb, p->l3, b, 20))
-			return -1;
-		ihl = (b[0] & 0x0f) * 4;
+		ihl = (l3[0] & 0x0f) * 4;
 		/* Fragments are left alone: only a first one has ports. */
-		if (ihl < 20 || ((b[6] & 0x3f) | b[7]))
+		if (ihl < 20 || ((l3[6] & 0x3f) | l3[7]))
 			return -1;
 		p->t.family = 4;
-		p->t.proto = b[9];
-		p->ttl = b[8];
-		__builtin_memcpy(p->t.src, &b[12], 4);
-		__builtin_memcpy(p->t.dst, &b[16], 4);
-		p->l4 = p->l3 + ihl;
+		p->t.proto = l3[9];
+		p->ttl = l3[8];
+		__builtin_memcpy(p->t.src, l3 + 12, 4);
+		__builtin_memcpy(p->t.dst, l3 + 16, 4);
 	} else if (eth_proto == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, p->l3, b, 40))
+		if (l3 + 40 > end)
 			return -1;
 		p->t.family = 6;
-		p->t.proto = b[6];	/* extension headers: not a flow of ours */
-		p->ttl = b[7];
-		__builtin_memcpy(p->t.src, &b[8], 16);
-		__builtin_memcpy(p->t.dst, &b[24], 16);
-		p->l4 = p->l3 + 40;
+		p->t.proto = l3[6];	/* extension headers: not a flow of ours */
+		p->ttl = l3[7];
+		__builtin_memcpy(p->t.src, l3 + 8, 16);
+		__builtin_memcpy(p->t.dst, l3 + 24, 16);
 	} else {
 		return -1;
 	}
+	p->l4 = ETH_HLEN + ihl;
+	l4 = l3 + ihl;
+	if (l4 + 4 > end)
+		return -1;
 	switch (p->t.proto) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, p->l4 + 13, &p->tcp_flags, 1))
+		if (l4 + 14 > end)
 			return -1;
+		p->tcp_flags = l4[13];
 		p->csum_off = p->l4 + 16;
 		break;
 	case IPPROTO_UDP:
@@ -127,9 +146,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 	default:
 		return -1;
 	}
-	if (bpf_skb_load_bytes(skb, p->l4, &p->t.sport_be, 2) ||
-	    bpf_skb_load_bytes(skb, p->l4 + 2, &p->t.dport_be, 2))
-		return -1;
+	__builtin_memcpy(&p->t.sport_be, l4, 2);
+	__builtin_memcpy(&p->t.dport_be, l4 + 2, 2);
 	return 0;
 }
 
@@ -231,14 +249,12 @@ static __always_inline int route(struct __sk_buff *skb, const struct pkt *p, con
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* Send the rewritten packet to the next hop flow @v keeps: out of
- * nh_ifindex (SP_CT_NH_REDIRECT) or into the namespace of its peer
- * (SP_CT_NH_PEER, a local pod's veth) with its MACs, as forwarding would
- * (TTL decremented). */
-static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, const struct sp_ct_val *v)
+/* The TTL (hop limit) of a packet being forwarded goes down by one. false:
+ * it would reach 0 (the stack answers with time exceeded). */
+static __always_inline bool ttl_down(struct __sk_buff *skb, const struct pkt *p)
 {
 	if (p->ttl <= 1)
-		return TC_ACT_OK;	/* the stack answers with time exceeded */
+		return false;
 	if (p->t.family == 4) {
 		__u16 o = bpf_htons((__u16)p->ttl << 8), n = bpf_htons((__u16)(p->ttl - 1) << 8);
 		__u8 ttl = p->ttl - 1;
@@ -250,6 +266,16 @@ static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, const 
 
 		bpf_skb_store_bytes(skb, p->l3 + 7, &hl, 1, 0);
 	}
+	return true;
+}
+
+/* Send the rewritten packet to the next hop flow @v keeps: out of
+ * nh_ifindex (SP_CT_NH_REDIRECT) or into the namespace of its peer
+ * (SP_CT_NH_PEER, a local pod's veth) with its MACs, as forwarding would. */
+static __noinline int send_to(struct __sk_buff *skb, const struct pkt *p, const struct sp_ct_val *v)
+{
+	if (!ttl_down(skb, p))
+		return TC_ACT_OK;
 	bpf_skb_store_bytes(skb, 0, v->nh_dmac, ETH_ALEN, 0);
 	bpf_skb_store_bytes(skb, ETH_ALEN, v->nh_smac, ETH_ALEN, 0);
 	if (v->nh_kind == SP_CT_NH_PEER)
@@ -277,8 +303,9 @@ static __noinline void next_hop(const struct pkt *p, const struct bpf_fib_lookup
 		kind = SP_CT_NH_PEER;
 		ifindex = pod->ifindex;
 	}
-	/* (In a flow's entry, the same bytes again but for a changed route:
-	 * another CPU reading them meanwhile sees the one or the other.) */
+	/* (In a flow's entry, the same bytes again but for a changed route,
+	 * when a packet or two on another CPU may read old and new fields
+	 * mixed, as packets in flight meet a route change anyway.) */
 	v->nh_ifindex = ifindex;
 	__builtin_memcpy(v->nh_smac, fib->smac, ETH_ALEN);
 	__builtin_memcpy(v->nh_dmac, fib->dmac, ETH_ALEN);
@@ -291,6 +318,8 @@ static __noinline void next_hop(const struct pkt *p, const struct bpf_fib_lookup
 static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 			   const struct bpf_fib_lookup *fib, struct sp_ct_val *v)
 {
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		v->nh_kind = SP_CT_NH_NONE;	/* (the next packet looks again) */
 	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
 		return TC_ACT_OK;	/* for this node: up the stack */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
@@ -298,7 +327,7 @@ static __noinline int send(struct __sk_buff *skb, const struct pkt *p, int rc,
 		return TC_ACT_SHOT;
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		if (p->ttl <= 1)
+		if (!ttl_down(skb, p))
 			return TC_ACT_OK;
 		return bpf_redirect_neigh(fib->ifindex, 0, 0, 0);
 	}
@@ -509,7 +538,7 @@ static __always_inline bool ct_touch(struct sp_ct_val *v, const struct pkt *p, _
 	}
 	if (state != v->state)
 		v->state = state;
-	if (now - v->last_ns <= NSEC_PER_SEC)
+	if (now <= v->last_ns || now - v->last_ns <= NSEC_PER_SEC)
 		return false;
 	v->last_ns = now;
 	return true;
@@ -523,34 +552,36 @@ static __always_inline bool ct_touch(struct sp_ct_val *v, const struct pkt *p, _
 #define SNAT_TRIES_IN_TURN 8
 
 /* The offset in the SNAT range to try first, for every CPU: ports are
- * handed out in turn (as Linux hands out its own ephemeral ports towards
- * one destination), so the port tried first is the one used longest ago
- * and is almost always free. Only a hint: two CPUs that read the same
- * value race on the map (BPF_NOEXIST), not on it. 0: not set yet. */
+ * handed out in turn (a few ports' random step each time, as Linux hands
+ * out its own ephemeral ports towards one destination), so the port tried
+ * first is one of those used longest ago and is almost always free. Only a
+ * hint: two CPUs that read the same value race on the map, not on it. 0:
+ * not set yet. */
 __u32 snat_cursor;
 
 /* Can a new flow take the SNAT port of @old (at @now)? Once its flow is
  * closed and the endpoint's TIME_WAIT socket for it must be gone
  * (snat_reuse_s, the node's conntrack TIME_WAIT timeout, as masquerading
  * would wait), not at the CT entry's own expiry; or once it has expired. */
-static __always_inline bool snat_port_reusable(const struct sp_ct_key *rk, const struct sp_ct_val *old,
-					       const struct sp_config_val *cfg, __u64 now)
+static __always_inline bool snat_port_reusable(const struct sp_ct_key *rk, __u64 last_ns,
+					       __u8 state, const struct sp_config_val *cfg, __u64 now)
 {
 	__u64 idle;
 
-	if (old->last_ns >= now)
+	if (last_ns >= now)
 		return false;	/* (just written, maybe by another CPU) */
-	idle = now - old->last_ns;
-	return (old->state == SP_CT_CLOSING && idle > (__u64)cfg->snat_reuse_s * NSEC_PER_SEC) ||
-	       idle > sp_ct_timeout_ns(rk->proto, old->state);
+	idle = now - last_ns;
+	return (state == SP_CT_CLOSING && idle > (__u64)cfg->snat_reuse_s * NSEC_PER_SEC) ||
+	       idle > sp_ct_timeout_ns(rk->proto, state);
 }
 
-/* A free SNAT port for the reply entry @rk (its dport is set): written
- * with @rv under BPF_NOEXIST, so two flows never share one (a reusable
- * port's old entry is deleted first: of two CPUs taking it over, one
- * insert fails). A taken port costs a lookup only (an LRU map's update
- * takes a free element first, evicting when there is none). 0: none free
- * after SNAT_TRIES. */
+/* A free SNAT port for the reply entry @rk (its dport is set), written with
+ * @rv: a port no entry holds under BPF_NOEXIST, a reusable one's entry
+ * replaced once this CPU has claimed it (its time moved to now with a
+ * compare-and-swap: a CPU that read the old time loses, and to every
+ * other the port looks just taken), so two flows never share one. A taken
+ * port costs a lookup only (an LRU map's update takes a free element
+ * first). 0: none free after SNAT_TRIES. */
 static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_val *rv,
 				       const struct sp_config_val *cfg)
 {
@@ -559,26 +590,32 @@ static __always_inline __u16 snat_port(struct sp_ct_key *rk, const struct sp_ct_
 	if (!lo || hi < lo)
 		return 0;
 	span = hi - lo + 1;
+	start = bpf_get_prandom_u32();
 	cur = snat_cursor;
 	if (!cur)
-		cur = bpf_get_prandom_u32() | 1;
-	start = bpf_get_prandom_u32();
+		cur = start >> 16 | 1;
+	cur += start & 7;
 	for (int i = 0; i < SNAT_TRIES; i++) {
 		__u32 off = i < SNAT_TRIES_IN_TURN ? (cur + i) % span
 						   : (start + i * 7919) % span;
 		__u16 port = (__u16)(lo + off);
-		const struct sp_ct_val *old;
+		struct sp_ct_val *old;
+		__u64 seen;
 
 		rk->dport_be = bpf_htons(port);
 		old = bpf_map_lookup_elem(&sp_ct, rk);
-		if (old && !snat_port_reusable(rk, old, cfg, rv->last_ns))
-			continue;
-		if (old)
-			bpf_map_delete_elem(&sp_ct, rk);
-		if (!bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST)) {
-			snat_cursor = off + 1;
-			return port;
+		if (!old) {
+			if (bpf_map_update_elem(&sp_ct, rk, rv, BPF_NOEXIST))
+				continue;
+		} else {
+			seen = old->last_ns;
+			if (!snat_port_reusable(rk, seen, old->state, cfg, rv->last_ns) ||
+			    __sync_val_compare_and_swap(&old->last_ns, seen, rv->last_ns) != seen ||
+			    bpf_map_update_elem(&sp_ct, rk, rv, BPF_ANY))
+				continue;
 		}
+		snat_cursor = off + 1;
+		return port;
 	}
 	return 0;
 }

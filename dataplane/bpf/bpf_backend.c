@@ -475,8 +475,11 @@ static int bpf_gauges(struct sp_backend *be_, struct sp_gauge *out, size_t max)
 			continue; /* (sock_rev lives on sockets: no size, no walk) */
 		/* The LRU maps (affinity, per-socket) evict their oldest entries
 		 * rather than fill: their count says nothing, and walking them
-		 * while programs add and evict is neither cheap nor exact. */
-		if (m != SPM_AFFINITY && m != SPM_REVERSE && m != SPM_CT)
+		 * while programs add and evict is neither cheap nor exact; nor
+		 * is walking conn_rev, which every TCP connection to a service
+		 * adds to and removes from (full, it only sends connections to
+		 * their sockets' storage). */
+		if (m != SPM_AFFINITY && m != SPM_REVERSE && m != SPM_CT && m != SPM_CONN_REV)
 			out[n++] = (struct sp_gauge){
 			    "svcplane_bpf_map_entries", "Entries in each eBPF map the agent writes",
 			    "map", sp_bpf_map_name(m), count_entries(be->k.map_fd[m])};

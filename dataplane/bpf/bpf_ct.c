@@ -30,11 +30,18 @@ const char *sp_bpf_stat_name(enum sp_stat s)
 	return s < SP_STAT_COUNT ? stat_names[s] : "?";
 }
 
+/* An expired entry, and its time when it was seen so. */
+struct expired {
+	struct sp_ct_key key;
+	uint64_t last_ns;
+};
+
 int sp_bpf_ct_collect(const struct sp_bpf_kernel *k, uint64_t now_ns, struct sp_bpf_ct_gc *out)
 {
 	int fd = k->map_fd[SPM_CT];
-	struct sp_ct_key *keys = malloc(CHUNK * sizeof(*keys)), *gone = NULL;
-	struct sp_ct_val *vals = malloc(CHUNK * sizeof(*vals));
+	struct sp_ct_key *keys = malloc(CHUNK * sizeof(*keys));
+	struct sp_ct_val *vals = malloc(CHUNK * sizeof(*vals)), v;
+	struct expired *gone = NULL;
 	size_t n_gone = 0, cap = 0;
 	uint8_t token[sizeof(struct sp_ct_key)];
 	bool started = false, done = false;
@@ -66,7 +73,7 @@ int sp_bpf_ct_collect(const struct sp_bpf_kernel *k, uint64_t now_ns, struct sp_
 			}
 			if (n_gone == cap) {
 				size_t nc = cap ? 2 * cap : CHUNK;
-				struct sp_ct_key *g = realloc(gone, nc * sizeof(*g));
+				struct expired *g = realloc(gone, nc * sizeof(*g));
 
 				if (!g) {
 					e = -ENOMEM;
@@ -75,11 +82,15 @@ int sp_bpf_ct_collect(const struct sp_bpf_kernel *k, uint64_t now_ns, struct sp_
 				gone = g;
 				cap = nc;
 			}
-			gone[n_gone++] = keys[i];
+			gone[n_gone++] = (struct expired){keys[i], vals[i].last_ns};
 		}
 	}
+	/* An expired entry's tuple may have been taken by a new flow since (a
+	 * SNAT port is reused once its flow expired): only an entry still as
+	 * it was seen goes. */
 	for (size_t i = 0; i < n_gone; i++)
-		if (!bpf_map_delete_elem(fd, &gone[i]))
+		if (!bpf_map_lookup_elem(fd, &gone[i].key, &v) && v.last_ns == gone[i].last_ns &&
+		    !bpf_map_delete_elem(fd, &gone[i].key))
 			out->removed++;
 out:
 	free(keys);

@@ -40,7 +40,17 @@ host_state() {
 	done
 	echo "# qdiscs"; tc qdisc show || echo "tc qdisc show failed"
 }
+# Programs and links of a test run just before may still be on their way
+# out (the kernel frees them a little after their last reference goes): the
+# snapshot is the first that a reading a second later agrees with (10 s at
+# most), so their going is not counted as this run's change.
 host_before=$(host_state)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	sleep 1
+	host_again=$(host_state)
+	[ "$host_again" = "$host_before" ] && break
+	host_before=$host_again
+done
 STATE=$(t_tmpdir)
 SUP_PIDS=()
 stop_agents() {

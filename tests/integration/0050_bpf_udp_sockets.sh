@@ -75,14 +75,18 @@ converged() { inns $R node1 "$SVCPLANECTL" diff --manifests "$dir" --hostname-ov
 # it is open, and goes when the socket is released (the sock_release hook).
 # N connections held: "N 198.19.128.53:80" (the entries' service addresses);
 # past the map's capacity a connection's peer is kept on its socket instead.
+# (A failed read prints "unreadable", never the empty map.)
 conn_revs() {
-	bpftool -j map dump pinned "$("$SVCPLANECTL" rig path $R node1 bpf-pin)/sp_conn_rev" | python3 -c '
+	local dump
+	dump=$(bpftool -j map dump pinned "$("$SVCPLANECTL" rig path $R node1 bpf-pin)/sp_conn_rev") ||
+		{ echo unreadable; return; }
+	python3 -c '
 import collections, ipaddress, json, socket, sys
 n = collections.Counter()
 for e in json.load(sys.stdin):
     v = e["formatted"]["value"]
     n["%s:%d" % (ipaddress.ip_address(bytes(v["vip_addr"][:4])), socket.ntohs(v["vip_port_be"]))] += 1
-print(" ".join("%d %s" % (c, k) for k, c in sorted(n.items())))'
+print(" ".join("%d %s" % (c, k) for k, c in sorted(n.items())))' <<<"$dump" || echo unreadable
 }
 tcp_held() { # N WANT-ENTRIES: N connections held, their peers, the map meanwhile and after
 	local n=$1 want=$2 go=$T_ROOT/tcpgo.$1 out=$T_ROOT/tcppeers.$1 client
