@@ -129,7 +129,13 @@ struct sp_aff_match_key {
  * socket has one peer; an unconnected UDP socket that sends to a second
  * service keeps the others in reverse (below) and says so in overflow.
  * Like a conntrack entry, it also keeps an unconnected socket's datagrams to
- * its first service on one endpoint until that service's endpoints change. */
+ * its first service on one endpoint until that service's endpoints change.
+ * conn_rev holds the same value for a TCP socket that connected to a
+ * service, keyed by its cookie (bpf_get_socket_cookie): a hash entry (one of
+ * the map's preallocated elements, returned when the socket is released:
+ * the sock_release hook) costs a connection less than socket storage,
+ * which allocates and frees through RCU for every socket. Full: the socket
+ * gets storage instead. */
 struct sp_sock_rev_val {
 	__u8 ep_addr[16];
 	__u8 vip_addr[16];
@@ -145,13 +151,6 @@ struct sp_sock_rev_val {
 				 * while it holds, no service entry changed and
 				 * the next datagram needs no service lookup */
 };
-
-/* conn_rev: per TCP socket that connected to a service, keyed by its
- * cookie (bpf_get_socket_cookie), the same value as sock_rev: a hash entry
- * (taken from the map's preallocated elements, returned when the socket is
- * released: the sock_release hook) costs a connection less than socket
- * storage, which allocates and frees through RCU for every socket. Full: the
- * socket gets storage instead. */
 
 /* reverse: per socket, the service address a rewritten peer stands for,
  * beyond the one sock_rev holds (an unconnected socket's other services). */

@@ -126,6 +126,17 @@ static __always_inline void remember_aside(struct bpf_sock_addr *ctx, struct sp_
 	bpf_map_update_elem(&sp_reverse, &rk, &rv, BPF_ANY);
 }
 
+/* @st: peer @ep stands for service address @vip. */
+static __always_inline void set_peer(struct sp_sock_rev_val *st, const struct dest *ep,
+				     const struct dest *vip)
+{
+	__builtin_memcpy(st->ep_addr, ep->addr, 16);
+	__builtin_memcpy(st->vip_addr, vip->addr, 16);
+	st->ep_port_be = ep->port_be;
+	st->vip_port_be = vip->port_be;
+	st->family = ep->family;
+}
+
 /* Remember, for this socket, that peer @ep stands for service address @vip
  * (of @svc): on the socket itself (@st) when it is the socket's first
  * service, its one peer (@connect) or the same again; in the reverse map
@@ -143,11 +154,7 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct sp_sock_r
 		if (st->family && !connect && same_vip && !is_ep(st, ep))
 			remember_aside(ctx, st, st->ep_addr, st->ep_port_be, st->family,
 				       st->vip_addr, st->vip_port_be);
-		__builtin_memcpy(st->ep_addr, ep->addr, 16);
-		__builtin_memcpy(st->vip_addr, vip->addr, 16);
-		st->ep_port_be = ep->port_be;
-		st->vip_port_be = vip->port_be;
-		st->family = ep->family;
+		set_peer(st, ep, vip);
 		st->svc_gen = svc->gen;
 		return;
 	}
@@ -163,11 +170,7 @@ static __always_inline bool remember_conn(struct bpf_sock_addr *ctx, const struc
 	struct sp_sock_rev_val v = {};
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 
-	__builtin_memcpy(v.ep_addr, ep->addr, 16);
-	__builtin_memcpy(v.vip_addr, vip->addr, 16);
-	v.ep_port_be = ep->port_be;
-	v.vip_port_be = vip->port_be;
-	v.family = ep->family;
+	set_peer(&v, ep, vip);
 	return !bpf_map_update_elem(&sp_conn_rev, &cookie, &v, BPF_ANY);
 }
 

@@ -523,7 +523,8 @@ static __always_inline int refuse(struct __sk_buff *skb, const struct pkt *p)
 
 /* A packet of the flow @v tracks: its state follows the TCP flags; its
  * time is refreshed at most once a second (a write per packet would make
- * every CPU fight over the entry). */
+ * every CPU fight over the entry). true: refreshed now (the flow's route is
+ * then looked up again). */
 static __always_inline bool ct_touch(struct sp_ct_val *v, const struct pkt *p, __u64 now)
 {
 	__u8 state = v->state;
